@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Tests of the torq-jitter executable: JSON shape and consistency on cpu 0 (about 200 ms), the
+# unavailable-cyclictest path, and error exits. Asserts structure, not timing.
+# usage: jitter_tool_test.sh PATH/TO/torq-jitter
+set -u
+JITTER=${1:?usage: jitter_tool_test.sh PATH/TO/torq-jitter}
+command -v node >/dev/null || { echo "FAIL: node is needed to parse JSON"; exit 1; }
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+failed=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+js() { node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const r = eval(process.argv[2]); console.log(typeof r === "string" ? r : JSON.stringify(r));
+  process.exit(r ? 0 : 1);' "$1" "$2"; }
+
+"$JITTER" --cores 0 --duration-ms 200 --threshold-ns 100 --json >"$WORK/j.json"; rc=$?
+if [[ $rc == 0 ]] && js "$WORK/j.json" '
+  const c = d.cores[0];
+  const fields = ["cpu","pinned","samples","elapsed_ns","count","dropped","p50_ns","p99_ns","p999_ns",
+                  "max_ns","lost_ns","percent_lost","histogram","threshold_ns","mean_loop_ns"];
+  d.tool === "torq-jitter" && d.duration_ms === 200 && d.threshold_ns === 100 && d.cores.length === 1 &&
+  fields.every(f => f in c) && c.cpu === 0 && c.pinned === true && c.error === null && c.samples > 0 &&
+  c.elapsed_ns >= 150e6 && c.p50_ns <= c.p99_ns && c.p99_ns <= c.p999_ns && c.p999_ns <= c.max_ns &&
+  (c.count === 0 || c.p50_ns >= 100) &&
+  c.histogram.reduce((s, b) => s + b.count, 0) === c.count &&
+  c.histogram.every(b => b.lo_ns < b.hi_ns && b.count > 0) &&
+  c.percent_lost >= 0 && c.percent_lost <= 100 && d.cyclictest.status === "not_requested"' >/dev/null; then
+  pass ShouldEmitConsistentJsonForCpu0
+else
+  fail ShouldEmitConsistentJsonForCpu0 "rc=$rc"; cat "$WORK/j.json"
+fi
+
+"$JITTER" --cores 0 --duration-ms 20 >"$WORK/j.txt"; rc=$?
+[[ $rc == 0 ]] && grep -q 'p99.9_ns' "$WORK/j.txt" && pass ShouldPrintATableWithoutJson || fail ShouldPrintATableWithoutJson "rc=$rc"
+
+PATH=/nonexistent "$JITTER" --cores 0 --duration-ms 20 --cyclictest --json >"$WORK/u.json"; rc=$?
+if [[ $rc == 0 ]] && js "$WORK/u.json" 'd.cyclictest.status === "unavailable" && d.cyclictest.threads.length === 0' >/dev/null; then
+  pass ShouldReportCyclictestUnavailableWhenNotOnPath
+else fail ShouldReportCyclictestUnavailableWhenNotOnPath "rc=$rc"; fi
+
+"$JITTER" --cores 100000 --duration-ms 10 --json >"$WORK/e.json" 2>/dev/null; rc=$?
+if [[ $rc == 64 ]]; then pass ShouldRejectCpuNumbersBeyondTheParserLimit
+else fail ShouldRejectCpuNumbersBeyondTheParserLimit "rc=$rc"; fi
+
+bad_cpu=$(( $(getconf _NPROCESSORS_CONF) + 7 ))
+"$JITTER" --cores "$bad_cpu" --duration-ms 10 --json >"$WORK/e.json"; rc=$?
+if [[ $rc == 1 ]] && js "$WORK/e.json" 'd.cores[0].pinned === false && d.cores[0].error.includes("cannot pin")' >/dev/null; then
+  pass ShouldFailWhenACoreCannotBePinned
+else fail ShouldFailWhenACoreCannotBePinned "rc=$rc"; fi
+
+bad_args=""
+for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" "--frobnicate"; do
+  # shellcheck disable=SC2086
+  "$JITTER" $args >/dev/null 2>&1; rc=$?
+  [[ $rc == 64 ]] || bad_args+=" '$args' gave rc=$rc;"
+done
+[[ -z $bad_args ]] && pass ShouldRejectBadArguments || fail ShouldRejectBadArguments "$bad_args"
+
+echo
+if ((failed)); then echo "$failed test(s) failed"; exit 1; fi
+echo "all tests passed"
