@@ -1,0 +1,168 @@
+// torq/bench/latency.hpp — the shared latency harness of all Torq benchmarks (header-only).
+//
+// Owns: LatencyRecorder (TSC cycle samples in an array preallocated and prefaulted up front, so
+// recording is one store), LatencySummary (count, min, mean, p50/p90/p99/p99.9/p99.99, max in ns
+// via torq::hw::TscClock), a tiny JSON object writer, and helpers that pick two CPUs, pin the
+// calling thread and warm it up (busy spin so the core leaves low-power states first).
+// Thread-safety: a LatencyRecorder is written by one thread; summarize() after that thread is done.
+// JsonObject is single-threaded. Allocation: the constructor allocates; record() never does;
+// summarize() sorts in place; JSON output allocates (reporting only).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "torq/hw/affinity.hpp"
+#include "torq/hw/tsc.hpp"
+
+namespace torq::bench {
+
+struct LatencySummary {
+  std::uint64_t count = 0;
+  std::uint64_t dropped = 0;  // samples beyond the preallocated capacity
+  double min_ns = 0, mean_ns = 0, p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, p9999_ns = 0, max_ns = 0;
+};
+
+class LatencyRecorder {
+ public:
+  explicit LatencyRecorder(std::size_t capacity) : samples_(capacity, 0) {}  // zero-fill prefaults
+
+  void record(std::uint64_t cycles) noexcept {
+    if (n_ < samples_.size()) [[likely]] {
+      samples_[n_++] = cycles;
+    } else {
+      ++dropped_;
+    }
+  }
+  [[nodiscard]] std::size_t count() const noexcept { return n_; }
+  void reset() noexcept { n_ = 0; dropped_ = 0; }
+
+  // Sorts the samples in place (call once, after recording) and converts to ns.
+  [[nodiscard]] LatencySummary summarize(const hw::TscClock& clock) {
+    LatencySummary s;
+    s.count = n_;
+    s.dropped = dropped_;
+    if (n_ == 0) return s;
+    std::sort(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(n_));
+    long double sum = 0;
+    for (std::size_t i = 0; i < n_; ++i) sum += static_cast<long double>(samples_[i]);
+    const auto ns = [&](std::uint64_t c) { return static_cast<double>(clock.to_ns(c)); };
+    // Nearest-rank percentile.
+    const auto pct = [&](double p) {
+      auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(n_)));
+      rank = std::clamp<std::size_t>(rank, 1, n_);
+      return ns(samples_[rank - 1]);
+    };
+    s.min_ns = ns(samples_[0]);
+    s.max_ns = ns(samples_[n_ - 1]);
+    s.mean_ns = static_cast<double>(sum / static_cast<long double>(n_)) *
+                (clock.hz() ? 1e9 / static_cast<double>(clock.hz()) : 0.0);
+    s.p50_ns = pct(0.50);
+    s.p90_ns = pct(0.90);
+    s.p99_ns = pct(0.99);
+    s.p999_ns = pct(0.999);
+    s.p9999_ns = pct(0.9999);
+    return s;
+  }
+
+ private:
+  std::vector<std::uint64_t> samples_;
+  std::size_t n_ = 0;
+  std::uint64_t dropped_ = 0;
+};
+
+// Minimal JSON object writer (keys are trusted identifiers; string values are escaped).
+class JsonObject {
+ public:
+  JsonObject& add(std::string_view key, double v) {
+    char buf[64];
+    if (std::isfinite(v)) {
+      std::snprintf(buf, sizeof buf, "%.6g", v);
+    } else {
+      std::snprintf(buf, sizeof buf, "null");
+    }
+    return raw(key, buf);
+  }
+  JsonObject& add(std::string_view key, std::uint64_t v) { return raw(key, std::to_string(v)); }
+  JsonObject& add(std::string_view key, int v) { return raw(key, std::to_string(v)); }
+  JsonObject& add(std::string_view key, bool v) { return raw(key, v ? "true" : "false"); }
+  JsonObject& add(std::string_view key, const char* v) { return add(key, std::string_view(v)); }
+  JsonObject& add(std::string_view key, std::string_view v) {
+    std::string q = "\"";
+    for (char c : v) {
+      if (c == '"' || c == '\\') {
+        q += '\\';
+        q += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char b[8];
+        std::snprintf(b, sizeof b, "\\u%04x", c);
+        q += b;
+      } else {
+        q += c;
+      }
+    }
+    q += '"';
+    return raw(key, q);
+  }
+  JsonObject& add(std::string_view key, const JsonObject& o) { return raw(key, o.str()); }
+  // A value that is already JSON (array, object, literal).
+  JsonObject& raw(std::string_view key, std::string_view json) {
+    if (!body_.empty()) body_ += ',';
+    body_ += '"';
+    body_ += key;
+    body_ += "\":";
+    body_ += json;
+    return *this;
+  }
+  [[nodiscard]] std::string str() const { return "{" + body_ + "}"; }
+
+ private:
+  std::string body_;
+};
+
+[[nodiscard]] inline std::string json_array(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) s += ',';
+    s += items[i];
+  }
+  return s + "]";
+}
+
+[[nodiscard]] inline JsonObject to_json(const LatencySummary& s) {
+  JsonObject o;
+  o.add("count", s.count).add("dropped", s.dropped).add("min_ns", s.min_ns).add("mean_ns", s.mean_ns);
+  o.add("p50_ns", s.p50_ns).add("p90_ns", s.p90_ns).add("p99_ns", s.p99_ns).add("p99_9_ns", s.p999_ns);
+  o.add("p99_99_ns", s.p9999_ns).add("max_ns", s.max_ns);
+  return o;
+}
+
+// Two distinct CPUs for a producer/consumer pair (the last two allowed ones, away from cpu 0's
+// housekeeping when possible); {-1, -1} when fewer than two are allowed.
+[[nodiscard]] inline std::pair<int, int> pick_two_cpus() {
+  const std::vector<int> cpus = hw::allowed_cpus();
+  if (cpus.size() < 2) return {-1, -1};
+  return {cpus[cpus.size() - 2], cpus[cpus.size() - 1]};
+}
+
+// Pins the calling thread to `cpu` (if >= 0) and busy-spins for `warm` so the core is at speed.
+// Returns whether pinning succeeded (false for cpu < 0).
+inline bool pin_and_warm(int cpu, std::chrono::milliseconds warm = std::chrono::milliseconds(50)) noexcept {
+  const bool pinned = cpu >= 0 && hw::pin_current_thread(cpu);
+  const auto until = std::chrono::steady_clock::now() + warm;
+  volatile std::uint64_t sink = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    for (int i = 0; i < 1000; ++i) sink = sink + static_cast<std::uint64_t>(i);
+  }
+  return pinned;
+}
+
+}  // namespace torq::bench

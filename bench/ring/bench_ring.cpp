@@ -1,0 +1,451 @@
+// bench/ring/bench_ring.cpp — throughput and one-way latency of torq::ring::SpscProducer/Consumer
+// against DPDK rte_ring (SP/SC, pointers to frames in a slab) and boost::lockfree::spsc_queue
+// (fixed-size frame structs), with 64- and 256-byte frames, cross-core, pinned. Prints one JSON
+// document on stdout.  Usage: bench_ring [--quick] [--frames N] [--samples N]
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <immintrin.h>
+
+#include "torq/bench/latency.hpp"
+#include "torq/hw/tsc.hpp"
+#include "torq/ring/spsc_ring.hpp"
+
+#if defined(TORQ_HAVE_DPDK)
+#include <rte_ring.h>
+#endif
+
+namespace {
+
+using torq::bench::JsonObject;
+using torq::bench::LatencyRecorder;
+using torq::hw::rdtsc;
+
+constexpr std::size_t kBurst = 32;
+
+template <std::size_t N>
+struct alignas(8) Frame {
+  std::uint64_t seq;
+  std::uint64_t tsc;
+  std::byte body[N - 16];
+};
+static_assert(sizeof(Frame<64>) == 64 && sizeof(Frame<256>) == 256);
+
+template <std::size_t N>
+Frame<N> make_template() {
+  Frame<N> f{};
+  for (std::size_t i = 0; i < N - 16; ++i) f.body[i] = static_cast<std::byte>(i);
+  return f;
+}
+
+// ---- peers: try_send(seq, tsc) -> bool; poll(fn(seq, tsc)) -> count ----
+
+// Batched = true publishes every kBurst frames (commit_deferred + flush): throughput only.
+template <std::size_t N, bool Batched = false>
+class TorqPeer {
+ public:
+  explicit TorqPeer(std::uint64_t capacity) {
+    bytes_ = torq::ring::RingRegion::bytes_for(capacity);
+    mem_ = static_cast<std::byte*>(::operator new(bytes_, std::align_val_t{4096}));
+    std::memset(mem_, 0, bytes_);
+    region_ = torq::ring::RingRegion::format(mem_, bytes_, capacity).value;
+    prod_ = std::move(torq::ring::SpscProducer::attach(region_).value);
+    cons_ = std::move(torq::ring::SpscConsumer::attach(region_).value);
+    tmpl_ = make_template<N>();
+  }
+  ~TorqPeer() {
+    prod_.detach();
+    cons_.detach();
+    ::operator delete(mem_, std::align_val_t{4096});
+  }
+  static const char* name() { return Batched ? "torq_ring_publish_every_32" : "torq_ring"; }
+  bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
+    auto span = prod_.try_claim(N);
+    if (span.empty()) {
+      prod_.flush();  // Batched: publish what is pending before reporting back pressure.
+      return false;
+    }
+    std::memcpy(span.data(), &tmpl_, N);
+    const std::uint64_t h[2] = {seq, tsc};
+    std::memcpy(span.data(), h, 16);
+    if constexpr (Batched) {
+      prod_.commit_deferred(N);
+      if ((seq & (kBurst - 1)) == kBurst - 1) prod_.flush();
+    } else {
+      prod_.commit();
+    }
+    return true;
+  }
+  void finish() noexcept { prod_.flush(); }
+  bool try_send_stamped(std::uint64_t seq) noexcept {
+    auto span = prod_.try_claim(N);
+    if (span.empty()) return false;
+    std::memcpy(span.data(), &tmpl_, N);
+    const std::uint64_t h[2] = {seq, rdtsc()};
+    std::memcpy(span.data(), h, 16);
+    prod_.commit();
+    return true;
+  }
+  template <class F>
+  std::size_t poll(F&& fn) noexcept {
+    return cons_.consume_burst(
+        [&](std::span<const std::byte> r) {
+          std::uint64_t h[2];
+          std::memcpy(h, r.data(), 16);
+          fn(h[0], h[1], r.data()[N - 1]);
+        },
+        kBurst);
+  }
+
+ private:
+  std::byte* mem_ = nullptr;
+  std::size_t bytes_ = 0;
+  torq::ring::RingRegion region_;
+  torq::ring::SpscProducer prod_;
+  torq::ring::SpscConsumer cons_;
+  Frame<N> tmpl_;
+};
+
+template <std::size_t N>
+class BoostPeer {
+ public:
+  explicit BoostPeer(std::size_t slots) : q_(std::make_unique<Queue>()), tmpl_(make_template<N>()) { (void)slots; }
+  static const char* name() { return "boost_spsc_queue"; }
+  void finish() noexcept {}
+  bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
+    Frame<N> f = tmpl_;
+    f.seq = seq;
+    f.tsc = tsc;
+    return q_->push(f);
+  }
+  bool try_send_stamped(std::uint64_t seq) noexcept {
+    Frame<N> f = tmpl_;
+    f.seq = seq;
+    f.tsc = rdtsc();
+    return q_->push(f);
+  }
+  template <class F>
+  std::size_t poll(F&& fn) noexcept {
+    std::size_t n = 0;
+    // consume_all reads the elements in place (no copy out), like the other peers.
+    n = q_->consume_all([&](const Frame<N>& f) { fn(f.seq, f.tsc, f.body[N - 17]); });
+    return n;
+  }
+
+ private:
+  using Queue = boost::lockfree::spsc_queue<Frame<N>, boost::lockfree::capacity<4096>>;
+  std::unique_ptr<Queue> q_;
+  Frame<N> tmpl_;
+};
+
+#if defined(TORQ_HAVE_DPDK)
+template <std::size_t N>
+class RteRingPeer {
+ public:
+  explicit RteRingPeer(unsigned slots) : slab_mask_(2 * slots - 1) {
+    const ssize_t sz = rte_ring_get_memsize(slots);
+    ring_mem_ = ::operator new(static_cast<std::size_t>(sz), std::align_val_t{128});
+    ring_ = static_cast<rte_ring*>(ring_mem_);
+    ok_ = rte_ring_init(ring_, "bench", slots, RING_F_SP_ENQ | RING_F_SC_DEQ) == 0;
+    slab_.reset(new Frame<N>[2 * slots]);  // twice the ring: a slot is never rewritten while queued
+    tmpl_ = make_template<N>();
+  }
+  ~RteRingPeer() { ::operator delete(ring_mem_, std::align_val_t{128}); }
+  [[nodiscard]] bool ok() const { return ok_; }
+  static const char* name() { return "dpdk_rte_ring"; }
+  void finish() noexcept {}
+  bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
+    if (rte_ring_full(ring_)) return false;
+    Frame<N>* f = &slab_[seq & slab_mask_];
+    *f = tmpl_;
+    f->seq = seq;
+    f->tsc = tsc;
+    return rte_ring_sp_enqueue(ring_, f) == 0;
+  }
+  bool try_send_stamped(std::uint64_t seq) noexcept {
+    if (rte_ring_full(ring_)) return false;
+    Frame<N>* f = &slab_[seq & slab_mask_];
+    *f = tmpl_;
+    f->seq = seq;
+    f->tsc = rdtsc();
+    return rte_ring_sp_enqueue(ring_, f) == 0;
+  }
+  template <class F>
+  std::size_t poll(F&& fn) noexcept {
+    void* objs[kBurst];
+    const unsigned n = rte_ring_sc_dequeue_burst(ring_, objs, kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+      const auto* f = static_cast<const Frame<N>*>(objs[i]);
+      fn(f->seq, f->tsc, f->body[N - 17]);
+    }
+    return n;
+  }
+
+ private:
+  void* ring_mem_ = nullptr;
+  rte_ring* ring_ = nullptr;
+  std::unique_ptr<Frame<N>[]> slab_;
+  std::uint64_t slab_mask_;
+  Frame<N> tmpl_;
+  bool ok_ = false;
+};
+#endif
+
+struct Cpus {
+  int producer = -1;
+  int consumer = -1;
+};
+
+// Start barrier for two threads.
+struct Gate {
+  std::atomic<int> ready{0};
+  std::atomic<bool> go{false};
+  void arrive_and_wait() {
+    ready.fetch_add(1);
+    while (!go.load(std::memory_order_acquire)) _mm_pause();
+  }
+  void open_when(int n) {
+    while (ready.load() < n) std::this_thread::yield();
+    go.store(true, std::memory_order_release);
+  }
+};
+
+struct ThroughputResult {
+  double msgs_per_sec = 0;
+  std::uint64_t errors = 0;
+};
+
+template <class Peer>
+ThroughputResult run_throughput(Peer& peer, std::uint64_t n, Cpus cpus, const torq::hw::TscClock& clock) {
+  Gate gate;
+  std::uint64_t t0 = 0, t1 = 0, errors = 0, sink = 0;
+  std::thread consumer([&] {
+    torq::bench::pin_and_warm(cpus.consumer, std::chrono::milliseconds(20));
+    gate.arrive_and_wait();
+    std::uint64_t expect = 0;
+    while (expect < n) {
+      peer.poll([&](std::uint64_t seq, std::uint64_t, std::byte last) {
+        errors += seq != expect;
+        sink += static_cast<std::uint64_t>(last);
+        ++expect;
+      });
+    }
+    t1 = rdtsc();
+  });
+  std::thread producer([&] {
+    torq::bench::pin_and_warm(cpus.producer, std::chrono::milliseconds(20));
+    gate.arrive_and_wait();
+    t0 = rdtsc();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      while (!peer.try_send(i, 0)) _mm_pause();
+    }
+    peer.finish();
+  });
+  gate.open_when(2);
+  producer.join();
+  consumer.join();
+  ThroughputResult r;
+  const double ns = static_cast<double>(clock.to_ns(t1 - t0));
+  r.msgs_per_sec = ns > 0 ? static_cast<double>(n) * 1e9 / ns : 0;
+  r.errors = errors + (sink == 0xFFFFFFFFFFFFFFFFULL);
+  return r;
+}
+
+template <class Peer>
+torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::uint64_t warmup, Cpus cpus,
+                                        const torq::hw::TscClock& clock, std::uint64_t& errors) {
+  Gate gate;
+  LatencyRecorder rec(samples);
+  const std::uint64_t total = samples + warmup;
+  const std::uint64_t gap = clock.hz() / 1'000'000;  // ~1 us between messages: no queueing
+  std::thread consumer([&] {
+    torq::bench::pin_and_warm(cpus.consumer, std::chrono::milliseconds(50));
+    gate.arrive_and_wait();
+    std::uint64_t expect = 0;
+    while (expect < total) {
+      peer.poll([&](std::uint64_t seq, std::uint64_t tsc, std::byte) {
+        const std::uint64_t now = rdtsc();
+        errors += seq != expect;
+        if (seq >= warmup) rec.record(now - tsc);
+        ++expect;
+      });
+    }
+  });
+  std::thread producer([&] {
+    torq::bench::pin_and_warm(cpus.producer, std::chrono::milliseconds(50));
+    gate.arrive_and_wait();
+    std::uint64_t next = rdtsc();
+    for (std::uint64_t i = 0; i < total; ++i) {
+      next += gap;
+      while (rdtsc() < next) _mm_pause();
+      while (!peer.try_send_stamped(i)) _mm_pause();
+    }
+  });
+  gate.open_when(2);
+  producer.join();
+  consumer.join();
+  return rec.summarize(clock);
+}
+
+struct PeerReport {
+  std::string name;
+  std::size_t frame = 0;
+  double best_mps = 0;
+  double median_mps = 0;
+  torq::bench::LatencySummary lat;
+  std::uint64_t errors = 0;
+};
+
+template <class Peer, class Make>
+PeerReport measure(Make make, std::size_t frame, std::uint64_t frames, std::uint64_t samples, int runs, Cpus cpus,
+                   const torq::hw::TscClock& clock, bool with_latency = true) {
+  PeerReport r;
+  r.name = Peer::name();
+  r.frame = frame;
+  std::vector<double> mps;
+  for (int i = 0; i < runs; ++i) {
+    auto peer = make();
+    const ThroughputResult t = run_throughput(*peer, frames, cpus, clock);
+    mps.push_back(t.msgs_per_sec);
+    r.errors += t.errors;
+  }
+  std::sort(mps.begin(), mps.end());
+  r.best_mps = mps.back();
+  r.median_mps = mps[mps.size() / 2];
+  if (with_latency) {
+    auto peer = make();
+    r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors);
+  }
+  return r;
+}
+
+JsonObject report_json(const PeerReport& r) {
+  JsonObject o;
+  o.add("peer", r.name).add("frame_bytes", static_cast<std::uint64_t>(r.frame));
+  o.add("throughput_msgs_per_sec_median", r.median_mps).add("throughput_msgs_per_sec_best", r.best_mps);
+  if (r.lat.count > 0) o.add("one_way_latency", torq::bench::to_json(r.lat));
+  o.add("sequence_errors", r.errors);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::uint64_t frames = 10'000'000;
+  std::uint64_t samples = 200'000;
+  int runs = 3;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") {
+      frames = 1'000'000;
+      samples = 20'000;
+      runs = 1;
+    } else if (a == "--frames" && i + 1 < argc) {
+      frames = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--samples" && i + 1 < argc) {
+      samples = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--runs" && i + 1 < argc) {
+      runs = std::atoi(argv[++i]);
+    } else {
+      std::fprintf(stderr, "usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N]\n");
+      return 2;
+    }
+  }
+  const torq::hw::TscClock clock = torq::hw::TscClock::calibrate();
+  const auto [pc, cc] = torq::bench::pick_two_cpus();
+  const Cpus cpus{pc, cc};
+
+  constexpr std::uint64_t kRingBytes = 1 << 18;  // 256 KiB data area: ~3640 64-byte frames
+  constexpr unsigned kSlots = 4096;              // rte_ring / boost slots
+  std::vector<PeerReport> reports;
+  std::string dpdk_note;
+  bool dpdk = false;
+
+  const auto run_size = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
+    reports.push_back(measure<TorqPeer<N>>([&] { return std::make_unique<TorqPeer<N>>(kRingBytes); }, N, frames,
+                                           samples, runs, cpus, clock));
+    reports.push_back(measure<TorqPeer<N, true>>([&] { return std::make_unique<TorqPeer<N, true>>(kRingBytes); }, N,
+                                                 frames, samples, runs, cpus, clock, /*with_latency=*/false));
+#if defined(TORQ_HAVE_DPDK)
+    {
+      RteRingPeer<N> probe(kSlots);
+      if (probe.ok()) {
+        dpdk = true;
+        dpdk_note = "rte_ring_init on plain aligned memory (no EAL, no memzone); SP/SC; pointers into a frame slab";
+        reports.push_back(measure<RteRingPeer<N>>([&] { return std::make_unique<RteRingPeer<N>>(kSlots); }, N,
+                                                  frames, samples, runs, cpus, clock));
+      } else {
+        dpdk_note = "rte_ring_init failed: DPDK peer skipped";
+      }
+    }
+#else
+    dpdk_note = "libdpdk not found at build time: DPDK peer skipped";
+#endif
+    reports.push_back(measure<BoostPeer<N>>([&] { return std::make_unique<BoostPeer<N>>(kSlots); }, N, frames,
+                                            samples, runs, cpus, clock));
+  };
+  run_size(std::integral_constant<std::size_t, 64>{});
+  run_size(std::integral_constant<std::size_t, 256>{});
+
+  std::vector<std::string> results;
+  for (const auto& r : reports) results.push_back(report_json(r).str());
+
+  const auto find = [&](const char* name, std::size_t frame) -> const PeerReport* {
+    for (const auto& r : reports) {
+      if (r.name == name && r.frame == frame) return &r;
+    }
+    return nullptr;
+  };
+  std::vector<std::string> ratios;
+  bool above_peers_64 = true;
+  for (std::size_t frame : {std::size_t{64}, std::size_t{256}}) {
+    const PeerReport* t = find("torq_ring", frame);
+    const PeerReport* tb = find("torq_ring_publish_every_32", frame);
+    JsonObject o;
+    o.add("frame_bytes", static_cast<std::uint64_t>(frame));
+    for (const char* peer : {"dpdk_rte_ring", "boost_spsc_queue"}) {
+      const PeerReport* p = find(peer, frame);
+      if (t == nullptr || p == nullptr) continue;
+      const double thr = t->median_mps / p->median_mps;
+      o.add(std::string("throughput_torq_over_") + peer, thr);
+      if (tb != nullptr) o.add(std::string("throughput_torq_publish_every_32_over_") + peer, tb->median_mps / p->median_mps);
+      o.add(std::string("p50_latency_torq_over_") + peer, t->lat.p50_ns / p->lat.p50_ns);
+      if (frame == 64 && thr <= 1.0) above_peers_64 = false;
+    }
+    ratios.push_back(o.str());
+  }
+  const PeerReport* t64 = find("torq_ring", 64);
+  JsonObject bars;
+  bars.add("throughput_64B_gt_20M_msgs_per_sec", t64 != nullptr && t64->median_mps > 20e6);
+  bars.add("throughput_64B_above_all_peers_run", above_peers_64);
+  bars.add("p50_lt_200ns", t64 != nullptr && t64->lat.p50_ns < 200);
+  bars.add("p99_9_lt_2us", t64 != nullptr && t64->lat.p999_ns < 2000);
+
+  JsonObject env;
+  env.add("producer_cpu", cpus.producer).add("consumer_cpu", cpus.consumer);
+  env.add("pinned", cpus.producer >= 0).add("tsc_ghz", clock.ghz()).add("tsc_invariant", clock.invariant());
+  env.add("frames_per_throughput_run", frames).add("throughput_runs", static_cast<std::uint64_t>(runs));
+  env.add("latency_samples", samples).add("latency_send_interval_ns", 1000.0);
+  env.add("torq_ring_data_bytes", kRingBytes).add("peer_slots", static_cast<std::uint64_t>(kSlots));
+  env.add("consumer_burst", static_cast<std::uint64_t>(kBurst));
+
+  JsonObject dp;
+  dp.add("available", dpdk).add("note", dpdk_note);
+
+  JsonObject root;
+  root.add("benchmark", "bench_ring").add("environment", env).add("dpdk", dp);
+  root.raw("results", torq::bench::json_array(results));
+  root.raw("ratios", torq::bench::json_array(ratios));
+  root.add("bars", bars);
+  std::printf("%s\n", root.str().c_str());
+  return 0;
+}

@@ -1,0 +1,437 @@
+// torq/ring/spsc_ring.hpp — single-producer single-consumer ring of variable-length byte records.
+//
+// Owns: RingRegion (a non-owning view of a formatted ring in caller memory), SpscProducer and
+// SpscConsumer (the two endpoint handles, each caching the other side's index), endpoint
+// ownership/liveness (owner pid + process start time, epoch, heartbeat) and crash recovery.
+// Records are opaque bytes (e.g. a Protocol V2 frame: 32-byte header + payload); each is stored
+// as an 8-byte RecordHeader + payload, 8-byte aligned; a record that would straddle the end of
+// the data area is preceded by a padding record. A full ring is reported to the producer
+// (empty claim / PublishResult::full, counted in rejected_full) and never overwritten.
+// Thread-safety: exactly one SpscProducer and one SpscConsumer per ring, each used by one thread
+// at a time (they may live in different processes). RingRegion's monitoring calls are safe from
+// any thread or process. Allocation: none, ever. Hot-path calls (try_claim, commit, try_publish,
+// publish_burst, peek, consume, consume_burst, heartbeat) are noexcept, lock-free and make no
+// syscall (heartbeat reads CLOCK_MONOTONIC through the vDSO). attach(), format(), open() and the
+// peer-state queries make syscalls (getpid, /proc): start-up and supervision only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <type_traits>
+#include <utility>
+
+#include "torq/ring/layout.hpp"
+
+namespace torq::ring {
+
+enum class RingError : std::uint8_t {
+  ok = 0,
+  null_region,        // mem == nullptr
+  misaligned,         // region not 128-byte aligned
+  too_small,          // region smaller than bytes_for(capacity)
+  bad_capacity,       // capacity not a power of two in [kMinCapacity, kMaxCapacity]
+  bad_magic,          // not a formatted ring (or format not finished)
+  bad_version,        // formatted by an incompatible layout version
+  corrupt,            // indices or header fields inconsistent
+  endpoint_busy,      // the side is owned by a live process/handle
+};
+[[nodiscard]] const char* to_string(RingError e) noexcept;
+
+enum class PublishResult : std::uint8_t {
+  ok = 0,
+  full,      // not enough free space now: retry later (counted in rejected_full)
+  bad_size,  // size 0 or > max_payload(): never fits (counted in rejected_size)
+};
+
+enum class PeerState : std::uint8_t {
+  absent = 0,  // no owner recorded (never attached, or detached cleanly)
+  alive,       // owner process exists and (if checked) its heartbeat is fresh
+  dead,        // owner process is gone (or a zombie, or its pid was reused)
+  stale,       // owner process exists but has not heartbeated within the given window
+};
+[[nodiscard]] const char* to_string(PeerState s) noexcept;
+
+enum class AttachPolicy : std::uint8_t {
+  if_free_or_dead = 0,  // take the side if free, or if its recorded owner process is dead
+  force,                // take it regardless (operator override; the caller guarantees the old owner is gone)
+};
+
+// Minimal result type: value + error (no exceptions on these paths).
+template <class T>
+struct [[nodiscard]] Expected {
+  T value{};
+  RingError error = RingError::ok;
+  [[nodiscard]] bool ok() const noexcept { return error == RingError::ok; }
+  [[nodiscard]] explicit operator bool() const noexcept { return ok(); }
+  T& operator*() noexcept { return value; }
+  T* operator->() noexcept { return &value; }
+};
+
+// CLOCK_MONOTONIC in ns (vDSO, no syscall on Linux/x86-64). Heartbeats use this clock because it
+// is the same in every process on the host.
+[[nodiscard]] std::uint64_t monotonic_ns() noexcept;
+
+// Snapshot of the shared counters (monitoring; relaxed loads, fields not mutually consistent).
+struct RingStats {
+  std::uint64_t capacity = 0;
+  std::uint64_t tail = 0;
+  std::uint64_t head = 0;
+  std::uint64_t published = 0;
+  std::uint64_t consumed = 0;
+  std::uint64_t rejected_full = 0;
+  std::uint64_t rejected_size = 0;
+  std::uint64_t producer_epoch = 0;
+  std::uint64_t consumer_epoch = 0;
+  [[nodiscard]] std::uint64_t used_bytes() const noexcept { return tail - head; }
+};
+
+class RingRegion {
+ public:
+  RingRegion() noexcept = default;
+
+  // Bytes of region needed for a data area of `capacity` bytes.
+  [[nodiscard]] static constexpr std::size_t bytes_for(std::size_t capacity) noexcept {
+    return kControlBytes + capacity;
+  }
+  // Largest power-of-two capacity whose ring fits in `bytes` (0 if none does).
+  [[nodiscard]] static std::uint64_t capacity_for(std::size_t bytes) noexcept;
+
+  // Writes a fresh control block at `mem` (128-byte aligned, >= bytes_for(capacity) bytes).
+  // Destroys any ring that was there: only the creator calls this, before anyone attaches.
+  static Expected<RingRegion> format(void* mem, std::size_t bytes, std::uint64_t capacity) noexcept;
+  // Validates an existing ring (magic, version, sizes, indices) and returns a view of it.
+  static Expected<RingRegion> open(void* mem, std::size_t bytes) noexcept;
+
+  [[nodiscard]] bool valid() const noexcept { return ctl_ != nullptr; }
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return ctl_->header.capacity; }
+  [[nodiscard]] std::uint64_t max_payload() const noexcept { return ctl_->header.max_payload; }
+  [[nodiscard]] ControlBlock* control() const noexcept { return ctl_; }
+  [[nodiscard]] std::byte* data() const noexcept {
+    return reinterpret_cast<std::byte*>(ctl_) + kControlBytes;
+  }
+
+  [[nodiscard]] RingStats stats() const noexcept;
+  // Liveness of each side's owner: pid + process start time (catches pid reuse and zombies),
+  // then, if stale_after > 0, heartbeat age. Syscalls: supervision only.
+  [[nodiscard]] PeerState producer_state(std::chrono::nanoseconds stale_after = {}) const noexcept;
+  [[nodiscard]] PeerState consumer_state(std::chrono::nanoseconds stale_after = {}) const noexcept;
+
+ private:
+  explicit RingRegion(ControlBlock* c) noexcept : ctl_(c) {}
+  ControlBlock* ctl_ = nullptr;
+};
+
+namespace detail {
+// Identity word of the calling process: (start_ticks << 22) | pid. Never 0.
+[[nodiscard]] std::uint64_t self_owner_word() noexcept;
+[[nodiscard]] PeerState owner_state(const EndpointMeta& m, std::chrono::nanoseconds stale_after) noexcept;
+// Takes ownership of a side; returns endpoint_busy if a live owner holds it.
+[[nodiscard]] RingError acquire_endpoint(EndpointMeta& m, AttachPolicy policy) noexcept;
+void release_endpoint(EndpointMeta& m, std::uint64_t owner) noexcept;
+// Recovers (index, records) after a possible crash between the steps of publish().
+void recover_index(const EndpointMeta& m, std::uint64_t published_index, std::uint64_t& records) noexcept;
+
+inline RecordHeader load_header(const std::byte* p) noexcept {
+  RecordHeader h;
+  std::memcpy(&h, p, sizeof h);
+  return h;
+}
+inline void store_header(std::byte* p, std::uint32_t length, std::uint32_t flags) noexcept {
+  const RecordHeader h{length, flags};
+  std::memcpy(p, &h, sizeof h);
+}
+// Publishes an index with its record count so that a successor can recover both exactly.
+// Order (all plain stores on x86): pending_index, pending_records, index, records.
+inline void publish_index(std::atomic<std::uint64_t>& index, EndpointMeta& m, std::uint64_t value,
+                          std::uint64_t records) noexcept {
+  m.pending_index.store(value, std::memory_order_relaxed);
+  m.pending_records.store(records, std::memory_order_release);
+  index.store(value, std::memory_order_release);
+  m.records.store(records, std::memory_order_release);
+}
+}  // namespace detail
+
+// The writing side. Move-only; detaches (flushes, frees the side) on destruction.
+class SpscProducer {
+ public:
+  SpscProducer() noexcept = default;
+  ~SpscProducer() { detach(); }
+  SpscProducer(SpscProducer&& o) noexcept { *this = std::move(o); }
+  SpscProducer& operator=(SpscProducer&& o) noexcept;
+  SpscProducer(const SpscProducer&) = delete;
+  SpscProducer& operator=(const SpscProducer&) = delete;
+
+  // Takes the producer side. After a crash of the previous producer (policy permitting) it
+  // resumes at the last published position: committed records are kept, unpublished bytes of the
+  // dead producer are overwritten, and published_records() tells the application where to resume.
+  static Expected<SpscProducer> attach(RingRegion region,
+                                       AttachPolicy policy = AttachPolicy::if_free_or_dead) noexcept;
+  // Flushes deferred commits and frees the side (owner = 0). Idempotent.
+  void detach() noexcept;
+
+  [[nodiscard]] bool attached() const noexcept { return ctl_ != nullptr; }
+  [[nodiscard]] std::uint64_t max_payload() const noexcept { return max_payload_; }
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+  // Records committed so far on this ring by all producers (including deferred ones).
+  [[nodiscard]] std::uint64_t published_records() const noexcept { return records_; }
+  [[nodiscard]] std::uint64_t rejected_full() const noexcept { return rejected_full_; }
+  [[nodiscard]] std::uint64_t rejected_size() const noexcept { return rejected_size_; }
+
+  // Reserves room for a `size`-byte record and returns its (8-byte aligned) payload span, or an
+  // empty span if size is 0 / > max_payload() or the ring lacks room (both counted). Nothing is
+  // visible to the consumer until commit(). A new claim replaces an uncommitted one.
+  [[nodiscard]] std::span<std::byte> try_claim(std::uint32_t size) noexcept {
+    if (size == 0 || size > max_payload_) [[unlikely]] {
+      ctl_->producer.rejected_size.store(++rejected_size_, std::memory_order_relaxed);
+      return {};
+    }
+    const std::uint64_t need = record_bytes(size);
+    std::uint64_t pos = tail_ & mask_;
+    const std::uint64_t contig = capacity_ - pos;
+    const std::uint64_t total = contig < need ? contig + need : need;
+    if (total > capacity_ - (tail_ - head_cache_)) {
+      head_cache_ = ctl_->head.value.load(std::memory_order_acquire);
+      if (total > capacity_ - (tail_ - head_cache_)) [[unlikely]] {
+        ctl_->producer.rejected_full.store(++rejected_full_, std::memory_order_relaxed);
+        return {};
+      }
+    }
+    if (contig < need) [[unlikely]] {  // wrap: pad to the end, record starts at offset 0
+      detail::store_header(data_ + pos, static_cast<std::uint32_t>(contig - kRecordHeaderBytes),
+                           kRecordFlagPadding);
+      tail_ += contig;
+      pos = 0;
+    }
+    claim_size_ = size;
+    return {data_ + pos + kRecordHeaderBytes, size};
+  }
+
+  // Commits the claimed record with `used` <= claimed bytes (default: all) and publishes it and
+  // any deferred commits. Precondition: an outstanding claim (otherwise a no-op returning false).
+  bool commit() noexcept { return commit(claim_size_); }
+  bool commit(std::uint32_t used) noexcept {
+    if (!commit_deferred(used)) [[unlikely]] return false;
+    flush();
+    return true;
+  }
+  // Commits without publishing; flush() (or the next commit) publishes. Lets a burst pay for
+  // one release store.
+  bool commit_deferred(std::uint32_t used) noexcept {
+    if (claim_size_ == 0 || used == 0 || used > claim_size_) [[unlikely]] return false;
+    detail::store_header(data_ + (tail_ & mask_), used, 0);
+    tail_ += record_bytes(used);
+    ++records_;
+    claim_size_ = 0;
+    return true;
+  }
+  void flush() noexcept {
+    if (tail_ != published_) {
+      detail::publish_index(ctl_->tail.value, ctl_->producer, tail_, records_);
+      published_ = tail_;
+    }
+  }
+
+  // Copies `bytes` into one record and publishes it.
+  [[nodiscard]] PublishResult try_publish(std::span<const std::byte> bytes) noexcept {
+    if (bytes.empty() || bytes.size() > max_payload_) [[unlikely]] {
+      ctl_->producer.rejected_size.store(++rejected_size_, std::memory_order_relaxed);
+      return PublishResult::bad_size;
+    }
+    const auto n = static_cast<std::uint32_t>(bytes.size());
+    const std::span<std::byte> dst = try_claim(n);
+    if (dst.empty()) return PublishResult::full;
+    std::memcpy(dst.data(), bytes.data(), n);
+    commit_deferred(n);
+    flush();
+    return PublishResult::ok;
+  }
+
+  // Copies frames in order until one does not fit; publishes them with one release store.
+  // Returns how many were published (the rest are the caller's to retry).
+  [[nodiscard]] std::size_t publish_burst(std::span<const std::span<const std::byte>> frames) noexcept {
+    std::size_t n = 0;
+    for (const auto& f : frames) {
+      if (f.empty() || f.size() > max_payload_) [[unlikely]] {
+        ctl_->producer.rejected_size.store(++rejected_size_, std::memory_order_relaxed);
+        break;
+      }
+      const auto len = static_cast<std::uint32_t>(f.size());
+      const std::span<std::byte> dst = try_claim(len);
+      if (dst.empty()) break;
+      std::memcpy(dst.data(), f.data(), len);
+      commit_deferred(len);
+      ++n;
+    }
+    flush();
+    return n;
+  }
+
+  // Free bytes as last seen (may be stale-low; never stale-high).
+  [[nodiscard]] std::uint64_t free_bytes_hint() const noexcept { return capacity_ - (tail_ - head_cache_); }
+
+  // Records liveness (CLOCK_MONOTONIC ns) for the consumer / monitors. Call from the idle path or
+  // every N bursts; two relaxed stores on this side's private line.
+  void heartbeat() noexcept { heartbeat(monotonic_ns()); }
+  void heartbeat(std::uint64_t now_ns) noexcept {
+    ctl_->producer.heartbeat_ns.store(now_ns, std::memory_order_relaxed);
+    ctl_->producer.heartbeat_count.store(++heartbeats_, std::memory_order_relaxed);
+  }
+  // The consumer side's state (syscalls: supervision only).
+  [[nodiscard]] PeerState consumer_state(std::chrono::nanoseconds stale_after = {}) const noexcept {
+    return detail::owner_state(ctl_->consumer, stale_after);
+  }
+
+ private:
+  ControlBlock* ctl_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t mask_ = 0;
+  std::uint64_t max_payload_ = 0;
+  std::uint64_t tail_ = 0;        // written position (>= published_)
+  std::uint64_t published_ = 0;   // last stored tail
+  std::uint64_t head_cache_ = 0;  // consumer position as last loaded
+  std::uint64_t records_ = 0;
+  std::uint64_t rejected_full_ = 0;
+  std::uint64_t rejected_size_ = 0;
+  std::uint64_t heartbeats_ = 0;
+  std::uint64_t owner_ = 0;
+  std::uint64_t epoch_ = 0;
+  std::uint32_t claim_size_ = 0;  // 0: no outstanding claim
+};
+
+// The reading side. Move-only; detaches (releases consumed records, frees the side) on destruction.
+class SpscConsumer {
+ public:
+  SpscConsumer() noexcept = default;
+  ~SpscConsumer() { detach(); }
+  SpscConsumer(SpscConsumer&& o) noexcept { *this = std::move(o); }
+  SpscConsumer& operator=(SpscConsumer&& o) noexcept;
+  SpscConsumer(const SpscConsumer&) = delete;
+  SpscConsumer& operator=(const SpscConsumer&) = delete;
+
+  // Takes the consumer side, resuming at the last released position (records that a crashed
+  // consumer read but had not released are delivered again: at-least-once for consumer crashes).
+  static Expected<SpscConsumer> attach(RingRegion region,
+                                       AttachPolicy policy = AttachPolicy::if_free_or_dead) noexcept;
+  void detach() noexcept;
+
+  [[nodiscard]] bool attached() const noexcept { return ctl_ != nullptr; }
+  [[nodiscard]] std::uint64_t consumed_records() const noexcept { return records_; }
+  [[nodiscard]] std::uint64_t epoch() const noexcept { return epoch_; }
+  // True once a record header was found inconsistent (only a buggy or hostile producer can
+  // cause it); the consumer then delivers nothing more.
+  [[nodiscard]] bool corrupted() const noexcept { return corrupt_; }
+
+  // The next record's payload (valid until consume()), or an empty span if none is published.
+  [[nodiscard]] std::span<const std::byte> peek() noexcept {
+    for (;;) {
+      if (head_ == tail_cache_) {
+        tail_cache_ = ctl_->tail.value.load(std::memory_order_acquire);
+        if (head_ == tail_cache_) return {};
+      }
+      const std::uint64_t pos = head_ & mask_;
+      const RecordHeader h = detail::load_header(data_ + pos);
+      const std::uint64_t rb = record_bytes(h.length);
+      if (rb > capacity_ - pos || rb > tail_cache_ - head_ || corrupt_) [[unlikely]] {
+        corrupt_ = true;
+        return {};
+      }
+      if (h.flags & kRecordFlagPadding) [[unlikely]] {
+        head_ += rb;
+        continue;
+      }
+      peeked_ = rb;
+      return {data_ + pos + kRecordHeaderBytes, h.length};
+    }
+  }
+  // Releases the record returned by the last non-empty peek() back to the producer.
+  bool consume() noexcept {
+    if (peeked_ == 0) [[unlikely]] return false;
+    head_ += peeked_;
+    peeked_ = 0;
+    ++records_;
+    release();
+    return true;
+  }
+
+  // Calls handler(std::span<const std::byte>) for up to `max` published records, in order, then
+  // releases them all with one release store. The spans are valid only during the call. The
+  // handler must not throw. Returns the number of records handled.
+  template <class Handler>
+  [[nodiscard]] std::size_t consume_burst(Handler&& handler, std::size_t max) noexcept {
+    if (corrupt_) [[unlikely]] return 0;
+    std::size_t n = 0;
+    std::uint64_t head = head_;
+    bool reloaded = false;  // the tail is reloaded at most once per call
+    while (n < max) {
+      if (head == tail_cache_) {
+        if (reloaded) break;
+        tail_cache_ = ctl_->tail.value.load(std::memory_order_acquire);
+        reloaded = true;
+        if (head == tail_cache_) break;
+      }
+      const std::uint64_t pos = head & mask_;
+      const RecordHeader h = detail::load_header(data_ + pos);
+      const std::uint64_t rb = record_bytes(h.length);
+      if (rb > capacity_ - pos || rb > tail_cache_ - head) [[unlikely]] {
+        corrupt_ = true;
+        break;
+      }
+      if (!(h.flags & kRecordFlagPadding)) [[likely]] {
+        handler(std::span<const std::byte>(data_ + pos + kRecordHeaderBytes, h.length));
+        ++n;
+      }
+      head += rb;
+    }
+    head_ = head;
+    peeked_ = 0;
+    records_ += n;
+    release();
+    return n;
+  }
+
+  // Published-but-unconsumed bytes as last seen (may be stale-low).
+  [[nodiscard]] std::uint64_t available_bytes_hint() const noexcept { return tail_cache_ - head_; }
+
+  void heartbeat() noexcept { heartbeat(monotonic_ns()); }
+  void heartbeat(std::uint64_t now_ns) noexcept {
+    ctl_->consumer.heartbeat_ns.store(now_ns, std::memory_order_relaxed);
+    ctl_->consumer.heartbeat_count.store(++heartbeats_, std::memory_order_relaxed);
+  }
+  // The producer side's state (syscalls: supervision only).
+  [[nodiscard]] PeerState producer_state(std::chrono::nanoseconds stale_after = {}) const noexcept {
+    return detail::owner_state(ctl_->producer, stale_after);
+  }
+  // The producer epoch now (changes when a new producer attaches).
+  [[nodiscard]] std::uint64_t producer_epoch() const noexcept {
+    return ctl_->producer.epoch.load(std::memory_order_acquire);
+  }
+
+ private:
+  void release() noexcept {
+    if (head_ != released_) {
+      detail::publish_index(ctl_->head.value, ctl_->consumer, head_, records_);
+      released_ = head_;
+    }
+  }
+
+  ControlBlock* ctl_ = nullptr;
+  std::byte* data_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t mask_ = 0;
+  std::uint64_t head_ = 0;        // read position (>= released_)
+  std::uint64_t released_ = 0;    // last stored head
+  std::uint64_t tail_cache_ = 0;  // producer position as last loaded
+  std::uint64_t peeked_ = 0;      // record bytes of the outstanding peek (0: none)
+  std::uint64_t records_ = 0;
+  std::uint64_t heartbeats_ = 0;
+  std::uint64_t owner_ = 0;
+  std::uint64_t epoch_ = 0;
+  bool corrupt_ = false;
+};
+
+}  // namespace torq::ring

@@ -1,0 +1,395 @@
+// Unit tests of the SPSC ring in process-local memory: layout, back pressure, wrap-around,
+// claim/commit, bursts, ownership, crash-recovery words, and a two-thread stress run.
+#include "torq/ring/spsc_ring.hpp"
+#include "torq/ring/shm_segment.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <memory>
+#include <new>
+#include <thread>
+#include <vector>
+
+#include "frame_pattern.hpp"
+
+namespace torq::ring {
+namespace {
+
+using test::check_frame;
+using test::fill_frame;
+using test::frame_size;
+
+struct AlignedFree {
+  void operator()(std::byte* p) const noexcept { ::operator delete[](p, std::align_val_t{kFalseSharingRange}); }
+};
+using Memory = std::unique_ptr<std::byte[], AlignedFree>;
+
+Memory make_memory(std::size_t bytes) {
+  auto* p = static_cast<std::byte*>(::operator new[](bytes, std::align_val_t{kFalseSharingRange}));
+  std::memset(p, 0xA5, bytes);  // not zeroed: format must not rely on zeroed memory
+  return Memory(p);
+}
+
+struct Fixture {
+  Memory mem;
+  RingRegion region;
+  SpscProducer producer;
+  SpscConsumer consumer;
+};
+
+Fixture make_ring(std::uint64_t capacity) {
+  Fixture f;
+  f.mem = make_memory(RingRegion::bytes_for(capacity));
+  auto r = RingRegion::format(f.mem.get(), RingRegion::bytes_for(capacity), capacity);
+  EXPECT_TRUE(r.ok()) << to_string(r.error);
+  f.region = r.value;
+  auto p = SpscProducer::attach(f.region);
+  EXPECT_TRUE(p.ok()) << to_string(p.error);
+  f.producer = std::move(p.value);
+  auto c = SpscConsumer::attach(f.region);
+  EXPECT_TRUE(c.ok()) << to_string(c.error);
+  f.consumer = std::move(c.value);
+  return f;
+}
+
+std::vector<std::byte> bytes_of(std::uint64_t seq, std::uint32_t size) {
+  std::vector<std::byte> v(size);
+  fill_frame(v, seq);
+  return v;
+}
+
+TEST(RingRegion, ShouldRejectFormatWhenCapacityIsNotPowerOfTwoOrTooSmall) {
+  Memory m = make_memory(8192);
+  EXPECT_EQ(RingRegion::format(m.get(), 8192, 3000).error, RingError::bad_capacity);
+  EXPECT_EQ(RingRegion::format(m.get(), 8192, 128).error, RingError::bad_capacity);
+  EXPECT_EQ(RingRegion::format(m.get(), 8192, 8192).error, RingError::too_small);
+  EXPECT_EQ(RingRegion::format(m.get() + 8, 8000, 4096).error, RingError::misaligned);
+  EXPECT_EQ(RingRegion::format(nullptr, 8192, 4096).error, RingError::null_region);
+  EXPECT_TRUE(RingRegion::format(m.get(), 8192, 4096).ok());
+  EXPECT_EQ(RingRegion::capacity_for(8192), 4096u);
+}
+
+TEST(RingRegion, ShouldRejectOpenWhenRegionIsNotAFormattedRing) {
+  Memory m = make_memory(8192);
+  EXPECT_EQ(RingRegion::open(m.get(), 8192).error, RingError::bad_magic);
+  ASSERT_TRUE(RingRegion::format(m.get(), 8192, 4096).ok());
+  auto o = RingRegion::open(m.get(), 8192);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o.value.capacity(), 4096u);
+  EXPECT_EQ(RingRegion::open(m.get(), 4096).error, RingError::too_small);
+  reinterpret_cast<ControlBlock*>(m.get())->header.version = kLayoutVersion + 1;
+  EXPECT_EQ(RingRegion::open(m.get(), 8192).error, RingError::bad_version);
+}
+
+TEST(RingRegion, ShouldRejectOpenWhenIndicesAreInconsistent) {
+  Memory m = make_memory(8192);
+  ASSERT_TRUE(RingRegion::format(m.get(), 8192, 4096).ok());
+  auto* c = reinterpret_cast<ControlBlock*>(m.get());
+  c->tail.value.store(8192);  // more than capacity ahead of head
+  EXPECT_EQ(RingRegion::open(m.get(), 8192).error, RingError::corrupt);
+}
+
+TEST(SpscRing, ShouldDeliverRecordsInOrderWithExactBytes) {
+  Fixture f = make_ring(4096);
+  for (std::uint64_t s = 0; s < 20; ++s) {
+    ASSERT_EQ(f.producer.try_publish(bytes_of(s, frame_size(s, 1, 100))), PublishResult::ok);
+  }
+  for (std::uint64_t s = 0; s < 20; ++s) {
+    auto rec = f.consumer.peek();
+    ASSERT_EQ(rec.size(), frame_size(s, 1, 100));
+    EXPECT_TRUE(check_frame(rec, s));
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(rec.data()) % 8, 0u) << "payload must be 8-byte aligned";
+    EXPECT_TRUE(f.consumer.consume());
+  }
+  EXPECT_TRUE(f.consumer.peek().empty());
+  EXPECT_EQ(f.consumer.consumed_records(), 20u);
+  EXPECT_EQ(f.region.stats().published, 20u);
+  EXPECT_EQ(f.region.stats().consumed, 20u);
+}
+
+TEST(SpscRing, ShouldRejectAndCountWhenFullWithoutOverwritingUnconsumedRecords) {
+  Fixture f = make_ring(1024);
+  // 64-byte payload -> 72-byte records: 14 fit in 1024 bytes (1008), the 15th does not.
+  std::uint64_t s = 0;
+  while (f.producer.try_publish(bytes_of(s, 64)) == PublishResult::ok) ++s;
+  EXPECT_EQ(s, 14u);
+  EXPECT_EQ(f.producer.rejected_full(), 1u);
+  EXPECT_TRUE(f.producer.try_claim(64).empty());
+  EXPECT_EQ(f.producer.rejected_full(), 2u);
+  EXPECT_EQ(f.region.stats().rejected_full, 2u);
+  // Everything published is intact and in order.
+  std::uint64_t expect = 0;
+  const std::size_t n = f.consumer.consume_burst(
+      [&](std::span<const std::byte> r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100);
+  EXPECT_EQ(n, 14u);
+  // Space is back.
+  EXPECT_EQ(f.producer.try_publish(bytes_of(99, 64)), PublishResult::ok);
+}
+
+TEST(SpscRing, ShouldWrapWithPaddingRecordAndKeepPayloadContiguous) {
+  Fixture f = make_ring(256);  // max payload 120
+  std::uint64_t produced = 0, consumed = 0;
+  for (int round = 0; round < 200; ++round) {
+    const std::uint32_t size = frame_size(produced, 1, 120);
+    if (f.producer.try_publish(bytes_of(produced, size)) == PublishResult::ok) ++produced;
+    if (round % 3 == 0) {
+      auto rec = f.consumer.peek();
+      if (!rec.empty()) {
+        ASSERT_EQ(rec.size(), frame_size(consumed, 1, 120));
+        ASSERT_TRUE(check_frame(rec, consumed));
+        ASSERT_TRUE(f.consumer.consume());
+        ++consumed;
+      }
+    }
+  }
+  while (true) {
+    auto rec = f.consumer.peek();
+    if (rec.empty()) break;
+    ASSERT_TRUE(check_frame(rec, consumed));
+    ASSERT_TRUE(f.consumer.consume());
+    ++consumed;
+  }
+  EXPECT_EQ(consumed, produced);
+  EXPECT_GT(f.region.stats().tail, 4 * 256u) << "test must wrap several times";
+  EXPECT_GT(f.producer.rejected_full(), 0u);
+}
+
+TEST(SpscRing, ShouldRejectZeroAndOversizedRecords) {
+  Fixture f = make_ring(1024);
+  EXPECT_EQ(f.producer.max_payload(), 504u);
+  EXPECT_EQ(f.producer.try_publish({}), PublishResult::bad_size);
+  EXPECT_EQ(f.producer.try_publish(bytes_of(0, 505)), PublishResult::bad_size);
+  EXPECT_TRUE(f.producer.try_claim(0).empty());
+  EXPECT_EQ(f.producer.rejected_size(), 3u);
+  EXPECT_EQ(f.producer.rejected_full(), 0u);
+  EXPECT_EQ(f.producer.try_publish(bytes_of(0, 504)), PublishResult::ok);
+}
+
+TEST(SpscRing, ShouldHideClaimedRecordUntilCommitAndCommitOnlyUsedBytes) {
+  Fixture f = make_ring(1024);
+  auto span = f.producer.try_claim(200);
+  ASSERT_EQ(span.size(), 200u);
+  fill_frame(span.first(40), 7);
+  EXPECT_TRUE(f.consumer.peek().empty()) << "claimed but uncommitted record must be invisible";
+  EXPECT_TRUE(f.producer.commit(40));
+  EXPECT_FALSE(f.producer.commit()) << "no outstanding claim";
+  auto rec = f.consumer.peek();
+  ASSERT_EQ(rec.size(), 40u);
+  EXPECT_TRUE(check_frame(rec, 7));
+  EXPECT_TRUE(f.consumer.consume());
+  EXPECT_EQ(f.region.stats().tail, record_bytes(40));
+}
+
+TEST(SpscRing, ShouldPublishDeferredCommitsOnlyOnFlush) {
+  Fixture f = make_ring(1024);
+  for (std::uint64_t s = 0; s < 3; ++s) {
+    auto span = f.producer.try_claim(16);
+    ASSERT_FALSE(span.empty());
+    fill_frame(span, s);
+    ASSERT_TRUE(f.producer.commit_deferred(16));
+  }
+  EXPECT_TRUE(f.consumer.peek().empty());
+  f.producer.flush();
+  std::uint64_t expect = 0;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 3u);
+}
+
+TEST(SpscRing, ShouldPublishBurstUpToFreeSpaceAndReportHowMany) {
+  Fixture f = make_ring(1024);
+  std::vector<std::vector<std::byte>> store;
+  std::vector<std::span<const std::byte>> frames;
+  for (std::uint64_t s = 0; s < 20; ++s) store.push_back(bytes_of(s, 64));
+  for (auto& v : store) frames.emplace_back(v);
+  EXPECT_EQ(f.producer.publish_burst(frames), 14u);
+  EXPECT_EQ(f.producer.rejected_full(), 1u);
+  std::uint64_t expect = 0;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 5), 5u);
+  // 376 bytes free from offset 1008: 16 bytes of wrap padding + 5 records of 72.
+  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(14)), 5u);
+  EXPECT_EQ(f.producer.rejected_full(), 2u);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 14u);
+  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(19)), 1u);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 1u);
+  EXPECT_EQ(expect, 20u);
+}
+
+TEST(SpscRing, ShouldRefuseSecondEndpointOfSameSideWhileFirstIsAttached) {
+  Fixture f = make_ring(1024);
+  EXPECT_EQ(SpscProducer::attach(f.region).error, RingError::endpoint_busy);
+  EXPECT_EQ(SpscConsumer::attach(f.region).error, RingError::endpoint_busy);
+  EXPECT_EQ(f.region.producer_state(), PeerState::alive);
+  f.producer.detach();
+  EXPECT_EQ(f.region.producer_state(), PeerState::absent);
+  auto again = SpscProducer::attach(f.region);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.value.epoch(), 2u);
+}
+
+TEST(SpscRing, ShouldResumeAtPublishedPositionAfterReattach) {
+  Fixture f = make_ring(1024);
+  ASSERT_EQ(f.producer.try_publish(bytes_of(0, 30)), PublishResult::ok);
+  auto claim = f.producer.try_claim(50);  // dies with the handle, never committed
+  ASSERT_FALSE(claim.empty());
+  fill_frame(claim, 999);
+  f.producer = SpscProducer{};  // detach
+  auto p = SpscProducer::attach(f.region);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.value.published_records(), 1u);
+  ASSERT_EQ(p.value.try_publish(bytes_of(1, 20)), PublishResult::ok);
+  std::uint64_t expect = 0;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 2u);
+}
+
+// The crash-recovery words: a producer may die between any two stores of publish_index().
+TEST(SpscRing, ShouldRecoverExactRecordCountWhenProducerDiedBeforeTailStore) {
+  Fixture f = make_ring(1024);
+  for (std::uint64_t s = 0; s < 3; ++s) ASSERT_EQ(f.producer.try_publish(bytes_of(s, 16)), PublishResult::ok);
+  ControlBlock* c = f.region.control();
+  const std::uint64_t tail = c->tail.value.load();
+  // Died after writing the pending pair of a 4th publication, before the tail store.
+  c->producer.pending_index.store(tail + 24);
+  c->producer.pending_records.store(4);
+  auto p = SpscProducer::attach(f.region, AttachPolicy::force);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.value.published_records(), 3u);
+  EXPECT_EQ(c->producer.records.load(), 3u);
+}
+
+TEST(SpscRing, ShouldRecoverExactRecordCountWhenProducerDiedAfterTailStore) {
+  Fixture f = make_ring(1024);
+  for (std::uint64_t s = 0; s < 3; ++s) ASSERT_EQ(f.producer.try_publish(bytes_of(s, 16)), PublishResult::ok);
+  ControlBlock* c = f.region.control();
+  // Died after the tail store of the 3rd publication, before its record-count store.
+  c->producer.records.store(2);
+  auto p = SpscProducer::attach(f.region, AttachPolicy::force);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.value.published_records(), 3u);
+}
+
+TEST(SpscRing, ShouldStopDeliveringWhenRecordHeaderIsCorrupt) {
+  Fixture f = make_ring(1024);
+  ASSERT_EQ(f.producer.try_publish(bytes_of(0, 16)), PublishResult::ok);
+  detail::store_header(f.region.data(), 5000, 0);  // length beyond the published bytes
+  EXPECT_TRUE(f.consumer.peek().empty());
+  EXPECT_TRUE(f.consumer.corrupted());
+  EXPECT_EQ(f.consumer.consume_burst([](auto) {}, 10), 0u);
+}
+
+TEST(SpscRing, ShouldReportDeadOwnerWhenOwnerProcessExitedAndAllowTakeover) {
+  // MAP_SHARED memory, so that the forked child's writes reach this process.
+  ShmSegment seg = ShmSegment::create_anonymous(RingRegion::bytes_for(1024));
+  Fixture f;
+  auto fr = RingRegion::format(seg.data(), seg.size(), 1024);
+  ASSERT_TRUE(fr.ok());
+  f.region = fr.value;
+  auto fc = SpscConsumer::attach(f.region);
+  ASSERT_TRUE(fc.ok());
+  f.consumer = std::move(fc.value);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto p = SpscProducer::attach(f.region);
+    if (!p.ok()) ::_exit(2);
+    if (p.value.try_publish(bytes_of(0, 16)) != PublishResult::ok) ::_exit(3);
+    ::_exit(0);  // no destructors: the owner word stays, as after a crash
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(f.region.producer_state(), PeerState::dead);
+  EXPECT_EQ(f.consumer.producer_state(), PeerState::dead);
+  auto p = SpscProducer::attach(f.region);
+  ASSERT_TRUE(p.ok()) << to_string(p.error);
+  EXPECT_EQ(p.value.published_records(), 1u);
+  EXPECT_EQ(f.region.producer_state(), PeerState::alive);
+}
+
+// Two threads, a small ring (many wraps and full rejections), random sizes, all APIs mixed.
+TEST(SpscRing, ShouldDeliverMillionsOfRandomSizedFramesInOrderWithoutLossOrDuplication) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  constexpr std::uint64_t kFrames = 400'000;  // sanitizers: ~20x slower per byte checked
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  constexpr std::uint64_t kFrames = 400'000;
+#else
+  constexpr std::uint64_t kFrames = 2'000'000;
+#endif
+#else
+  constexpr std::uint64_t kFrames = 2'000'000;
+#endif
+  constexpr std::uint32_t kMaxSize = 300;
+  Fixture f = make_ring(4096);
+  std::atomic<bool> failed{false};
+  std::thread producer([&] {
+    std::array<std::vector<std::byte>, 8> store;
+    std::array<std::span<const std::byte>, 8> spans;
+    std::uint64_t s = 0;
+    while (s < kFrames && !failed.load(std::memory_order_relaxed)) {
+      const std::uint64_t mode = test::mix(s + 12345) % 4;
+      if (mode == 0) {
+        const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(8, kFrames - s));
+        for (std::size_t i = 0; i < n; ++i) {
+          store[i] = bytes_of(s + i, frame_size(s + i, 1, kMaxSize));
+          spans[i] = store[i];
+        }
+        s += f.producer.publish_burst(std::span(spans).first(n));
+      } else if (mode == 1) {
+        const std::uint32_t size = frame_size(s, 1, kMaxSize);
+        auto span = f.producer.try_claim(kMaxSize);  // claim the maximum, commit what is used
+        if (span.empty()) continue;
+        fill_frame(span.first(size), s);
+        f.producer.commit(size);
+        ++s;
+      } else {
+        if (f.producer.try_publish(bytes_of(s, frame_size(s, 1, kMaxSize))) == PublishResult::ok) ++s;
+      }
+    }
+  });
+  std::uint64_t expect = 0;
+  std::uint64_t bad = 0;
+  std::uint64_t stalls = 0;
+  std::uint64_t next_stall = 1;
+  while (expect < kFrames && bad == 0) {
+    if (expect >= next_stall && expect + 100'000 < kFrames) {
+      next_stall += 200'000;
+      // Stop consuming until the producer has hit the full ring at least once more.
+      const std::uint64_t before = f.region.stats().rejected_full;
+      while (f.region.stats().rejected_full == before) std::this_thread::yield();
+      ++stalls;
+    }
+    if (expect % 3 == 0) {
+      auto rec = f.consumer.peek();
+      if (rec.empty()) continue;
+      if (rec.size() != frame_size(expect, 1, kMaxSize) || !check_frame(rec, expect)) ++bad;
+      ASSERT_TRUE(f.consumer.consume());
+      ++expect;
+    } else {
+      (void)f.consumer.consume_burst(
+          [&](std::span<const std::byte> r) {
+            if (r.size() != frame_size(expect, 1, kMaxSize) || !check_frame(r, expect)) ++bad;
+            ++expect;
+          },
+          1 + expect % 16);
+    }
+  }
+  if (bad != 0) failed.store(true);
+  producer.join();
+  ASSERT_EQ(bad, 0u) << "first mismatch at seq " << expect - 1;
+  EXPECT_EQ(expect, kFrames);
+  EXPECT_TRUE(f.consumer.peek().empty()) << "no extra (duplicated) records";
+  EXPECT_EQ(f.region.stats().published, kFrames);
+  EXPECT_EQ(f.region.stats().consumed, kFrames);
+  EXPECT_GT(f.region.stats().tail / 4096, 1000u) << "must wrap many times";
+  EXPECT_FALSE(f.consumer.corrupted());
+  EXPECT_GE(stalls, (kFrames - 100'000) / 200'000);
+  EXPECT_GE(f.producer.rejected_full(), stalls) << "back pressure must reach the producer";
+}
+
+}  // namespace
+}  // namespace torq::ring
