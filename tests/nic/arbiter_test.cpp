@@ -1,0 +1,166 @@
+// A/B line arbitration.
+#include "torq/nic/arbiter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "helpers.hpp"
+#include "torq/nic/pcap.hpp"
+
+namespace torq::nic {
+namespace {
+
+using test::CollectSink;
+
+struct Feed {
+  std::vector<std::vector<std::byte>> frames;  // index = seq - 1
+  explicit Feed(std::size_t n, std::uint8_t source = 1) {
+    for (std::size_t i = 0; i < n; ++i) frames.push_back(make_feed_frame(source, i + 1));
+  }
+  static protocol::FrameHeader header(const std::vector<std::byte>& f) {
+    protocol::FrameHeader h;
+    std::memcpy(&h, f.data(), sizeof h);
+    return h;
+  }
+};
+
+void offer(LineArbiter<CollectSink>& a, std::size_t line, const std::vector<std::byte>& f, std::uint64_t now = 0) {
+  a.on_frame(line, f, Feed::header(f), now);
+}
+
+TEST(LineArbiter, ShouldLoseNothingWhenLinesMissDisjointTenPercent) {
+  constexpr std::size_t kN = 20000;
+  Feed feed(kN);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  // Interleave the lines with B lagging a few frames, as two real feeds would.
+  auto a_has = [](std::uint64_t s) { return s % 10 != 3; };
+  auto b_has = [](std::uint64_t s) { return s % 10 != 7; };
+  constexpr std::size_t kLag = 5;
+  for (std::size_t i = 0; i < kN + kLag; ++i) {
+    if (i < kN && a_has(i + 1)) offer(arb, 0, feed.frames[i]);
+    if (i >= kLag && b_has(i - kLag + 1)) offer(arb, 1, feed.frames[i - kLag]);
+  }
+  EXPECT_EQ(arb.counters().gaps, 0u);
+  EXPECT_EQ(arb.counters().missing, 0u);
+  EXPECT_EQ(arb.counters().delivered, kN);
+  EXPECT_TRUE(sink.exactly_in_order(1, 1, kN));
+  EXPECT_EQ(sink.corrupt, 0u);
+  // Every frame seen twice except the 20% seen once: the second copies are duplicates.
+  EXPECT_EQ(arb.counters().duplicates, kN - kN / 5);
+  EXPECT_GT(arb.counters().first_from[1], 0u);  // B filled A's holes
+  EXPECT_EQ(arb.free_slots(), arb.config().slots);
+}
+
+TEST(LineArbiter, ShouldDeclareGapWhenBothLinesMissAFrameAndWindowPasses) {
+  Feed feed(100);
+  CollectSink sink;
+  ArbiterConfig cfg;
+  cfg.window = 8;
+  LineArbiter<CollectSink> arb(cfg, sink);
+  for (std::size_t i = 0; i < 100; ++i) {
+    if (i + 1 == 20 || i + 1 == 21) continue;  // lost on both lines
+    offer(arb, 0, feed.frames[i]);
+    offer(arb, 1, feed.frames[i]);
+  }
+  arb.flush();
+  EXPECT_EQ(arb.counters().gaps, 1u);
+  EXPECT_EQ(arb.counters().missing, 2u);
+  EXPECT_EQ(arb.counters().delivered, 98u);
+  std::uint64_t prev = 0;
+  for (const auto& it : sink.items) {
+    EXPECT_GT(it.seq, prev);  // strictly increasing: order kept, nothing twice
+    prev = it.seq;
+  }
+}
+
+TEST(LineArbiter, ShouldWaitForOtherLineWithinWindowThenDeliverInOrder) {
+  Feed feed(10);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  offer(arb, 0, feed.frames[0]);
+  offer(arb, 0, feed.frames[2]);  // 2 missing on A: 3 waits
+  offer(arb, 0, feed.frames[3]);
+  EXPECT_EQ(sink.items.size(), 1u);
+  EXPECT_EQ(arb.pending(1), 2u);
+  offer(arb, 1, feed.frames[1]);  // B brings 2
+  ASSERT_EQ(sink.items.size(), 4u);
+  EXPECT_TRUE(sink.exactly_in_order(1, 1, 4));
+  EXPECT_EQ(arb.counters().gaps, 0u);
+}
+
+TEST(LineArbiter, ShouldDeclareGapWhenHoleOutlivesTimeout) {
+  Feed feed(5);
+  CollectSink sink;
+  ArbiterConfig cfg;
+  cfg.timeout_ns = 1000;
+  LineArbiter<CollectSink> arb(cfg, sink);
+  offer(arb, 0, feed.frames[0], 100);
+  offer(arb, 0, feed.frames[2], 200);  // 2 missing everywhere
+  arb.expire(1100);                    // hole 900 ns old: keep waiting
+  EXPECT_EQ(sink.items.size(), 1u);
+  arb.expire(1200);
+  ASSERT_EQ(sink.items.size(), 2u);
+  EXPECT_EQ(sink.items[1].seq, 3u);
+  EXPECT_EQ(arb.counters().gaps, 1u);
+  EXPECT_EQ(arb.counters().timeouts, 1u);
+  offer(arb, 1, feed.frames[1], 1300);  // the lost frame turns up after all: too late, dropped
+  EXPECT_EQ(sink.items.size(), 2u);
+  EXPECT_EQ(arb.counters().duplicates, 1u);
+}
+
+TEST(LineArbiter, ShouldForceDeliveryWhenSlotsRunOut) {
+  Feed feed(10);
+  CollectSink sink;
+  ArbiterConfig cfg;
+  cfg.slots = 2;
+  LineArbiter<CollectSink> arb(cfg, sink);
+  offer(arb, 0, feed.frames[0]);
+  for (std::size_t i = 2; i < 6; ++i) offer(arb, 0, feed.frames[i]);  // 2 is missing; 3,4 buffered; 5 overflows
+  EXPECT_EQ(arb.counters().overflows, 1u);
+  EXPECT_EQ(arb.counters().missing, 1u);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& it : sink.items) seqs.push_back(it.seq);
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 3, 4, 5, 6}));
+}
+
+TEST(LineArbiter, ShouldKeepSourcesIndependent) {
+  Feed f1(3, 1), f2(3, 2);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  offer(arb, 0, f1.frames[0]);
+  offer(arb, 0, f2.frames[0]);
+  offer(arb, 0, f2.frames[2]);  // source 2 waits for 2
+  offer(arb, 0, f1.frames[1]);  // source 1 unaffected
+  EXPECT_EQ(sink.items.size(), 3u);
+  offer(arb, 1, f2.frames[1]);
+  EXPECT_TRUE(sink.exactly_in_order(2, 1, 3));
+}
+
+TEST(LineArbiter, ShouldDeliverEachHeartbeatOnce) {
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  std::vector<std::byte> buf(256);
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 9);
+  ASSERT_TRUE(b.add(protocol::Heartbeat{5, 0, 1, 0}));
+  const auto f = b.finish(0, 123);
+  protocol::FrameHeader h;
+  std::memcpy(&h, f.data(), sizeof h);
+  arb.on_heartbeat(0, f, h);
+  arb.on_heartbeat(1, f, h);
+  EXPECT_EQ(sink.items.size(), 1u);
+  EXPECT_EQ(arb.counters().heartbeats, 1u);
+  EXPECT_EQ(arb.counters().duplicates, 1u);
+}
+
+TEST(LineArbiter, ShouldRejectBadWindowAtConstruction) {
+  CollectSink sink;
+  ArbiterConfig cfg;
+  cfg.window = 100;
+  EXPECT_THROW((LineArbiter<CollectSink>(cfg, sink)), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace torq::nic
