@@ -43,3 +43,28 @@ function(torq_bench name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/bench/common)
   target_link_libraries(${name} PRIVATE ${A_LIBS} benchmark::benchmark Threads::Threads)
 endfunction()
+
+# torq_check_headers(): one translation unit per public header (…/include/torq/**/*.hpp) that
+# includes only that header, compiled into an object library: proves every header is
+# self-contained (includes what it uses). Target: torq_checkheaders (part of ALL).
+function(torq_check_headers)
+  file(GLOB_RECURSE headers CONFIGURE_DEPENDS
+       ${PROJECT_SOURCE_DIR}/hw/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/dataplane/*/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/strategy/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/strategy/*/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/control/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/control/*/include/torq/*.hpp
+       ${PROJECT_SOURCE_DIR}/tuning/include/torq/*.hpp)
+  set(srcs)
+  foreach(h ${headers})
+    file(RELATIVE_PATH rel ${PROJECT_SOURCE_DIR} ${h})
+    string(REGEX REPLACE "[/.]" "_" stem ${rel})
+    set(src ${PROJECT_BINARY_DIR}/checkheaders/${stem}.cpp)
+    string(REGEX REPLACE "^.*/include/" "" inc ${rel})
+    file(CONFIGURE OUTPUT ${src} CONTENT "#include \"${inc}\"\n#include \"${inc}\"  // and include guards work\n")
+    list(APPEND srcs ${src})
+  endforeach()
+  add_library(torq_checkheaders OBJECT ${srcs})
+  target_link_libraries(torq_checkheaders PRIVATE ${ARGN})
+endfunction()

@@ -1,0 +1,71 @@
+// torq/arb/cycle_index.hpp — the arbitrage cycles of a pool book and, per pool, the cycles touching it.
+//
+// Owns: Cycle (one directed cycle of 2 pools on the same pair or 3 pools forming a token
+// triangle, with the swap direction of each hop and the start token whose units measure profit)
+// and CycleIndex, built once at start-up from the book's token graph: the cycle array plus a CSR
+// map pool -> cycle ids (offsets[pool]..offsets[pool+1] into ids), so that an update of one pool
+// re-evaluates exactly the cycles that contain it.
+// Every undirected cycle yields both directions. The start token is the cycle token with the best
+// rank in CycleConfig::base_tokens (then the lowest index). Limits keep the work per update
+// bounded: at most max_cycles_per_pool per pool and max_cycles in all (2-pool cycles are taken
+// first; a cycle is kept only if every pool it uses still has room, so every kept cycle is
+// reachable from each of its pools). Dropped cycles are counted.
+// Thread-safety: immutable after construction (any number of readers). Allocation: constructor only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "torq/arb/pool_book.hpp"
+
+namespace torq::arb {
+
+struct Cycle {
+  std::uint32_t pool[3];
+  std::uint32_t token[3];      // token[i]: input token of hop i; the last hop returns token[0]
+  std::uint8_t hops;           // 2 or 3
+  std::uint8_t zero_for_one;   // bit i: hop i sells token0 of its pool for token1
+  std::uint8_t kind;           // protocol::PathKind
+  std::uint8_t all_v2;         // 1 if every hop is a V2 pool
+  std::uint32_t reserved;
+  [[nodiscard]] bool z41(unsigned hop) const noexcept { return ((zero_for_one >> hop) & 1U) != 0; }
+};
+static_assert(sizeof(Cycle) == 32 && std::is_trivially_copyable_v<Cycle>);
+
+struct CycleConfig {
+  bool two_pool = true;
+  bool triangular = true;
+  std::uint32_t max_cycles_per_pool = 64;
+  std::uint32_t max_cycles = 1u << 22;
+  std::vector<std::uint32_t> base_tokens;  // token indices, best first (e.g. WMATIC, USDC, WETH)
+};
+
+struct CycleStats {
+  std::uint64_t two_pool = 0;
+  std::uint64_t triangular = 0;
+  std::uint64_t dropped = 0;  // found but over a limit
+};
+
+class CycleIndex {
+ public:
+  CycleIndex(const PoolBook& book, const CycleConfig& cfg);
+
+  [[nodiscard]] std::size_t size() const noexcept { return cycles_.size(); }
+  [[nodiscard]] const Cycle& cycle(std::uint32_t id) const noexcept { return cycles_[id]; }
+  [[nodiscard]] std::span<const Cycle> cycles() const noexcept { return cycles_; }
+  [[nodiscard]] std::span<const std::uint32_t> touching(std::uint32_t pool) const noexcept {
+    return {ids_.data() + offsets_[pool], ids_.data() + offsets_[pool + 1]};
+  }
+  [[nodiscard]] const CycleStats& stats() const noexcept { return stats_; }
+
+ private:
+  std::vector<Cycle> cycles_;
+  std::vector<std::uint32_t> offsets_;  // pool_count + 1
+  std::vector<std::uint32_t> ids_;
+  CycleStats stats_{};
+};
+
+}  // namespace torq::arb

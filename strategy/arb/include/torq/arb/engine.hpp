@@ -1,0 +1,133 @@
+// torq/arb/engine.hpp — the strategy loop: market-data ring -> pool book -> cycle search -> signal ring.
+//
+// Owns: ArbEngine, which holds the PoolBook, the CycleIndex, the USD pricer and the gas model, and
+// processes Protocol V2 frames in ring order. Per frame: every TLV is applied to the book (V2 Sync,
+// V3 Swap/Mint/Burn/Initialize; BlockHeader sets the block and base fee; ReorgNotice unwinds the
+// book to the common ancestor; PoolStateSnapshot / V3TicksSnapshot load state; V2 Swap/Mint/Burn
+// are ignored because the Sync that the pair emits with them carries the reserves); then every
+// cycle touching a changed pool is evaluated once: a conservative prefilter on the product of the
+// hops' marginal rates, the exact optimal-input search, the profit valued in USD, minus gas
+// (units of the path kind x (base fee + priority fee), valued through the reference pools). An
+// opportunity whose net profit is >= min_net_profit and whose cycle has not been signalled in this
+// block (per reorg generation) goes out as one frame (domain Signal, one ArbitrageSignal TLV) into
+// the output ring, stamped with the triggering frame's timestamp (so downstream stages measure
+// tick-to-X from the market-data stamp). A full output ring drops the signal and counts it.
+// Thread-safety: one thread drives an engine (the pinned strategy core); stats() may be read by
+// the same thread only. Allocation: the constructor allocates everything (start-up, may throw);
+// on_frame/poll/run never allocate, lock, make a syscall or throw.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "torq/arb/cycle_index.hpp"
+#include "torq/arb/pool_book.hpp"
+#include "torq/arb/pricing.hpp"
+#include "torq/arb/search.hpp"
+#include "torq/protocol/frame.hpp"
+#include "torq/ring/spsc_ring.hpp"
+
+namespace torq::arb {
+
+struct EngineConfig {
+  BookConfig book;
+  CycleConfig cycles;
+  PricingConfig pricing;
+  GasConfig gas;
+  SearchConfig search;
+  UsdFixedPoint8 min_net_profit{UsdFixedPoint8::kScale};  // 1 USD
+  std::uint8_t source = 20;                 // Protocol V2 source id of the signal frames
+  bool verify_checksum = true;              // on market-data frames that carry one
+  bool signal_checksum = false;             // false: signal frames carry kNoChecksum (in-process link)
+  double prefilter_min_product = 1.0 - 1e-12;  // skip cycles whose marginal-rate product is below
+  std::uint64_t finality_depth = 0;         // > 0: journal entries older than tip - depth are dropped
+};
+
+struct EngineStats {
+  std::uint64_t frames = 0;
+  std::uint64_t bad_frames = 0;
+  std::uint64_t tlvs = 0;
+  std::uint64_t ignored_tlvs = 0;
+  std::uint64_t rejected_events = 0;  // the book refused (unknown pool, duplicate, quarantined, ...)
+  std::uint64_t block_headers = 0;
+  std::uint64_t reorgs = 0;
+  std::uint64_t reorgs_too_deep = 0;
+  std::uint64_t cycles_evaluated = 0;
+  std::uint64_t stale_cycles = 0;      // a pool without state or quarantined
+  std::uint64_t prefilter_rejected = 0;
+  std::uint64_t searches = 0;
+  std::uint64_t probes = 0;
+  std::uint64_t unprofitable = 0;
+  std::uint64_t unpriced = 0;          // profit or gas could not be valued in USD
+  std::uint64_t below_min = 0;
+  std::uint64_t suppressed_same_block = 0;
+  std::uint64_t signals = 0;
+  std::uint64_t signals_dropped_full = 0;  // output ring full
+  std::uint64_t no_output = 0;             // no output ring attached
+};
+
+inline constexpr std::size_t kSignalFrameSize = protocol::kHeaderSize + protocol::kStandardTlvHeader +
+                                                sizeof(protocol::ArbitrageSignal);
+
+class ArbEngine {
+ public:
+  ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg);
+
+  // The output ring's producer (not owned; must outlive the engine's use of it). nullptr: none.
+  void attach_output(ring::SpscProducer* out) noexcept { out_ = out; }
+
+  // Applies one frame and emits its signals; returns the number of signals published.
+  std::size_t on_frame(std::span<const std::byte> frame) noexcept;
+  // Consumes up to max_frames frames from the market-data ring; returns frames handled.
+  std::size_t poll(ring::SpscConsumer& in, std::size_t max_frames = 32) noexcept;
+  // Busy-spin loop until `stop`: pins the calling thread to `cpu` first when cpu >= 0 (start-up
+  // syscall). Returns false if pinning was requested and failed (the loop does not run then).
+  bool run(ring::SpscConsumer& in, const std::atomic<bool>& stop, int cpu = -1) noexcept;
+
+  // Evaluates one cycle on the current book without emitting (tests, tools): the signal it would
+  // send if net profit passed (fields filled, signal_id 0), or nullopt when no profitable input.
+  [[nodiscard]] std::optional<protocol::ArbitrageSignal> evaluate(std::uint32_t cycle_id) noexcept;
+
+  [[nodiscard]] const PoolBook& book() const noexcept { return book_; }
+  [[nodiscard]] PoolBook& book() noexcept { return book_; }
+  [[nodiscard]] const CycleIndex& cycles() const noexcept { return cycles_; }
+  [[nodiscard]] const UsdPricer& pricer() const noexcept { return pricer_; }
+  [[nodiscard]] const GasModel& gas() const noexcept { return gas_; }
+  [[nodiscard]] const EngineStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::uint64_t current_block() const noexcept { return block_; }
+  [[nodiscard]] const EngineConfig& config() const noexcept { return cfg_; }
+
+ private:
+  void mark_dirty(std::uint32_t pool) noexcept;
+  void refresh_rates(std::uint32_t pool) noexcept;
+  void apply_tlv(const protocol::TlvView& tlv) noexcept;
+  std::size_t evaluate_dirty(std::uint64_t timestamp_ns) noexcept;
+  [[nodiscard]] bool publish(const protocol::ArbitrageSignal& sig, std::uint64_t timestamp_ns) noexcept;
+  void next_epoch() noexcept;
+
+  EngineConfig cfg_;
+  PoolBook book_;
+  CycleIndex cycles_;
+  UsdPricer pricer_;
+  GasModel gas_;
+  ring::SpscProducer* out_ = nullptr;
+  std::vector<double> rates_;             // 2 per pool: [0] token0->token1, [1] token1->token0
+  std::vector<std::uint32_t> pool_stamp_;  // epoch of the last mark_dirty
+  std::vector<std::uint32_t> cycle_stamp_;
+  std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block
+  std::vector<std::uint32_t> dirty_;
+  std::size_t dirty_count_ = 0;
+  std::uint32_t epoch_ = 0;
+  std::uint64_t block_ = 0;
+  std::uint64_t reorg_gen_ = 0;
+  std::uint64_t out_sequence_ = 0;
+  std::uint64_t signal_seq_ = 0;
+  EngineStats stats_{};
+};
+
+}  // namespace torq::arb

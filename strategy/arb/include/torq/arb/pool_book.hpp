@@ -1,0 +1,261 @@
+// torq/arb/pool_book.hpp — the pool book: exact state of thousands of V2/V3 pools, flat arrays.
+//
+// Owns: PoolSpec (start-up description of one pool), PoolMeta (immutable per-pool facts),
+// PoolState (the mutable 128-byte, cache-line aligned state: V2 reserves; V3 sqrtPriceX96,
+// in-range liquidity, tick; flags; a per-pool version counter), the V3 initialized ticks of every
+// pool (one preallocated arena, a sorted fixed-capacity slice per pool, liquidityNet/Gross kept by
+// Mint/Burn), and a bounded undo journal that makes ReorgNotice unwinds exact.
+// Pools and tokens are dense indices (InstrumentId::index()), so every lookup is an array index.
+// Events are applied in stream order; an event at or before the pool's last applied
+// (block, tx, log) position is a duplicate and ignored. Every change first journals the prior
+// pool state (and, for Mint/Burn, the prior two tick entries), so `unwind_to(ancestor)` restores
+// the exact state from before every event of the removed blocks (versions keep increasing: the
+// state is restored, the version is a new one). A V3 pool whose tick slice is full is quarantined
+// (counted, excluded from the search) instead of allocating.
+// Thread-safety: one writer thread (the strategy loop); no internal locking. Allocation: only the
+// constructor (start-up; may throw); every apply/unwind/query call is noexcept and allocation-free.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <type_traits>
+#include <vector>
+
+#include "torq/num/uint256.hpp"
+#include "torq/protocol/instrument_id.hpp"
+#include "torq/protocol/tlv_types.hpp"
+#include "torq/strategy/amm_v2.hpp"
+#include "torq/strategy/v3_pool_sim.hpp"
+
+namespace torq::arb {
+
+using num::I256;
+using num::i128;
+using num::U256;
+using num::u128;
+using strategy::V3Tick;
+
+enum class PoolType : std::uint8_t { None = 0, V2 = 1, V3 = 2 };
+
+// Start-up description of one pool. Pool and token ids are dense per registry (index()).
+struct PoolSpec {
+  protocol::InstrumentId id;
+  protocol::InstrumentId token0;
+  protocol::InstrumentId token1;
+  PoolType type = PoolType::None;
+  std::uint32_t fee_ppm = 3000;   // V3 fee pips; V2: fee in millionths (3000 -> 997/1000)
+  std::int32_t tick_spacing = 0;  // V3 only
+};
+
+// Builds specs for every pool of a registry (V2 fee from fee_ppm, reduced fraction). Start-up.
+[[nodiscard]] std::vector<PoolSpec> pool_specs_from_registry(const protocol::InstrumentRegistry& reg);
+
+// Immutable facts of one pool (read by the search next to PoolState).
+struct PoolMeta {
+  std::uint64_t id_raw;
+  std::uint32_t token0;  // dense token index
+  std::uint32_t token1;
+  strategy::V2Fee v2_fee;
+  std::uint32_t fee_pips;
+  std::int32_t tick_spacing;
+  std::uint32_t tick_base;      // first slot of this pool in the tick arena
+  std::uint32_t tick_capacity;  // slots reserved (0 for V2)
+  PoolType type;
+  std::uint8_t reserved[7];
+};
+static_assert(sizeof(PoolMeta) == 48 && std::is_trivially_copyable_v<PoolMeta>);
+
+namespace pool_flags {
+inline constexpr std::uint32_t kHasState = 1;     // reserves / slot0 known (snapshot or event)
+inline constexpr std::uint32_t kQuarantined = 2;  // state known to be incomplete: excluded from search
+}  // namespace pool_flags
+
+struct alignas(64) PoolState {
+  U256 reserve0;        // V2
+  U256 reserve1;        // V2
+  U256 sqrt_price_x96;  // V3 slot0.sqrtPriceX96
+  u128 liquidity;       // V3 in-range liquidity
+  std::int32_t tick;    // V3 slot0.tick
+  std::uint32_t flags;  // pool_flags
+  std::uint64_t version;  // +1 on every change (events, snapshots, unwinds)
+
+  [[nodiscard]] bool has_state() const noexcept { return (flags & pool_flags::kHasState) != 0; }
+  [[nodiscard]] bool quarantined() const noexcept { return (flags & pool_flags::kQuarantined) != 0; }
+  // Equality of everything that prices a swap (not the version).
+  [[nodiscard]] bool same_market(const PoolState& o) const noexcept {
+    return reserve0 == o.reserve0 && reserve1 == o.reserve1 && sqrt_price_x96 == o.sqrt_price_x96 &&
+           liquidity == o.liquidity && tick == o.tick && flags == o.flags;
+  }
+};
+static_assert(sizeof(PoolState) == 128 && std::is_trivially_copyable_v<PoolState>);
+static_assert(offsetof(PoolState, sqrt_price_x96) == 64 && offsetof(PoolState, version) == 120);
+
+// Where the last applied event of a pool sits in the chain.
+struct EventPos {
+  std::uint64_t block;
+  std::uint32_t tx;
+  std::uint32_t log;
+  [[nodiscard]] constexpr bool before_or_at(const EventPos& o) const noexcept {
+    if (block != o.block) return block < o.block;
+    if (tx != o.tx) return tx < o.tx;
+    return log <= o.log;
+  }
+  friend constexpr bool operator==(const EventPos&, const EventPos&) = default;
+};
+static_assert(sizeof(EventPos) == 16);
+
+enum class ApplyResult : std::uint8_t {
+  applied = 0,
+  duplicate,      // at or before the pool's last applied event position: ignored
+  unknown_pool,   // id not in the book
+  wrong_type,     // a V2 event for a V3 pool or the other way round
+  quarantined,    // the pool is quarantined: ignored
+  tick_overflow,  // the pool's tick slice is full: pool quarantined
+  inconsistent,   // the event contradicts the book (burn of absent liquidity, bad ticks): quarantined
+  ignored,        // valid but changes nothing the book keeps (V2 Swap/Mint/Burn: Sync follows)
+};
+
+struct BookConfig {
+  std::uint32_t v3_tick_capacity = 256;    // initialized ticks per V3 pool (preallocated)
+  std::uint32_t journal_capacity = 1 << 15;  // undo entries kept (power of two; ~320 B each)
+};
+
+struct BookStats {
+  std::uint64_t applied = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t unknown_pool = 0;
+  std::uint64_t wrong_type = 0;
+  std::uint64_t quarantined_events = 0;
+  std::uint64_t tick_overflows = 0;
+  std::uint64_t inconsistent = 0;
+  std::uint64_t unwound_entries = 0;
+  std::uint64_t reorgs = 0;
+  std::uint64_t reorgs_too_deep = 0;
+  std::uint64_t journal_overwritten = 0;
+};
+
+enum class UnwindResult : std::uint8_t {
+  ok = 0,
+  too_deep,  // the journal no longer holds every change above the ancestor: re-snapshot needed
+};
+
+class PoolBook {
+ public:
+  // Start-up: `specs[i]` must have id.index() == i (dense). Throws std::invalid_argument otherwise.
+  PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg);
+
+  [[nodiscard]] std::size_t pool_count() const noexcept { return meta_.size(); }
+  [[nodiscard]] std::size_t token_count() const noexcept { return token_count_; }
+  // InstrumentId raw of a dense token index (0 for an index no pool uses).
+  [[nodiscard]] std::uint64_t token_id(std::uint32_t token) const noexcept {
+    return token < token_raw_.size() ? token_raw_[token] : 0;
+  }
+  [[nodiscard]] const PoolMeta& meta(std::uint32_t pool) const noexcept { return meta_[pool]; }
+  [[nodiscard]] const PoolState& state(std::uint32_t pool) const noexcept { return state_[pool]; }
+  [[nodiscard]] std::span<const V3Tick> ticks(std::uint32_t pool) const noexcept {
+    return {ticks_.get() + meta_[pool].tick_base, tick_count_[pool]};
+  }
+  [[nodiscard]] strategy::V3PoolState v3_state(std::uint32_t pool) const noexcept {
+    const PoolState& s = state_[pool];
+    const PoolMeta& m = meta_[pool];
+    return strategy::V3PoolState{s.sqrt_price_x96, s.liquidity, s.tick, m.tick_spacing, m.fee_pips, 0};
+  }
+  // Dense pool index of an InstrumentId raw value, or nullopt if not in the book.
+  [[nodiscard]] std::optional<std::uint32_t> pool_index(std::uint64_t id_raw) const noexcept {
+    const protocol::InstrumentId id(id_raw);
+    const std::uint64_t i = id.index();
+    if (id.kind() != protocol::InstrumentKind::Pool || i >= meta_.size() || meta_[i].id_raw != id_raw) return std::nullopt;
+    return static_cast<std::uint32_t>(i);
+  }
+  [[nodiscard]] const BookStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] std::uint64_t journal_floor_block() const noexcept { return journal_floor_; }
+
+  // Market data (the pool index comes from ev.ctx.pool; `out_pool` receives it when known).
+  [[nodiscard]] ApplyResult apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept;
+  [[nodiscard]] ApplyResult apply(const protocol::V3Swap& ev, std::uint32_t& out_pool) noexcept;
+  [[nodiscard]] ApplyResult apply(const protocol::V3Mint& ev, std::uint32_t& out_pool) noexcept;
+  [[nodiscard]] ApplyResult apply(const protocol::V3Burn& ev, std::uint32_t& out_pool) noexcept;
+  [[nodiscard]] ApplyResult apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept;
+  // Snapshots (not journaled: a snapshot is a new base; changes before it can no longer unwind).
+  [[nodiscard]] ApplyResult load(const protocol::PoolStateSnapshot& snap, std::uint32_t& out_pool) noexcept;
+  // Replaces the pool's initialized ticks. liquidityGross is not on the wire: it is set to
+  // max(|liquidityNet|, 1) and marked estimated (see docs/strategy.md).
+  [[nodiscard]] ApplyResult load_ticks(const protocol::V3TicksSnapshotHead& head,
+                                       std::span<const std::byte> entries, std::uint32_t& out_pool) noexcept;
+
+  // Reverts every journaled change from blocks > ancestor, newest first. `touched(pool)` is
+  // called for each reverted pool (may repeat). too_deep when the journal lost needed entries
+  // (the book is then left unchanged).
+  template <class Touched>
+  [[nodiscard]] UnwindResult unwind_to(std::uint64_t ancestor, Touched&& touched) noexcept;
+  // Drops journal entries of blocks <= final_block (they can no longer be reorged).
+  void finalize(std::uint64_t final_block) noexcept;
+  [[nodiscard]] std::size_t journal_size() const noexcept { return static_cast<std::size_t>(j_head_ - j_tail_); }
+
+  void quarantine(std::uint32_t pool) noexcept;
+  void clear_quarantine(std::uint32_t pool) noexcept;
+
+ private:
+  struct TickSave {
+    V3Tick tick;  // prior contents (tick field always valid)
+    std::uint32_t existed;
+    std::uint32_t reserved;
+  };
+  enum class JournalKind : std::uint8_t { state = 1, position = 2 };
+  struct alignas(64) JournalEntry {
+    std::uint64_t block;
+    std::uint32_t pool;
+    JournalKind kind;
+    std::uint8_t reserved[3];
+    EventPos prev_pos;
+    PoolState prev;
+    TickSave ticks[2];  // position: lower, upper
+  };
+
+  template <class Ev>
+  [[nodiscard]] ApplyResult begin_event(const Ev& ev, PoolType want, std::uint32_t& out_pool) noexcept;
+  JournalEntry& journal_push(std::uint64_t block, std::uint32_t pool, JournalKind kind) noexcept;
+  [[nodiscard]] ApplyResult position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
+                                           std::int32_t upper, i128 delta) noexcept;
+  [[nodiscard]] std::size_t find_tick(std::uint32_t pool, std::int32_t t) const noexcept;
+  void restore_tick(std::uint32_t pool, const TickSave& s) noexcept;
+  void commit_event(std::uint32_t pool, const protocol::EventContext& ctx) noexcept;
+  void undo(const JournalEntry& e) noexcept;
+
+  std::vector<PoolMeta> meta_;
+  std::unique_ptr<PoolState[]> state_;
+  std::vector<std::uint64_t> token_raw_;
+  std::vector<EventPos> last_pos_;
+  std::vector<std::uint32_t> tick_count_;
+  std::unique_ptr<V3Tick[]> ticks_;
+  std::unique_ptr<JournalEntry[]> journal_;
+  std::uint64_t j_mask_ = 0;
+  std::uint64_t j_head_ = 0;  // next write
+  std::uint64_t j_tail_ = 0;  // oldest kept
+  std::uint64_t journal_floor_ = 0;  // blocks <= this may have lost entries
+  std::size_t token_count_ = 0;
+  BookStats stats_{};
+};
+
+template <class Touched>
+UnwindResult PoolBook::unwind_to(std::uint64_t ancestor, Touched&& touched) noexcept {
+  ++stats_.reorgs;
+  if (ancestor < journal_floor_) {  // an entry above the ancestor was overwritten or finalized
+    ++stats_.reorgs_too_deep;
+    return UnwindResult::too_deep;
+  }
+  while (j_head_ > j_tail_) {
+    const JournalEntry& e = journal_[(j_head_ - 1) & j_mask_];
+    if (e.block <= ancestor) break;
+    undo(e);
+    touched(e.pool);
+    --j_head_;
+    ++stats_.unwound_entries;
+  }
+  return UnwindResult::ok;
+}
+
+}  // namespace torq::arb

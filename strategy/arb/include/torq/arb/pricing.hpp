@@ -1,0 +1,111 @@
+// torq/arb/pricing.hpp — USD valuation of token amounts and of gas, in exact integer arithmetic.
+//
+// Owns: UsdPricer (per token, a route of at most two reference pools into a USD stable; an amount
+// is carried through each pool at its mid price — V2 floor(x * r_out / r_in), V3 floor(floor(x *
+// sqrtP / 2^96) * sqrtP / 2^96) or the inverse — and the stable amount becomes UsdFixedPoint8 at
+// exactly 1 USD per whole stable token via num::from_token_amount) and GasModel (gas units per
+// path kind; gas price = base fee of the latest BlockHeader + the configured priority fee, raised
+// to the chain's floor, 25 gwei on Polygon; the wei cost is valued in the native token through
+// the pricer). Routes: explicit ones from the configuration win; the other tokens get the
+// shortest route found by breadth-first search from the stables (ties: lowest pool index).
+// Thread-safety: const calls may run concurrently with each other but not with book writes;
+// set_base_fee is for the owning thread. Allocation: constructor only; value calls are noexcept.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "torq/arb/pool_book.hpp"
+#include "torq/num/usd_fixed.hpp"
+#include "torq/protocol/instrument_id.hpp"
+
+namespace torq::arb {
+
+using num::UsdFixedPoint8;
+
+struct StableToken {
+  std::uint32_t token;     // dense token index
+  std::uint8_t decimals;   // e.g. 6 for USDC
+};
+
+struct ExplicitRoute {
+  std::uint32_t token;
+  std::vector<std::uint32_t> pools;  // 1 or 2 pools from `token` ending in a stable
+};
+
+struct PricingConfig {
+  std::vector<StableToken> stables;
+  std::vector<ExplicitRoute> routes;
+};
+
+struct UsdRoute {
+  std::uint32_t pool[2];
+  std::uint8_t hops;          // 0: the token is a stable; 0xFF: no route
+  std::uint8_t zero_for_one;  // bit i
+  std::uint8_t decimals;      // of the stable at the end
+  std::uint8_t reserved;
+};
+static_assert(sizeof(UsdRoute) == 12);
+
+class UsdPricer {
+ public:
+  static constexpr std::uint8_t kNoRoute = 0xFF;
+  // Start-up; throws std::invalid_argument for an explicit route that does not connect.
+  UsdPricer(const PoolBook& book, const PricingConfig& cfg);
+
+  [[nodiscard]] const UsdRoute& route(std::uint32_t token) const noexcept { return routes_[token]; }
+  [[nodiscard]] bool priced(std::uint32_t token) const noexcept {
+    return token < routes_.size() && routes_[token].hops != kNoRoute;
+  }
+  // USD value of `amount` raw units of `token`; nullopt without a route, when a route pool has
+  // no usable state, or on overflow.
+  [[nodiscard]] std::optional<UsdFixedPoint8> value(std::uint32_t token, const U256& amount) const noexcept;
+  // `amount` carried through one pool at its mid price.
+  [[nodiscard]] static std::optional<U256> mid_convert(const PoolState& s, const PoolMeta& m, bool zero_for_one,
+                                                       const U256& amount) noexcept;
+
+ private:
+  const PoolBook* book_;
+  std::vector<UsdRoute> routes_;
+};
+
+struct GasConfig {
+  std::uint64_t gas_units_two_pool = 180'000;
+  std::uint64_t gas_units_triangular = 260'000;
+  U256 priority_fee_wei = U256(30'000'000'000ULL);  // configured tip
+  protocol::Chain chain = protocol::Chain::Polygon;
+  std::uint32_t native_token = 0;  // dense index of the wrapped native token (WMATIC)
+};
+
+// Lowest priority fee the chain's nodes accept (Polygon Bor: 25 gwei); 0 elsewhere.
+[[nodiscard]] U256 priority_fee_floor(protocol::Chain chain) noexcept;
+
+class GasModel {
+ public:
+  GasModel(const GasConfig& cfg, const UsdPricer& pricer) noexcept : cfg_(cfg), pricer_(&pricer) {}
+
+  void set_base_fee(const U256& base_fee_wei) noexcept { base_fee_ = base_fee_wei; }
+  [[nodiscard]] const U256& base_fee() const noexcept { return base_fee_; }
+  [[nodiscard]] U256 priority_fee() const noexcept {
+    const U256 floor = priority_fee_floor(cfg_.chain);
+    return cfg_.priority_fee_wei < floor ? floor : cfg_.priority_fee_wei;
+  }
+  [[nodiscard]] U256 gas_price() const noexcept { return base_fee_ + priority_fee(); }
+  [[nodiscard]] std::uint64_t gas_units(std::uint8_t hops) const noexcept {
+    return hops == 2 ? cfg_.gas_units_two_pool : cfg_.gas_units_triangular;
+  }
+  // units * (base fee + priority fee), in wei of the native token.
+  [[nodiscard]] U256 cost_wei(std::uint8_t hops) const noexcept { return U256(gas_units(hops)) * gas_price(); }
+  [[nodiscard]] std::optional<UsdFixedPoint8> cost_usd(std::uint8_t hops) const noexcept {
+    return pricer_->value(cfg_.native_token, cost_wei(hops));
+  }
+  [[nodiscard]] const GasConfig& config() const noexcept { return cfg_; }
+
+ private:
+  GasConfig cfg_;
+  const UsdPricer* pricer_;
+  U256 base_fee_ = U256::zero();
+};
+
+}  // namespace torq::arb

@@ -1,0 +1,244 @@
+// ArbEngine: frame dispatch, dirty-pool tracking, cycle evaluation and signal publication.
+#include "torq/arb/engine.hpp"
+
+#include <algorithm>
+#include <immintrin.h>
+
+#include "torq/hw/affinity.hpp"
+
+namespace torq::arb {
+
+namespace {
+using protocol::TlvType;
+}
+
+ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
+    : cfg_(std::move(cfg)),
+      book_(pools, cfg_.book),
+      cycles_(book_, cfg_.cycles),
+      pricer_(book_, cfg_.pricing),
+      gas_(cfg_.gas, pricer_) {
+  rates_.assign(book_.pool_count() * 2, 0.0);
+  pool_stamp_.assign(book_.pool_count(), 0);
+  cycle_stamp_.assign(cycles_.size(), 0);
+  last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
+  dirty_.assign(book_.pool_count(), 0);
+  epoch_ = 1;
+}
+
+void ArbEngine::next_epoch() noexcept {
+  if (++epoch_ == 0) {  // wrapped after 2^32 frames: clear the stamps once
+    std::fill(pool_stamp_.begin(), pool_stamp_.end(), 0U);
+    std::fill(cycle_stamp_.begin(), cycle_stamp_.end(), 0U);
+    epoch_ = 1;
+  }
+  dirty_count_ = 0;
+}
+
+void ArbEngine::mark_dirty(std::uint32_t pool) noexcept {
+  if (pool_stamp_[pool] == epoch_) return;
+  pool_stamp_[pool] = epoch_;
+  dirty_[dirty_count_++] = pool;
+}
+
+void ArbEngine::refresh_rates(std::uint32_t pool) noexcept {
+  const PoolState& s = book_.state(pool);
+  const PoolMeta& m = book_.meta(pool);
+  rates_[2 * pool] = marginal_rate(s, m, true);
+  rates_[2 * pool + 1] = marginal_rate(s, m, false);
+}
+
+void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
+  ++stats_.tlvs;
+  std::uint32_t pool = 0;
+  ApplyResult r = ApplyResult::ignored;
+  std::uint64_t ev_block = 0;
+  switch (static_cast<TlvType>(tlv.type)) {
+    case TlvType::V2Sync:
+      if (const auto ev = protocol::tlv_as<protocol::V2Sync>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      break;
+    case TlvType::V3Swap:
+      if (const auto ev = protocol::tlv_as<protocol::V3Swap>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      break;
+    case TlvType::V3Mint:
+      if (const auto ev = protocol::tlv_as<protocol::V3Mint>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      break;
+    case TlvType::V3Burn:
+      if (const auto ev = protocol::tlv_as<protocol::V3Burn>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      break;
+    case TlvType::V3Initialize:
+      if (const auto ev = protocol::tlv_as<protocol::V3Initialize>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      break;
+    case TlvType::PoolStateSnapshot:
+      if (const auto ev = protocol::tlv_as<protocol::PoolStateSnapshot>(tlv)) { r = book_.load(*ev, pool); ev_block = ev->block_number; }
+      break;
+    case TlvType::V3TicksSnapshot:
+      if (const auto head = protocol::tlv_head_as<protocol::V3TicksSnapshotHead>(tlv)) {
+        r = book_.load_ticks(*head, tlv.value.subspan(sizeof(protocol::V3TicksSnapshotHead)), pool);
+        ev_block = head->block_number;
+      }
+      break;
+    case TlvType::BlockHeader:
+      if (const auto h = protocol::tlv_as<protocol::BlockHeader>(tlv)) {
+        ++stats_.block_headers;
+        block_ = std::max(block_, h->number);
+        gas_.set_base_fee(h->base_fee_per_gas);
+        if (cfg_.finality_depth != 0 && h->number > cfg_.finality_depth) book_.finalize(h->number - cfg_.finality_depth);
+      }
+      return;
+    case TlvType::ReorgNotice:
+      if (const auto n = protocol::tlv_as<protocol::ReorgNotice>(tlv)) {
+        ++stats_.reorgs;
+        if (book_.unwind_to(n->common_ancestor_number, [this](std::uint32_t p) { mark_dirty(p); }) != UnwindResult::ok)
+          ++stats_.reorgs_too_deep;
+        block_ = n->common_ancestor_number;
+        ++reorg_gen_;  // blocks above the ancestor are new blocks: they may be signalled again
+      }
+      return;
+    default:
+      ++stats_.ignored_tlvs;
+      return;
+  }
+  if (r == ApplyResult::applied) {
+    mark_dirty(pool);
+    block_ = std::max(block_, ev_block);
+  } else if (r == ApplyResult::ignored) {
+    ++stats_.ignored_tlvs;
+  } else {
+    ++stats_.rejected_events;
+    if (r == ApplyResult::tick_overflow || r == ApplyResult::inconsistent) mark_dirty(pool);  // now quarantined
+  }
+}
+
+std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
+  const protocol::ParseResult pr = protocol::parse_frame(frame, protocol::ParseOptions{cfg_.verify_checksum});
+  if (!pr.ok()) {
+    ++stats_.bad_frames;
+    return 0;
+  }
+  ++stats_.frames;
+  next_epoch();
+  for (const protocol::TlvView& tlv : pr.view.tlvs()) apply_tlv(tlv);
+  return evaluate_dirty(pr.view.header.timestamp_ns);
+}
+
+std::size_t ArbEngine::evaluate_dirty(std::uint64_t timestamp_ns) noexcept {
+  for (std::size_t i = 0; i < dirty_count_; ++i) refresh_rates(dirty_[i]);
+  std::size_t emitted = 0;
+  const std::uint64_t key = (reorg_gen_ << 48) | (block_ & ((std::uint64_t{1} << 48) - 1));
+  for (std::size_t i = 0; i < dirty_count_; ++i) {
+    for (const std::uint32_t c : cycles_.touching(dirty_[i])) {
+      if (cycle_stamp_[c] == epoch_) continue;
+      cycle_stamp_[c] = epoch_;
+      if (last_signal_key_[c] == key) {
+        ++stats_.suppressed_same_block;
+        continue;
+      }
+      const auto sig = evaluate(c);
+      if (!sig) continue;
+      if (sig->net_profit_usd < cfg_.min_net_profit.raw) {
+        ++stats_.below_min;
+        continue;
+      }
+      if (publish(*sig, timestamp_ns)) {
+        last_signal_key_[c] = key;
+        ++emitted;
+      }
+    }
+  }
+  return emitted;
+}
+
+std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle_id) noexcept {
+  ++stats_.cycles_evaluated;
+  const Cycle& c = cycles_.cycle(cycle_id);
+  Hop hops[3];
+  double product = 1.0;
+  for (unsigned h = 0; h < c.hops; ++h) {
+    const std::uint32_t p = c.pool[h];
+    const PoolState& s = book_.state(p);
+    if (!s.has_state() || s.quarantined()) {
+      ++stats_.stale_cycles;
+      return std::nullopt;
+    }
+    const bool z = c.z41(h);
+    product *= rates_[2 * p + (z ? 0 : 1)];
+    hops[h] = Hop{&s, &book_.meta(p), book_.ticks(p), z};
+  }
+  if (!(product > cfg_.prefilter_min_product)) {
+    ++stats_.prefilter_rejected;
+    return std::nullopt;
+  }
+  ++stats_.searches;
+  const SearchResult sr = optimize(std::span<const Hop>(hops, c.hops), cfg_.search);
+  stats_.probes += sr.probes;
+  if (!sr.found) {
+    ++stats_.unprofitable;
+    return std::nullopt;
+  }
+  const U256 profit = sr.amount_out - sr.amount_in;
+  const auto profit_usd = pricer_.value(c.token[0], profit);
+  const auto gas_usd = gas_.cost_usd(c.hops);
+  if (!profit_usd || !gas_usd) {
+    ++stats_.unpriced;
+    return std::nullopt;
+  }
+  const auto net = num::checked_sub(*profit_usd, *gas_usd);
+  if (!net) {
+    ++stats_.unpriced;
+    return std::nullopt;
+  }
+  protocol::ArbitrageSignal sig{};
+  sig.block_number = block_;
+  sig.hop_count = c.hops;
+  sig.path_kind = c.kind;
+  for (unsigned h = 0; h < c.hops; ++h) {
+    sig.pools[h] = book_.meta(c.pool[h]).id_raw;
+    sig.tokens[h] = book_.token_id(c.token[h]);
+    sig.pool_state_versions[h] = book_.state(c.pool[h]).version;
+  }
+  sig.tokens[c.hops] = book_.token_id(c.token[0]);
+  sig.amount_in = sr.amount_in;
+  sig.expected_amount_out = sr.amount_out;
+  sig.expected_profit = profit;
+  sig.expected_profit_usd = profit_usd->raw;
+  sig.gas_cost_usd = gas_usd->raw;
+  sig.net_profit_usd = net->raw;
+  sig.gas_units = gas_.gas_units(c.hops);
+  return sig;
+}
+
+bool ArbEngine::publish(const protocol::ArbitrageSignal& sig_in, std::uint64_t timestamp_ns) noexcept {
+  if (out_ == nullptr) {
+    ++stats_.no_output;
+    return false;
+  }
+  const std::span<std::byte> buf = out_->try_claim(static_cast<std::uint32_t>(kSignalFrameSize));
+  if (buf.empty()) {
+    ++stats_.signals_dropped_full;
+    return false;
+  }
+  protocol::ArbitrageSignal sig = sig_in;
+  sig.signal_id = (std::uint64_t{cfg_.source} << 56) | ++signal_seq_;
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::Signal, cfg_.source,
+                           cfg_.signal_checksum ? 0 : protocol::frame_flags::kNoChecksum);
+  if (!b.add(sig)) return false;  // cannot happen: the claim is sized for the frame
+  const std::span<const std::byte> f = b.finish(++out_sequence_, timestamp_ns);
+  if (f.empty() || !out_->commit(static_cast<std::uint32_t>(f.size()))) return false;
+  ++stats_.signals;
+  return true;
+}
+
+std::size_t ArbEngine::poll(ring::SpscConsumer& in, std::size_t max_frames) noexcept {
+  return in.consume_burst([this](std::span<const std::byte> frame) { (void)on_frame(frame); }, max_frames);
+}
+
+bool ArbEngine::run(ring::SpscConsumer& in, const std::atomic<bool>& stop, int cpu) noexcept {
+  if (cpu >= 0 && !hw::pin_current_thread(cpu)) return false;
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (poll(in) == 0) _mm_pause();
+  }
+  return true;
+}
+
+}  // namespace torq::arb

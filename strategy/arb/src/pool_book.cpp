@@ -1,0 +1,402 @@
+// PoolBook: apply market-data events, snapshots and reorg unwinds to the flat pool arrays.
+#include "torq/arb/pool_book.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+namespace torq::arb {
+
+namespace {
+constexpr std::uint32_t kTickGrossEstimated = 1;  // V3Tick::reserved bit: gross came from a snapshot
+constexpr u128 kI128Max = (static_cast<u128>(1) << 127) - 1;
+constexpr EventPos pos_of(const protocol::EventContext& c) noexcept { return EventPos{c.block_number, c.tx_index, c.log_index}; }
+[[nodiscard]] u128 abs_i128(i128 v) noexcept {
+  return v < 0 ? static_cast<u128>(0) - static_cast<u128>(v) : static_cast<u128>(v);
+}
+}  // namespace
+
+std::vector<PoolSpec> pool_specs_from_registry(const protocol::InstrumentRegistry& reg) {
+  std::vector<PoolSpec> out;
+  out.reserve(reg.pool_count());
+  for (std::size_t i = 0; i < reg.pool_count(); ++i) {
+    const protocol::InstrumentId id = reg.pool_id(i);
+    const protocol::PoolInfo* p = reg.pool(id);
+    if (p == nullptr) throw std::invalid_argument("registry pool " + std::to_string(i) + " missing");
+    PoolSpec s;
+    s.id = id;
+    s.token0 = p->token0;
+    s.token1 = p->token1;
+    s.type = protocol::venue_protocol(p->venue) == protocol::PoolProtocol::UniswapV2 ? PoolType::V2 : PoolType::V3;
+    s.fee_ppm = p->fee_ppm;
+    s.tick_spacing = p->tick_spacing;
+    out.push_back(s);
+  }
+  return out;
+}
+
+PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
+  if (cfg.journal_capacity == 0 || (cfg.journal_capacity & (cfg.journal_capacity - 1)) != 0)
+    throw std::invalid_argument("BookConfig.journal_capacity must be a power of two");
+  meta_.resize(specs.size());
+  std::uint64_t tick_slots = 0;
+  std::uint64_t max_token = 0;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const PoolSpec& s = specs[i];
+    if (s.id.kind() != protocol::InstrumentKind::Pool || s.id.index() != i)
+      throw std::invalid_argument("pool spec " + std::to_string(i) + ": id index must equal its position");
+    if (s.token0.kind() != protocol::InstrumentKind::Token || s.token1.kind() != protocol::InstrumentKind::Token ||
+        s.token0 == s.token1)
+      throw std::invalid_argument("pool spec " + std::to_string(i) + ": bad tokens");
+    if (s.fee_ppm >= 1'000'000) throw std::invalid_argument("pool spec " + std::to_string(i) + ": fee_ppm >= 1e6");
+    PoolMeta m{};
+    m.id_raw = s.id.raw();
+    m.token0 = static_cast<std::uint32_t>(s.token0.index());
+    m.token1 = static_cast<std::uint32_t>(s.token1.index());
+    m.type = s.type;
+    m.fee_pips = s.fee_ppm;
+    max_token = std::max<std::uint64_t>(max_token, std::max(m.token0, m.token1));
+    if (s.type == PoolType::V2) {
+      const std::uint32_t num = 1'000'000 - s.fee_ppm;
+      const std::uint32_t g = std::gcd(num, 1'000'000U);
+      m.v2_fee = strategy::V2Fee{num / g, 1'000'000U / g};
+    } else if (s.type == PoolType::V3) {
+      if (s.tick_spacing <= 0) throw std::invalid_argument("pool spec " + std::to_string(i) + ": tick_spacing <= 0");
+      m.tick_spacing = s.tick_spacing;
+      m.tick_base = static_cast<std::uint32_t>(tick_slots);
+      m.tick_capacity = cfg.v3_tick_capacity;
+      tick_slots += cfg.v3_tick_capacity;
+      if (tick_slots > UINT32_MAX) throw std::invalid_argument("tick arena too large");
+    } else {
+      throw std::invalid_argument("pool spec " + std::to_string(i) + ": type must be V2 or V3");
+    }
+    meta_[i] = m;
+  }
+  token_count_ = specs.empty() ? 0 : static_cast<std::size_t>(max_token) + 1;
+  token_raw_.assign(token_count_, 0);
+  for (const PoolSpec& s : specs) {
+    for (const protocol::InstrumentId t : {s.token0, s.token1}) {
+      std::uint64_t& slot = token_raw_[t.index()];
+      if (slot != 0 && slot != t.raw()) throw std::invalid_argument("two token ids share a dense index");
+      slot = t.raw();
+    }
+  }
+  state_ = std::make_unique<PoolState[]>(specs.size());
+  std::memset(static_cast<void*>(state_.get()), 0, sizeof(PoolState) * specs.size());
+  last_pos_.assign(specs.size(), EventPos{0, 0, 0});
+  tick_count_.assign(specs.size(), 0);
+  ticks_ = std::make_unique<V3Tick[]>(std::max<std::uint64_t>(tick_slots, 1));
+  journal_ = std::make_unique<JournalEntry[]>(cfg.journal_capacity);
+  std::memset(static_cast<void*>(journal_.get()), 0, sizeof(JournalEntry) * cfg.journal_capacity);  // prefault
+  j_mask_ = cfg.journal_capacity - 1;
+}
+
+template <class Ev>
+ApplyResult PoolBook::begin_event(const Ev& ev, PoolType want, std::uint32_t& out_pool) noexcept {
+  const auto idx = pool_index(ev.ctx.pool);
+  if (!idx) {
+    ++stats_.unknown_pool;
+    return ApplyResult::unknown_pool;
+  }
+  out_pool = *idx;
+  if (meta_[*idx].type != want) {
+    ++stats_.wrong_type;
+    return ApplyResult::wrong_type;
+  }
+  if (pos_of(ev.ctx).before_or_at(last_pos_[*idx])) {
+    ++stats_.duplicates;
+    return ApplyResult::duplicate;
+  }
+  if (state_[*idx].quarantined()) {
+    ++stats_.quarantined_events;
+    return ApplyResult::quarantined;
+  }
+  return ApplyResult::applied;
+}
+
+PoolBook::JournalEntry& PoolBook::journal_push(std::uint64_t block, std::uint32_t pool, JournalKind kind) noexcept {
+  if (j_head_ - j_tail_ > j_mask_) {  // full: the oldest entry is lost, its block can no longer unwind
+    journal_floor_ = std::max(journal_floor_, journal_[j_tail_ & j_mask_].block);
+    ++j_tail_;
+    ++stats_.journal_overwritten;
+  }
+  JournalEntry& e = journal_[j_head_ & j_mask_];
+  ++j_head_;
+  e.block = block;
+  e.pool = pool;
+  e.kind = kind;
+  e.prev_pos = last_pos_[pool];
+  e.prev = state_[pool];
+  return e;
+}
+
+void PoolBook::commit_event(std::uint32_t pool, const protocol::EventContext& ctx) noexcept {
+  last_pos_[pool] = pos_of(ctx);
+  ++state_[pool].version;
+  ++stats_.applied;
+}
+
+ApplyResult PoolBook::apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V2, out_pool);
+  if (r != ApplyResult::applied) return r;
+  (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
+  PoolState& s = state_[out_pool];
+  s.reserve0 = ev.reserve0;
+  s.reserve1 = ev.reserve1;
+  s.flags |= pool_flags::kHasState;
+  commit_event(out_pool, ev.ctx);
+  return ApplyResult::applied;
+}
+
+ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
+  if (r != ApplyResult::applied) return r;
+  (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
+  PoolState& s = state_[out_pool];
+  s.sqrt_price_x96 = ev.sqrt_price_x96;
+  s.liquidity = ev.liquidity.value();
+  s.tick = ev.tick;
+  s.flags |= pool_flags::kHasState;
+  commit_event(out_pool, ev.ctx);
+  return ApplyResult::applied;
+}
+
+ApplyResult PoolBook::apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
+  if (r != ApplyResult::applied) return r;
+  (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
+  PoolState& s = state_[out_pool];
+  s.sqrt_price_x96 = ev.sqrt_price_x96;
+  s.tick = ev.tick;
+  s.flags |= pool_flags::kHasState;
+  commit_event(out_pool, ev.ctx);
+  return ApplyResult::applied;
+}
+
+ApplyResult PoolBook::apply(const protocol::V3Mint& ev, std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
+  if (r != ApplyResult::applied) return r;
+  const u128 amount = ev.liquidity.value();
+  if (amount > kI128Max) {
+    ++stats_.inconsistent;
+    quarantine(out_pool);
+    return ApplyResult::inconsistent;
+  }
+  return position_delta(out_pool, ev.ctx, ev.tick_lower, ev.tick_upper, static_cast<i128>(amount));
+}
+
+ApplyResult PoolBook::apply(const protocol::V3Burn& ev, std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
+  if (r != ApplyResult::applied) return r;
+  const u128 amount = ev.liquidity.value();
+  if (amount > kI128Max) {
+    ++stats_.inconsistent;
+    quarantine(out_pool);
+    return ApplyResult::inconsistent;
+  }
+  return position_delta(out_pool, ev.ctx, ev.tick_lower, ev.tick_upper, -static_cast<i128>(amount));
+}
+
+std::size_t PoolBook::find_tick(std::uint32_t pool, std::int32_t t) const noexcept {
+  const std::span<const V3Tick> ts = ticks(pool);
+  const std::size_t i = strategy::detail::lower_bound_tick(ts, t);
+  return (i < ts.size() && ts[i].tick == t) ? i : SIZE_MAX;
+}
+
+// Writes `s` as the tick's contents when s.existed, removes the tick otherwise (sorted order kept).
+void PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
+  V3Tick* base = ticks_.get() + meta_[pool].tick_base;
+  std::uint32_t& n = tick_count_[pool];
+  const std::size_t i = strategy::detail::lower_bound_tick(std::span<const V3Tick>(base, n), s.tick.tick);
+  const bool present = i < n && base[i].tick == s.tick.tick;
+  if (s.existed != 0) {
+    if (!present) {  // capacity: callers only insert what fits
+      for (std::size_t j = n; j > i; --j) base[j] = base[j - 1];
+      ++n;
+    }
+    base[i] = s.tick;
+  } else if (present) {
+    for (std::size_t j = i; j + 1 < n; ++j) base[j] = base[j + 1];
+    --n;
+  }
+}
+
+ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
+                                     std::int32_t upper, i128 delta) noexcept {
+  const PoolMeta& m = meta_[pool];
+  PoolState& s = state_[pool];
+  auto fail = [&](ApplyResult r) {
+    if (r == ApplyResult::tick_overflow) ++stats_.tick_overflows;
+    else ++stats_.inconsistent;
+    quarantine(pool);
+    return r;
+  };
+  if (lower >= upper || lower < strategy::kMinTick || upper > strategy::kMaxTick || lower % m.tick_spacing != 0 ||
+      upper % m.tick_spacing != 0)
+    return fail(ApplyResult::inconsistent);
+  if (delta == 0) {  // a Burn of 0 ("poke") changes nothing that prices swaps
+    commit_event(pool, ctx);
+    return ApplyResult::applied;
+  }
+  // Compute both new tick entries and the new in-range liquidity before changing anything.
+  TickSave before[2]{};
+  TickSave after[2]{};
+  const std::int32_t which[2] = {lower, upper};
+  std::uint32_t inserts = 0;
+  for (int k = 0; k < 2; ++k) {
+    const std::size_t i = find_tick(pool, which[k]);
+    before[k].existed = i != SIZE_MAX ? 1U : 0U;
+    before[k].tick = i != SIZE_MAX ? ticks_[m.tick_base + i] : V3Tick{0, 0, which[k], 0, 0};
+    V3Tick t = before[k].tick;
+    if (i == SIZE_MAX) {
+      if (delta < 0) return fail(ApplyResult::inconsistent);  // burning liquidity that is not there
+      ++inserts;
+    }
+    i128 net = 0;
+    const bool ovf = k == 0 ? __builtin_add_overflow(t.liquidity_net, delta, &net)
+                            : __builtin_sub_overflow(t.liquidity_net, delta, &net);
+    if (ovf) return fail(ApplyResult::inconsistent);
+    u128 gross = 0;
+    if (!strategy::detail::add_delta(t.liquidity_gross, delta, gross)) {
+      if ((t.reserved & kTickGrossEstimated) == 0) return fail(ApplyResult::inconsistent);
+      gross = net == 0 ? 0 : abs_i128(net);  // the estimate was low: the true gross is unknown
+    }
+    t.liquidity_net = net;
+    t.liquidity_gross = gross;
+    after[k].tick = t;
+    after[k].existed = gross != 0 ? 1U : 0U;
+  }
+  if (tick_count_[pool] + inserts > m.tick_capacity) return fail(ApplyResult::tick_overflow);
+  u128 liq = s.liquidity;
+  const bool in_range = s.has_state() && s.tick >= lower && s.tick < upper;
+  if (in_range && !strategy::detail::add_delta(s.liquidity, delta, liq)) return fail(ApplyResult::inconsistent);
+
+  JournalEntry& e = journal_push(ctx.block_number, pool, JournalKind::position);
+  e.ticks[0] = before[0];
+  e.ticks[1] = before[1];
+  restore_tick(pool, after[0]);
+  restore_tick(pool, after[1]);
+  s.liquidity = liq;
+  commit_event(pool, ctx);
+  return ApplyResult::applied;
+}
+
+void PoolBook::undo(const JournalEntry& e) noexcept {
+  if (e.kind == JournalKind::position) {
+    restore_tick(e.pool, e.ticks[1]);
+    restore_tick(e.pool, e.ticks[0]);
+  }
+  const std::uint64_t v = state_[e.pool].version + 1;
+  state_[e.pool] = e.prev;
+  state_[e.pool].version = v;
+  last_pos_[e.pool] = e.prev_pos;
+}
+
+void PoolBook::finalize(std::uint64_t final_block) noexcept {
+  while (j_tail_ < j_head_ && journal_[j_tail_ & j_mask_].block <= final_block) ++j_tail_;
+  journal_floor_ = std::max(journal_floor_, final_block);
+}
+
+void PoolBook::quarantine(std::uint32_t pool) noexcept {
+  if (!state_[pool].quarantined()) {
+    state_[pool].flags |= pool_flags::kQuarantined;
+    ++state_[pool].version;
+  }
+}
+void PoolBook::clear_quarantine(std::uint32_t pool) noexcept {
+  if (state_[pool].quarantined()) {
+    state_[pool].flags &= ~pool_flags::kQuarantined;
+    ++state_[pool].version;
+  }
+}
+
+ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_t& out_pool) noexcept {
+  const auto idx = pool_index(snap.pool);
+  if (!idx) {
+    ++stats_.unknown_pool;
+    return ApplyResult::unknown_pool;
+  }
+  out_pool = *idx;
+  PoolMeta& m = meta_[*idx];
+  const PoolType kind = snap.kind == static_cast<std::uint8_t>(protocol::PoolKind::V2)   ? PoolType::V2
+                        : snap.kind == static_cast<std::uint8_t>(protocol::PoolKind::V3) ? PoolType::V3
+                                                                                         : PoolType::None;
+  if (kind != m.type) {
+    ++stats_.wrong_type;
+    return ApplyResult::wrong_type;
+  }
+  PoolState& s = state_[*idx];
+  if (kind == PoolType::V2) {
+    s.reserve0 = snap.reserve0;
+    s.reserve1 = snap.reserve1;
+    s.flags &= ~pool_flags::kQuarantined;  // a V2 snapshot is the whole state
+  } else {
+    if (snap.tick_spacing != m.tick_spacing || snap.fee_ppm >= 1'000'000) {
+      ++stats_.inconsistent;
+      return ApplyResult::inconsistent;
+    }
+    s.sqrt_price_x96 = snap.sqrt_price_x96;
+    s.liquidity = snap.liquidity.value();
+    s.tick = snap.tick;
+    m.fee_pips = snap.fee_ppm;  // dynamic-fee forks: the last known fee
+  }
+  s.flags |= pool_flags::kHasState;
+  ++s.version;
+  last_pos_[*idx] = EventPos{snap.block_number, UINT32_MAX, UINT32_MAX};
+  // Changes before the snapshot cannot be unwound through it.
+  journal_floor_ = std::max(journal_floor_, snap.block_number);
+  ++stats_.applied;
+  return ApplyResult::applied;
+}
+
+ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std::span<const std::byte> entries,
+                                 std::uint32_t& out_pool) noexcept {
+  const auto idx = pool_index(head.pool);
+  if (!idx) {
+    ++stats_.unknown_pool;
+    return ApplyResult::unknown_pool;
+  }
+  out_pool = *idx;
+  const PoolMeta& m = meta_[*idx];
+  if (m.type != PoolType::V3) {
+    ++stats_.wrong_type;
+    return ApplyResult::wrong_type;
+  }
+  if (entries.size() != std::size_t{head.count} * sizeof(protocol::V3TickEntry)) {
+    ++stats_.inconsistent;
+    return ApplyResult::inconsistent;
+  }
+  if (head.count > m.tick_capacity) {
+    ++stats_.tick_overflows;
+    tick_count_[*idx] = 0;
+    quarantine(*idx);
+    return ApplyResult::tick_overflow;
+  }
+  V3Tick* base = ticks_.get() + m.tick_base;
+  std::int64_t prev = INT64_MIN;
+  for (std::uint32_t i = 0; i < head.count; ++i) {
+    protocol::V3TickEntry te;
+    std::memcpy(&te, entries.data() + std::size_t{i} * sizeof te, sizeof te);
+    if (te.tick <= prev || te.tick < strategy::kMinTick || te.tick > strategy::kMaxTick || te.tick % m.tick_spacing != 0) {
+      ++stats_.inconsistent;
+      tick_count_[*idx] = 0;
+      quarantine(*idx);
+      return ApplyResult::inconsistent;
+    }
+    prev = te.tick;
+    const i128 net = te.liquidity_net.value();
+    const u128 g = abs_i128(net);
+    base[i] = V3Tick{net, g == 0 ? u128{1} : g, te.tick, kTickGrossEstimated, 0};
+  }
+  tick_count_[*idx] = head.count;
+  PoolState& s = state_[*idx];
+  s.flags &= ~pool_flags::kQuarantined;
+  ++s.version;
+  journal_floor_ = std::max(journal_floor_, head.block_number);
+  ++stats_.applied;
+  return ApplyResult::applied;
+}
+
+}  // namespace torq::arb

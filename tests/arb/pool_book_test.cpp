@@ -1,0 +1,195 @@
+// PoolBook: event application, V3 liquidity bookkeeping, duplicates, reorg unwind, snapshots.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "arb_test_util.hpp"
+#include "torq/strategy/tick_math.hpp"
+
+namespace torq::arb {
+namespace {
+
+using namespace test;
+
+const U256 kQ96 = U256::pow2(96);
+
+struct BookFixture : ::testing::Test {
+  std::vector<PoolSpec> specs{v2(0, 0, 1), v3(1, 0, 1, 3000, 60), v2(2, 1, 2)};
+  BookConfig cfg{};
+  std::unique_ptr<PoolBook> book;
+  std::uint32_t p = 0;
+  void SetUp() override {
+    cfg.v3_tick_capacity = 4;
+    cfg.journal_capacity = 64;
+    book = std::make_unique<PoolBook>(specs, cfg);
+  }
+  void init_v3(std::uint64_t block = 10) {
+    const auto sp = strategy::get_sqrt_ratio_at_tick(0);
+    ASSERT_EQ(book->apply(v3swap(specs[1], block, 0, *sp, 0, 0), p), ApplyResult::applied);
+  }
+};
+
+TEST_F(BookFixture, ShouldSetReservesAndBumpVersionWhenV2SyncApplied) {
+  ASSERT_EQ(book->apply(sync(specs[0], 5, 1, U256(1000), U256(2000)), p), ApplyResult::applied);
+  EXPECT_EQ(p, 0u);
+  EXPECT_EQ(book->state(0).reserve0, U256(1000));
+  EXPECT_EQ(book->state(0).reserve1, U256(2000));
+  EXPECT_TRUE(book->state(0).has_state());
+  const auto v = book->state(0).version;
+  ASSERT_EQ(book->apply(sync(specs[0], 5, 2, U256(1100), U256(1900)), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(0).reserve0, U256(1100));
+  EXPECT_EQ(book->state(0).version, v + 1);
+}
+
+TEST_F(BookFixture, ShouldIgnoreEventAtOrBeforeLastAppliedPosition) {
+  ASSERT_EQ(book->apply(sync(specs[0], 5, 3, U256(1000), U256(2000)), p), ApplyResult::applied);
+  EXPECT_EQ(book->apply(sync(specs[0], 5, 3, U256(7), U256(7)), p), ApplyResult::duplicate);
+  EXPECT_EQ(book->apply(sync(specs[0], 4, 9, U256(7), U256(7)), p), ApplyResult::duplicate);
+  EXPECT_EQ(book->state(0).reserve0, U256(1000));
+  EXPECT_EQ(book->stats().duplicates, 2u);
+}
+
+TEST_F(BookFixture, ShouldRejectEventOfWrongPoolTypeOrUnknownPool) {
+  EXPECT_EQ(book->apply(v3swap(specs[0], 5, 0, kQ96, 1, 0), p), ApplyResult::wrong_type);
+  PoolSpec ghost = v2(9, 0, 1);
+  EXPECT_EQ(book->apply(sync(ghost, 5, 0, U256(1), U256(1)), p), ApplyResult::unknown_pool);
+}
+
+TEST_F(BookFixture, ShouldSetSlot0WhenV3SwapApplied) {
+  const U256 sp = *strategy::get_sqrt_ratio_at_tick(120);
+  ASSERT_EQ(book->apply(v3swap(specs[1], 7, 0, sp, 5555, 120), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(1).sqrt_price_x96, sp);
+  EXPECT_EQ(book->state(1).liquidity, u128{5555});
+  EXPECT_EQ(book->state(1).tick, 120);
+}
+
+TEST_F(BookFixture, ShouldUpdateLiquidityNetAtBothTicksAndActiveLiquidityWhenMintIsInRange) {
+  init_v3();
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 0, -60, 60, 1000), p), ApplyResult::applied);
+  auto t = book->ticks(1);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].tick, -60);
+  EXPECT_EQ(t[0].liquidity_net, i128{1000});
+  EXPECT_EQ(t[1].tick, 60);
+  EXPECT_EQ(t[1].liquidity_net, i128{-1000});
+  EXPECT_EQ(book->state(1).liquidity, u128{1000});
+  // Out of range (above the current tick): ticks change, active liquidity does not.
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 1, 60, 180, 500), p), ApplyResult::applied);
+  t = book->ticks(1);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[1].tick, 60);
+  EXPECT_EQ(t[1].liquidity_net, i128{-500});
+  EXPECT_EQ(t[1].liquidity_gross, u128{1500});
+  EXPECT_EQ(t[2].liquidity_net, i128{-500});
+  EXPECT_EQ(book->state(1).liquidity, u128{1000});
+  // The upper tick is exclusive: a range ending at the current tick is not active.
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 2, -60, 0, 7), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(1).liquidity, u128{1000});
+}
+
+TEST_F(BookFixture, ShouldRemoveTicksAndActiveLiquidityWhenBurnEmptiesPosition) {
+  init_v3();
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 0, -60, 60, 1000), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3burn(specs[1], 11, 1, -60, 60, 400), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(1).liquidity, u128{600});
+  EXPECT_EQ(book->ticks(1)[0].liquidity_net, i128{600});
+  ASSERT_EQ(book->apply(v3burn(specs[1], 11, 2, -60, 60, 600), p), ApplyResult::applied);
+  EXPECT_EQ(book->ticks(1).size(), 0u);
+  EXPECT_EQ(book->state(1).liquidity, u128{0});
+}
+
+TEST_F(BookFixture, ShouldQuarantinePoolWhenBurningAbsentLiquidity) {
+  init_v3();
+  EXPECT_EQ(book->apply(v3burn(specs[1], 11, 0, -60, 60, 5), p), ApplyResult::inconsistent);
+  EXPECT_TRUE(book->state(1).quarantined());
+  EXPECT_EQ(book->apply(v3swap(specs[1], 12, 0, kQ96, 1, 0), p), ApplyResult::quarantined);
+}
+
+TEST_F(BookFixture, ShouldQuarantineInsteadOfAllocatingWhenTickCapacityIsFull) {
+  init_v3();
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 0, -60, 60, 1), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 11, 1, -120, 120, 1), p), ApplyResult::applied);
+  EXPECT_EQ(book->apply(v3mint(specs[1], 11, 2, -180, 180, 1), p), ApplyResult::tick_overflow);
+  EXPECT_TRUE(book->state(1).quarantined());
+  EXPECT_EQ(book->ticks(1).size(), 4u);  // unchanged by the refused mint
+  EXPECT_EQ(book->stats().tick_overflows, 1u);
+}
+
+TEST_F(BookFixture, ShouldRestoreExactPriorStateWhenReorgUnwindsBlocks) {
+  ASSERT_EQ(book->apply(sync(specs[0], 100, 0, U256(1000), U256(2000)), p), ApplyResult::applied);
+  init_v3(100);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 100, 1, -60, 60, 1000), p), ApplyResult::applied);
+  std::vector<PoolState> before;
+  for (std::uint32_t i = 0; i < 3; ++i) before.push_back(book->state(i));
+  const std::vector<V3Tick> ticks_before(book->ticks(1).begin(), book->ticks(1).end());
+
+  // Blocks 101..103: syncs, a swap crossing into another range, mints/burns that insert and remove ticks.
+  ASSERT_EQ(book->apply(sync(specs[0], 101, 0, U256(900), U256(2300)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[2], 101, 1, U256(5), U256(6)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 101, 2, -120, 120, 77), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3burn(specs[1], 102, 0, -60, 60, 1000), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3swap(specs[1], 102, 1, *strategy::get_sqrt_ratio_at_tick(90), 77, 90), p),
+            ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 103, 0, 60, 180, 5), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[0], 103, 1, U256(1), U256(1)), p), ApplyResult::applied);
+  ASSERT_FALSE(book->state(1).same_market(before[1]));
+
+  std::vector<std::uint32_t> touched;
+  ASSERT_EQ(book->unwind_to(100, [&](std::uint32_t q) { touched.push_back(q); }), UnwindResult::ok);
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    EXPECT_TRUE(book->state(i).same_market(before[i])) << "pool " << i;
+    EXPECT_GE(book->state(i).version, before[i].version);
+  }
+  const std::vector<V3Tick> ticks_after(book->ticks(1).begin(), book->ticks(1).end());
+  ASSERT_EQ(ticks_after.size(), ticks_before.size());
+  EXPECT_EQ(std::memcmp(ticks_after.data(), ticks_before.data(), ticks_before.size() * sizeof(V3Tick)), 0);
+  EXPECT_EQ(touched.size(), 7u);
+  // The new branch's block 101 events are accepted (not duplicates of the removed branch).
+  EXPECT_EQ(book->apply(sync(specs[0], 101, 0, U256(950), U256(2100)), p), ApplyResult::applied);
+}
+
+TEST_F(BookFixture, ShouldRefuseUnwindWhenJournalNoLongerHoldsTheBlocks) {
+  for (std::uint32_t i = 0; i < 70; ++i)  // 70 entries > capacity 64
+    ASSERT_EQ(book->apply(sync(specs[0], 200 + i, 0, U256(1000 + i), U256(2000)), p), ApplyResult::applied);
+  const PoolState s = book->state(0);
+  EXPECT_EQ(book->unwind_to(201, [](std::uint32_t) {}), UnwindResult::too_deep);
+  EXPECT_TRUE(book->state(0).same_market(s));  // unchanged
+  EXPECT_EQ(book->unwind_to(260, [](std::uint32_t) {}), UnwindResult::ok);
+  EXPECT_EQ(book->state(0).reserve0, U256(1000 + 60));
+}
+
+TEST_F(BookFixture, ShouldLoadPoolAndTickSnapshots) {
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[1].id.raw();
+  snap.block_number = 50;
+  snap.fee_ppm = 3000;
+  snap.tick = 10;
+  snap.tick_spacing = 60;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
+  snap.sqrt_price_x96 = *strategy::get_sqrt_ratio_at_tick(10);
+  snap.liquidity = protocol::Uint128Le::from(4242);
+  ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
+  EXPECT_EQ(book->state(1).liquidity, u128{4242});
+  EXPECT_EQ(book->state(1).tick, 10);
+
+  protocol::V3TicksSnapshotHead head{specs[1].id.raw(), 50, 2, 0};
+  protocol::V3TickEntry e[2] = {{-60, 0, protocol::Int128Le::from(4242)}, {120, 0, protocol::Int128Le::from(-4242)}};
+  ASSERT_EQ(book->load_ticks(head, std::as_bytes(std::span(e)), p), ApplyResult::applied);
+  ASSERT_EQ(book->ticks(1).size(), 2u);
+  EXPECT_EQ(book->ticks(1)[1].liquidity_net, i128{-4242});
+  // Events at or before the snapshot block are already in it.
+  EXPECT_EQ(book->apply(v3swap(specs[1], 50, 9, kQ96, 1, 0), p), ApplyResult::duplicate);
+  // A burn of the snapshot's position removes both ticks (gross estimated from net).
+  ASSERT_EQ(book->apply(v3burn(specs[1], 51, 0, -60, 120, 4242), p), ApplyResult::applied);
+  EXPECT_EQ(book->ticks(1).size(), 0u);
+  EXPECT_EQ(book->state(1).liquidity, u128{0});
+
+  // Unsorted ticks are rejected and quarantine the pool.
+  protocol::V3TickEntry bad[2] = {{120, 0, protocol::Int128Le::from(1)}, {-60, 0, protocol::Int128Le::from(-1)}};
+  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(bad)), p), ApplyResult::inconsistent);
+  EXPECT_TRUE(book->state(1).quarantined());
+}
+
+}  // namespace
+}  // namespace torq::arb

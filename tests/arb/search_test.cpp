@@ -1,0 +1,226 @@
+// Cycle index, exact isqrt, optimal-input search (V2-V2 against brute force; V3 paths), gas and USD valuation.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+
+#include "arb_test_util.hpp"
+#include "torq/arb/cycle_index.hpp"
+#include "torq/arb/pricing.hpp"
+#include "torq/arb/search.hpp"
+#include "torq/arb/wide_math.hpp"
+#include "torq/strategy/tick_math.hpp"
+
+namespace torq::arb {
+namespace {
+
+using namespace test;
+
+TEST(WideMath, ShouldReturnFloorSquareRootForRandom512BitValues) {
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    U512 n{};
+    const int limbs = 1 + static_cast<int>(rng() % 8);
+    for (int k = 0; k < limbs; ++k) n.limb[k] = rng() >> (rng() % 64);
+    const U256 r = isqrt(n);
+    EXPECT_LE(mul_wide(r, r), n);
+    const U256 r1 = r + U256::one();
+    if (!r1.is_zero()) {  // (r+1)^2 > n
+      EXPECT_GT(mul_wide(r1, r1), n);
+    }
+  }
+  EXPECT_EQ(isqrt(U256(99)), U256(9));
+  EXPECT_EQ(isqrt(U256(100)), U256(10));
+  U512 max{};
+  for (auto& l : max.limb) l = ~0ULL;
+  EXPECT_EQ(isqrt(max), U256::max());
+}
+
+TEST(CycleIndex, ShouldIndexExactlyTheCyclesTouchingEachPool) {
+  // tokens A=0 B=1 C=2 D=3; p0,p1: A-B on two venues, p2: B-C, p3: C-A, p4: C-D (in no cycle).
+  const std::vector<PoolSpec> specs{v2(0, 0, 1), v2(1, 0, 1), v2(2, 1, 2), v2(3, 2, 0), v2(4, 2, 3)};
+  const PoolBook book(specs, BookConfig{});
+  CycleConfig cfg;
+  cfg.base_tokens = {2};  // C starts every cycle that contains it
+  const CycleIndex idx(book, cfg);
+  EXPECT_EQ(idx.stats().two_pool, 2u);
+  EXPECT_EQ(idx.stats().triangular, 4u);
+  ASSERT_EQ(idx.size(), 6u);
+  EXPECT_TRUE(idx.touching(4).empty());
+  EXPECT_EQ(idx.touching(0).size(), 4u);
+  EXPECT_EQ(idx.touching(2).size(), 4u);
+  for (std::uint32_t p = 0; p < 5; ++p) {
+    std::set<std::uint32_t> listed(idx.touching(p).begin(), idx.touching(p).end());
+    for (std::uint32_t c = 0; c < idx.size(); ++c) {
+      const Cycle& cy = idx.cycle(c);
+      const bool has = std::find(cy.pool, cy.pool + cy.hops, p) != cy.pool + cy.hops;
+      EXPECT_EQ(listed.count(c) == 1, has) << "pool " << p << " cycle " << c;
+    }
+  }
+  std::set<std::vector<std::uint32_t>> directed;
+  for (const Cycle& c : idx.cycles()) {
+    // The hops chain: each hop's output token is the next hop's input, the last returns token[0].
+    for (unsigned h = 0; h < c.hops; ++h) {
+      const PoolMeta& m = book.meta(c.pool[h]);
+      const std::uint32_t in = c.token[h];
+      const std::uint32_t out = c.z41(h) ? m.token1 : m.token0;
+      EXPECT_EQ(c.z41(h) ? m.token0 : m.token1, in);
+      EXPECT_EQ(out, h + 1 < c.hops ? c.token[h + 1] : c.token[0]);
+    }
+    if (c.hops == 3) {
+      EXPECT_EQ(c.token[0], 2u);
+    }
+    directed.insert({c.pool[0], c.pool[1], c.hops == 3 ? c.pool[2] : 99});
+  }
+  EXPECT_EQ(directed.size(), 6u);  // both directions, no duplicates
+}
+
+TEST(CycleIndex, ShouldKeepCyclesReachableFromAllTheirPoolsWhenPerPoolLimitBinds) {
+  std::vector<PoolSpec> specs;
+  for (std::uint64_t i = 0; i < 6; ++i) specs.push_back(v2(i, 0, 1));  // 15 pairs
+  const PoolBook book(specs, BookConfig{});
+  CycleConfig cfg;
+  cfg.max_cycles_per_pool = 4;
+  const CycleIndex idx(book, cfg);
+  EXPECT_GT(idx.stats().dropped, 0u);
+  for (std::uint32_t p = 0; p < 6; ++p) EXPECT_LE(idx.touching(p).size(), 4u);
+  for (std::uint32_t c = 0; c < idx.size(); ++c)
+    for (unsigned h = 0; h < idx.cycle(c).hops; ++h) {
+      const auto t = idx.touching(idx.cycle(c).pool[h]);
+      EXPECT_NE(std::find(t.begin(), t.end(), c), t.end());
+    }
+}
+
+struct V2Pair {
+  PoolState s1{}, s2{};
+  PoolMeta m1{}, m2{};
+  Hop h1{}, h2{};
+  V2Pair(U256 a1, U256 b1, U256 b2, U256 a2, strategy::V2Fee f1 = {997, 1000}, strategy::V2Fee f2 = {997, 1000}) {
+    // hop 1 sells token0 (a) for token1 (b); hop 2 sells token1 back.
+    s1.reserve0 = a1; s1.reserve1 = b1; s1.flags = pool_flags::kHasState;
+    s2.reserve0 = a2; s2.reserve1 = b2; s2.flags = pool_flags::kHasState;
+    m1.type = m2.type = PoolType::V2;
+    m1.v2_fee = f1;
+    m2.v2_fee = f2;
+    h1 = Hop{&s1, &m1, {}, true};
+    h2 = Hop{&s2, &m2, {}, false};
+  }
+};
+
+TEST(Search, ShouldEqualBruteForceOptimumForV2V2OnSmallReserves) {
+  std::mt19937_64 rng(42);
+  SearchConfig cfg;
+  cfg.v2v2_max_scan = 1 << 14;
+  int profitable = 0;
+  for (int iter = 0; iter < 300; ++iter) {
+    const std::uint64_t a1 = 500 + rng() % 20000, b1 = 500 + rng() % 20000;
+    const std::uint64_t b2 = 500 + rng() % 20000, a2 = 500 + rng() % 20000;
+    const strategy::V2Fee f2 = (iter % 3 == 0) ? strategy::V2Fee{9975, 10000} : strategy::V2Fee{997, 1000};
+    V2Pair pr{U256(a1), U256(b1), U256(b2), U256(a2), {997, 1000}, f2};
+    const Hop hops[2] = {pr.h1, pr.h2};
+    // Brute force over every input that could profit.
+    I256 best = I256::zero();
+    for (std::uint64_t x = 1; x <= a2; ++x) {  // output < a2, so larger inputs lose
+      const auto out = simulate_path(hops, U256(x));
+      if (!out) continue;
+      const I256 p = I256::from_bits(*out) - I256(static_cast<std::int64_t>(x));
+      if (p > best) best = p;
+    }
+    const SearchResult r = optimize_v2v2(pr.h1, pr.h2, cfg);
+    if (best > I256::zero()) {
+      ++profitable;
+      ASSERT_TRUE(r.found) << iter;
+      EXPECT_TRUE(r.exact) << iter;
+      EXPECT_EQ(I256::from_bits(r.amount_out) - I256::from_bits(r.amount_in), best) << iter;
+      EXPECT_EQ(*simulate_path(hops, r.amount_in), r.amount_out);
+    } else {
+      EXPECT_FALSE(r.found) << iter;
+    }
+  }
+  EXPECT_GT(profitable, 50);  // the sample exercises the profitable branch
+}
+
+TEST(Search, ShouldFindNearOptimalInputWhenPathHasV3Hop) {
+  // V3 pool at price 1 (token0/token1), V2 pool pricing token1 20% higher.
+  const PoolSpec sp3 = v3(0, 0, 1, 3000, 60);
+  const PoolSpec sp2 = v2(1, 0, 1);
+  PoolBook book(std::vector<PoolSpec>{sp3, sp2}, BookConfig{});
+  std::uint32_t p = 0;
+  ASSERT_EQ(book.apply(v3swap(sp3, 1, 0, *strategy::get_sqrt_ratio_at_tick(0), 0, 0), p), ApplyResult::applied);
+  const u128 L = static_cast<u128>(1) << 70;
+  ASSERT_EQ(book.apply(v3mint(sp3, 1, 1, -600, 600, L), p), ApplyResult::applied);
+  ASSERT_EQ(book.apply(v3mint(sp3, 1, 2, -6000, 6000, L * 3), p), ApplyResult::applied);
+  const U256 r = U256::pow2(72);
+  ASSERT_EQ(book.apply(sync(sp2, 1, 3, r * U256(10), r * U256(12)), p), ApplyResult::applied);
+  // Buy token0 on V3 with token1... cycle: token1 -> token0 on V3 (zero_for_one = false), token0 -> token1 on V2.
+  const Hop hops[2] = {Hop{&book.state(0), &book.meta(0), book.ticks(0), false},
+                       Hop{&book.state(1), &book.meta(1), {}, true}};
+  const SearchResult res = optimize(hops, SearchConfig{});
+  ASSERT_TRUE(res.found);
+  EXPECT_EQ(*simulate_path(hops, res.amount_in), res.amount_out);
+  const U256 profit = res.amount_out - res.amount_in;
+  // No point of a fine grid does better than the search by more than 0.1%.
+  U256 grid_best = U256::zero();
+  const U256 step = res.amount_in * U256(4) / U256(400);
+  for (U256 x = step; x <= res.amount_in * U256(4); x += step) {
+    const auto out = simulate_path(hops, x);
+    if (out && *out > x && *out - x > grid_best) grid_best = *out - x;
+  }
+  EXPECT_GE(profit * U256(1000), grid_best * U256(999));
+  EXPECT_GT(res.probes, 5u);
+}
+
+TEST(Search, ShouldReportNothingWhenNoInputIsProfitable) {
+  V2Pair pr{U256(1000000), U256(2000000), U256(2000000), U256(1000000)};  // same price both sides
+  EXPECT_FALSE(optimize_v2v2(pr.h1, pr.h2, SearchConfig{}).found);
+}
+
+TEST(Gas, ShouldValueGasExactlyThroughReferencePoolWithPolygonPriorityFloor) {
+  // token 0 = WMATIC (18 dec), token 1 = USDC (6 dec); pool 0: 1e6 WMATIC / 5e5 USDC (0.5 USD).
+  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
+  PoolBook book(specs, BookConfig{});
+  std::uint32_t p = 0;
+  const U256 e18 = U256(1'000'000'000'000'000'000ULL);
+  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256(500'000'000'000ULL)), p), ApplyResult::applied);
+  PricingConfig pc;
+  pc.stables = {{1, 6}};
+  pc.routes = {{0, {0}}};
+  const UsdPricer pricer(book, pc);
+  GasConfig gc;
+  gc.priority_fee_wei = U256(1'000'000'000ULL);  // 1 gwei: below Polygon's 25 gwei floor
+  gc.native_token = 0;
+  GasModel gas(gc, pricer);
+  gas.set_base_fee(U256(100'000'000'000ULL));
+  EXPECT_EQ(gas.priority_fee(), U256(25'000'000'000ULL));
+  EXPECT_EQ(gas.cost_wei(2), U256(180'000ULL * 125'000'000'000ULL));  // 0.0225 WMATIC
+  const auto usd = gas.cost_usd(2);
+  ASSERT_TRUE(usd.has_value());
+  EXPECT_EQ(usd->raw, 1'125'000);  // 0.0225 * 0.5 = 0.01125 USD
+  const auto usd3 = gas.cost_usd(3);
+  ASSERT_TRUE(usd3.has_value());
+  EXPECT_EQ(usd3->raw, 1'625'000);  // 260k gas
+  // Off Polygon there is no floor.
+  gc.chain = protocol::Chain::Ethereum;
+  EXPECT_EQ(GasModel(gc, pricer).priority_fee(), U256(1'000'000'000ULL));
+}
+
+TEST(Gas, ShouldValueThroughV3PoolAndTwoHopRoute) {
+  // token 2 -> (V2 pool 1, 1:2) -> token 0 -> (V3 pool 0 at price 1) -> token 1 (stable, 18 dec).
+  const std::vector<PoolSpec> specs{v3(0, 0, 1), v2(1, 2, 0)};
+  PoolBook book(specs, BookConfig{});
+  std::uint32_t p = 0;
+  ASSERT_EQ(book.apply(v3swap(specs[0], 1, 0, U256::pow2(96), 1, 0), p), ApplyResult::applied);
+  ASSERT_EQ(book.apply(sync(specs[1], 1, 1, U256(1000), U256(2000)), p), ApplyResult::applied);
+  PricingConfig pc;
+  pc.stables = {{1, 18}};
+  const UsdPricer pricer(book, pc);
+  ASSERT_EQ(pricer.route(2).hops, 2);
+  const auto v = pricer.value(2, U256(3'000'000'000'000'000'000ULL));  // 3 tokens -> 6 token0 -> 6 USD
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->raw, 600'000'000);
+  EXPECT_FALSE(pricer.priced(3));
+}
+
+}  // namespace
+}  // namespace torq::arb
