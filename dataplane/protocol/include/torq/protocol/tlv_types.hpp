@@ -331,13 +331,16 @@ struct V3TicksSnapshotHead {
   friend constexpr bool operator==(const V3TicksSnapshotHead&, const V3TicksSnapshotHead&) = default;
 };
 TORQ_TLV(V3TicksSnapshotHead, 24);
+// One initialized tick as the pool's ticks(int24) getter reports it. liquidity_gross is needed
+// to apply later Burns exactly (a tick is uninitialized only when its gross reaches zero).
 struct V3TickEntry {
   std::int32_t tick;
   std::uint32_t reserved;
   Int128Le liquidity_net;
+  Uint128Le liquidity_gross;
   friend constexpr bool operator==(const V3TickEntry&, const V3TickEntry&) = default;
 };
-TORQ_TLV(V3TickEntry, 24);
+TORQ_TLV(V3TickEntry, 40);
 
 // Variable length: this head, then `message_length` bytes of UTF-8 text (no terminator).
 struct ErrorHead {
