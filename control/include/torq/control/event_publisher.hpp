@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <algorithm>
 
 #include "torq/control/log_decoder.hpp"
 #include "torq/protocol/frame.hpp"
@@ -47,6 +48,40 @@ class EventPublisher {
                        std::span<const std::byte>(reinterpret_cast<const std::byte*>(&value), sizeof(T)));
   }
 
+  // System-domain snapshot of one pool (kSnapshot flag): one PoolStateSnapshot frame, then the
+  // ticks in V3TicksSnapshot frames (extended TLV form, as many ticks per frame as fit in
+  // `scratch`, at most kMaxFrameSize). System frames have their own sequence (system_sequence())
+  // so market-data sequence gaps keep meaning "lost event". Control-plane path: the caller
+  // provides the scratch buffer (no allocation here). False if any frame was dropped or failed.
+  [[nodiscard]] bool publish_snapshot(const protocol::PoolStateSnapshot& state,
+                                      std::span<const protocol::V3TickEntry> ticks,
+                                      std::span<std::byte> scratch) noexcept {
+    const auto flags = static_cast<std::uint8_t>(flags_ | protocol::frame_flags::kSnapshot);
+    bool ok = publish_system(static_cast<std::uint8_t>(protocol::TlvType::PoolStateSnapshot), as_bytes_of(state), {},
+                             scratch, flags);
+    if (state.kind != static_cast<std::uint8_t>(protocol::PoolKind::V3)) return ok;
+    const std::size_t room = std::min(scratch.size(), protocol::kMaxFrameSize);
+    const std::size_t overhead = protocol::kHeaderSize + protocol::kExtendedTlvHeader + sizeof(protocol::V3TicksSnapshotHead);
+    if (room <= overhead + sizeof(protocol::V3TickEntry)) return false;
+    const std::size_t per = std::min((room - overhead) / sizeof(protocol::V3TickEntry),
+                                     (protocol::kMaxExtendedTlvValue - sizeof(protocol::V3TicksSnapshotHead)) /
+                                         sizeof(protocol::V3TickEntry));
+    std::size_t i = 0;
+    do {  // an empty tick list still publishes one (count 0) frame: "no initialized ticks"
+      const std::size_t n = std::min(per, ticks.size() - i);
+      protocol::V3TicksSnapshotHead head{};
+      head.pool = state.pool;
+      head.block_number = state.block_number;
+      head.count = static_cast<std::uint32_t>(n);
+      const auto tail = std::as_bytes(ticks.subspan(i, n));
+      ok = publish_system(static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot), as_bytes_of(head), tail,
+                          scratch, flags) && ok;
+      i += n;
+    } while (i < ticks.size());
+    return ok;
+  }
+
+  [[nodiscard]] std::uint64_t system_sequence() const noexcept { return system_sequence_; }
   [[nodiscard]] std::uint64_t published() const noexcept { return published_; }
   [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
   [[nodiscard]] std::uint64_t build_failures() const noexcept { return build_failures_; }
@@ -75,10 +110,38 @@ class EventPublisher {
     return true;
   }
 
+  template <class T>
+  static std::span<const std::byte> as_bytes_of(const T& v) noexcept {
+    return std::span<const std::byte>(reinterpret_cast<const std::byte*>(&v), sizeof(T));
+  }
+  [[nodiscard]] bool publish_system(std::uint8_t type, std::span<const std::byte> head, std::span<const std::byte> tail,
+                                    std::span<std::byte> scratch, std::uint8_t flags) noexcept {
+    protocol::FrameBuilder b(scratch, protocol::RelayDomain::System, source_, flags);
+    if (!(tail.empty() ? b.add_raw(type, head) : b.add_raw(type, head, tail))) {
+      ++build_failures_;
+      return false;
+    }
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    const auto frame = b.finish(system_sequence_, static_cast<std::uint64_t>(
+                                                      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+    if (frame.empty()) {
+      ++build_failures_;
+      return false;
+    }
+    ++system_sequence_;
+    if (!sink_(frame)) {
+      ++dropped_;
+      return false;
+    }
+    ++published_;
+    return true;
+  }
+
   Sink& sink_;
   std::uint8_t source_;
   std::uint8_t flags_;
   std::uint64_t sequence_ = 1;
+  std::uint64_t system_sequence_ = 1;
   std::uint64_t published_ = 0;
   std::uint64_t dropped_ = 0;
   std::uint64_t build_failures_ = 0;

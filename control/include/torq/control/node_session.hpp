@@ -1,0 +1,218 @@
+// NodeSession<Sink>: the control-plane thread that turns one or more Ethereum nodes into a
+// Protocol V2 event stream for the dataplane.
+//
+// Loop (own std::thread, never a hot core): pick the best reachable endpoint (priority order,
+// failover, per-endpoint request budget: see ChainClient) → WebSocket connect →
+// eth_subscribe("newHeads") + eth_subscribe("logs", {address: [pools], topics: [[V2/V3 topic0s]]})
+// (+ a logs subscription on the configured factories for live discovery) → on the first start,
+// snapshot every pool at a pinned block B (PoolStateSnapshot + V3TicksSnapshot, system domain)
+// and set each pool's cursor to B; backfill with eth_getLogs from each pool's cursor block to the
+// head in adaptive chunks (halved on range-limit errors such as -32005 / "range too large" /
+// "limit exceeded", doubled again after `grow_after` successes, within [min_chunk, max_chunk]) →
+// stream. Dedup: per pool the last (block, log index) published; anything at or below it is
+// skipped (counted in duplicates_skipped), so the overlap of backfill and stream never publishes
+// an event twice. On any transport error: close, exponential backoff + jitter, reconnect (same or
+// next endpoint), re-subscribe, backfill from the cursors.
+//
+// Reorgs: newHeads feed a ReorgTracker; a parent-hash mismatch (anvil_reorg sends new heads for
+// replaced numbers and no removed logs) or a removed log triggers resolve() against canonical
+// hashes from eth_getBlockByNumber. The session then publishes a ReorgNotice (market data), a
+// PoolStateSnapshot (+ticks) at the common ancestor for every pool that had events above it,
+// rewinds those pools' cursors to the ancestor, and re-backfills ancestor+1 .. head. Consumers:
+// on ReorgNotice drop state above the ancestor; the following snapshot resets the pool.
+// Finality: the node's `finalized` tag when use_finalized_tag (polled with heads), otherwise
+// tip - finality_depth; exposed in counters().finalized_block.
+//
+// Every head is published as a BlockHeader TLV (base fee for the strategy's gas model).
+// Publishing goes through EventPublisher<Sink>; `false` from the sink is back pressure: counted
+// in counters().sink_drops, never retried, visible to the consumer as a sequence gap.
+//
+// Threading: start()/stop()/destructor from the owning thread; counters(), quarantined(),
+// take_discovered() from any thread (relaxed atomics / a mutex on the discovered list). The
+// sink is called ONLY on the session thread. The registry passed in is copied; discovered
+// pools are added to the session's copy and reported through take_discovered().
+// Allocation: the session thread allocates (JSON text, RPC); this is a control-plane component.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "torq/control/chain_client.hpp"
+#include "torq/control/event_publisher.hpp"
+#include "torq/control/pool_sync.hpp"
+#include "torq/control/rate_limit.hpp"
+#include "torq/protocol/instrument_id.hpp"
+
+namespace torq::control {
+
+struct NodeSessionConfig {
+  protocol::Chain chain = protocol::Chain::Polygon;
+  std::vector<EndpointConfig> endpoints;  // at least one with a ws URL
+  std::uint8_t source_id = 1;             // Protocol V2 source of the published frames
+  bool checksum = true;                   // CRC32C on published frames
+
+  // Start: snapshot at the head and stream from there (default), or, when start_block is set,
+  // no snapshot and backfill logs from start_block (consumers fold from an empty state).
+  std::optional<std::uint64_t> start_block;
+  std::int32_t tick_scan_words = 16;  // V3 snapshot: bitmap words each side of the current tick
+
+  // Adaptive eth_getLogs chunking.
+  std::uint64_t initial_chunk = 2000, min_chunk = 1, max_chunk = 50'000;
+  std::uint32_t grow_after = 4;  // successes before doubling again
+
+  // Reorgs and finality.
+  std::uint32_t reorg_window = 256;
+  std::uint32_t finality_depth = 64;
+  bool use_finalized_tag = true;
+
+  // Discovery: factories followed live (and backfilled from max(their from_block, cache)).
+  std::vector<FactoryConfig> factories;
+  std::string pool_cache_path;  // "" = no cache; else loaded at start (skips discovery) and saved
+
+  // Reconciliation against the chain at a pinned block; 0 = off.
+  std::chrono::milliseconds reconcile_interval{0};
+  std::uint32_t max_pools = 65536;  // size of the quarantine flag array (pool index < max_pools)
+
+  BackoffPolicy reconnect_backoff{};
+  std::uint64_t jitter_seed = 0x70C;
+  RpcOptions rpc{};
+  std::chrono::milliseconds read_wait{100};  // WebSocket read slice (stop() latency)
+};
+
+enum class SessionState : std::uint8_t { Stopped = 0, Connecting, Backfilling, Streaming, Backoff };
+
+// Counters, relaxed atomics: written by the session thread, read anywhere.
+struct SessionCounters {
+  std::atomic<std::uint64_t> logs_published{0};
+  std::atomic<std::uint64_t> heads_published{0};
+  std::atomic<std::uint64_t> snapshots_published{0};    // PoolStateSnapshot frames
+  std::atomic<std::uint64_t> tick_frames_published{0};  // V3TicksSnapshot frames
+  std::atomic<std::uint64_t> reorg_notices{0};
+  std::atomic<std::uint64_t> deep_reorgs{0};
+  std::atomic<std::uint64_t> sink_drops{0};              // back pressure from the sink
+  std::atomic<std::uint64_t> duplicates_skipped{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> connect_failures{0};
+  std::atomic<std::uint64_t> backfill_chunks{0};
+  std::atomic<std::uint64_t> backfill_logs{0};
+  std::atomic<std::uint64_t> chunk_shrinks{0};
+  std::atomic<std::uint64_t> chunk_grows{0};
+  std::atomic<std::uint64_t> decode_errors{0};     // LogDecoder errors other than UnknownTopic/UnknownPool
+  std::atomic<std::uint64_t> ignored_logs{0};      // UnknownTopic/UnknownPool (LP Transfer etc.)
+  std::atomic<std::uint64_t> rpc_errors{0};        // JSON-RPC error responses on the session path
+  std::atomic<std::uint64_t> transport_errors{0};  // WebSocket/HTTP failures on the session path
+  std::atomic<std::uint64_t> pools_discovered{0};
+  std::atomic<std::uint64_t> reconciliations{0};
+  std::atomic<std::uint64_t> drift_detected{0};
+  std::atomic<std::uint64_t> resyncs{0};
+  std::atomic<std::uint64_t> last_block{0};       // highest head seen
+  std::atomic<std::uint64_t> finalized_block{0};
+  std::atomic<std::uint64_t> chunk_size{0};       // current adaptive chunk
+  std::atomic<std::int32_t> endpoint{-1};         // active endpoint index (priority order)
+  std::atomic<std::uint8_t> state{0};             // SessionState
+  std::atomic<std::uint64_t> backfills_completed{0};  // full backfill passes (start, reconnects, reorgs)
+};
+
+// What the engine emits; NodeSession<Sink> binds it to an EventPublisher<Sink>. Function
+// pointers (not virtual, not std::function); called on the session thread only.
+struct SessionOutput {
+  void* ctx = nullptr;
+  bool (*log)(void*, const LogEvent&) noexcept = nullptr;
+  bool (*head)(void*, const protocol::BlockHeader&) noexcept = nullptr;
+  bool (*reorg)(void*, const protocol::ReorgNotice&) noexcept = nullptr;
+  // One pool snapshot: PoolStateSnapshot frame, then (V3) V3TicksSnapshot frame(s).
+  bool (*snapshot)(void*, const PoolSnapshot&) noexcept = nullptr;
+};
+
+namespace detail {
+class SessionEngine;  // the loop, in node_session.cpp
+}
+
+// Non-template core: owns the thread and all logic. Use NodeSession<Sink> instead.
+class NodeSessionBase {
+ public:
+  NodeSessionBase(NodeSessionConfig config, const protocol::InstrumentRegistry& registry, SessionOutput out);
+  ~NodeSessionBase();
+  NodeSessionBase(const NodeSessionBase&) = delete;
+  NodeSessionBase& operator=(const NodeSessionBase&) = delete;
+
+  // Starts the session thread. Throws std::invalid_argument on a bad config (no endpoint with
+  // a WebSocket URL, unparsable URL). Calling start() twice is a no-op.
+  void start();
+  // Asks the thread to stop and joins it (returns within ~read_wait + one RPC timeout).
+  void stop() noexcept;
+
+  [[nodiscard]] const SessionCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] SessionState state() const noexcept {
+    return static_cast<SessionState>(counters_.state.load(std::memory_order_relaxed));
+  }
+  // Reconciliation found drift for this pool and it has not been resynced yet.
+  [[nodiscard]] bool quarantined(protocol::InstrumentId pool) const noexcept;
+  // Pools discovered since the last call (registered in the session's registry copy, already
+  // snapshotted and subscribed).
+  [[nodiscard]] std::vector<std::pair<protocol::InstrumentId, PoolMeta>> take_discovered();
+
+ private:
+  friend class detail::SessionEngine;
+  SessionCounters counters_;
+  std::unique_ptr<std::atomic<std::uint8_t>[]> quarantine_;
+  std::uint32_t max_pools_;
+  std::mutex discovered_mu_;
+  std::vector<std::pair<protocol::InstrumentId, PoolMeta>> discovered_;
+  std::unique_ptr<detail::SessionEngine> engine_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+template <FrameSink Sink>
+class NodeSession {
+ public:
+  // `sink` must outlive the session; it is called on the session thread only.
+  NodeSession(NodeSessionConfig config, const protocol::InstrumentRegistry& registry, Sink& sink)
+      : publisher_(sink, config.source_id, config.checksum),
+        scratch_(protocol::kMaxFrameSize),
+        base_(std::move(config), registry, output()) {}
+
+  void start() { base_.start(); }
+  void stop() noexcept { base_.stop(); }
+  [[nodiscard]] const SessionCounters& counters() const noexcept { return base_.counters(); }
+  [[nodiscard]] SessionState state() const noexcept { return base_.state(); }
+  [[nodiscard]] bool quarantined(protocol::InstrumentId pool) const noexcept { return base_.quarantined(pool); }
+  [[nodiscard]] std::vector<std::pair<protocol::InstrumentId, PoolMeta>> take_discovered() {
+    return base_.take_discovered();
+  }
+  // Session-thread only (or after stop()): the publisher's own counts.
+  [[nodiscard]] const EventPublisher<Sink>& publisher() const noexcept { return publisher_; }
+
+ private:
+  SessionOutput output() noexcept {
+    SessionOutput o;
+    o.ctx = this;
+    o.log = [](void* c, const LogEvent& e) noexcept { return static_cast<NodeSession*>(c)->publisher_.publish(e); };
+    o.head = [](void* c, const protocol::BlockHeader& h) noexcept {
+      return static_cast<NodeSession*>(c)->publisher_.publish(h);
+    };
+    o.reorg = [](void* c, const protocol::ReorgNotice& r) noexcept {
+      return static_cast<NodeSession*>(c)->publisher_.publish(r);
+    };
+    o.snapshot = [](void* c, const PoolSnapshot& s) noexcept {
+      auto* self = static_cast<NodeSession*>(c);
+      return self->publisher_.publish_snapshot(s.state, std::span<const protocol::V3TickEntry>(s.ticks),
+                                               std::span<std::byte>(self->scratch_));
+    };
+    return o;
+  }
+
+  EventPublisher<Sink> publisher_;
+  std::vector<std::byte> scratch_;  // system-domain frames (V3 ticks may be large)
+  NodeSessionBase base_;            // last: its thread stops before the publisher goes away
+};
+
+}  // namespace torq::control

@@ -1,0 +1,565 @@
+// NodeSession engine: connect → subscribe → (snapshot) → backfill → stream, with failover,
+// backoff, reorg handling, discovery and reconciliation. Control plane, session thread only.
+#include "torq/control/node_session.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "torq/control/hex.hpp"
+#include "torq/control/log_decoder.hpp"
+#include "torq/control/reorg_tracker.hpp"
+
+namespace torq::control {
+
+namespace {
+constexpr auto R = std::memory_order_relaxed;
+using Key = std::pair<std::uint64_t, std::uint32_t>;
+constexpr std::uint32_t kAfterBlock = std::numeric_limits<std::uint32_t>::max();
+
+std::string pool_topics() {
+  const topics::Bytes32* all[] = {&topics::kV2Sync, &topics::kV2Swap, &topics::kV2Mint, &topics::kV2Burn,
+                                  &topics::kV3Swap, &topics::kV3Mint, &topics::kV3Burn, &topics::kV3Initialize};
+  std::string s = "[[";
+  for (std::size_t i = 0; i < std::size(all); ++i) s += (i ? ",\"" : "\"") + to_hex_bytes(*all[i]) + "\"";
+  return s + "]]";
+}
+std::string address_array(const std::vector<protocol::Address>& a) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < a.size(); ++i) s += (i ? ",\"" : "\"") + protocol::format_address(a[i]) + "\"";
+  return s + "]";
+}
+}  // namespace
+
+namespace detail {
+
+class SessionEngine {
+ public:
+  SessionEngine(NodeSessionConfig cfg, const protocol::InstrumentRegistry& reg, SessionOutput out, NodeSessionBase& base)
+      : cfg_(std::move(cfg)),
+        base_(base),
+        c_(base.counters_),
+        out_(out),
+        registry_(reg),
+        http_(cfg_.endpoints, cfg_.rpc, cfg_.reconnect_backoff),
+        dec_(registry_, cfg_.chain, 256 * 1024),
+        tracker_(cfg_.reorg_window, cfg_.finality_depth),
+        backoff_(cfg_.reconnect_backoff, cfg_.jitter_seed),
+        chunk_(std::clamp(cfg_.initial_chunk, std::max<std::uint64_t>(cfg_.min_chunk, 1), cfg_.max_chunk)),
+        topics_(pool_topics()) {
+    for (const auto& e : cfg_.endpoints) {
+      if (e.ws.empty()) continue;
+      auto ep = parse_endpoint(e.ws);
+      if (!ep || !ep->websocket) throw std::invalid_argument("NodeSession: bad ws URL '" + e.ws + "'");
+      ws_.push_back({e.priority, *ep});
+    }
+    if (ws_.empty()) throw std::invalid_argument("NodeSession: no endpoint with a ws URL");
+    std::stable_sort(ws_.begin(), ws_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (std::size_t i = 0; i < registry_.pool_count(); ++i) track(registry_.pool_id(i));
+    c_.chunk_size.store(chunk_, R);
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    while (!stop.load(R)) {
+      set_state(SessionState::Connecting);
+      if (!connect()) {
+        c_.connect_failures.fetch_add(1, R);
+        sleep_backoff(stop);
+        continue;
+      }
+      bool ok = subscribe();
+      if (ok && !initialized_) ok = initialize();
+      if (ok) {
+        set_state(SessionState::Backfilling);
+        ok = catch_up();
+      }
+      if (ok) {
+        backoff_.reset();
+        set_state(SessionState::Streaming);
+        stream(stop);
+      }
+      if (ws_client_) ws_client_->close();
+      if (stop.load(R)) break;
+      c_.reconnects.fetch_add(1, R);
+      sleep_backoff(stop);
+    }
+    if (ws_client_) ws_client_->close();
+    set_state(SessionState::Stopped);
+  }
+
+ private:
+  struct Track {
+    protocol::InstrumentId id;
+    Key cursor{0, 0};
+    bool has_cursor = false;
+    ShadowPool shadow;
+    std::uint64_t last_event_block = 0;
+  };
+
+  void set_state(SessionState s) { c_.state.store(static_cast<std::uint8_t>(s), R); }
+  void sleep_backoff(const std::atomic<bool>& stop) {
+    set_state(SessionState::Backoff);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoff_.next_ms());
+    while (!stop.load(R) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  Track& track(protocol::InstrumentId id) {
+    auto [it, fresh] = pools_.try_emplace(id.raw());
+    if (fresh) {
+      it->second.id = id;
+      if (const auto* p = registry_.pool(id)) addresses_.push_back(p->address);
+    }
+    return it->second;
+  }
+
+  bool connect() {
+    for (std::size_t i = 0; i < ws_.size(); ++i) {
+      auto c = std::make_unique<RpcClient>(ws_[i].second, cfg_.rpc);
+      if (c->ws_connect() == RpcStatus::Ok) {
+        ws_client_ = std::move(c);
+        c_.endpoint.store(static_cast<std::int32_t>(i), R);
+        return true;
+      }
+      c_.transport_errors.fetch_add(1, R);
+    }
+    return false;
+  }
+  bool ws_send(const std::string& s) {
+    if (ws_client_->ws_send(s) == RpcStatus::Ok) return true;
+    c_.transport_errors.fetch_add(1, R);
+    return false;
+  }
+  bool subscribe_logs(const std::vector<protocol::Address>& addrs) {
+    if (addrs.empty()) return true;
+    return ws_send("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(ws_client_->next_id()) +
+                   ",\"method\":\"eth_subscribe\",\"params\":[\"logs\",{\"address\":" + address_array(addrs) +
+                   ",\"topics\":" + topics_ + "}]}");
+  }
+  bool subscribe() {
+    if (!ws_send("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(ws_client_->next_id()) +
+                 ",\"method\":\"eth_subscribe\",\"params\":[\"newHeads\"]}"))
+      return false;
+    if (!subscribe_logs(addresses_)) return false;
+    if (!cfg_.factories.empty()) {
+      std::vector<protocol::Address> f;
+      for (const auto& x : cfg_.factories) f.push_back(x.address);
+      if (!ws_send("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(ws_client_->next_id()) +
+                   ",\"method\":\"eth_subscribe\",\"params\":[\"logs\",{\"address\":" + address_array(f) +
+                   ",\"topics\":[[\"" + to_hex_bytes(topics::kV2PairCreated) + "\",\"" +
+                   to_hex_bytes(topics::kV3PoolCreated) + "\"]]}]}"))
+        return false;
+    }
+    return true;
+  }
+
+  bool http_ok(const RpcError& e) {
+    if (!e) return true;
+    (e.kind == RpcError::Kind::Transport ? c_.transport_errors : c_.rpc_errors).fetch_add(1, R);
+    return false;
+  }
+
+  // First successful connection: pool cache, discovery, snapshot at a pinned head.
+  bool initialize() {
+    auto head = http_.block_by_number("latest");
+    if (!http_ok(head.error)) return false;
+    const std::uint64_t h = head.value.number;
+    if (!cfg_.pool_cache_path.empty()) {
+      if (auto cache = load_pool_cache(cfg_.pool_cache_path)) {
+        const auto cid = protocol::chain_id(cfg_.chain);
+        if (cid && *cid == cache->chain_id) {
+          for (auto id : register_discovered(cache->pools, registry_, cfg_.chain))
+            if (id.valid()) track(id);
+          discovered_through_ = cache->discovered_through;
+          cached_ = cache->pools;
+        }
+      }
+    }
+    if (!cfg_.factories.empty() && discovered_through_ < h) {
+      auto found = discover_pools(http_, cfg_.factories, discovered_through_ ? discovered_through_ + 1 : 0, h);
+      if (!http_ok(found.error)) return false;
+      auto ids = register_discovered(found.value, registry_, cfg_.chain);
+      for (std::size_t i = 0; i < ids.size(); ++i)
+        if (ids[i].valid() && !pools_.contains(ids[i].raw())) {
+          track(ids[i]);
+          cached_.push_back(found.value[i]);
+          c_.pools_discovered.fetch_add(1, R);
+          report(ids[i], found.value[i]);
+        }
+      discovered_through_ = h;
+      save_cache();
+      if (!subscribe_logs(addresses_)) return false;  // the first logs subscription predates them
+    }
+    if (cfg_.start_block) {
+      for (auto& [raw, t] : pools_) t.cursor = {*cfg_.start_block, 0}, t.has_cursor = false;
+      backfill_from_ = *cfg_.start_block;
+    } else {
+      std::vector<protocol::InstrumentId> ids;
+      for (auto& [raw, t] : pools_) ids.push_back(t.id);
+      if (!snapshot_and_publish(ids, h)) return false;
+    }
+    on_head(head.value);
+    initialized_ = true;
+    return true;
+  }
+
+  void report(protocol::InstrumentId id, const PoolMeta& m) {
+    std::lock_guard lock(base_.discovered_mu_);
+    base_.discovered_.emplace_back(id, m);
+  }
+  void save_cache() {
+    if (cfg_.pool_cache_path.empty()) return;
+    PoolCache c;
+    c.chain_id = protocol::chain_id(cfg_.chain).value_or(0);
+    c.discovered_through = discovered_through_;
+    c.pools = cached_;
+    (void)save_pool_cache(cfg_.pool_cache_path, c);
+  }
+
+  bool snapshot_and_publish(const std::vector<protocol::InstrumentId>& ids, std::uint64_t block) {
+    if (ids.empty()) return true;
+    auto snaps = snapshot_pools(http_, registry_, ids, block, cfg_.tick_scan_words);
+    if (!http_ok(snaps.error)) return false;
+    if (snaps.value.size() != ids.size()) {
+      c_.rpc_errors.fetch_add(1, R);
+      return false;
+    }
+    for (const auto& s : snaps.value) {
+      Track& t = track(protocol::InstrumentId(s.state.pool));
+      apply_snapshot(t.shadow, s.state);
+      t.cursor = {block, kAfterBlock};
+      t.has_cursor = true;
+      PoolSnapshot copy = s;
+      copy.state.state_version = ++snapshot_version_;
+      if (out_.snapshot(out_.ctx, copy)) {
+        c_.snapshots_published.fetch_add(1, R);
+        if (copy.state.kind == static_cast<std::uint8_t>(protocol::PoolKind::V3)) c_.tick_frames_published.fetch_add(1, R);
+      } else {
+        c_.sink_drops.fetch_add(1, R);
+      }
+      if (auto idx = t.id.index(); idx < base_.max_pools_) base_.quarantine_[idx].store(0, R);
+    }
+    return true;
+  }
+
+  // Publishes a decoded log unless it is at or below its pool's cursor.
+  void publish_log(const LogEvent& e) {
+    const auto c = e.ctx();
+    auto it = pools_.find(c.pool);
+    if (it == pools_.end()) return;
+    Track& t = it->second;
+    const Key k{c.block_number, c.log_index};
+    if (t.has_cursor && k <= t.cursor) {
+      c_.duplicates_skipped.fetch_add(1, R);
+      return;
+    }
+    // A late log of a block we already replaced (old branch) is void.
+    if (auto h = tracker_.hash_at(c.block_number); h && std::memcmp(h->data(), e.block_hash.data(), 32) != 0) {
+      c_.duplicates_skipped.fetch_add(1, R);
+      return;
+    }
+    t.cursor = k;
+    t.has_cursor = true;
+    t.last_event_block = std::max(t.last_event_block, c.block_number);
+    (void)apply_event(t.shadow, e.type, e.bytes());
+    if (out_.log(out_.ctx, e)) c_.logs_published.fetch_add(1, R);
+    else c_.sink_drops.fetch_add(1, R);
+  }
+
+  // eth_getLogs [from, to] for all tracked pools in adaptive chunks.
+  bool backfill(std::uint64_t from, std::uint64_t to) {
+    if (addresses_.empty()) return true;
+    const std::string addrs = address_array(addresses_);
+    while (from <= to) {
+      const std::uint64_t end = std::min(to, from + chunk_ - 1);
+      const RawResult r = http_.call("eth_getLogs", "[{\"fromBlock\":\"" + to_hex_quantity(from) + "\",\"toBlock\":\"" +
+                                                        to_hex_quantity(end) + "\",\"address\":" + addrs +
+                                                        ",\"topics\":" + topics_ + "}]");
+      if (r.error) {
+        if (r.error.is_range_limit() && chunk_ > std::max<std::uint64_t>(cfg_.min_chunk, 1)) {
+          chunk_ = std::max<std::uint64_t>(std::max<std::uint64_t>(cfg_.min_chunk, 1), chunk_ / 2);
+          c_.chunk_shrinks.fetch_add(1, R);
+          c_.rpc_errors.fetch_add(1, R);
+          c_.chunk_size.store(chunk_, R);
+          successes_ = 0;
+          continue;
+        }
+        return http_ok(r.error);
+      }
+      wrapped_.assign("{\"result\":");
+      wrapped_ += r.json;
+      wrapped_ += '}';
+      std::uint64_t n = 0;
+      const DecodeError e = dec_.decode_log_array(wrapped_, [&](const LogEvent& ev) {
+        ++n;
+        publish_log(ev);
+      });
+      if (e != DecodeError::Ok) {
+        c_.decode_errors.fetch_add(1, R);
+        return false;
+      }
+      c_.backfill_logs.fetch_add(n, R);
+      c_.backfill_chunks.fetch_add(1, R);
+      if (++successes_ >= cfg_.grow_after && chunk_ < cfg_.max_chunk) {
+        chunk_ = std::min(cfg_.max_chunk, chunk_ * 2);
+        successes_ = 0;
+        c_.chunk_grows.fetch_add(1, R);
+        c_.chunk_size.store(chunk_, R);
+      }
+      from = end + 1;
+      synced_through_ = std::max(synced_through_, end);
+    }
+    return true;
+  }
+
+  std::uint64_t min_cursor_block() const {
+    std::uint64_t m = std::numeric_limits<std::uint64_t>::max();
+    for (const auto& [raw, t] : pools_) m = std::min(m, t.has_cursor ? t.cursor.first : backfill_from_);
+    if (m == std::numeric_limits<std::uint64_t>::max()) m = backfill_from_;
+    return std::max(m, synced_through_);  // [.., synced_through_] was fully backfilled already
+  }
+
+  // After (re)connect: discovery catch-up, backfill from the cursors to the head.
+  bool catch_up() {
+    auto head = http_.block_number();
+    if (!http_ok(head.error)) return false;
+    if (!cfg_.factories.empty() && discovered_through_ < head.value) {
+      auto found = discover_pools(http_, cfg_.factories, discovered_through_ + 1, head.value);
+      if (!http_ok(found.error)) return false;
+      for (auto& m : found.value)
+        if (!add_new_pool(m, head.value)) return false;
+      discovered_through_ = head.value;
+      save_cache();
+    }
+    const bool ok = backfill(min_cursor_block(), head.value);
+    if (ok) c_.backfills_completed.fetch_add(1, R);
+    return ok;
+  }
+
+  // A pool created while running: register, subscribe, snapshot at `block`, report.
+  bool add_new_pool(const PoolMeta& m, std::uint64_t block) {
+    if (registry_.find(cfg_.chain, m.address)) return true;
+    auto ids = register_discovered({m}, registry_, cfg_.chain);
+    if (!ids[0].valid()) return true;
+    track(ids[0]);
+    cached_.push_back(m);
+    if (!subscribe_logs({m.address})) return false;
+    if (!snapshot_and_publish({ids[0]}, block)) return false;
+    c_.pools_discovered.fetch_add(1, R);
+    report(ids[0], m);
+    return true;
+  }
+
+  std::optional<Hash32> canonical(std::uint64_t n) {
+    auto b = http_.block_by_number(to_hex_quantity(n));
+    if (!http_ok(b.error)) return std::nullopt;
+    return b.value.hash;
+  }
+
+  // Reorg: notice, snapshot affected pools at the ancestor, re-backfill to the head.
+  bool after_reorg(const protocol::ReorgNotice& n) {
+    if (out_.reorg(out_.ctx, n)) c_.reorg_notices.fetch_add(1, R);
+    else c_.sink_drops.fetch_add(1, R);
+    synced_through_ = std::min(synced_through_, n.common_ancestor_number);
+    std::vector<protocol::InstrumentId> affected;
+    for (auto& [raw, t] : pools_)
+      if (t.last_event_block > n.common_ancestor_number || (t.has_cursor && t.cursor.first > n.common_ancestor_number))
+        affected.push_back(t.id);
+    if (!snapshot_and_publish(affected, n.common_ancestor_number)) return false;
+    for (auto id : affected) pools_[id.raw()].last_event_block = n.common_ancestor_number;
+    auto head = http_.block_number();
+    if (!http_ok(head.error)) return false;
+    const bool ok = backfill(n.common_ancestor_number + 1, head.value);
+    if (ok) c_.backfills_completed.fetch_add(1, R);
+    return ok;
+  }
+
+  bool resync_all_at_head() {
+    tracker_.clear();
+    auto head = http_.block_by_number("latest");
+    if (!http_ok(head.error)) return false;
+    std::vector<protocol::InstrumentId> ids;
+    for (auto& [raw, t] : pools_) ids.push_back(t.id);
+    if (!snapshot_and_publish(ids, head.value.number)) return false;
+    on_head(head.value);
+    return true;
+  }
+
+  // Returns false on an RPC failure (the caller reconnects).
+  bool on_head(const protocol::BlockHeader& h) {
+    const HeadResult r = tracker_.on_head(h);
+    if (r == HeadResult::Duplicate) return true;
+    if (r == HeadResult::NeedsResolve) {
+      protocol::ReorgNotice n{};
+      bool rpc_failed = false;
+      const bool ok = tracker_.resolve(&h, [&](std::uint64_t k) {
+        auto c = canonical(k);
+        if (!c) rpc_failed = true;
+        return c;
+      }, n);
+      if (!ok) {
+        if (rpc_failed) return false;
+        c_.deep_reorgs.fetch_add(1, R);
+        return resync_all_at_head();
+      }
+      if (!after_reorg(n)) return false;
+    }
+    if (out_.head(out_.ctx, h)) c_.heads_published.fetch_add(1, R);
+    else c_.sink_drops.fetch_add(1, R);
+    if (h.number > c_.last_block.load(R)) c_.last_block.store(h.number, R);
+    if (cfg_.use_finalized_tag) {
+      auto f = http_.block_by_number("finalized");
+      if (f.ok()) c_.finalized_block.store(f.value.number, R);
+    } else if (auto f = tracker_.finalized()) {
+      c_.finalized_block.store(*f, R);
+    }
+    return true;
+  }
+
+  bool on_unknown(const std::string& msg) {
+    if (cfg_.factories.empty()) return true;
+    simdjson::dom::parser p;
+    simdjson::dom::element r;
+    if (p.parse(msg)["params"]["result"].get(r) != simdjson::SUCCESS) return true;
+    auto m = parse_creation_log(simdjson::minify(r), cfg_.factories);
+    if (!m) return true;
+    std::vector<PoolMeta> v{*m};
+    if (!http_ok(fetch_token_metadata(http_, v)) || v.empty()) return true;
+    auto head = http_.block_number();
+    if (!http_ok(head.error)) return false;
+    if (!add_new_pool(v[0], head.value)) return false;
+    save_cache();
+    return backfill(head.value + 1, head.value);  // nothing yet; new events come live
+  }
+
+  bool reconcile() {
+    c_.reconciliations.fetch_add(1, R);
+    auto head = http_.block_number();
+    if (!http_ok(head.error)) return false;
+    const std::uint64_t H = head.value;
+    if (!backfill(min_cursor_block(), H)) return false;  // everything <= H applied
+    std::vector<protocol::InstrumentId> ids;
+    for (auto& [raw, t] : pools_)
+      if (!t.has_cursor || t.cursor.first <= H) ids.push_back(t.id);
+    auto snaps = snapshot_pools(http_, registry_, ids, H, 0);
+    if (!http_ok(snaps.error)) return false;
+    std::vector<protocol::InstrumentId> drifted;
+    for (const auto& s : snaps.value) {
+      Track& t = pools_[s.state.pool];
+      if (t.has_cursor && t.cursor.first > H) continue;  // moved on meanwhile
+      if (!matches(t.shadow, s.state)) {
+        c_.drift_detected.fetch_add(1, R);
+        if (auto idx = t.id.index(); idx < base_.max_pools_) base_.quarantine_[idx].store(1, R);
+        drifted.push_back(t.id);
+      }
+    }
+    if (!drifted.empty()) {
+      if (!snapshot_and_publish(drifted, H)) return false;  // clears the quarantine flags
+      c_.resyncs.fetch_add(drifted.size(), R);
+    }
+    return true;
+  }
+
+  void stream(const std::atomic<bool>& stop) {
+    auto next_reconcile = std::chrono::steady_clock::now() + cfg_.reconcile_interval;
+    while (!stop.load(R)) {
+      const RpcStatus st = ws_client_->ws_read(msg_, cfg_.read_wait);
+      if (st == RpcStatus::Timeout) {
+        if (cfg_.reconcile_interval.count() > 0 && std::chrono::steady_clock::now() >= next_reconcile) {
+          if (!reconcile()) return;
+          next_reconcile = std::chrono::steady_clock::now() + cfg_.reconcile_interval;
+        }
+        continue;
+      }
+      if (st != RpcStatus::Ok) {
+        c_.transport_errors.fetch_add(1, R);
+        return;
+      }
+      MessageKind kind = MessageKind::None;
+      const DecodeError e = dec_.decode_message(msg_, kind);
+      if (e == DecodeError::Ok) {
+        if (kind == MessageKind::Log) {
+          const LogEvent& ev = dec_.log();
+          if (ev.removed) {
+            const auto c = ev.ctx();
+            if (tracker_.holds(c.block_number, c.block_hash_prefix)) {
+              protocol::ReorgNotice n{};
+              if (tracker_.resolve(nullptr, [&](std::uint64_t k) { return canonical(k); }, n) && !after_reorg(n)) return;
+            }
+            continue;
+          }
+          publish_log(ev);
+        } else if (kind == MessageKind::NewHead) {
+          if (!on_head(dec_.head())) return;
+        }
+      } else if (e == DecodeError::UnknownPool || e == DecodeError::UnknownTopic) {
+        c_.ignored_logs.fetch_add(1, R);
+        if (!on_unknown(msg_)) return;
+      } else if (e == DecodeError::RpcError) {
+        c_.rpc_errors.fetch_add(1, R);
+      } else {
+        c_.decode_errors.fetch_add(1, R);
+      }
+    }
+  }
+
+  NodeSessionConfig cfg_;
+  NodeSessionBase& base_;
+  SessionCounters& c_;
+  SessionOutput out_;
+  protocol::InstrumentRegistry registry_;
+  ChainClient http_;
+  LogDecoder dec_;
+  ReorgTracker tracker_;
+  Backoff backoff_;
+  std::vector<std::pair<int, Endpoint>> ws_;
+  std::unique_ptr<RpcClient> ws_client_;
+  std::unordered_map<std::uint64_t, Track> pools_;
+  std::vector<protocol::Address> addresses_;
+  std::vector<PoolMeta> cached_;
+  std::uint64_t discovered_through_ = 0;
+  std::uint64_t backfill_from_ = 0;
+  std::uint64_t synced_through_ = 0;  // every log <= this block was fetched by a backfill
+  std::uint64_t chunk_;
+  std::uint32_t successes_ = 0;
+  std::uint64_t snapshot_version_ = 0;
+  bool initialized_ = false;
+  std::string topics_;
+  std::string msg_;
+  std::string wrapped_;
+};
+
+}  // namespace detail
+
+NodeSessionBase::NodeSessionBase(NodeSessionConfig config, const protocol::InstrumentRegistry& registry, SessionOutput out)
+    : quarantine_(std::make_unique<std::atomic<std::uint8_t>[]>(config.max_pools)), max_pools_(config.max_pools) {
+  for (std::uint32_t i = 0; i < max_pools_; ++i) quarantine_[i].store(0, std::memory_order_relaxed);
+  engine_ = std::make_unique<detail::SessionEngine>(std::move(config), registry, out, *this);
+}
+
+NodeSessionBase::~NodeSessionBase() { stop(); }
+
+void NodeSessionBase::start() {
+  if (thread_.joinable()) return;
+  stop_.store(false);
+  thread_ = std::thread([this] { engine_->run(stop_); });
+}
+
+void NodeSessionBase::stop() noexcept {
+  stop_.store(true);
+  if (thread_.joinable()) thread_.join();
+}
+
+bool NodeSessionBase::quarantined(protocol::InstrumentId pool) const noexcept {
+  const auto i = pool.index();
+  return i < max_pools_ && quarantine_[i].load(std::memory_order_relaxed) != 0;
+}
+
+std::vector<std::pair<protocol::InstrumentId, PoolMeta>> NodeSessionBase::take_discovered() {
+  std::lock_guard lock(discovered_mu_);
+  return std::exchange(discovered_, {});
+}
+
+}  // namespace torq::control
