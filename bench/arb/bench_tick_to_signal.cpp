@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <vector>
 
 #include "torq/arb/engine.hpp"
@@ -160,10 +161,11 @@ void load_baseline(arb::ArbEngine& eng, const Universe& u) {
       // Two nested positions of L/2: [t-2000, t+2000) and [t-20000, t+20000).
       const std::int32_t c = u.tick[p] / 10 * 10;
       const auto half = static_cast<__int128>(u.liq[p] / 2);
-      protocol::V3TickEntry e[4] = {{c - 20000, 0, protocol::Int128Le::from(half)},
-                                    {c - 2000, 0, protocol::Int128Le::from(half)},
-                                    {c + 2000, 0, protocol::Int128Le::from(-half)},
-                                    {c + 20000, 0, protocol::Int128Le::from(-half)}};
+      const auto g = protocol::Uint128Le::from(static_cast<u128>(half));
+      protocol::V3TickEntry e[4] = {{c - 20000, 0, protocol::Int128Le::from(half), g},
+                                    {c - 2000, 0, protocol::Int128Le::from(half), g},
+                                    {c + 2000, 0, protocol::Int128Le::from(-half), g},
+                                    {c + 20000, 0, protocol::Int128Le::from(-half), g}};
       protocol::V3TicksSnapshotHead h{u.specs[p].id.raw(), 1, 4, 0};
       (void)b.add_raw(static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot),
                       std::as_bytes(std::span(&h, 1)), std::as_bytes(std::span(e)));
@@ -224,18 +226,23 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     (void)eng.on_frame(std::span(buf.data(), n));
     quiet.record(hw::rdtscp() - t0);
   }
+  std::uint64_t in_thread_no_signal = 0;  // dislocating ticks whose on_frame emitted nothing
+  const arb::EngineStats st0 = eng.stats();
   for (std::size_t i = 0; i < events; ++i) {
     const std::size_t p = movable[rng() % movable.size()];
     std::size_t n = event_frame(buf, u, p, 1.015, ++block, 0, ++seq, 0);
     const std::uint64_t t0 = hw::rdtscp();
-    (void)eng.on_frame(std::span(buf.data(), n));
+    const std::size_t emitted = eng.on_frame(std::span(buf.data(), n));
     disl.record(hw::rdtscp() - t0);
+    if (emitted == 0) ++in_thread_no_signal;
     n = event_frame(buf, u, p, 1.0, block, 1, ++seq, 0);
     (void)eng.on_frame(std::span(buf.data(), n));
     (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
   }
   (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
   const arb::EngineStats before = eng.stats();
+  const double probes_per_search = static_cast<double>(before.probes - st0.probes) /
+                                   static_cast<double>(std::max<std::uint64_t>(1, before.searches - st0.searches));
 
   // Cross-core: producer (this thread) -> ring -> engine loop (pinned) -> out ring -> this thread.
   std::atomic<bool> stop{false};
@@ -245,7 +252,16 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   });
   bench::pin_and_warm(cpu_prod);
   bench::LatencyRecorder t2s(events);
-  std::uint64_t no_signal = 0, signals_seen = 0;
+  std::uint64_t no_signal = 0, signals_seen = 0, late_signal = 0;
+  // Ticks that got no signal within 1 ms: if their signal arrives later it was a scheduling delay
+  // (the engine or this thread descheduled on a shared host); if never, the tick had no
+  // opportunity above min_net_profit.
+  std::unordered_set<std::uint64_t> missed;
+  auto note_late = [&](std::span<const std::byte> f) {
+    std::uint64_t fts;
+    std::memcpy(&fts, f.data() + 16, 8);
+    if (!missed.empty() && missed.erase(fts) != 0) ++late_signal;
+  };
   auto publish = [&](std::size_t n) {
     while (in_prod.try_publish(std::span(buf.data(), n)) != ring::PublishResult::ok) _mm_pause();
   };
@@ -265,14 +281,24 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
             if (fts == ts && !got) {
               got = true;
               if (i >= 1000) t2s.record(hw::rdtscp() - ts);  // first 1000: warm-up
+            } else if (fts != ts) {
+              note_late(f);
             }
           },
           64);
     }
-    if (!got && i >= 1000) ++no_signal;
+    if (!got && i >= 1000) {
+      ++no_signal;
+      missed.insert(ts);
+    }
     publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0));  // restore
     const std::uint64_t settle = hw::rdtsc() + clock.hz() / 100000;  // 10 us for the rest of the signals
-    while (hw::rdtsc() < settle) (void)out_cons.consume_burst([&](std::span<const std::byte>) { ++signals_seen; }, 64);
+    while (hw::rdtsc() < settle)
+      (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);
+  }
+  {  // drain: give late signals 50 ms to arrive
+    const std::uint64_t end = hw::rdtsc() + clock.hz() / 20;
+    while (hw::rdtsc() < end) (void)out_cons.consume_burst([&](std::span<const std::byte> f) { note_late(f); }, 64);
   }
   stop.store(true);
   loop.join();
@@ -287,6 +313,13 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("cycles_dropped_by_limits", eng.cycles().stats().dropped);
   o.add("tick_to_signal", bench::to_json(t2s.summarize(clock)));
   o.add("dislocating_ticks_without_signal", no_signal);
+  o.add("of_which_signal_arrived_after_1ms", late_signal);
+  o.add("of_which_never_signalled", static_cast<std::uint64_t>(missed.size()));
+  o.add("in_thread_dislocating_ticks_without_signal", in_thread_no_signal);
+  o.add("probes_per_search_in_thread", probes_per_search);
+  o.add("gas_cache_refreshes", eng.gas().cache_refreshes());
+  o.add("prefilter_rejected", st.prefilter_rejected);
+  o.add("below_min", st.below_min);
   o.add("signals_per_dislocating_tick",
         static_cast<double>(st.signals - before.signals) / static_cast<double>(events + 1000));
   o.add("searches_per_dislocating_tick",

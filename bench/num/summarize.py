@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads bench_num --benchmark_format=json (file or stdin) and prints, per operation, the torq and
-boost ns/op and the speed-up (boost time / torq time). Output is JSON, one object per operation."""
+boost ns/op and the speed-up (boost time / torq time); where a "prev" peer exists (the previous torq
+division), also its ns/op and the speed-up over it. Output is JSON, one object per operation."""
 import json
 import sys
 
@@ -22,6 +23,10 @@ for b in data["benchmarks"]:
 rows = []
 for op, t in times.items():
     if "torq" in t and "boost" in t:
-        rows.append({"op": op, "torq_ns": round(t["torq"], 2), "boost_ns": round(t["boost"], 2),
-                     "speedup_vs_boost": round(t["boost"] / t["torq"], 2)})
+        row = {"op": op, "torq_ns": round(t["torq"], 2), "boost_ns": round(t["boost"], 2),
+               "speedup_vs_boost": round(t["boost"] / t["torq"], 2)}
+        if "prev" in t:
+            row["prev_ns"] = round(t["prev"], 2)
+            row["speedup_vs_prev"] = round(t["prev"] / t["torq"], 2)
+        rows.append(row)
 print(json.dumps({"context": data.get("context", {}).get("host_name", ""), "results": rows}, indent=1))

@@ -169,5 +169,34 @@ TEST_F(EngineFixture, ShouldRejectCorruptFrameWithoutTouchingTheBook) {
   EXPECT_FALSE(eng->book().state(0).has_state());
 }
 
+
+TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteChanges) {
+  ASSERT_EQ(dislocate(10), 1u);
+  const auto first = eng->gas().cost_usd(2);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(*first, *eng->pricer().value(0, eng->gas().cost_wei(2)));
+  const std::uint64_t refreshes = eng->gas().cache_refreshes();
+  EXPECT_EQ(*eng->gas().cost_usd(2), *first);  // cached: same block, same route state
+  EXPECT_EQ(eng->gas().cache_refreshes(), refreshes);
+  // WMATIC's route pool (pool 0) moves to 1.00 USDC: gas in USD doubles, exactly as recomputed.
+  const auto f = fm.add(sync(specs[0], 11, 0, U256(1'000'000) * kE18, U256(1'000'000'000'000ULL))).finish(778);
+  ASSERT_EQ(in.producer.try_publish(f), ring::PublishResult::ok);
+  (void)eng->poll(in.consumer);
+  const auto moved = eng->gas().cost_usd(2);
+  ASSERT_TRUE(moved.has_value());
+  EXPECT_EQ(*moved, *eng->pricer().value(0, eng->gas().cost_wei(2)));
+  EXPECT_GT(moved->raw, first->raw);
+  // A new base fee (BlockHeader) invalidates it too.
+  protocol::BlockHeader h = header(12);
+  h.base_fee_per_gas = U256(300'000'000'000ULL);
+  const auto f2 = fm.add(h).finish(779);
+  ASSERT_EQ(in.producer.try_publish(f2), ring::PublishResult::ok);
+  (void)eng->poll(in.consumer);
+  const auto pricier = eng->gas().cost_usd(3);
+  ASSERT_TRUE(pricier.has_value());
+  EXPECT_EQ(*pricier, *eng->pricer().value(0, eng->gas().cost_wei(3)));
+  EXPECT_GT(pricier->raw, moved->raw);
+}
+
 }  // namespace
 }  // namespace torq::arb

@@ -168,27 +168,68 @@ TEST_F(BookFixture, ShouldLoadPoolAndTickSnapshots) {
   snap.tick_spacing = 60;
   snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
   snap.sqrt_price_x96 = *strategy::get_sqrt_ratio_at_tick(10);
-  snap.liquidity = protocol::Uint128Le::from(4242);
+  snap.liquidity = protocol::Uint128Le::from(5242);
   ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
-  EXPECT_EQ(book->state(1).liquidity, u128{4242});
+  EXPECT_EQ(book->state(1).liquidity, u128{5242});
   EXPECT_EQ(book->state(1).tick, 10);
 
-  protocol::V3TicksSnapshotHead head{specs[1].id.raw(), 50, 2, 0};
-  protocol::V3TickEntry e[2] = {{-60, 0, protocol::Int128Le::from(4242)}, {120, 0, protocol::Int128Le::from(-4242)}};
+  // Positions in the snapshot: A = 4242 on [-60, 120), B = 1000 on [-60, 240), C = 1000 on [120, 240).
+  // Tick 120: net -4242 + 1000, gross 5242. Tick 240: net -2000, gross 2000.
+  auto entry = [](std::int32_t t, i128 net, u128 gross) {
+    return protocol::V3TickEntry{t, 0, protocol::Int128Le::from(net), protocol::Uint128Le::from(gross)};
+  };
+  protocol::V3TicksSnapshotHead head{specs[1].id.raw(), 50, 3, 0};
+  const protocol::V3TickEntry e[3] = {entry(-60, 5242, 5242), entry(120, -3242, 5242), entry(240, -2000, 2000)};
   ASSERT_EQ(book->load_ticks(head, std::as_bytes(std::span(e)), p), ApplyResult::applied);
-  ASSERT_EQ(book->ticks(1).size(), 2u);
-  EXPECT_EQ(book->ticks(1)[1].liquidity_net, i128{-4242});
+  ASSERT_EQ(book->ticks(1).size(), 3u);
+  EXPECT_EQ(book->ticks(1)[1].liquidity_net, i128{-3242});
+  EXPECT_EQ(book->ticks(1)[1].liquidity_gross, u128{5242});
   // Events at or before the snapshot block are already in it.
   EXPECT_EQ(book->apply(v3swap(specs[1], 50, 9, kQ96, 1, 0), p), ApplyResult::duplicate);
-  // A burn of the snapshot's position removes both ticks (gross estimated from net).
+  // Burning A: tick -60 keeps B (net = gross = 1000); tick 120 keeps C (net 1000, gross 1000).
+  // The old max(|net|, 1) estimate started tick 120 at gross 3242 < 4242 and had to guess.
   ASSERT_EQ(book->apply(v3burn(specs[1], 51, 0, -60, 120, 4242), p), ApplyResult::applied);
-  EXPECT_EQ(book->ticks(1).size(), 0u);
-  EXPECT_EQ(book->state(1).liquidity, u128{0});
-
-  // Unsorted ticks are rejected and quarantine the pool.
-  protocol::V3TickEntry bad[2] = {{120, 0, protocol::Int128Le::from(1)}, {-60, 0, protocol::Int128Le::from(-1)}};
-  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(bad)), p), ApplyResult::inconsistent);
+  ASSERT_EQ(book->ticks(1).size(), 3u);
+  EXPECT_EQ(book->ticks(1)[0].liquidity_net, i128{1000});
+  EXPECT_EQ(book->ticks(1)[0].liquidity_gross, u128{1000});
+  EXPECT_EQ(book->ticks(1)[1].liquidity_net, i128{1000});
+  EXPECT_EQ(book->ticks(1)[1].liquidity_gross, u128{1000});
+  EXPECT_EQ(book->state(1).liquidity, u128{1000});
+  // Burning C removes only the gross it had at 120 and half of 240's.
+  ASSERT_EQ(book->apply(v3burn(specs[1], 51, 1, 120, 240, 1000), p), ApplyResult::applied);
+  ASSERT_EQ(book->ticks(1).size(), 2u);
+  EXPECT_EQ(book->ticks(1)[0].tick, -60);
+  EXPECT_EQ(book->ticks(1)[1].tick, 240);
+  EXPECT_EQ(book->ticks(1)[1].liquidity_gross, u128{1000});
+  // More than the tick's gross is not there: inconsistent, quarantined (no saturation).
+  EXPECT_EQ(book->apply(v3burn(specs[1], 51, 2, -60, 240, 1001), p), ApplyResult::inconsistent);
   EXPECT_TRUE(book->state(1).quarantined());
+  // A fresh snapshot clears the quarantine; burning B exactly empties the pool's ticks.
+  ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
+  protocol::V3TicksSnapshotHead head2{specs[1].id.raw(), 52, 2, 0};
+  const protocol::V3TickEntry e2[2] = {entry(-60, 1000, 1000), entry(240, -1000, 1000)};
+  ASSERT_EQ(book->load_ticks(head2, std::as_bytes(std::span(e2)), p), ApplyResult::applied);
+  EXPECT_FALSE(book->state(1).quarantined());
+  ASSERT_EQ(book->apply(v3burn(specs[1], 53, 0, -60, 240, 1000), p), ApplyResult::applied);
+  EXPECT_EQ(book->ticks(1).size(), 0u);
+}
+
+TEST_F(BookFixture, ShouldRejectTickSnapshotsThatAreUnsortedOrContradictGross) {
+  protocol::V3TicksSnapshotHead head{specs[1].id.raw(), 50, 2, 0};
+  auto entry = [](std::int32_t t, i128 net, u128 gross) {
+    return protocol::V3TickEntry{t, 0, protocol::Int128Le::from(net), protocol::Uint128Le::from(gross)};
+  };
+  const protocol::V3TickEntry unsorted[2] = {entry(120, 1, 1), entry(-60, -1, 1)};
+  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(unsorted)), p), ApplyResult::inconsistent);
+  EXPECT_TRUE(book->state(1).quarantined());
+  const protocol::V3TickEntry zero_gross[2] = {entry(-60, 0, 0), entry(120, 0, 0)};
+  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(zero_gross)), p), ApplyResult::inconsistent);
+  const protocol::V3TickEntry net_above_gross[2] = {entry(-60, 7, 6), entry(120, -6, 6)};
+  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(net_above_gross)), p), ApplyResult::inconsistent);
+  EXPECT_EQ(book->ticks(1).size(), 0u);
+  const protocol::V3TickEntry good[2] = {entry(-60, 6, 6), entry(120, -6, 6)};
+  EXPECT_EQ(book->load_ticks(head, std::as_bytes(std::span(good)), p), ApplyResult::applied);
+  EXPECT_FALSE(book->state(1).quarantined());
 }
 
 }  // namespace

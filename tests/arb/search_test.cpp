@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -220,6 +221,68 @@ TEST(Gas, ShouldValueThroughV3PoolAndTwoHopRoute) {
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->raw, 600'000'000);
   EXPECT_FALSE(pricer.priced(3));
+}
+
+
+// The exact prefilter: never rejects a cycle that has a profitable input (brute force on small
+// reserves), rejects at exactly product == 1, and accepts one unit above it.
+TEST(Prefilter, ShouldNeverRejectACycleWithAProfitableInput) {
+  std::mt19937_64 rng(7);
+  int rejected = 0, profitable = 0;
+  for (int iter = 0; iter < 400; ++iter) {
+    const std::uint64_t a1 = 500 + rng() % 5000, b1 = 500 + rng() % 5000;
+    const std::uint64_t b2 = 500 + rng() % 5000, a2 = 500 + rng() % 5000;
+    V2Pair pr{U256(a1), U256(b1), U256(b2), U256(a2)};
+    const Hop hops[2] = {pr.h1, pr.h2};
+    const RateBound rb[2] = {marginal_rate_bound(pr.s1, pr.m1, true), marginal_rate_bound(pr.s2, pr.m2, false)};
+    const bool reject = cannot_profit(rb);
+    bool any_profit = false;
+    for (std::uint64_t x = 1; x <= a2 && !any_profit; ++x) {
+      const auto out = simulate_path(hops, U256(x));
+      any_profit = out && *out > U256(x);
+    }
+    if (any_profit) {
+      ++profitable;
+      ASSERT_FALSE(reject) << a1 << " " << b1 << " " << b2 << " " << a2;
+    }
+    rejected += reject ? 1 : 0;
+  }
+  EXPECT_GT(profitable, 20);
+  EXPECT_GT(rejected, 100);
+}
+
+TEST(Prefilter, ShouldRejectAtProductOneWhenExactAndNearOneOnlyBelowTheRoundingMargin) {
+  // Fee-free pools (1/1) with reserves whose products fit 64 bits: the bound is exact, so mirror
+  // reserves (product exactly 1) are rejected and one unit more is not.
+  const U256 x(0x1234567ULL), y(0xfedcba9ULL);
+  V2Pair same{x, y, y, x, {1, 1}, {1, 1}};
+  const RateBound eq[2] = {marginal_rate_bound(same.s1, same.m1, true), marginal_rate_bound(same.s2, same.m2, false)};
+  EXPECT_TRUE(cannot_profit(eq));
+  V2Pair above{x, y + U256::one(), y, x, {1, 1}, {1, 1}};  // product (y+1)/y > 1
+  const RateBound gt[2] = {marginal_rate_bound(above.s1, above.m1, true), marginal_rate_bound(above.s2, above.m2, false)};
+  EXPECT_FALSE(cannot_profit(gt));
+  // Wider reserves: rounding is upward for the rate, so an exact 1 may pass (to the exact search),
+  // but a product 2^-40 below 1 is rejected.
+  const U256 wx = U256::from_limbs(0x123456789abcdefULL, 0x42, 0, 0), wy = U256::from_limbs(0, 0x17, 0, 0);
+  V2Pair below{wx, wy - (wy >> 40), wy, wx, {1, 1}, {1, 1}};
+  const RateBound lt[2] = {marginal_rate_bound(below.s1, below.m1, true), marginal_rate_bound(below.s2, below.m2, false)};
+  EXPECT_TRUE(cannot_profit(lt));
+  // V3 both ways at one price with a 1-pip fee: (1 - 1e-6)^2 < 1.
+  PoolState v3s{};
+  v3s.sqrt_price_x96 = *strategy::get_sqrt_ratio_at_tick(12345);
+  v3s.flags = pool_flags::kHasState;
+  PoolMeta v3m{};
+  v3m.type = PoolType::V3;
+  v3m.fee_pips = 1;
+  const RateBound round_trip[2] = {marginal_rate_bound(v3s, v3m, true), marginal_rate_bound(v3s, v3m, false)};
+  EXPECT_TRUE(cannot_profit(round_trip));
+  v3m.fee_pips = 0;  // exactly 1 with 160-bit prices: conservative, left to the search
+  const RateBound free_trip[2] = {marginal_rate_bound(v3s, v3m, true), marginal_rate_bound(v3s, v3m, false)};
+  EXPECT_FALSE(cannot_profit(free_trip));
+  // The bounds really bound: num/den >= the double rate.
+  const RateBound r = marginal_rate_bound(v3s, v3m, true);
+  EXPECT_GE(std::ldexp(static_cast<double>(r.num.m), r.num.e) / std::ldexp(static_cast<double>(r.den.m), r.den.e),
+            marginal_rate(v3s, v3m, true) * (1 - 1e-15));
 }
 
 }  // namespace

@@ -361,5 +361,126 @@ TEST(U256Text, ShouldRejectJunkEmptyAndOverflow) {
   EXPECT_FALSE(U256::parse(std::string_view("12\0" "3", 4)).has_value());
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Reciprocal-based division (Möller–Granlund 2-by-1 / 3-by-2) against the oracle and against the
+// previous divq-per-digit Algorithm D, on the shapes AMM math produces and on the corner cases of
+// the 3-by-2 step (the exact 2^64 - 1 digit and the add-back).
+
+cpp_int limbs_big(const std::uint64_t* p, int n) {
+  cpp_int r = 0;
+  for (int i = n - 1; i >= 0; --i) r = (r << 64) | cpp_int(p[i]);
+  return r;
+}
+
+// Runs both long divisions on u[0..m) / v[0..n) and checks them against the oracle.
+void check_long_division(const std::uint64_t* u, int m, const std::uint64_t* v, int n) {
+  std::uint64_t q1[8]{}, r1[4]{}, q2[8]{}, r2[4]{};
+  detail::divmod_pi(u, m, v, n, q1, r1);
+  detail::divmod_knuth_divq(u, m, v, n, q2, r2);
+  std::uint64_t q3[8]{}, r3[4]{};
+  detail::divmod_knuth(u, m, v, n, q3, r3);  // the dispatcher
+  for (int i = 0; i <= m - n; ++i) ASSERT_EQ(q3[i], q1[i]);
+  const cpp_int U = limbs_big(u, m), V = limbs_big(v, n);
+  ASSERT_EQ(limbs_big(q1, m - n + 1), U / V) << U << " / " << V;
+  ASSERT_EQ(limbs_big(r1, n), U % V) << U << " % " << V;
+  for (int i = 0; i <= m - n; ++i) ASSERT_EQ(q1[i], q2[i]);
+  for (int i = 0; i < n; ++i) ASSERT_EQ(r1[i], r2[i]);
+}
+
+TEST(U256DivReciprocal, ShouldMatchOracleAndPreviousDivisionFor512By256Shapes) {
+  ValueGen g(40);
+  int per_n[5]{};
+  for (int i = 0; i < kIters; ++i) {
+    // Divisors of 2, 3 and 4 words (128, 192, 256 bits) as in FullMath; dividends of 4..8 words.
+    const int n = 2 + i % 3;
+    std::uint64_t v[4]{};
+    const U256 dv = g.next();
+    for (int k = 0; k < n; ++k) v[k] = dv.limb[k];
+    if (v[n - 1] == 0) v[n - 1] = g.word() >> (g.word() % 64) | 1;
+    const int m = n + static_cast<int>(g.word() % static_cast<std::uint64_t>(9 - n));
+    std::uint64_t u[8]{};
+    const U256 a = g.next(), b = g.next();
+    for (int k = 0; k < m; ++k) u[k] = k < 4 ? a.limb[k] : b.limb[k - 4];
+    check_long_division(u, m, v, n);
+    ++per_n[n];
+  }
+  EXPECT_GT(per_n[2], kIters / 4);
+  EXPECT_GT(per_n[4], kIters / 4);
+}
+
+TEST(U256DivReciprocal, ShouldHandleTheMaximalDigitAndTheAddBackOfThe3By2Step) {
+  // Dividends whose top two words equal the normalised divisor's top two words (the digit is
+  // exactly 2^64 - 1), and dense near-boundary words that make the 3-by-2 estimate one too large.
+  const std::uint64_t w[] = {0, 1, 2, (1ULL << 63) - 1, 1ULL << 63, (1ULL << 63) + 1, ~0ULL - 1, ~0ULL,
+                             0x7fffffff00000000ULL, 0x00000000ffffffffULL};
+  int maximal_digit = 0;
+  for (std::uint64_t d2 : w)
+    for (std::uint64_t d1 : w)
+      for (std::uint64_t d0 : w)
+        for (std::uint64_t lo : w) {
+          const std::uint64_t top = d2 | (1ULL << 63);  // normalised, so the windows below are exact
+          const std::uint64_t v[3] = {d0, d1, top};
+          const std::uint64_t u[5] = {lo, d0 ^ lo, d1, top, 0};
+          check_long_division(u, 5, v, 3);
+          const std::uint64_t u3[6] = {lo, d0, ~0ULL, d1, top, 0};
+          check_long_division(u3, 5, v, 3);
+          // U = (top, d1, u1, lo) with u1 < d0: the first digit is 0 and the next window's top two
+          // words equal the divisor's, so the digit is exactly 2^64 - 1.
+          if (d0 != 0) {
+            const std::uint64_t u2[4] = {lo, lo % d0, d1, top};
+            check_long_division(u2, 4, v, 3);
+            std::uint64_t q[2]{}, r[3]{};
+            detail::divmod_pi(u2, 4, v, 3, q, r);
+            maximal_digit += q[0] == ~0ULL ? 1 : 0;
+          }
+          const std::uint64_t v2[2] = {d1, top};
+          const std::uint64_t u4[4] = {lo, d0, d1, top};
+          check_long_division(u4, 4, v2, 2);
+        }
+  EXPECT_GT(maximal_digit, 500);
+  // Known add-back instance for base 2^64 (Hacker's Delight divmnu test family, scaled).
+  const std::uint64_t ua[4] = {0, 0, 0x8000000000000000ULL, 0x7fffffffffffffffULL};
+  const std::uint64_t va[3] = {1, 0, 0x8000000000000000ULL};
+  check_long_division(ua, 4, va, 3);
+}
+
+TEST(U256DivReciprocal, ShouldMatchOracleForSingleWordDivisorsOfEveryWidth) {
+  ValueGen g(41);
+  for (int i = 0; i < kIters; ++i) {
+    const U256 a = g.next();
+    const std::uint64_t d = (g.word() >> (g.word() % 64)) | 1;
+    const int m = 1 + static_cast<int>(g.word() % 4);
+    std::uint64_t q[4]{};
+    const std::uint64_t r = detail::divmod_limb_pi(a.limb, m, d, q);
+    const cpp_int A = limbs_big(a.limb, m);
+    ASSERT_EQ(limbs_big(q, m), A / d) << A << " / " << d;
+    ASSERT_EQ(cpp_int(r), A % d);
+  }
+  for (std::uint64_t d : {1ULL, 2ULL, 3ULL, 1000000ULL, (1ULL << 63), (1ULL << 63) + 1, ~0ULL}) {
+    const U256 a = U256::max();
+    ASSERT_EQ(to_big(a / U256(d)), to_big(a) / d);
+    ASSERT_EQ(to_big(a % U256(d)), to_big(a) % d);
+  }
+}
+
+TEST(U256MulDiv, ShouldShiftExactlyForPowerOfTwoDenominators) {
+  ValueGen g(42);
+  int ok = 0, fail = 0;
+  for (int i = 0; i < kIters; ++i) {
+    const U256 a = g.next(), b = g.next();
+    const U256 d = U256::pow2(static_cast<unsigned>(g.word() % 256));
+    check_mul_div(a, b, d, ok, fail);
+  }
+  // The Q96 shapes of SqrtPriceMath.getAmount1Delta: L (128 bits) * price difference (160 bits).
+  for (int i = 0; i < 2000; ++i) {
+    const U256 l = U256::from_limbs(g.word(), g.word(), 0, 0);
+    const U256 diff = U256::from_limbs(g.word(), g.word(), g.word() >> 32, 0);
+    check_mul_div(l, diff, U256::pow2(96), ok, fail);
+  }
+  EXPECT_GT(ok, kIters / 2);
+  EXPECT_GT(fail, 100);
+}
+
 }  // namespace
 }  // namespace torq::num

@@ -18,7 +18,7 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
       cycles_(book_, cfg_.cycles),
       pricer_(book_, cfg_.pricing),
       gas_(cfg_.gas, pricer_) {
-  rates_.assign(book_.pool_count() * 2, 0.0);
+  rates_.assign(book_.pool_count() * 2, RateBound{});
   pool_stamp_.assign(book_.pool_count(), 0);
   cycle_stamp_.assign(cycles_.size(), 0);
   last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
@@ -44,8 +44,8 @@ void ArbEngine::mark_dirty(std::uint32_t pool) noexcept {
 void ArbEngine::refresh_rates(std::uint32_t pool) noexcept {
   const PoolState& s = book_.state(pool);
   const PoolMeta& m = book_.meta(pool);
-  rates_[2 * pool] = marginal_rate(s, m, true);
-  rates_[2 * pool + 1] = marginal_rate(s, m, false);
+  rates_[2 * pool] = marginal_rate_bound(s, m, true);
+  rates_[2 * pool + 1] = marginal_rate_bound(s, m, false);
 }
 
 void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
@@ -153,7 +153,7 @@ std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle
   ++stats_.cycles_evaluated;
   const Cycle& c = cycles_.cycle(cycle_id);
   Hop hops[3];
-  double product = 1.0;
+  RateBound rates[3];
   for (unsigned h = 0; h < c.hops; ++h) {
     const std::uint32_t p = c.pool[h];
     const PoolState& s = book_.state(p);
@@ -162,10 +162,10 @@ std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle
       return std::nullopt;
     }
     const bool z = c.z41(h);
-    product *= rates_[2 * p + (z ? 0 : 1)];
-    hops[h] = Hop{&s, &book_.meta(p), book_.ticks(p), z};
+    rates[h] = rates_[2 * p + (z ? 0 : 1)];
+    hops[h] = Hop{&s, &book_.meta(p), book_.ticks(p), z, book_.edge_sqrt_prices(p)};
   }
-  if (!(product > cfg_.prefilter_min_product)) {
+  if (cannot_profit(std::span<const RateBound>(rates, c.hops))) {
     ++stats_.prefilter_rejected;
     return std::nullopt;
   }

@@ -1,5 +1,6 @@
 // PoolBook: apply market-data events, snapshots and reorg unwinds to the flat pool arrays.
 #include "torq/arb/pool_book.hpp"
+#include "torq/strategy/tick_math.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -10,7 +11,6 @@
 namespace torq::arb {
 
 namespace {
-constexpr std::uint32_t kTickGrossEstimated = 1;  // V3Tick::reserved bit: gross came from a snapshot
 constexpr u128 kI128Max = (static_cast<u128>(1) << 127) - 1;
 constexpr EventPos pos_of(const protocol::EventContext& c) noexcept { return EventPos{c.block_number, c.tx_index, c.log_index}; }
 [[nodiscard]] u128 abs_i128(i128 v) noexcept {
@@ -88,6 +88,8 @@ PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
   last_pos_.assign(specs.size(), EventPos{0, 0, 0});
   tick_count_.assign(specs.size(), 0);
   ticks_ = std::make_unique<V3Tick[]>(std::max<std::uint64_t>(tick_slots, 1));
+  edge_ = std::make_unique<U256[]>(std::max<std::size_t>(2 * specs.size(), 1));
+  for (std::size_t i = 0; i < std::max<std::size_t>(2 * specs.size(), 1); ++i) edge_[i] = U256::zero();
   journal_ = std::make_unique<JournalEntry[]>(cfg.journal_capacity);
   std::memset(static_cast<void*>(journal_.get()), 0, sizeof(JournalEntry) * cfg.journal_capacity);  // prefault
   j_mask_ = cfg.journal_capacity - 1;
@@ -258,11 +260,8 @@ ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventCo
     const bool ovf = k == 0 ? __builtin_add_overflow(t.liquidity_net, delta, &net)
                             : __builtin_sub_overflow(t.liquidity_net, delta, &net);
     if (ovf) return fail(ApplyResult::inconsistent);
-    u128 gross = 0;
-    if (!strategy::detail::add_delta(t.liquidity_gross, delta, gross)) {
-      if ((t.reserved & kTickGrossEstimated) == 0) return fail(ApplyResult::inconsistent);
-      gross = net == 0 ? 0 : abs_i128(net);  // the estimate was low: the true gross is unknown
-    }
+    u128 gross = 0;  // exact (snapshots carry liquidityGross): a burn below zero is inconsistent
+    if (!strategy::detail::add_delta(t.liquidity_gross, delta, gross)) return fail(ApplyResult::inconsistent);
     t.liquidity_net = net;
     t.liquidity_gross = gross;
     after[k].tick = t;
@@ -278,15 +277,30 @@ ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventCo
   e.ticks[1] = before[1];
   restore_tick(pool, after[0]);
   restore_tick(pool, after[1]);
+  refresh_edges(pool);
   s.liquidity = liq;
   commit_event(pool, ctx);
   return ApplyResult::applied;
+}
+
+void PoolBook::refresh_edges(std::uint32_t pool) noexcept {
+  const std::span<const V3Tick> ts = ticks(pool);
+  U256* e = edge_.get() + 2 * std::size_t{pool};
+  if (ts.empty()) {
+    e[0] = U256::zero();
+    e[1] = U256::zero();
+    return;
+  }
+  // Ticks in the book are validated to [kMinTick, kMaxTick], so TickMath cannot fail here.
+  e[0] = strategy::get_sqrt_ratio_at_tick(ts.front().tick).value_or(U256::zero());
+  e[1] = strategy::get_sqrt_ratio_at_tick(ts.back().tick).value_or(U256::zero());
 }
 
 void PoolBook::undo(const JournalEntry& e) noexcept {
   if (e.kind == JournalKind::position) {
     restore_tick(e.pool, e.ticks[1]);
     restore_tick(e.pool, e.ticks[0]);
+    refresh_edges(e.pool);
   }
   const std::uint64_t v = state_[e.pool].version + 1;
   state_[e.pool] = e.prev;
@@ -371,6 +385,7 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
   if (head.count > m.tick_capacity) {
     ++stats_.tick_overflows;
     tick_count_[*idx] = 0;
+    refresh_edges(*idx);
     quarantine(*idx);
     return ApplyResult::tick_overflow;
   }
@@ -382,15 +397,25 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
     if (te.tick <= prev || te.tick < strategy::kMinTick || te.tick > strategy::kMaxTick || te.tick % m.tick_spacing != 0) {
       ++stats_.inconsistent;
       tick_count_[*idx] = 0;
+      refresh_edges(*idx);
+      quarantine(*idx);
+      return ApplyResult::inconsistent;
+    }
+    const i128 net = te.liquidity_net.value();
+    const u128 gross = te.liquidity_gross.value();
+    // An initialized tick has gross > 0, and |net| <= gross always holds in the pool.
+    if (gross == 0 || abs_i128(net) > gross) {
+      ++stats_.inconsistent;
+      tick_count_[*idx] = 0;
+      refresh_edges(*idx);
       quarantine(*idx);
       return ApplyResult::inconsistent;
     }
     prev = te.tick;
-    const i128 net = te.liquidity_net.value();
-    const u128 g = abs_i128(net);
-    base[i] = V3Tick{net, g == 0 ? u128{1} : g, te.tick, kTickGrossEstimated, 0};
+    base[i] = V3Tick{net, gross, te.tick, 0, 0};
   }
   tick_count_[*idx] = head.count;
+  refresh_edges(*idx);
   PoolState& s = state_[*idx];
   s.flags &= ~pool_flags::kQuarantined;
   ++s.version;

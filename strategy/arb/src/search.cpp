@@ -74,9 +74,14 @@ std::optional<U256> swap_exact_in(const Hop& hop, const U256& amount_in) noexcep
   // so a fill that needs to go further fails either way, and the limit spares the simulation the
   // empty word-by-word walk to the end of the price range.
   if (hop.ticks.empty()) return std::nullopt;  // no positions: nothing can fill
-  const auto edge = strategy::get_sqrt_ratio_at_tick(hop.zero_for_one ? hop.ticks.front().tick : hop.ticks.back().tick);
-  if (!edge) return std::nullopt;
-  U256 limit = *edge;
+  U256 limit;
+  if (hop.edge_sqrt_prices != nullptr) {
+    limit = hop.edge_sqrt_prices[hop.zero_for_one ? 0 : 1];
+  } else {
+    const auto edge = strategy::get_sqrt_ratio_at_tick(hop.zero_for_one ? hop.ticks.front().tick : hop.ticks.back().tick);
+    if (!edge) return std::nullopt;
+    limit = *edge;
+  }
   if (hop.zero_for_one) {
     if (limit <= strategy::kMinSqrtRatio) limit = strategy::kMinSqrtRatio + U256::one();
     if (limit >= hop.state->sqrt_price_x96) return std::nullopt;
@@ -116,6 +121,76 @@ double marginal_rate(const PoolState& s, const PoolMeta& m, bool zero_for_one) n
   const double g = 1.0 - static_cast<double>(m.fee_pips) / 1e6;
   const double price = sp * sp;  // token1 per token0
   return zero_for_one ? g * price : g / price;
+}
+
+BoundFloat BoundFloat::from(const U256& v, bool round_up) noexcept {
+  const unsigned bl = v.bit_length();
+  if (bl == 0) return BoundFloat{0, 0};
+  if (bl <= 64) return BoundFloat{v.limb[0] << (64 - bl), static_cast<std::int32_t>(bl) - 64};
+  const unsigned sh = bl - 64;
+  std::uint64_t m = (v >> sh).limb[0];
+  std::int32_t e = static_cast<std::int32_t>(sh);
+  if (round_up && v.countr_zero() < sh) {  // bits dropped: round the mantissa up
+    if (++m == 0) {
+      m = 1ULL << 63;
+      ++e;
+    }
+  }
+  return BoundFloat{m, e};
+}
+
+BoundFloat BoundFloat::mul(const BoundFloat& a, const BoundFloat& b, bool round_up) noexcept {
+  if (a.m == 0 || b.m == 0) return BoundFloat{0, 0};
+  const u128 p = static_cast<u128>(a.m) * b.m;  // in [2^126, 2^128)
+  const unsigned sh = (p >> 127) != 0 ? 64 : 63;
+  std::uint64_t m = static_cast<std::uint64_t>(p >> sh);
+  std::int32_t e = a.e + b.e + static_cast<std::int32_t>(sh);
+  const u128 dropped = p & ((static_cast<u128>(1) << sh) - 1);
+  if (round_up && dropped != 0) {
+    if (++m == 0) {
+      m = 1ULL << 63;
+      ++e;
+    }
+  }
+  return BoundFloat{m, e};
+}
+
+bool BoundFloat::less_equal(const BoundFloat& a, const BoundFloat& b) noexcept {
+  if (a.m == 0) return true;
+  if (b.m == 0) return false;
+  if (a.e != b.e) return a.e < b.e;  // both normalised: the exponent orders them
+  return a.m <= b.m;
+}
+
+RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_for_one) noexcept {
+  if (!s.has_state()) return RateBound{BoundFloat{0, 0}, BoundFloat{1ULL << 63, -63}};  // rate 0
+  if (m.type == PoolType::V2) {
+    const U256& rin = zero_for_one ? s.reserve0 : s.reserve1;
+    const U256& rout = zero_for_one ? s.reserve1 : s.reserve0;
+    // n R_out / (d R_in)
+    return RateBound{BoundFloat::mul(BoundFloat::from(U256(m.v2_fee.numerator), true), BoundFloat::from(rout, true), true),
+                     BoundFloat::mul(BoundFloat::from(U256(m.v2_fee.denominator), false), BoundFloat::from(rin, false), false)};
+  }
+  // V3: (1e6 - fee) / 1e6 * sqrtP^2 / 2^192 (token0 in), or its price inverse (token1 in).
+  const BoundFloat keep = BoundFloat::from(U256(1'000'000U - m.fee_pips), true);
+  const BoundFloat million = BoundFloat::from(U256(1'000'000U), false);
+  const BoundFloat q192{1ULL << 63, 192 - 63};
+  if (zero_for_one) {
+    const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96, true);
+    return RateBound{BoundFloat::mul(keep, BoundFloat::mul(sp, sp, true), true), BoundFloat::mul(million, q192, false)};
+  }
+  const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96, false);
+  return RateBound{BoundFloat::mul(keep, q192, true), BoundFloat::mul(million, BoundFloat::mul(sp, sp, false), false)};
+}
+
+bool cannot_profit(std::span<const RateBound> rates) noexcept {
+  if (rates.empty()) return true;
+  BoundFloat num = rates[0].num, den = rates[0].den;
+  for (std::size_t i = 1; i < rates.size(); ++i) {
+    num = BoundFloat::mul(num, rates[i].num, true);
+    den = BoundFloat::mul(den, rates[i].den, false);
+  }
+  return BoundFloat::less_equal(num, den);
 }
 
 SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg) noexcept {

@@ -5,8 +5,8 @@
 // V3 Swap/Mint/Burn/Initialize; BlockHeader sets the block and base fee; ReorgNotice unwinds the
 // book to the common ancestor; PoolStateSnapshot / V3TicksSnapshot load state; V2 Swap/Mint/Burn
 // are ignored because the Sync that the pair emits with them carries the reserves); then every
-// cycle touching a changed pool is evaluated once: a conservative prefilter on the product of the
-// hops' marginal rates, the exact optimal-input search, the profit valued in USD, minus gas
+// cycle touching a changed pool is evaluated once: an exact, conservative prefilter on the product
+// of the hops' marginal-rate bounds (integer arithmetic: a product <= 1 means no input profits), the exact optimal-input search, the profit valued in USD, minus gas
 // (units of the path kind x (base fee + priority fee), valued through the reference pools). An
 // opportunity whose net profit is >= min_net_profit and whose cycle has not been signalled in this
 // block (per reorg generation) goes out as one frame (domain Signal, one ArbitrageSignal TLV) into
@@ -44,7 +44,9 @@ struct EngineConfig {
   std::uint8_t source = 20;                 // Protocol V2 source id of the signal frames
   bool verify_checksum = true;              // on market-data frames that carry one
   bool signal_checksum = false;             // false: signal frames carry kNoChecksum (in-process link)
-  double prefilter_min_product = 1.0 - 1e-12;  // skip cycles whose marginal-rate product is below
+  // Unused since the prefilter became exact (RateBound products in integer arithmetic); kept so
+  // existing configurations still compile.
+  double prefilter_min_product = 1.0 - 1e-12;
   std::uint64_t finality_depth = 0;         // > 0: journal entries older than tip - depth are dropped
 };
 
@@ -116,7 +118,7 @@ class ArbEngine {
   UsdPricer pricer_;
   GasModel gas_;
   ring::SpscProducer* out_ = nullptr;
-  std::vector<double> rates_;             // 2 per pool: [0] token0->token1, [1] token1->token0
+  std::vector<RateBound> rates_;          // 2 per pool: [0] token0->token1, [1] token1->token0
   std::vector<std::uint32_t> pool_stamp_;  // epoch of the last mark_dirty
   std::vector<std::uint32_t> cycle_stamp_;
   std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block

@@ -158,6 +158,9 @@ class PoolBook {
   [[nodiscard]] std::span<const V3Tick> ticks(std::uint32_t pool) const noexcept {
     return {ticks_.get() + meta_[pool].tick_base, tick_count_[pool]};
   }
+  // V3: sqrt prices of the lowest and highest initialized tick ([0], [1]; zero when none), kept
+  // current on every tick change so that a simulation's price limit costs no TickMath call.
+  [[nodiscard]] const U256* edge_sqrt_prices(std::uint32_t pool) const noexcept { return edge_.get() + 2 * std::size_t{pool}; }
   [[nodiscard]] strategy::V3PoolState v3_state(std::uint32_t pool) const noexcept {
     const PoolState& s = state_[pool];
     const PoolMeta& m = meta_[pool];
@@ -181,8 +184,9 @@ class PoolBook {
   [[nodiscard]] ApplyResult apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept;
   // Snapshots (not journaled: a snapshot is a new base; changes before it can no longer unwind).
   [[nodiscard]] ApplyResult load(const protocol::PoolStateSnapshot& snap, std::uint32_t& out_pool) noexcept;
-  // Replaces the pool's initialized ticks. liquidityGross is not on the wire: it is set to
-  // max(|liquidityNet|, 1) and marked estimated (see docs/strategy.md).
+  // Replaces the pool's initialized ticks with the snapshot's (tick, liquidityNet,
+  // liquidityGross), so later Burns apply exactly: a tick is removed only when its gross reaches
+  // 0. An entry with gross 0 or |net| > gross is inconsistent (the pool is quarantined).
   [[nodiscard]] ApplyResult load_ticks(const protocol::V3TicksSnapshotHead& head,
                                        std::span<const std::byte> entries, std::uint32_t& out_pool) noexcept;
 
@@ -224,6 +228,7 @@ class PoolBook {
   void restore_tick(std::uint32_t pool, const TickSave& s) noexcept;
   void commit_event(std::uint32_t pool, const protocol::EventContext& ctx) noexcept;
   void undo(const JournalEntry& e) noexcept;
+  void refresh_edges(std::uint32_t pool) noexcept;
 
   std::vector<PoolMeta> meta_;
   std::unique_ptr<PoolState[]> state_;
@@ -231,6 +236,7 @@ class PoolBook {
   std::vector<EventPos> last_pos_;
   std::vector<std::uint32_t> tick_count_;
   std::unique_ptr<V3Tick[]> ticks_;
+  std::unique_ptr<U256[]> edge_;  // 2 per pool, see edge_sqrt_prices
   std::unique_ptr<JournalEntry[]> journal_;
   std::uint64_t j_mask_ = 0;
   std::uint64_t j_head_ = 0;  // next write

@@ -8,8 +8,8 @@
 // to the chain's floor, 25 gwei on Polygon; the wei cost is valued in the native token through
 // the pricer). Routes: explicit ones from the configuration win; the other tokens get the
 // shortest route found by breadth-first search from the stables (ties: lowest pool index).
-// Thread-safety: const calls may run concurrently with each other but not with book writes;
-// set_base_fee is for the owning thread. Allocation: constructor only; value calls are noexcept.
+// Thread-safety: UsdPricer const calls may run concurrently with each other but not with book
+// writes; GasModel (including cost_usd, which fills a per-block cache) is for the owning thread. Allocation: constructor only; value calls are noexcept.
 #pragma once
 
 #include <cstdint>
@@ -61,6 +61,15 @@ class UsdPricer {
   // USD value of `amount` raw units of `token`; nullopt without a route, when a route pool has
   // no usable state, or on overflow.
   [[nodiscard]] std::optional<UsdFixedPoint8> value(std::uint32_t token, const U256& amount) const noexcept;
+  // State versions of the token's route pools (0 where the route has fewer hops): a value
+  // computed through the route is still exact while these are unchanged.
+  void route_versions(std::uint32_t token, std::uint64_t out[2]) const noexcept {
+    out[0] = 0;
+    out[1] = 0;
+    if (!priced(token)) return;
+    const UsdRoute& r = routes_[token];
+    for (unsigned i = 0; i < r.hops && i < 2; ++i) out[i] = book_->state(r.pool[i]).version;
+  }
   // `amount` carried through one pool at its mid price.
   [[nodiscard]] static std::optional<U256> mid_convert(const PoolState& s, const PoolMeta& m, bool zero_for_one,
                                                        const U256& amount) noexcept;
@@ -85,7 +94,10 @@ class GasModel {
  public:
   GasModel(const GasConfig& cfg, const UsdPricer& pricer) noexcept : cfg_(cfg), pricer_(&pricer) {}
 
-  void set_base_fee(const U256& base_fee_wei) noexcept { base_fee_ = base_fee_wei; }
+  void set_base_fee(const U256& base_fee_wei) noexcept {
+    if (base_fee_wei != base_fee_) cache_valid_ = false;
+    base_fee_ = base_fee_wei;
+  }
   [[nodiscard]] const U256& base_fee() const noexcept { return base_fee_; }
   [[nodiscard]] U256 priority_fee() const noexcept {
     const U256 floor = priority_fee_floor(cfg_.chain);
@@ -97,15 +109,34 @@ class GasModel {
   }
   // units * (base fee + priority fee), in wei of the native token.
   [[nodiscard]] U256 cost_wei(std::uint8_t hops) const noexcept { return U256(gas_units(hops)) * gas_price(); }
+  // Cached per block: recomputed only when the base fee changes (BlockHeader) or a pool of the
+  // native token's USD route changes (its state version), so the result always equals
+  // pricer.value(native, cost_wei(hops)) on the current book.
   [[nodiscard]] std::optional<UsdFixedPoint8> cost_usd(std::uint8_t hops) const noexcept {
-    return pricer_->value(cfg_.native_token, cost_wei(hops));
+    std::uint64_t v[2];
+    pricer_->route_versions(cfg_.native_token, v);
+    if (!cache_valid_ || v[0] != cache_versions_[0] || v[1] != cache_versions_[1]) {
+      cache_usd_[0] = pricer_->value(cfg_.native_token, cost_wei(2));
+      cache_usd_[1] = pricer_->value(cfg_.native_token, cost_wei(3));
+      cache_versions_[0] = v[0];
+      cache_versions_[1] = v[1];
+      cache_valid_ = true;
+      ++cache_refreshes_;
+    }
+    return cache_usd_[hops == 2 ? 0 : 1];
   }
+  [[nodiscard]] std::uint64_t cache_refreshes() const noexcept { return cache_refreshes_; }
   [[nodiscard]] const GasConfig& config() const noexcept { return cfg_; }
 
  private:
   GasConfig cfg_;
   const UsdPricer* pricer_;
   U256 base_fee_ = U256::zero();
+  // Owning thread only (see the class comment): const calls fill the cache.
+  mutable std::optional<UsdFixedPoint8> cache_usd_[2];
+  mutable std::uint64_t cache_versions_[2] = {0, 0};
+  mutable std::uint64_t cache_refreshes_ = 0;
+  mutable bool cache_valid_ = false;
 };
 
 }  // namespace torq::arb

@@ -3,7 +3,8 @@
 // Owns: Hop (a read-only view of one pool of a path and its direction), exact path simulation
 // (V2 hops through strategy::v2_get_amount_out, V3 hops through strategy::simulate_swap over the
 // book's tick slice, chained; every amount is what the pools would give, to the wei), the
-// marginal rate of a hop (a double, used only by the conservative prefilter), and the optimisers:
+// marginal rate of a hop (a double, for estimates), RateBound (an exact, conservatively rounded
+// bound on a hop's marginal rate in integer arithmetic, for the prefilter), and the optimisers:
 //  - V2-V2: closed form x* = (isqrt(K*M) - M) / N of the composed constant-product curve
 //    out(x) = K x / (M + N x), then an exact integer refinement: the simulated (floored) profit is
 //    never above the real curve, so every input that could beat the best simulated profit B lies
@@ -33,7 +34,35 @@ struct Hop {
   const PoolMeta* meta;
   std::span<const V3Tick> ticks;
   bool zero_for_one;
+  // V3: the book's cached sqrt prices of the lowest and highest initialized tick
+  // (PoolBook::edge_sqrt_prices); nullptr: computed from `ticks` on every simulation.
+  const U256* edge_sqrt_prices = nullptr;
 };
+
+// A non-negative number m * 2^e with a 64-bit mantissa (top bit set, or m == 0 for zero), rounded
+// in a stated direction. Integer-only: used to bound products of marginal rates exactly.
+struct BoundFloat {
+  std::uint64_t m = 0;
+  std::int32_t e = 0;
+  [[nodiscard]] static BoundFloat from(const U256& v, bool round_up) noexcept;
+  [[nodiscard]] static BoundFloat mul(const BoundFloat& a, const BoundFloat& b, bool round_up) noexcept;
+  // a <= b exactly (as the numbers m * 2^e they represent).
+  [[nodiscard]] static bool less_equal(const BoundFloat& a, const BoundFloat& b) noexcept;
+};
+
+// A hop's marginal rate (output per unit input at the margin, after the fee) as num / den with
+// num rounded up and den rounded down, so num / den >= the true rate >= every fill's average rate
+// (V2: floor(x n R_out / (d R_in + n x)) <= x n R_out / (d R_in); V3: the fee comes off the input
+// and the price only moves against the swapper, every amount out is rounded down).
+struct RateBound {
+  BoundFloat num;
+  BoundFloat den;
+};
+[[nodiscard]] RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_for_one) noexcept;
+// True when the product of the rates is provably <= 1: then out(x) <= x for every input x and the
+// cycle cannot profit. Exact (integer arithmetic, conservative rounding); never drops a cycle
+// with a profitable input.
+[[nodiscard]] bool cannot_profit(std::span<const RateBound> rates) noexcept;
 
 struct SearchConfig {
   std::uint32_t v2v2_max_scan = 16;  // widest candidate interval (each side) scanned for the exact optimum
