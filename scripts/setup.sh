@@ -15,6 +15,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsecp256k1-dev libtomlplusplus-dev libcli11-dev
   rt-tests iproute2 procps
+  chromium                                       # dashboard browser test (headless)
   nodejs npm
 )
 
@@ -41,15 +42,17 @@ else
   echo "setup: apt packages present"
 fi
 
-# npm packages for the local chain (pinned in chain/package-lock.json).
-if [ -f chain/package-lock.json ]; then
-  stamp=chain/node_modules/.torq-lock-sha256
-  want=$(sha256sum chain/package-lock.json | cut -d' ' -f1)
+# npm packages (pinned by each package-lock.json): the local chain, and playwright-core for the
+# dashboard's browser test. `npm ci` runs again only when a lockfile changed.
+for dir in chain tests/operator/web; do
+  [ -f "$dir/package-lock.json" ] || continue
+  stamp="$dir/node_modules/.torq-lock-sha256"
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "setup: npm ci in chain/"
-    npm ci --prefix chain --no-audit --no-fund --loglevel=error
+    echo "setup: npm ci in $dir/"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
     echo "$want" > "$stamp"
   else
-    echo "setup: npm packages present"
+    echo "setup: npm packages present in $dir/"
   fi
-fi
+done
