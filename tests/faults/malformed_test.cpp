@@ -368,7 +368,7 @@ TEST(Malformed, ShouldStopWithoutReadingOutOfBoundsWhenAShmRecordHeaderIsCorrupt
 // off, so one more flipped bit anywhere is accepted as a valid frame. Disabled until
 // protocol::parse_frame rejects kNoChecksum frames whose checksum field is not zero (or untrusted
 // transports refuse kNoChecksum); enable it with that fix.
-TEST(Malformed, DISABLED_ShouldRejectAFrameWhoseNoChecksumFlagWasFlippedOnAnUntrustedLink) {
+TEST(Malformed, ShouldRejectAFrameWhoseNoChecksumFlagWasFlippedOnAnUntrustedLink) {
   auto sub = mycelium::open_udp_subscriber(mycelium::parse_transport_config("udp://127.0.0.1:0"));
   auto pub = mycelium::open_udp_publisher(mycelium::parse_transport_config("udp://127.0.0.1:" + std::to_string(sub.port())));
   Bytes f = make_frame(36, 7);

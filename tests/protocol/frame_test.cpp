@@ -174,6 +174,15 @@ TEST(Frame, ShouldRejectOversizedPayloadSize) {
   EXPECT_EQ(parse_frame(f).error, FrameError::PayloadTooLarge);
 }
 
+TEST(Frame, ShouldRefuseUncheckedFramesWhereAChecksumIsRequired) {
+  const auto f = make_frame(RelayDomain::System, [](FrameBuilder& b) { ASSERT_TRUE(b.add(Heartbeat{1, 2, 3, 0})); },
+                            frame_flags::kNoChecksum);
+  EXPECT_TRUE(parse_frame(f).ok()) << "trusted in-process links accept unchecked frames";
+  ParseOptions untrusted;
+  untrusted.require_checksum = true;
+  EXPECT_EQ(parse_frame(f, untrusted).error, FrameError::BadChecksum);
+}
+
 TEST(Frame, ShouldRejectFrameWhenChecksumIsWrong) {
   auto f = good_frame();
   f[kHeaderSize + 5] ^= std::byte{0x10};
@@ -357,9 +366,8 @@ TEST(FrameProperty, ShouldDetectEverySingleBitFlipInChecksummedFrames) {
     auto g = f;
     g[bit / 8] ^= static_cast<std::byte>(1u << (bit % 8));
     const auto r = parse_frame(g);
-    // Flipping the kNoChecksum flag (byte 6 bit 0) turns verification off; the frame is then
-    // structurally valid, which is why hot links that rely on it must be trusted memory.
-    if (bit == 6 * 8) continue;
+    // Including the kNoChecksum flag bit: a checksummed frame carries a non-zero checksum field,
+    // which a genuine unchecked frame never does.
     EXPECT_FALSE(r.ok()) << "bit " << bit << " flipped went undetected";
   }
 }
@@ -380,6 +388,7 @@ TEST(FrameProperty, ShouldNeverReadOutOfBoundsOnRandomGarbage) {
       if (n >= 32) {
         const auto ps = static_cast<std::uint32_t>(rng() % (n - 31));
         std::memcpy(buf.data() + 24, &ps, 4);
+        std::memset(buf.data() + kChecksumOffset, 0, 4);  // an unchecked frame's checksum field is zero
       }
     }
     const auto r = parse_frame(std::span(buf).first(n));

@@ -101,8 +101,11 @@ ParseResult parse_frame(std::span<const std::byte> bytes, ParseOptions options) 
 
   const auto frame = bytes.first(kHeaderSize + h.payload_size);
   const auto payload = frame.subspan(kHeaderSize);
-  if (options.verify_checksum && (h.flags & frame_flags::kNoChecksum) == 0 &&
-      frame_checksum(frame.first(kHeaderSize), payload) != h.checksum) {
+  if ((h.flags & frame_flags::kNoChecksum) != 0) {
+    // The builder writes a zero checksum with kNoChecksum: a non-zero one means the flag itself
+    // was corrupted on a checksummed frame.
+    if (options.require_checksum || h.checksum != 0) return {FrameError::BadChecksum, {}};
+  } else if (options.verify_checksum && frame_checksum(frame.first(kHeaderSize), payload) != h.checksum) {
     return {FrameError::BadChecksum, {}};
   }
 

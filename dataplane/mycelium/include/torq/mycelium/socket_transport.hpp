@@ -41,6 +41,9 @@
 
 namespace torq::mycelium {
 
+// Sockets cross a trust boundary: every frame must carry a verified CRC32C.
+inline constexpr protocol::ParseOptions kUntrustedLink{.verify_checksum = true, .require_checksum = true};
+
 // RAII file descriptor (move-only).
 class Fd {
  public:
@@ -155,10 +158,11 @@ class UdsSubscriber {
       if (end_ - begin_ < total) break;
       const std::span<const std::byte> bytes(buf_.get() + begin_, total);
       begin_ += total;
-      const protocol::ParseResult r = protocol::parse_frame(bytes);
+      const protocol::ParseResult r = protocol::parse_frame(bytes, kUntrustedLink);
       if (r.ok()) [[likely]] {
         handler(bytes);
         ++n;
+        ++stats_.received;
       } else {
         ++stats_.malformed;
       }
@@ -219,7 +223,7 @@ class UdpSubscriber {
         continue;
       }
       const std::span<const std::byte> bytes(slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len);
-      const protocol::ParseResult r = protocol::parse_frame(bytes);
+      const protocol::ParseResult r = protocol::parse_frame(bytes, kUntrustedLink);
       if (r.ok() && r.view.size() == bytes.size()) [[likely]] {
         handler(bytes);
         ++n;

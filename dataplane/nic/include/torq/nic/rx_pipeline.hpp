@@ -126,7 +126,7 @@ class RxPipeline {
       return;
     }
     while (!dgram.empty()) {
-      const protocol::ParseResult r = protocol::parse_frame(dgram, protocol::ParseOptions{cfg_.verify_checksum});
+      const protocol::ParseResult r = protocol::parse_frame(dgram, protocol::ParseOptions{.verify_checksum = cfg_.verify_checksum, .require_checksum = cfg_.verify_checksum});
       if (!r.ok()) [[unlikely]] {
         ++c.frame_errors[static_cast<std::size_t>(r.error)];
         return;

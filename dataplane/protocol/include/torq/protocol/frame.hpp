@@ -51,6 +51,9 @@ struct ParseOptions {
   // Verify CRC32C unless the frame carries kNoChecksum. Turning this off is for links whose
   // producer is trusted and in the same address space.
   bool verify_checksum = true;
+  // Refuse kNoChecksum frames outright (`bad checksum`). Set on untrusted links (UDP, Unix
+  // sockets, NIC), so that a corrupted flag bit can never switch verification off.
+  bool require_checksum = false;
 };
 
 // One TLV record inside a parsed frame. `value` points into the frame's buffer.
