@@ -1,0 +1,94 @@
+// torq/torqd/options.hpp — everything torqd is told at start-up: from the TOML configuration
+// (torq::ops::load_config_file) and/or the command line, merged into one Options value.
+//
+// Command line (always accepted; flags override the file):
+//   --config FILE          TOML configuration (docs/operator.md)
+//   --manifest FILE        local-chain manifest (tokens, pools, RPC URLs; docs/local-chain.md)
+//   --rpc URL              WebSocket node URL (ws:// or wss://); the HTTP URL is derived
+//                          (same host/port, http/https) unless --rpc-http is given
+//   --key-file FILE        signing key, 64 hex digits, mode 0600 (never printed)
+//   --contract ADDRESS     deployed TorqArbitrage (owner = the key's address)
+//   --audit FILE, --stats-file FILE, --role ROLE, --idle spin|backoff|yield, ...
+// Reloadable settings (SIGHUP) are grouped in Reloadable.
+// Start-up code: allocates, throws std::invalid_argument / ops::ConfigError with the key named.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "torq/num/usd_fixed.hpp"
+
+namespace torq::torqd {
+
+enum class Role : std::uint8_t { monolith, collector, strategy, executor };
+enum class IdleKind : std::uint8_t { spin, backoff, yield };
+
+// Settings SIGHUP may change while running.
+struct Reloadable {
+  num::UsdFixedPoint8 min_profit_usd{num::UsdFixedPoint8::kScale / 100};  // executor threshold (net, after gas)
+  std::uint32_t min_profit_share_bps = 5000;   // on-chain minProfit = expected profit * bps / 10000 (>= 1 unit)
+  std::uint64_t priority_fee_gwei = 30;        // raised to 25 gwei on chain 137
+  // Risk limits (UsdFixedPoint8 where USD).
+  num::UsdFixedPoint8 max_notional_usd{20000 * num::UsdFixedPoint8::kScale};
+  num::UsdFixedPoint8 daily_loss_usd{1000 * num::UsdFixedPoint8::kScale};
+  num::UsdFixedPoint8 max_drawdown_usd{2000 * num::UsdFixedPoint8::kScale};
+  std::uint32_t max_in_flight = 1;
+  std::uint32_t stale_blocks = 2;
+  std::uint64_t max_gas_price_gwei = 1000;
+  std::uint32_t breaker_reverts = 3;
+  std::uint32_t breaker_cooldown_s = 300;
+  bool kill_switch = false;
+};
+
+struct TokenPrice {
+  std::string symbol;
+  std::string address;  // 0x…
+  num::UsdFixedPoint8 usd{0};
+  num::UsdFixedPoint8 max_exposure_usd{0};  // 0: no per-token limit beyond max_notional
+};
+
+struct Options {
+  std::string config_file;
+  std::string manifest;
+  std::string rpc_ws;
+  std::string rpc_http;
+  std::string key_file;
+  std::string key_env;
+  std::string contract;
+  std::string audit_file = "torq-audit.log";
+  std::string stats_file;  // JSON summary written at exit (also printed on stdout)
+  Role role = Role::monolith;
+  std::string md_link = "shm:/torq-md";         // distributed: collector → strategy
+  std::string signal_link = "shm:/torq-signals";  // distributed: strategy → executor
+  IdleKind idle = IdleKind::backoff;
+  // Collector implementation: the control library's NodeSession (failover, rate budgets,
+  // adaptive backfill, reorg resnapshots) or torqd's built-in adapter (full tick-bitmap snapshot).
+  bool builtin_collector = false;
+  int core_collector = -1;
+  int core_strategy = -1;
+  int core_executor = -1;
+  std::uint64_t chain_id = 137;
+  std::uint64_t gas_units_2hop = 260000;
+  std::uint64_t gas_units_3hop = 380000;
+  std::uint32_t receipt_timeout_ms = 30000;
+  std::vector<TokenPrice> prices;  // from the config file's [[tokens]] (the manifest's usdPrice otherwise)
+  Reloadable reload;
+};
+
+// Parses argv (CLI11) and, when --config is given, the TOML file under the flags.
+// Throws std::invalid_argument (bad flag or value, missing required setting) or ops::ConfigError.
+// `--help` prints usage and returns nullopt-like: help_requested set.
+struct ParsedArgs {
+  Options options;
+  bool help_requested = false;
+  std::string help_text;
+};
+[[nodiscard]] ParsedArgs parse_args(int argc, const char* const* argv);
+
+// Reads the reloadable part of the config file again (SIGHUP). Throws ops::ConfigError.
+[[nodiscard]] Reloadable reload_settings(const std::string& config_file);
+
+[[nodiscard]] const char* to_string(Role r) noexcept;
+
+}  // namespace torq::torqd

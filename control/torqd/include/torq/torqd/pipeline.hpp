@@ -1,0 +1,109 @@
+// torq/torqd/pipeline.hpp — torqd's components wired together (monolith mode) or one of them
+// alone (distributed roles), plus the ordered start-up and shutdown.
+//
+// Threads (monolith):
+//   collector  (control side, not pinned by default) node WebSocket: newHeads + logs
+//              subscription, snapshot of every pool at a pinned block, backfill after a
+//              reconnect, reorg tracking; publishes market-data frames into the md ring.
+//   strategy   (pinned when configured; idle strategy from the options) ArbEngine: md ring →
+//              pool book → cycle search → ArbitrageSignal frames into the signal ring.
+//   executor   (pinned when configured) signal ring → threshold → path encoding → risk gates →
+//              EIP-1559 tx signed with libsecp256k1 → tx ring; report ring → risk outcome,
+//              realized P&L, audit records.
+//   submitter  (control side) tx ring → eth_sendRawTransaction → receipt polling →
+//              ExecutionReport frames into the report ring; nonce resync on refusal.
+//   audit      (risk library's writer thread) appends the audit log.
+// Rings are torq::ring SPSC rings in NUMA-local memory (LocalRing) in monolith mode, and
+// shared-memory rings (mycelium "shm:/…" strings) between the distributed roles.
+//
+// Start-up (constructor + start()) allocates and throws with context; request_stop() is
+// async-signal-safe; shutdown() stops intake, drains every ring in pipeline order, waits for the
+// receipts of sent transactions (bounded by the receipt timeout), flushes the audit log and joins
+// every thread. Counters are atomics readable from any thread (the operator surface reads them).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "torq/torqd/options.hpp"
+
+namespace torq::torqd {
+
+struct Counters {
+  // collector
+  std::atomic<std::uint64_t> heads{0};
+  std::atomic<std::uint64_t> logs{0};
+  std::atomic<std::uint64_t> md_frames{0};
+  std::atomic<std::uint64_t> md_dropped{0};
+  std::atomic<std::uint64_t> decode_errors{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> backfilled_logs{0};
+  std::atomic<std::uint64_t> reorgs{0};
+  std::atomic<std::uint64_t> latest_block{0};
+  std::atomic<std::uint64_t> base_fee_wei{0};
+  std::atomic<std::uint64_t> snapshot_block{0};
+  // strategy
+  std::atomic<std::uint64_t> strategy_frames{0};
+  std::atomic<std::uint64_t> signals{0};
+  std::atomic<std::uint64_t> signals_dropped{0};
+  // executor
+  std::atomic<std::uint64_t> signals_received{0};
+  std::atomic<std::uint64_t> below_threshold{0};
+  std::atomic<std::uint64_t> stale_signals{0};  // computed at or before the block of our last mined trade
+  std::atomic<std::uint64_t> path_errors{0};
+  std::atomic<std::uint64_t> risk_accepted{0};
+  std::atomic<std::uint64_t> risk_rejected{0};
+  std::atomic<std::uint64_t> signed_txs{0};
+  std::atomic<std::uint64_t> sign_errors{0};
+  std::atomic<std::uint64_t> tx_ring_full{0};
+  // submitter
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> send_failed{0};
+  std::atomic<std::uint64_t> included{0};
+  std::atomic<std::uint64_t> reverted{0};
+  std::atomic<std::uint64_t> receipt_timeouts{0};
+  std::atomic<std::uint64_t> nonce_resyncs{0};
+  // P&L (executor thread writes)
+  std::atomic<std::int64_t> realized_pnl_usd{0};    // UsdFixedPoint8 raw, net of gas
+  std::atomic<std::int64_t> realized_profit_usd{0};  // before gas
+  std::atomic<std::int64_t> gas_usd{0};
+};
+
+class Pipeline {
+ public:
+  // Loads the pool list, registers instruments, loads the key and checks the contract owner
+  // (roles that need them). Throws std::runtime_error / std::invalid_argument with context.
+  explicit Pipeline(Options options);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Starts the threads of the configured role; returns once the collector has loaded the
+  // snapshot and subscribed (or throws what went wrong).
+  void start();
+  // Async-signal-safe: asks for a shutdown (performed by shutdown()).
+  void request_stop() noexcept { stop_requested_.store(true, std::memory_order_release); }
+  [[nodiscard]] bool stop_requested() const noexcept { return stop_requested_.load(std::memory_order_acquire); }
+  // Ordered stop: intake, drain, receipts, audit flush, join. Idempotent.
+  void shutdown();
+  // Applies reloadable settings (thresholds, risk limits) while running. Any thread.
+  void reload(const Reloadable& r);
+
+  [[nodiscard]] const Counters& counters() const noexcept;
+  // The options the pipeline runs with (the reloadable part as last applied).
+  [[nodiscard]] Options options() const;
+  // One-line JSON summary of the run (counters, P&L, latency percentiles).
+  [[nodiscard]] std::string summary_json() const;
+  // The signer's public address (0x…), empty for roles without a key.
+  [[nodiscard]] std::string sender_address() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace torq::torqd

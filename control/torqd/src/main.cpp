@@ -1,0 +1,98 @@
+// torqd: the Torq daemon. Parses options, builds the pipeline, runs until SIGTERM/SIGINT
+// (ordered drain, audit flush, exit 0); SIGHUP reloads the reloadable settings of --config.
+// Signals are blocked in every thread and taken synchronously by the main thread (sigtimedwait),
+// so no work happens in a signal handler.
+#include <signal.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+#include "torq/ops/config.hpp"
+#include "torq/torqd/operator_feed.hpp"
+#include "torq/torqd/options.hpp"
+#include "torq/torqd/pipeline.hpp"
+
+int main(int argc, char** argv) {
+  using namespace torq::torqd;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by every thread created below
+
+  ParsedArgs args;
+  try {
+    args = parse_args(argc, argv);
+  } catch (const torq::ops::ConfigError& e) {
+    std::fprintf(stderr, "torqd: configuration errors:\n%s\n", torq::ops::format_issues(e).c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torqd: %s\n", e.what());
+    return 2;
+  }
+  if (args.help_requested) {
+    std::fputs(args.help_text.c_str(), stdout);
+    return 0;
+  }
+  const Options& opt = args.options;
+  std::unique_ptr<Pipeline> pipeline;
+  try {
+    pipeline = std::make_unique<Pipeline>(opt);
+    pipeline->start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torqd: start-up failed: %s\n", e.what());
+    return 1;
+  }
+  std::unique_ptr<OperatorFeed> feed;
+  try {
+    feed = std::make_unique<OperatorFeed>(*pipeline, opt.config_file);
+    if (feed->active()) std::fprintf(stderr, "torqd: operator API on port %u\n", static_cast<unsigned>(feed->port()));
+    else std::fprintf(stderr, "torqd: %s\n", feed->why_inactive().c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torqd: operator API failed to start: %s\n", e.what());
+    pipeline->shutdown();
+    return 1;
+  }
+  std::printf("{\"event\":\"ready\",\"role\":\"%s\",\"sender\":\"%s\",\"pid\":%d}\n", to_string(opt.role),
+              pipeline->sender_address().c_str(), static_cast<int>(::getpid()));
+  std::fflush(stdout);
+
+  for (;;) {
+    timespec timeout{0, 200'000'000};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    try {
+      feed->tick();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "torqd: operator feed: %s\n", e.what());
+    }
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      if (opt.config_file.empty()) {
+        std::fprintf(stderr, "torqd: SIGHUP: no --config file, nothing to reload\n");
+        continue;
+      }
+      try {
+        pipeline->reload(reload_settings(opt.config_file));
+        std::fprintf(stderr, "torqd: SIGHUP: reloaded thresholds and risk limits from %s\n", opt.config_file.c_str());
+      } catch (const torq::ops::ConfigError& e) {
+        std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "torqd: SIGHUP: reload refused: %s\n", e.what());
+      }
+    }
+  }
+  std::fprintf(stderr, "torqd: stopping: intake, drain, receipts, audit flush\n");
+  feed->stop();
+  pipeline->shutdown();
+  const std::string summary = pipeline->summary_json();
+  std::printf("%s\n", summary.c_str());
+  std::fflush(stdout);
+  if (!opt.stats_file.empty()) {
+    std::ofstream f(opt.stats_file);
+    f << summary << "\n";
+  }
+  return 0;
+}

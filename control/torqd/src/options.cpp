@@ -1,0 +1,182 @@
+#include "torq/torqd/options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+
+#include "torq/ops/config.hpp"
+
+namespace torq::torqd {
+
+namespace {
+
+num::UsdFixedPoint8 usd_or_throw(const std::string& text, const char* flag) {
+  const auto v = num::parse_usd(text);
+  if (!v) throw std::invalid_argument(std::string(flag) + ": '" + text + "' is not a USD amount like 12.5");
+  return *v;
+}
+
+Reloadable reloadable_of(const ops::TorqConfig& c) {
+  Reloadable r;
+  if (c.strategy.min_profit_usd.raw != 0) r.min_profit_usd = c.strategy.min_profit_usd;
+  r.priority_fee_gwei = c.strategy.priority_fee_gwei;
+  r.max_notional_usd = c.risk.max_notional_usd;
+  r.daily_loss_usd = c.risk.daily_loss_usd;
+  r.max_drawdown_usd = c.risk.max_drawdown_usd;
+  r.max_in_flight = c.risk.max_in_flight;
+  r.stale_blocks = c.risk.stale_blocks;
+  r.max_gas_price_gwei = c.risk.max_gas_price_gwei;
+  r.breaker_reverts = c.risk.breaker_reverts;
+  r.breaker_cooldown_s = c.risk.breaker_cooldown_s;
+  r.kill_switch = c.risk.kill_switch;
+  return r;
+}
+
+void apply_config(const ops::TorqConfig& c, Options& o) {
+  o.manifest = c.manifest;
+  if (c.chain.chain_id != 0) o.chain_id = c.chain.chain_id;
+  // Endpoints, best (lowest priority value) first.
+  std::vector<ops::EndpointConfig> eps = c.endpoints;
+  std::stable_sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.priority < b.priority; });
+  for (const auto& e : eps) {
+    const bool ws = e.scheme == ops::EndpointScheme::ws || e.scheme == ops::EndpointScheme::wss;
+    if (ws && o.rpc_ws.empty()) o.rpc_ws = e.url;
+    if (!ws && o.rpc_http.empty()) o.rpc_http = e.url;
+  }
+  o.key_file = c.key.file;
+  o.key_env = c.key.env;
+  o.core_collector = c.cores.collector;
+  o.core_strategy = c.cores.strategy;
+  o.core_executor = c.cores.executor;
+  if (c.strategy.gas_units_2hop != 0) o.gas_units_2hop = c.strategy.gas_units_2hop;
+  if (c.strategy.gas_units_3hop != 0) o.gas_units_3hop = c.strategy.gas_units_3hop;
+  for (const auto& [name, link] : c.mode.links) {
+    if (name == "market_data") o.md_link = link;
+    if (name == "signals") o.signal_link = link;
+  }
+  for (const auto& t : c.tokens) {
+    TokenPrice p;
+    p.symbol = t.symbol;
+    p.address = t.address;
+    p.usd = t.usd_reference;
+    const auto it = c.risk.per_token_exposure_usd.find(t.symbol);
+    if (it != c.risk.per_token_exposure_usd.end()) p.max_exposure_usd = it->second;
+    o.prices.push_back(p);
+  }
+  o.reload = reloadable_of(c);
+}
+
+}  // namespace
+
+const char* to_string(Role r) noexcept {
+  switch (r) {
+    case Role::monolith: return "monolith";
+    case Role::collector: return "collector";
+    case Role::strategy: return "strategy";
+    case Role::executor: return "executor";
+  }
+  return "?";
+}
+
+Reloadable reload_settings(const std::string& config_file) { return reloadable_of(ops::load_config_file(config_file)); }
+
+ParsedArgs parse_args(int argc, const char* const* argv) {
+  ParsedArgs out;
+  Options& o = out.options;
+  CLI::App app{"torqd — Torq DEX-arbitrage daemon (collector, strategy, executor, submitter)"};
+  std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
+  std::string min_profit, max_notional, collector;
+  int core_c = -2, core_s = -2, core_e = -2;
+  std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
+  std::uint64_t priority = 0;
+  bool kill = false;
+  app.add_option("--config", o.config_file, "TOML configuration file (docs/operator.md)");
+  app.add_option("--manifest", manifest, "local-chain manifest (chain/fixture.mjs --out)");
+  app.add_option("--rpc", rpc, "node WebSocket URL (ws:// or wss://)");
+  app.add_option("--rpc-http", rpc_http, "node HTTP URL (default: derived from --rpc)");
+  app.add_option("--key-file", key_file, "signing key file (64 hex digits, mode 0600)");
+  app.add_option("--key-env", key_env, "environment variable holding the signing key");
+  app.add_option("--contract", contract, "TorqArbitrage contract address");
+  app.add_option("--audit", audit, "audit log file (append-only, checksummed)");
+  app.add_option("--stats-file", stats, "write the run summary (JSON) here at exit");
+  app.add_option("--role", role, "monolith | collector | strategy | executor");
+  app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ string)");
+  app.add_option("--signal-link", sig_link, "distributed: signal link (mycelium shm:/ string)");
+  app.add_option("--collector", collector, "session (control::NodeSession, default) | builtin (torqd's adapter)");
+  app.add_option("--idle", idle, "spin | backoff | yield (strategy and executor loops)");
+  app.add_option("--core-collector", core_c, "CPU for the collector thread (-1: not pinned)");
+  app.add_option("--core-strategy", core_s, "CPU for the strategy thread (-1: not pinned)");
+  app.add_option("--core-executor", core_e, "CPU for the executor thread (-1: not pinned)");
+  app.add_option("--min-profit-usd", min_profit, "smallest net profit (after gas) worth a transaction");
+  app.add_option("--min-profit-share-bps", share_bps, "on-chain minProfit as a share of the expected profit");
+  app.add_option("--max-notional-usd", max_notional, "largest trade input, USD");
+  app.add_option("--max-in-flight", max_in_flight, "transactions awaiting a receipt at once");
+  app.add_option("--priority-fee-gwei", priority, "priority fee (25 gwei floor on chain 137)");
+  app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this");
+  app.add_flag("--kill-switch", kill, "start with the kill switch engaged (no transactions)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out.help_requested = true;
+    out.help_text = app.help();
+    return out;
+  } catch (const CLI::ParseError& e) {
+    throw std::invalid_argument(std::string("command line: ") + e.what());
+  }
+  if (!o.config_file.empty()) apply_config(ops::load_config_file(o.config_file), o);
+  if (!manifest.empty()) o.manifest = manifest;
+  if (!rpc.empty()) o.rpc_ws = rpc;
+  if (!rpc_http.empty()) o.rpc_http = rpc_http;
+  if (!key_file.empty()) o.key_file = key_file, o.key_env.clear();
+  if (!key_env.empty()) o.key_env = key_env, o.key_file.clear();
+  if (!contract.empty()) o.contract = contract;
+  if (!audit.empty()) o.audit_file = audit;
+  if (!stats.empty()) o.stats_file = stats;
+  if (!md_link.empty()) o.md_link = md_link;
+  if (!sig_link.empty()) o.signal_link = sig_link;
+  if (core_c != -2) o.core_collector = core_c;
+  if (core_s != -2) o.core_strategy = core_s;
+  if (core_e != -2) o.core_executor = core_e;
+  if (!min_profit.empty()) o.reload.min_profit_usd = usd_or_throw(min_profit, "--min-profit-usd");
+  if (!max_notional.empty()) o.reload.max_notional_usd = usd_or_throw(max_notional, "--max-notional-usd");
+  if (share_bps != 0) {
+    if (share_bps > 10000) throw std::invalid_argument("--min-profit-share-bps: at most 10000");
+    o.reload.min_profit_share_bps = share_bps;
+  }
+  if (max_in_flight != 0) o.reload.max_in_flight = max_in_flight;
+  if (priority != 0) o.reload.priority_fee_gwei = priority;
+  if (receipt_timeout != 0) o.receipt_timeout_ms = receipt_timeout;
+  if (kill) o.reload.kill_switch = true;
+  if (!role.empty()) {
+    if (role == "monolith") o.role = Role::monolith;
+    else if (role == "collector") o.role = Role::collector;
+    else if (role == "strategy") o.role = Role::strategy;
+    else if (role == "executor") o.role = Role::executor;
+    else throw std::invalid_argument("--role: '" + role + "' is not monolith, collector, strategy or executor");
+  }
+  if (!collector.empty()) {
+    if (collector == "session") o.builtin_collector = false;
+    else if (collector == "builtin") o.builtin_collector = true;
+    else throw std::invalid_argument("--collector: '" + collector + "' is not session or builtin");
+  }
+  if (!idle.empty()) {
+    if (idle == "spin") o.idle = IdleKind::spin;
+    else if (idle == "backoff") o.idle = IdleKind::backoff;
+    else if (idle == "yield") o.idle = IdleKind::yield;
+    else throw std::invalid_argument("--idle: '" + idle + "' is not spin, backoff or yield");
+  }
+  // Required settings.
+  if (o.manifest.empty()) throw std::invalid_argument("no pool list: give --manifest (or include_manifest in --config)");
+  const bool needs_node = o.role != Role::strategy;
+  const bool needs_key = o.role == Role::monolith || o.role == Role::executor;
+  if (needs_key && o.key_file.empty() && o.key_env.empty()) throw std::invalid_argument("no signing key: give --key-file (or [key] in --config)");
+  if (needs_key && o.contract.empty()) throw std::invalid_argument("no contract: give --contract (the deployed TorqArbitrage address)");
+  if (needs_node && o.rpc_ws.empty() && o.rpc_http.empty()) {
+    // The manifest names the node; filled by the pipeline from it.
+  }
+  return out;
+}
+
+}  // namespace torq::torqd

@@ -1,0 +1,1241 @@
+// torqd pipeline: see torq/torqd/pipeline.hpp for the threads and their order.
+#include "torq/torqd/pipeline.hpp"
+
+#include <simdjson.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include "torq/arb/engine.hpp"
+#include "torq/control/event_publisher.hpp"
+#include "torq/control/log_decoder.hpp"
+#include "torq/control/node_session.hpp"
+#include "torq/control/pool_list.hpp"
+#include "torq/control/reorg_tracker.hpp"
+#include "torq/control/rpc_client.hpp"
+#include "torq/executor/abi.hpp"
+#include "torq/executor/key.hpp"
+#include "torq/executor/signer.hpp"
+#include "torq/executor/tx.hpp"
+#include "torq/hw/affinity.hpp"
+#include "torq/mycelium/idle.hpp"
+#include "torq/mycelium/transport.hpp"
+#include "torq/protocol/frame.hpp"
+#include "torq/risk/audit_log.hpp"
+#include "torq/risk/pnl.hpp"
+#include "torq/risk/risk_gates.hpp"
+#include "torq/torqd/chain_state.hpp"
+#include "torq/torqd/execution.hpp"
+#include "torq/torqd/json_rpc.hpp"
+
+namespace torq::torqd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using num::U256;
+using num::UsdFixedPoint8;
+
+constexpr std::uint8_t kSourceCollector = 10;
+constexpr std::uint8_t kSourceSnapshot = 11;
+constexpr std::uint8_t kSourceSubmitter = 40;
+constexpr std::size_t kMaxRawTx = 640;
+constexpr std::size_t kMaxOrders = 64;
+constexpr std::size_t kLatencySamples = 1 << 16;
+
+std::uint64_t wall_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+void log_line(const std::string& s) {
+  std::fprintf(stderr, "torqd: %s\n", s.c_str());
+  std::fflush(stderr);
+}
+
+// What crosses the tx ring (executor → submitter, same process). Trivially copyable.
+struct TxOrder {
+  std::uint64_t order_id;
+  std::uint64_t signal_id;
+  std::uint64_t nonce;
+  std::uint64_t gas_limit;
+  std::uint64_t chain_id;
+  std::array<std::uint8_t, 32> tx_hash;
+  std::array<std::uint8_t, 20> sender;
+  std::uint32_t raw_size;
+  U256 max_fee_per_gas;
+  U256 max_priority_fee_per_gas;
+  std::array<std::uint8_t, kMaxRawTx> raw;
+};
+static_assert(std::is_trivially_copyable_v<TxOrder>);
+
+// An executor-side record of a submitted order (for risk outcome and P&L).
+struct InFlight {
+  bool used = false;
+  std::uint64_t order_id = 0;
+  risk::Candidate candidate{};
+  std::int64_t expected_usd = 0;
+};
+
+// The ring endpoints of a mycelium ring transport (inproc or shm).
+ring::SpscProducer& producer_of(mycelium::Publisher& p, const std::string& link) {
+  ring::SpscProducer* out = nullptr;
+  p.visit([&](auto& c) {
+    if constexpr (requires { c.producer(); }) out = &c.producer();
+  });
+  if (out == nullptr) throw std::invalid_argument("link '" + link + "': torqd needs a ring transport (inproc: or shm:/)");
+  return *out;
+}
+ring::SpscConsumer& consumer_of(mycelium::Subscriber& s, const std::string& link) {
+  ring::SpscConsumer* out = nullptr;
+  s.visit([&](auto& c) {
+    if constexpr (requires { c.consumer(); }) out = &c.consumer();
+  });
+  if (out == nullptr) throw std::invalid_argument("link '" + link + "': torqd needs a ring transport (inproc: or shm:/)");
+  return *out;
+}
+
+std::optional<UsdFixedPoint8> usd_from_double(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.8f", v);
+  return num::parse_usd(buf);
+}
+
+// tokens[].usdPrice of a local-chain manifest (the control library's PoolList omits it).
+std::vector<TokenPrice> manifest_prices(const std::string& path) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  std::vector<TokenPrice> out;
+  if (parser.load(path).get(doc) != simdjson::SUCCESS) throw std::runtime_error("manifest " + path + ": not JSON");
+  simdjson::dom::array tokens;
+  if (doc["tokens"].get_array().get(tokens) != simdjson::SUCCESS) return out;
+  for (simdjson::dom::element t : tokens) {
+    std::string_view sym, addr;
+    double price = 0;
+    if (t["symbol"].get(sym) != simdjson::SUCCESS || t["address"].get(addr) != simdjson::SUCCESS) continue;
+    if (t["usdPrice"].get(price) != simdjson::SUCCESS) continue;
+    const auto usd = usd_from_double(price);
+    if (!usd) continue;
+    out.push_back(TokenPrice{std::string(sym), std::string(addr), *usd, UsdFixedPoint8{0}});
+  }
+  return out;
+}
+
+std::string http_from_ws(const std::string& ws) {
+  if (ws.rfind("wss://", 0) == 0) return "https://" + ws.substr(6);
+  if (ws.rfind("ws://", 0) == 0) return "http://" + ws.substr(5);
+  return ws;
+}
+
+template <class Idle>
+struct IdleHolder {
+  Idle idle;
+};
+
+// 10^n as U256.
+U256 pow10(unsigned n) {
+  U256 v = U256::one();
+  for (unsigned i = 0; i < n; ++i) v = v * U256(10);
+  return v;
+}
+
+std::uint64_t percentile(std::vector<std::uint64_t> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace
+
+struct Pipeline::Impl {
+  Options opt;
+  Pipeline* owner = nullptr;
+  Counters counters;
+
+  // Instruments.
+  control::PoolList list;
+  protocol::InstrumentRegistry registry;
+  protocol::Chain chain = protocol::Chain::Polygon;
+  std::vector<TokenPrice> prices;  // resolved per token (index = token index), usd 0 when unknown
+  std::uint32_t native_token = 0;  // dense index of the wrapped native token
+
+  // Links.
+  std::string md_link, signal_link, tx_link, report_link;
+  std::unique_ptr<mycelium::Publisher> md_pub, signal_pub, tx_pub, report_pub;
+  std::unique_ptr<mycelium::Subscriber> md_sub, signal_sub, tx_sub, report_sub;
+
+  // Collector (control library's node session).
+  struct SessionSink {
+    ring::SpscProducer* p = nullptr;
+    bool operator()(std::span<const std::byte> f) noexcept { return p->try_publish(f) == ring::PublishResult::ok; }
+  };
+  SessionSink session_sink;
+  std::unique_ptr<control::NodeSession<SessionSink>> session;
+
+  // Strategy.
+  std::unique_ptr<arb::ArbEngine> engine;
+
+  // Executor.
+  std::optional<executor::PrivateKey> key;
+  std::unique_ptr<executor::Signer> signer;
+  protocol::Address sender{};
+  protocol::Address contract{};
+  std::unique_ptr<PathTable> paths;
+  std::unique_ptr<risk::RiskGates> gates;
+  std::unique_ptr<risk::PnlTracker> pnl;
+  std::unique_ptr<risk::AuditLog> audit;
+  std::atomic<std::uint64_t> nonce_resync{UINT64_MAX};  // submitter → executor
+  std::uint64_t next_nonce = 0;
+  std::uint64_t last_trade_block = 0;  // block of our last mined trade (executor thread)
+  std::array<InFlight, kMaxOrders> orders{};
+  std::vector<std::uint64_t> latency_ns;  // tick (md frame stamp) → signed tx
+  std::vector<std::uint64_t> signal_latency_ns;  // md frame stamp → signal seen by the executor
+  std::vector<U256> realized_raw;          // per token index
+  // Reloadable settings read by the executor (relaxed atomics).
+  std::atomic<std::int64_t> min_profit_usd{0};
+  std::atomic<std::uint32_t> min_profit_share_bps{5000};
+  std::atomic<std::uint64_t> priority_fee_gwei{30};
+
+  // Threads and stop flags (in shutdown order).
+  std::thread collector_t, strategy_t, executor_t, submitter_t;
+  std::atomic<bool> stop_collector{false}, stop_strategy{false}, stop_executor{false}, stop_submitter{false};
+  std::atomic<bool> collector_ready{false}, strategy_done{false}, submitter_done{false};
+  std::atomic<bool> intake_closed{false};    // no more signals will arrive (strategy stopped)
+  std::atomic<bool> signals_drained{false};  // the executor found the signal ring empty after that
+  std::mutex error_mu;
+  std::string collector_error;
+  bool shut = false;
+
+  bool has(Role r) const { return opt.role == Role::monolith || opt.role == r; }
+
+  // ---------------------------------------------------------------- start-up
+  explicit Impl(Options o) : opt(std::move(o)) {
+    list = control::load_pool_list(opt.manifest);
+    if (list.chain_id != 0) opt.chain_id = list.chain_id;
+    const auto c = protocol::chain_from_id(opt.chain_id);
+    if (!c) throw std::invalid_argument("chain id " + std::to_string(opt.chain_id) + " is not supported");
+    chain = *c;
+    (void)control::register_pools(list, registry, chain);
+    if (opt.rpc_ws.empty()) opt.rpc_ws = list.rpc_ws;
+    if (opt.rpc_http.empty()) opt.rpc_http = list.rpc_http.empty() ? http_from_ws(opt.rpc_ws) : list.rpc_http;
+
+    // Prices: config [[tokens]] first, the manifest's usdPrice otherwise.
+    std::vector<TokenPrice> known = opt.prices;
+    for (auto& p : manifest_prices(opt.manifest)) known.push_back(p);
+    prices.resize(registry.token_count());
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      const protocol::TokenInfo* t = registry.token(registry.token_id(i));
+      prices[i].symbol = t->symbol;
+      prices[i].address = protocol::format_address(t->address);
+      for (const auto& k : known) {
+        const auto a = protocol::parse_address(k.address);
+        if (a && *a == t->address && prices[i].usd.raw == 0) {
+          prices[i].usd = k.usd;
+          if (k.max_exposure_usd.raw != 0) prices[i].max_exposure_usd = k.max_exposure_usd;
+        }
+      }
+      if (t->symbol == "WMATIC" || t->symbol == "WPOL" || t->symbol == "POL") native_token = static_cast<std::uint32_t>(i);
+    }
+
+    const bool distributed = opt.role != Role::monolith;
+    const std::string tag = std::to_string(::getpid());
+    md_link = distributed ? opt.md_link : "inproc:torqd-md-" + tag + "?capacity=4194304";
+    signal_link = distributed ? opt.signal_link : "inproc:torqd-signals-" + tag + "?capacity=1048576";
+    tx_link = "inproc:torqd-tx-" + tag + "?capacity=1048576";
+    report_link = "inproc:torqd-reports-" + tag + "?capacity=1048576";
+
+    min_profit_usd.store(opt.reload.min_profit_usd.raw);
+    min_profit_share_bps.store(opt.reload.min_profit_share_bps);
+    priority_fee_gwei.store(opt.reload.priority_fee_gwei);
+
+    if (has(Role::strategy)) build_engine();
+    if (has(Role::executor)) build_executor();
+  }
+
+  void build_engine() {
+    arb::EngineConfig cfg;
+    std::vector<arb::PoolSpec> specs = arb::pool_specs_from_registry(registry);
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      const protocol::TokenInfo* t = registry.token(registry.token_id(i));
+      if (t->symbol.rfind("USD", 0) == 0 && prices[i].usd.raw == UsdFixedPoint8::kScale) {
+        cfg.pricing.stables.push_back(arb::StableToken{static_cast<std::uint32_t>(i), t->decimals});
+      }
+    }
+    // Start tokens: stables first (profit measured in USD units), then WETH, then the native token.
+    for (const auto& s : cfg.pricing.stables) cfg.cycles.base_tokens.push_back(s.token);
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      const auto& sym = registry.token(registry.token_id(i))->symbol;
+      if (sym == "WETH") cfg.cycles.base_tokens.push_back(static_cast<std::uint32_t>(i));
+    }
+    cfg.cycles.base_tokens.push_back(native_token);
+    cfg.gas.gas_units_two_pool = opt.gas_units_2hop;
+    cfg.gas.gas_units_triangular = opt.gas_units_3hop;
+    cfg.gas.priority_fee_wei = U256(opt.reload.priority_fee_gwei) * U256(1'000'000'000ULL);
+    cfg.gas.chain = chain;
+    cfg.gas.native_token = native_token;
+    cfg.min_net_profit = opt.reload.min_profit_usd;
+    cfg.finality_depth = 64;
+    engine = std::make_unique<arb::ArbEngine>(specs, cfg);
+  }
+
+  void build_executor() {
+    key.emplace(opt.key_file.empty() ? executor::PrivateKey::from_env(opt.key_env.c_str())
+                                     : executor::PrivateKey::from_file(opt.key_file));
+    signer = std::make_unique<executor::Signer>();
+    sender = signer->address_of(*key);
+    const auto c = protocol::parse_address(opt.contract);
+    if (!c) throw std::invalid_argument("--contract: '" + opt.contract + "' is not a 0x-prefixed 20-byte address");
+    contract = *c;
+    paths = std::make_unique<PathTable>(registry);
+
+    // The contract must be ours: owner() == the key's address (else every execute reverts NotOwner).
+    JsonRpc rpc(opt.rpc_http);
+    const std::string owner_hex = rpc.call_string(
+        "eth_call", "[{\"to\":\"" + protocol::format_address(contract) + "\",\"data\":\"0x8da5cb5b\"},\"latest\"]");
+    const auto owner_bytes = parse_hex_bytes(owner_hex);
+    if (!owner_bytes || owner_bytes->size() != 32) {
+      throw std::runtime_error("contract " + protocol::format_address(contract) + ": owner() did not answer (is it deployed?)");
+    }
+    protocol::Address owner{};
+    std::memcpy(owner.data(), owner_bytes->data() + 12, 20);
+    if (owner != sender) {
+      throw std::runtime_error("contract " + protocol::format_address(contract) + " is owned by " +
+                               protocol::format_address(owner) + ", not by the signing key's address " +
+                               protocol::format_address(sender));
+    }
+    next_nonce = parse_hex_u64(rpc.call_string("eth_getTransactionCount",
+                                               "[\"" + protocol::format_address(sender) + "\",\"pending\"]"))
+                     .value_or(0);
+
+    risk::RiskGates::Config rc;
+    rc.max_tokens = std::max<std::size_t>(registry.token_count(), 1);
+    rc.limits = limits_of(opt.reload);
+    gates = std::make_unique<risk::RiskGates>(rc);
+    risk::PnlTracker::Config pc;
+    pc.max_tokens = rc.max_tokens;
+    pc.native_price = prices[native_token].usd;
+    pnl = std::make_unique<risk::PnlTracker>(pc);
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      const protocol::InstrumentId id = registry.token_id(i);
+      const protocol::TokenInfo* t = registry.token(id);
+      if (prices[i].usd.raw == 0) continue;  // UnknownToken at the gate
+      (void)pnl->set_token(id, t->decimals, prices[i].usd);
+    }
+    apply_token_limits();
+    if (opt.reload.kill_switch) gates->engage_kill_switch();
+    realized_raw.assign(registry.token_count(), U256::zero());
+    latency_ns.reserve(kLatencySamples);
+    signal_latency_ns.reserve(kLatencySamples);
+
+    risk::AuditOptions ao;
+    ao.channels = 2;  // 0: executor thread, 1: submitter thread
+    audit = risk::AuditLog::open(opt.audit_file, ao);
+  }
+
+  static risk::RiskLimits limits_of(const Reloadable& r) {
+    risk::RiskLimits l;
+    l.max_notional_usd = r.max_notional_usd.raw;
+    l.max_daily_loss_usd = r.daily_loss_usd.raw;
+    l.max_drawdown_usd = r.max_drawdown_usd.raw;
+    l.max_in_flight = r.max_in_flight;
+    l.max_state_age_blocks = r.stale_blocks;
+    l.max_fee_per_gas_wei = r.max_gas_price_gwei * 1'000'000'000ULL;
+    l.min_priority_fee_wei = r.priority_fee_gwei * 1'000'000'000ULL;
+    l.breaker_threshold = r.breaker_reverts;
+    l.breaker_cooldown_ns = std::uint64_t{r.breaker_cooldown_s} * 1'000'000'000ULL;
+    return l;
+  }
+
+  void apply_token_limits() {
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      const protocol::InstrumentId id = registry.token_id(i);
+      const protocol::TokenInfo* t = registry.token(id);
+      if (prices[i].usd.raw == 0) continue;
+      risk::TokenRisk tr;
+      tr.price_usd = prices[i].usd.raw;
+      tr.decimals = t->decimals;
+      tr.configured = 1;
+      if (prices[i].max_exposure_usd.raw > 0) {
+        // raw = usd / price × 10^decimals
+        tr.max_exposure = U256(static_cast<std::uint64_t>(prices[i].max_exposure_usd.raw)) * pow10(t->decimals) /
+                          U256(static_cast<std::uint64_t>(prices[i].usd.raw));
+      } else {
+        tr.max_exposure = ~U256::zero();
+      }
+      (void)gates->set_token(id, tr);
+    }
+  }
+
+  void open_links() {
+    // Consumers first where both sides live here (inproc: either order works).
+    if (has(Role::collector)) md_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_link));
+    if (has(Role::strategy)) {
+      md_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_link));
+      signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(signal_link));
+      engine->attach_output(&producer_of(*signal_pub, signal_link));
+    }
+    if (has(Role::executor)) {
+      signal_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(signal_link));
+      tx_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(tx_link));
+      tx_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(tx_link));
+      report_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(report_link));
+      report_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(report_link));
+    }
+  }
+
+  // ---------------------------------------------------------------- collector
+  struct RingSink {
+    ring::SpscProducer* p;
+    bool operator()(std::span<const std::byte> f) noexcept { return p->try_publish(f) == ring::PublishResult::ok; }
+  };
+
+  void publish_blocking(ring::SpscProducer& p, std::span<const std::byte> frame) {
+    while (p.try_publish(frame) == ring::PublishResult::full) {
+      if (stop_collector.load(std::memory_order_acquire)) return;
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
+
+  std::optional<protocol::BlockHeader> fetch_header(JsonRpc& rpc, std::uint64_t number) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element b;
+    const std::string j = rpc.call("eth_getBlockByNumber", "[\"" + quantity(number) + "\",false]");
+    if (parser.parse(j).get(b) != simdjson::SUCCESS || b.is_null()) return std::nullopt;
+    protocol::BlockHeader h{};
+    std::string_view s;
+    if (b["number"].get(s) == simdjson::SUCCESS) h.number = parse_hex_u64(s).value_or(0);
+    if (b["timestamp"].get(s) == simdjson::SUCCESS) h.timestamp_s = parse_hex_u64(s).value_or(0);
+    if (b["hash"].get(s) == simdjson::SUCCESS) {
+      auto v = parse_hex_bytes(s);
+      if (v && v->size() == 32) std::memcpy(h.hash.data(), v->data(), 32);
+    }
+    if (b["parentHash"].get(s) == simdjson::SUCCESS) {
+      auto v = parse_hex_bytes(s);
+      if (v && v->size() == 32) std::memcpy(h.parent_hash.data(), v->data(), 32);
+    }
+    h.base_fee_per_gas = U256::zero();
+    if (b["baseFeePerGas"].get(s) == simdjson::SUCCESS) h.base_fee_per_gas = U256::parse(s).value_or(U256::zero());
+    if (b["gasUsed"].get(s) == simdjson::SUCCESS) h.gas_used = parse_hex_u64(s).value_or(0);
+    if (b["gasLimit"].get(s) == simdjson::SUCCESS) h.gas_limit = parse_hex_u64(s).value_or(0);
+    return h;
+  }
+
+  // {"address":[pools],"topics":[[the decoded pool events]]} (no Transfer/Approval/Collect noise).
+  std::string log_filter() const {
+    std::string f = "{\"address\":[";
+    for (std::size_t i = 0; i < list.pools.size(); ++i) {
+      if (i) f += ',';
+      f += "\"" + protocol::format_address(list.pools[i].address) + "\"";
+    }
+    f += "],\"topics\":[[";
+    namespace t = control::topics;
+    const control::topics::Bytes32* all[] = {&t::kV2Sync, &t::kV2Swap, &t::kV2Mint, &t::kV2Burn,
+                                             &t::kV3Swap, &t::kV3Mint, &t::kV3Burn, &t::kV3Initialize};
+    for (std::size_t i = 0; i < std::size(all); ++i) {
+      if (i) f += ',';
+      f += "\"" + to_hex(all[i]->data(), 32) + "\"";
+    }
+    return f + "]]}";
+  }
+
+  // Subscribes newHeads + logs; notifications that arrive before both answers are kept in `early`.
+  bool subscribe(control::RpcClient& ws, std::vector<std::string>& early) {
+    if (ws.ws_connect() != control::RpcStatus::Ok) return false;
+    if (ws.ws_send(R"({"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]})") != control::RpcStatus::Ok) return false;
+    const std::string logs = R"({"jsonrpc":"2.0","id":2,"method":"eth_subscribe","params":["logs",)" + log_filter() + "]}";
+    if (ws.ws_send(logs) != control::RpcStatus::Ok) return false;
+    int answered = 0;
+    simdjson::dom::parser parser;
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (answered < 2 && Clock::now() < deadline) {
+      std::string msg;
+      const auto st = ws.ws_read(msg, std::chrono::milliseconds(500));
+      if (st == control::RpcStatus::Timeout) continue;
+      if (st != control::RpcStatus::Ok) return false;
+      simdjson::dom::element doc;
+      if (parser.parse(msg).get(doc) != simdjson::SUCCESS) continue;
+      std::uint64_t id = 0;
+      if (doc["id"].get(id) == simdjson::SUCCESS) {
+        simdjson::dom::element err;
+        if (doc["error"].get(err) == simdjson::SUCCESS) {
+          set_error("eth_subscribe refused: " + simdjson::minify(err));
+          return false;
+        }
+        ++answered;
+      } else {
+        early.push_back(std::move(msg));
+      }
+    }
+    return answered == 2;
+  }
+
+  void set_error(const std::string& e) {
+    std::lock_guard lk(error_mu);
+    if (collector_error.empty()) collector_error = e;
+  }
+
+  void run_collector() {
+    if (opt.core_collector >= 0 && !hw::pin_current_thread(opt.core_collector)) log_line("collector: cannot pin to CPU " + std::to_string(opt.core_collector));
+    try {
+      collector_loop();
+    } catch (const std::exception& e) {
+      set_error(std::string("collector: ") + e.what());
+      log_line(std::string("collector stopped: ") + e.what());
+    }
+  }
+
+  void collector_loop() {
+    auto ep = control::parse_endpoint(opt.rpc_ws);
+    if (!ep || !ep->websocket) throw std::invalid_argument("--rpc '" + opt.rpc_ws + "' is not a ws:// or wss:// URL");
+    ring::SpscProducer& md = producer_of(*md_pub, md_link);
+    RingSink sink{&md};
+    control::EventPublisher<RingSink> publisher(sink, kSourceCollector, /*checksum=*/false);
+    control::LogDecoder decoder(registry, chain);
+    control::ReorgTracker tracker;
+    JsonRpc http(opt.rpc_http);
+    control::RpcClient ws(*ep);
+
+    std::vector<std::string> early;
+    if (!subscribe(ws, early)) throw std::runtime_error("cannot subscribe at " + opt.rpc_ws + ": " + ws.last_error());
+
+    // Snapshot at a pinned block B; live events of blocks <= B are in it.
+    const std::uint64_t b = parse_hex_u64(http.call_string("eth_blockNumber", "[]")).value_or(0);
+    const ChainSnapshot snap = load_pool_state(http, registry, b, kSourceSnapshot);
+    for (const auto& f : snap.frames) publish_blocking(md, f);
+    if (auto h = fetch_header(http, b)) {
+      (void)tracker.on_head(*h);
+      (void)publisher.publish(*h);
+      counters.base_fee_wei.store(h->base_fee_per_gas.limb[0], std::memory_order_relaxed);
+    }
+    counters.snapshot_block.store(b);
+    counters.latest_block.store(b);
+    log_line("snapshot at block " + std::to_string(b) + ": " + std::to_string(snap.v2_pools) + " V2 pools, " +
+             std::to_string(snap.v3_pools) + " V3 pools, " + std::to_string(snap.v3_ticks) + " initialized ticks, " +
+             std::to_string(snap.calls) + " eth_calls");
+    std::uint64_t last_block = b;
+    collector_ready.store(true, std::memory_order_release);
+
+    auto handle_log = [&](const control::LogEvent& ev) {
+      const auto ctx = ev.ctx();
+      if (ctx.block_number <= snap.block) return;  // inside the snapshot
+      if (ev.removed) {
+        if (tracker.holds(ctx.block_number, ctx.block_hash_prefix)) resolve_reorg(tracker, publisher, http, nullptr);
+        return;
+      }
+      counters.logs.fetch_add(1, std::memory_order_relaxed);
+      if (publisher.publish(ev)) counters.md_frames.fetch_add(1, std::memory_order_relaxed);
+      else counters.md_dropped.fetch_add(1, std::memory_order_relaxed);
+      last_block = std::max(last_block, ctx.block_number);
+    };
+    auto handle = [&](std::string_view msg) {
+      control::MessageKind kind{};
+      const auto err = decoder.decode_message(msg, kind);
+      if (err != control::DecodeError::Ok) {
+        counters.decode_errors.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      if (kind == control::MessageKind::Log) {
+        handle_log(decoder.log());
+      } else if (kind == control::MessageKind::NewHead) {
+        const protocol::BlockHeader h = decoder.head();
+        counters.heads.fetch_add(1, std::memory_order_relaxed);
+        if (tracker.on_head(h) == control::HeadResult::NeedsResolve) resolve_reorg(tracker, publisher, http, &h);
+        if (publisher.publish(h)) counters.md_frames.fetch_add(1, std::memory_order_relaxed);
+        else counters.md_dropped.fetch_add(1, std::memory_order_relaxed);
+        counters.base_fee_wei.store(h.base_fee_per_gas.limb[0], std::memory_order_relaxed);
+        counters.latest_block.store(h.number, std::memory_order_relaxed);
+        if (gates) gates->set_latest_block(h.number);
+      }
+    };
+    for (const auto& m : early) handle(m);
+
+    std::string msg;
+    std::uint32_t backoff_ms = 100;
+    while (!stop_collector.load(std::memory_order_acquire)) {
+      const auto st = ws.ws_read(msg, std::chrono::milliseconds(100));
+      if (st == control::RpcStatus::Ok) {
+        handle(msg);
+        continue;
+      }
+      if (st == control::RpcStatus::Timeout) continue;
+      // Connection lost: reconnect with backoff, resubscribe, then backfill from the last block.
+      log_line("collector: node connection lost (" + std::string(control::to_string(st)) + "): " + ws.last_error());
+      counters.reconnects.fetch_add(1, std::memory_order_relaxed);
+      ws.close();
+      early.clear();
+      while (!stop_collector.load(std::memory_order_acquire)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(backoff_ms));
+        if (subscribe(ws, early)) break;
+        ws.close();
+        backoff_ms = std::min<std::uint32_t>(backoff_ms * 2, 5000);
+      }
+      if (stop_collector.load(std::memory_order_acquire)) break;
+      backoff_ms = 100;
+      try {
+        const std::uint64_t head = parse_hex_u64(http.call_string("eth_blockNumber", "[]")).value_or(last_block);
+        const std::string logs = http.call("eth_getLogs", "[{\"fromBlock\":\"" + quantity(last_block) + "\",\"toBlock\":\"" +
+                                                              quantity(head) + "\"," + log_filter().substr(1) + "]");
+        const std::string wrapped = "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":" + logs + "}";
+        (void)decoder.decode_log_array(wrapped, [&](const control::LogEvent& ev) {
+          counters.backfilled_logs.fetch_add(1, std::memory_order_relaxed);
+          handle_log(ev);
+        });
+      } catch (const std::exception& e) {
+        log_line(std::string("collector: backfill failed: ") + e.what());
+      }
+      for (const auto& m : early) handle(m);
+    }
+    ws.close();
+  }
+
+  template <class Pub>
+  void resolve_reorg(control::ReorgTracker& tracker, Pub& publisher, JsonRpc& http, const protocol::BlockHeader* head) {
+    protocol::ReorgNotice notice{};
+    auto canonical = [&](std::uint64_t n) -> std::optional<control::Hash32> {
+      try {
+        if (auto h = fetch_header(http, n)) return h->hash;
+      } catch (const std::exception&) {
+      }
+      return std::nullopt;
+    };
+    if (tracker.resolve(head, canonical, notice)) {
+      counters.reorgs.fetch_add(1, std::memory_order_relaxed);
+      (void)publisher.publish(notice);
+    }
+  }
+
+  // ---------------------------------------------------------------- strategy
+  template <class Idle>
+  void strategy_loop(Idle& idle) {
+    ring::SpscConsumer& in = consumer_of(*md_sub, md_link);
+    for (;;) {
+      const std::size_t n = engine->poll(in, 64);
+      if (n != 0) {
+        counters.strategy_frames.fetch_add(n, std::memory_order_relaxed);
+        const auto& st = engine->stats();
+        counters.signals.store(st.signals, std::memory_order_relaxed);
+        counters.signals_dropped.store(st.signals_dropped_full, std::memory_order_relaxed);
+        continue;
+      }
+      if (stop_strategy.load(std::memory_order_acquire)) break;  // stopped and drained
+      idle.idle(0);
+    }
+  }
+
+  void run_strategy() {
+    if (opt.core_strategy >= 0 && !hw::pin_current_thread(opt.core_strategy)) log_line("strategy: cannot pin to CPU " + std::to_string(opt.core_strategy));
+    switch (opt.idle) {
+      case IdleKind::spin: {
+        mycelium::BusySpinIdle i;
+        strategy_loop(i);
+        break;
+      }
+      case IdleKind::yield: {
+        mycelium::YieldIdle i;
+        strategy_loop(i);
+        break;
+      }
+      case IdleKind::backoff: {
+        mycelium::BackoffIdle i;
+        strategy_loop(i);
+        break;
+      }
+    }
+    strategy_done.store(true, std::memory_order_release);
+  }
+
+  // ---------------------------------------------------------------- executor
+  InFlight* order_slot(std::uint64_t order_id) noexcept {
+    for (auto& o : orders)
+      if (o.used && o.order_id == order_id) return &o;
+    return nullptr;
+  }
+
+  void on_signal(std::span<const std::byte> frame, std::uint64_t& order_seq, ring::SpscProducer& tx_out,
+                 risk::AuditChannel& ach) noexcept {
+    const auto parsed = protocol::parse_frame(frame);
+    if (!parsed.ok()) return;
+    for (const auto& tlv : parsed.view.tlvs()) {
+      const auto sig = protocol::tlv_as<protocol::ArbitrageSignal>(tlv);
+      if (!sig) continue;
+      counters.signals_received.fetch_add(1, std::memory_order_relaxed);
+      const std::uint64_t md_ts = parsed.view.header.timestamp_ns;
+      const std::uint64_t seen = wall_ns();
+      if (signal_latency_ns.size() < kLatencySamples && md_ts != 0 && seen > md_ts) signal_latency_ns.push_back(seen - md_ts);
+      (void)ach.push(*sig);
+      if (sig->net_profit_usd < min_profit_usd.load(std::memory_order_relaxed)) {
+        counters.below_threshold.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      // A signal computed at or before the block our last trade was mined in may not include that
+      // trade's own pool changes (heads can arrive before the block's logs):
+      // executing it would trade against our own footprint (and usually revert). The engine
+      // re-signals from the new state if the cycle is still profitable.
+      if (sig->block_number <= last_trade_block) {
+        counters.stale_signals.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      std::array<std::uint8_t, kMaxPathBytes> path{};
+      std::size_t path_len = 0;
+      if (encode_path(*sig, *paths, path, path_len) != PathError::Ok) {
+        counters.path_errors.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      const std::uint64_t pending = nonce_resync.exchange(UINT64_MAX, std::memory_order_acq_rel);
+      if (pending != UINT64_MAX) next_nonce = pending;
+      const FeeQuote fees = fees_for(U256(counters.base_fee_wei.load(std::memory_order_relaxed)),
+                                     priority_fee_gwei.load(std::memory_order_relaxed), opt.chain_id);
+      risk::Candidate cand{};
+      cand.signal_id = sig->signal_id;
+      cand.token_in = protocol::InstrumentId(sig->tokens[0]);
+      cand.hop_count = sig->hop_count;
+      for (unsigned h = 0; h < protocol::kMaxHops; ++h) cand.state_blocks[h] = sig->block_number;
+      cand.amount_in = sig->amount_in;
+      cand.max_fee_per_gas = fees.max_fee_per_gas;
+      cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+      gates->set_latest_block(sig->block_number);
+      const risk::Decision d = gates->check(cand);
+      risk::AuditDecision ad{};
+      ad.signal_id = sig->signal_id;
+      ad.token_in = sig->tokens[0];
+      ad.accepted = d.accept ? 1 : 0;
+      ad.reason = static_cast<std::uint8_t>(d.reason);
+      ad.breaker_state = static_cast<std::uint8_t>(gates->breaker_state());
+      ad.notional_usd = d.notional_usd.raw;
+      ad.amount_in = sig->amount_in;
+      ad.max_fee_per_gas = d.max_fee_per_gas;
+      ad.max_priority_fee_per_gas = d.max_priority_fee_per_gas;
+      (void)ach.push(ad);
+      if (!d.accept) {
+        counters.risk_rejected.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      counters.risk_accepted.fetch_add(1, std::memory_order_relaxed);
+      InFlight* slot = nullptr;
+      for (auto& o : orders)
+        if (!o.used) {
+          slot = &o;
+          break;
+        }
+      if (slot == nullptr) {  // more in flight than the table holds: the gate's limit is set too high
+        counters.risk_rejected.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      std::array<std::uint8_t, 512> calldata{};
+      const std::size_t cd_len = executor::encode_execute_call(
+          calldata, std::span<const std::uint8_t>(path.data(), path_len), sig->amount_in,
+          min_profit_for(sig->expected_profit, min_profit_share_bps.load(std::memory_order_relaxed)));
+      TxOrder order{};
+      order.order_id = ++order_seq;
+      order.signal_id = sig->signal_id;
+      order.nonce = next_nonce;
+      order.gas_limit = sig->hop_count == 2 ? opt.gas_units_2hop : opt.gas_units_3hop;
+      order.chain_id = opt.chain_id;
+      order.sender = sender;
+      order.max_fee_per_gas = d.max_fee_per_gas;
+      order.max_priority_fee_per_gas = d.max_priority_fee_per_gas;
+      executor::Eip1559Tx tx{};
+      tx.chain_id = opt.chain_id;
+      tx.nonce = next_nonce;
+      tx.max_priority_fee_per_gas = d.max_priority_fee_per_gas;
+      tx.max_fee_per_gas = d.max_fee_per_gas;
+      tx.gas_limit = order.gas_limit;
+      tx.to = contract;
+      tx.data = std::span<const std::uint8_t>(calldata.data(), cd_len);
+      executor::SignedTx signed_tx{};
+      if (cd_len == 0 || executor::sign_tx(*signer, *key, tx, order.raw, signed_tx) != executor::TxError::Ok) {
+        counters.sign_errors.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      const std::uint64_t signed_at = wall_ns();
+      if (latency_ns.size() < kLatencySamples && md_ts != 0 && signed_at > md_ts) latency_ns.push_back(signed_at - md_ts);
+      counters.signed_txs.fetch_add(1, std::memory_order_relaxed);
+      order.raw_size = static_cast<std::uint32_t>(signed_tx.size);
+      std::memcpy(order.tx_hash.data(), signed_tx.hash.data(), 32);
+      const std::size_t bytes = offsetof(TxOrder, raw) + signed_tx.size;
+      if (tx_out.try_publish(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&order), bytes)) !=
+          ring::PublishResult::ok) {
+        counters.tx_ring_full.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      ++next_nonce;
+      gates->on_submitted(cand);
+      slot->used = true;
+      slot->order_id = order.order_id;
+      slot->candidate = cand;
+      slot->expected_usd = sig->net_profit_usd;
+    }
+  }
+
+  void on_report(std::span<const std::byte> frame, risk::AuditChannel& ach) noexcept {
+    const auto parsed = protocol::parse_frame(frame);
+    if (!parsed.ok()) return;
+    for (const auto& tlv : parsed.view.tlvs()) {
+      auto rep = protocol::tlv_as<protocol::ExecutionReport>(tlv);
+      if (!rep) continue;
+      InFlight* slot = order_slot(rep->order_id);
+      if (slot == nullptr) continue;
+      const auto status = static_cast<protocol::ExecutionStatus>(rep->status);
+      if (status == protocol::ExecutionStatus::Submitted) continue;  // still in flight
+      risk::TradeOutcome outcome = risk::TradeOutcome::Failed;
+      if (status == protocol::ExecutionStatus::Included) outcome = risk::TradeOutcome::Included;
+      if (status == protocol::ExecutionStatus::Reverted) outcome = risk::TradeOutcome::Reverted;
+      rep->expected_pnl_usd = slot->expected_usd;
+      if (status == protocol::ExecutionStatus::Included || status == protocol::ExecutionStatus::Reverted) {
+        last_trade_block = std::max(last_trade_block, rep->block_number);
+        risk::TradePnl t{};
+        if (pnl->on_execution(*rep, slot->candidate.token_in, t) == risk::PnlError::ok) {
+          rep->realized_pnl_usd = t.net_usd.raw;
+          counters.realized_pnl_usd.fetch_add(t.net_usd.raw, std::memory_order_relaxed);
+          counters.realized_profit_usd.fetch_add(t.profit_usd.raw, std::memory_order_relaxed);
+          counters.gas_usd.fetch_add(t.gas_usd.raw, std::memory_order_relaxed);
+          const auto snap = pnl->snapshot();
+          gates->update_pnl(snap);
+          (void)ach.push(*rep);
+          risk::AuditPnl ap{};
+          ap.order_id = rep->order_id;
+          ap.signal_id = rep->signal_id;
+          ap.token_in = slot->candidate.token_in.raw();
+          ap.profit_usd = t.profit_usd.raw;
+          ap.gas_usd = t.gas_usd.raw;
+          ap.net_usd = t.net_usd.raw;
+          ap.expected_usd = t.expected_usd.raw;
+          ap.cumulative_usd = snap.cumulative.raw;
+          ap.peak_usd = snap.peak.raw;
+          ap.drawdown_usd = snap.drawdown.raw;
+          ap.daily_usd = snap.daily.raw;
+          ap.day = snap.day;
+          (void)ach.push(ap);
+        } else {
+          (void)ach.push(*rep);
+        }
+        const std::uint64_t ti = slot->candidate.token_in.index();
+        if (status == protocol::ExecutionStatus::Included && ti < realized_raw.size() && !rep->realized_profit.is_negative()) {
+          realized_raw[ti] = realized_raw[ti] + rep->realized_profit.bits();
+        }
+      } else {
+        (void)ach.push(*rep);
+      }
+      gates->on_outcome(slot->candidate, outcome);
+      slot->used = false;
+    }
+  }
+
+  template <class Idle>
+  void executor_loop(Idle& idle) {
+    ring::SpscConsumer& sig_in = consumer_of(*signal_sub, signal_link);
+    ring::SpscConsumer& rep_in = consumer_of(*report_sub, report_link);
+    ring::SpscProducer& tx_out = producer_of(*tx_pub, tx_link);
+    risk::AuditChannel& ach = audit->channel(0);
+    std::uint64_t order_seq = 0;
+    for (;;) {
+      std::size_t n = sig_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_signal(f, order_seq, tx_out, ach); }, 16);
+      n += rep_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_report(f, ach); }, 16);
+      if (n != 0) continue;
+      if (intake_closed.load(std::memory_order_acquire)) signals_drained.store(true, std::memory_order_release);
+      if (stop_executor.load(std::memory_order_acquire)) break;
+      idle.idle(0);
+    }
+  }
+
+  void run_executor() {
+    if (opt.core_executor >= 0 && !hw::pin_current_thread(opt.core_executor)) log_line("executor: cannot pin to CPU " + std::to_string(opt.core_executor));
+    switch (opt.idle) {
+      case IdleKind::spin: {
+        mycelium::BusySpinIdle i;
+        executor_loop(i);
+        break;
+      }
+      case IdleKind::yield: {
+        mycelium::YieldIdle i;
+        executor_loop(i);
+        break;
+      }
+      case IdleKind::backoff: {
+        mycelium::BackoffIdle i;
+        executor_loop(i);
+        break;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- submitter
+  struct Pending {
+    TxOrder order;
+    Clock::time_point deadline;
+  };
+
+  void send_report(ring::SpscProducer& out, const protocol::ExecutionReport& r, std::uint64_t& seq) {
+    std::array<std::byte, 512> buf{};
+    protocol::FrameBuilder b(buf, protocol::RelayDomain::Execution, kSourceSubmitter, protocol::frame_flags::kNoChecksum);
+    if (!b.add(r)) return;
+    const auto f = b.finish(++seq, wall_ns());
+    while (out.try_publish(f) == ring::PublishResult::full) std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+
+  static protocol::ExecutionReport report_of(const TxOrder& o, protocol::ExecutionStatus st) {
+    protocol::ExecutionReport r{};
+    r.order_id = o.order_id;
+    r.signal_id = o.signal_id;
+    r.nonce = o.nonce;
+    r.status = static_cast<std::uint8_t>(st);
+    r.tx_hash = o.tx_hash;
+    r.effective_gas_price = U256::zero();
+    r.realized_profit = num::I256::from_bits(U256::zero());
+    return r;
+  }
+
+  void resync_nonce(JsonRpc& rpc) {
+    try {
+      const auto n = parse_hex_u64(rpc.call_string("eth_getTransactionCount", "[\"" + protocol::format_address(sender) + "\",\"pending\"]"));
+      if (n) {
+        nonce_resync.store(*n, std::memory_order_release);
+        counters.nonce_resyncs.fetch_add(1, std::memory_order_relaxed);
+        risk::AuditNonce an{};
+        an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Resync);
+        an.node_pending = *n;
+        an.next_nonce = *n;
+        (void)audit->channel(1).push(an);
+      }
+    } catch (const std::exception& e) {
+      log_line(std::string("submitter: nonce resync failed: ") + e.what());
+    }
+  }
+
+  // Parses a receipt; false when not mined yet.
+  bool parse_receipt(const std::string& json, const TxOrder& o, protocol::ExecutionReport& r) {
+    if (json == "null") return false;
+    simdjson::dom::parser parser;
+    simdjson::dom::element rc;
+    if (parser.parse(json).get(rc) != simdjson::SUCCESS) return false;
+    std::string_view s;
+    const bool ok = rc["status"].get(s) == simdjson::SUCCESS && parse_hex_u64(s).value_or(0) == 1;
+    r = report_of(o, ok ? protocol::ExecutionStatus::Included : protocol::ExecutionStatus::Reverted);
+    if (rc["blockNumber"].get(s) == simdjson::SUCCESS) r.block_number = parse_hex_u64(s).value_or(0);
+    if (rc["gasUsed"].get(s) == simdjson::SUCCESS) r.gas_used = parse_hex_u64(s).value_or(0);
+    if (rc["effectiveGasPrice"].get(s) == simdjson::SUCCESS) r.effective_gas_price = U256::parse(s).value_or(U256::zero());
+    // Executed(bytes32 indexed pathHash, uint256 amountIn, uint256 profit) from our contract.
+    static const auto kExecuted = executor::keccak256(std::string_view("Executed(bytes32,uint256,uint256)"));
+    simdjson::dom::array logs;
+    if (ok && rc["logs"].get_array().get(logs) == simdjson::SUCCESS) {
+      for (simdjson::dom::element lg : logs) {
+        std::string_view addr, data;
+        simdjson::dom::array topics;
+        if (lg["address"].get(addr) != simdjson::SUCCESS || lg["data"].get(data) != simdjson::SUCCESS ||
+            lg["topics"].get_array().get(topics) != simdjson::SUCCESS)
+          continue;
+        const auto a = protocol::parse_address(addr);
+        if (!a || *a != contract) continue;
+        std::string_view t0;
+        if (topics.at(0).get(t0) != simdjson::SUCCESS) continue;
+        const auto t0b = parse_hex_bytes(t0);
+        if (!t0b || t0b->size() != 32 || std::memcmp(t0b->data(), kExecuted.data(), 32) != 0) continue;
+        const auto d = parse_hex_bytes(data);
+        if (!d) continue;
+        if (auto profit = abi_word(*d, 1)) r.realized_profit = num::I256::from_bits(*profit);
+      }
+    }
+    return true;
+  }
+
+  void run_submitter() {
+    try {
+      submitter_loop();
+    } catch (const std::exception& e) {
+      log_line(std::string("submitter stopped: ") + e.what());
+    }
+    submitter_done.store(true, std::memory_order_release);
+  }
+
+  void submitter_loop() {
+    JsonRpc rpc(opt.rpc_http);
+    ring::SpscConsumer& in = consumer_of(*tx_sub, tx_link);
+    ring::SpscProducer& out = producer_of(*report_pub, report_link);
+    risk::AuditChannel& ach = audit->channel(1);
+    std::vector<Pending> pending;
+    std::uint64_t seq = 0;
+    auto last_poll = Clock::now();
+    auto last_fee = Clock::now() - std::chrono::seconds(10);
+    const bool own_fee = !has(Role::collector) || !opt.builtin_collector;  // no base fee from a collector here
+    for (;;) {
+      if (own_fee && Clock::now() - last_fee > std::chrono::milliseconds(500)) {
+        last_fee = Clock::now();
+        try {
+          if (auto h = fetch_header(rpc, parse_hex_u64(rpc.call_string("eth_blockNumber", "[]")).value_or(0))) {
+            counters.base_fee_wei.store(h->base_fee_per_gas.limb[0], std::memory_order_relaxed);
+            counters.latest_block.store(h->number, std::memory_order_relaxed);
+          }
+        } catch (const std::exception& e) {
+          log_line(std::string("submitter: base fee refresh failed: ") + e.what());
+        }
+      }
+      std::vector<TxOrder> batch;
+      (void)in.consume_burst(
+          [&](std::span<const std::byte> f) noexcept {
+            TxOrder o{};
+            std::memcpy(&o, f.data(), std::min(f.size(), sizeof o));
+            batch.push_back(o);
+          },
+          16);
+      for (const TxOrder& o : batch) {
+        const std::string raw = to_hex(o.raw.data(), o.raw_size);
+        try {
+          const std::string hash = rpc.call_string("eth_sendRawTransaction", "[\"" + raw + "\"]");
+          counters.sent.fetch_add(1, std::memory_order_relaxed);
+          risk::AuditTransaction at{};
+          at.order_id = o.order_id;
+          at.signal_id = o.signal_id;
+          at.nonce = o.nonce;
+          at.chain_id = o.chain_id;
+          at.gas_limit = o.gas_limit;
+          at.kind = static_cast<std::uint8_t>(risk::TxKind::New);
+          at.tx_hash = o.tx_hash;
+          at.sender = o.sender;
+          at.max_fee_per_gas = o.max_fee_per_gas;
+          at.max_priority_fee_per_gas = o.max_priority_fee_per_gas;
+          (void)ach.push(at);
+          if (hash != to_hex(o.tx_hash.data(), 32)) log_line("submitter: node returned hash " + hash + " for " + to_hex(o.tx_hash.data(), 32));
+          pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms)});
+        } catch (const std::exception& e) {
+          counters.send_failed.fetch_add(1, std::memory_order_relaxed);
+          log_line(std::string("submitter: eth_sendRawTransaction refused: ") + e.what());
+          send_report(out, report_of(o, protocol::ExecutionStatus::Failed), seq);
+          resync_nonce(rpc);
+        }
+      }
+      const auto now = Clock::now();
+      if (!pending.empty() && now - last_poll >= std::chrono::milliseconds(20)) {
+        last_poll = now;
+        std::vector<RpcRequest> reqs;
+        for (const auto& p : pending) reqs.push_back({"eth_getTransactionReceipt", "[\"" + to_hex(p.order.tx_hash.data(), 32) + "\"]"});
+        try {
+          const auto res = rpc.batch(reqs);
+          std::vector<Pending> still;
+          for (std::size_t i = 0; i < pending.size(); ++i) {
+            protocol::ExecutionReport r{};
+            if (res[i].ok && parse_receipt(res[i].json, pending[i].order, r)) {
+              (r.status == static_cast<std::uint8_t>(protocol::ExecutionStatus::Included) ? counters.included : counters.reverted)
+                  .fetch_add(1, std::memory_order_relaxed);
+              send_report(out, r, seq);
+            } else if (now > pending[i].deadline) {
+              counters.receipt_timeouts.fetch_add(1, std::memory_order_relaxed);
+              send_report(out, report_of(pending[i].order, protocol::ExecutionStatus::Failed), seq);
+              resync_nonce(rpc);
+            } else {
+              still.push_back(pending[i]);
+            }
+          }
+          pending.swap(still);
+        } catch (const std::exception& e) {
+          log_line(std::string("submitter: receipt poll failed: ") + e.what());
+        }
+      }
+      if (batch.empty()) {
+        if (stop_submitter.load(std::memory_order_acquire) && pending.empty()) break;
+        std::this_thread::sleep_for(std::chrono::microseconds(pending.empty() ? 200 : 2000));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+  void start() {
+    open_links();
+    if (has(Role::executor)) {
+      submitter_t = std::thread([this] { run_submitter(); });
+      executor_t = std::thread([this] { run_executor(); });
+    }
+    if (has(Role::strategy)) strategy_t = std::thread([this] { run_strategy(); });
+    if (has(Role::collector) && !opt.builtin_collector) {
+      control::NodeSessionConfig sc;
+      sc.chain = chain;
+      sc.endpoints.push_back(control::EndpointConfig{opt.rpc_http, opt.rpc_ws, 0, 0, 20});
+      sc.source_id = kSourceCollector;
+      sc.checksum = false;  // in-process / same-host ring
+      sc.use_finalized_tag = false;
+      session_sink.p = &producer_of(*md_pub, md_link);
+      session = std::make_unique<control::NodeSession<SessionSink>>(sc, registry, session_sink);
+      session->start();
+      const auto deadline = Clock::now() + std::chrono::seconds(60);
+      while (session->counters().backfills_completed.load(std::memory_order_acquire) == 0) {
+        if (Clock::now() > deadline) {
+          shutdown();
+          throw std::runtime_error("node session: no snapshot/backfill within 60 s (state " +
+                                   std::to_string(static_cast<int>(session->state())) + ")");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      counters.snapshot_block.store(session->counters().last_block.load());
+      log_line("node session streaming at block " + std::to_string(session->counters().last_block.load()) + ": " +
+               std::to_string(session->counters().snapshots_published.load()) + " pool snapshots");
+    } else if (has(Role::collector)) {
+      collector_t = std::thread([this] { run_collector(); });
+      const auto deadline = Clock::now() + std::chrono::seconds(60);
+      while (!collector_ready.load(std::memory_order_acquire)) {
+        {
+          std::lock_guard lk(error_mu);
+          if (!collector_error.empty()) {
+            const std::string e = collector_error;
+            shutdown();
+            throw std::runtime_error(e);
+          }
+        }
+        if (Clock::now() > deadline) {
+          shutdown();
+          throw std::runtime_error("collector: no snapshot within 60 s");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
+  }
+
+  void wait_drained(ring::SpscConsumer* c, const mycelium::Subscriber* /*unused*/, std::chrono::milliseconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (c != nullptr && c->available_bytes_hint() != 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+
+  void shutdown() {
+    if (shut) return;
+    shut = true;
+    // 1. Intake.
+    stop_collector.store(true, std::memory_order_release);
+    if (collector_t.joinable()) collector_t.join();
+    if (session) {
+      session->stop();
+      sync_session_counters();
+    }
+    // 2. Strategy drains the md ring (its loop exits only when a poll finds nothing).
+    stop_strategy.store(true, std::memory_order_release);
+    if (strategy_t.joinable()) strategy_t.join();
+    // 3. Submitter finishes sent transactions (receipts or timeouts); the executor keeps running
+    //    meanwhile so that it drains the signal ring and books the reports.
+    if (submitter_t.joinable()) {
+      // The executor drains the signal ring first (it may still queue transactions).
+      intake_closed.store(true, std::memory_order_release);
+      const auto deadline = Clock::now() + std::chrono::seconds(5);
+      while (!signals_drained.load(std::memory_order_acquire) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      stop_submitter.store(true, std::memory_order_release);
+      submitter_t.join();
+    }
+    // 4. Executor drains the signal and report rings.
+    stop_executor.store(true, std::memory_order_release);
+    if (executor_t.joinable()) executor_t.join();
+    // 5. Audit log: flush and close.
+    if (audit) {
+      (void)audit->flush();
+      audit->close();
+    }
+  }
+
+  // Mirrors the node session's counters into ours (operator feed, summary).
+  void sync_session_counters() const {
+    if (!session) return;
+    const auto& c = session->counters();
+    auto& k = const_cast<Counters&>(counters);
+    k.heads.store(c.heads_published.load());
+    k.logs.store(c.logs_published.load());
+    k.md_frames.store(c.logs_published.load() + c.heads_published.load() + c.snapshots_published.load() +
+                      c.tick_frames_published.load() + c.reorg_notices.load());
+    k.md_dropped.store(c.sink_drops.load());
+    k.decode_errors.store(c.decode_errors.load());
+    k.reconnects.store(c.reconnects.load());
+    k.reorgs.store(c.reorg_notices.load());
+    k.backfilled_logs.store(c.backfill_logs.load());
+    if (c.last_block.load() > k.latest_block.load()) k.latest_block.store(c.last_block.load());
+  }
+
+  std::string summary() const {
+    sync_session_counters();
+    std::ostringstream o;
+    auto c = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    auto usd = [](std::int64_t raw) { return UsdFixedPoint8{raw}.to_string(); };
+    o << "{\"event\":\"summary\",\"role\":\"" << to_string(opt.role) << "\",\"snapshot_block\":" << c(counters.snapshot_block)
+      << ",\"latest_block\":" << c(counters.latest_block) << ",\"heads\":" << c(counters.heads) << ",\"logs\":" << c(counters.logs)
+      << ",\"md_frames\":" << c(counters.md_frames) << ",\"md_dropped\":" << c(counters.md_dropped)
+      << ",\"decode_errors\":" << c(counters.decode_errors) << ",\"reconnects\":" << c(counters.reconnects)
+      << ",\"reorgs\":" << c(counters.reorgs) << ",\"strategy_frames\":" << c(counters.strategy_frames);
+    if (engine) {
+      const auto& s = engine->stats();
+      o << ",\"cycles\":" << engine->cycles().size() << ",\"cycles_evaluated\":" << s.cycles_evaluated
+        << ",\"signals\":" << s.signals << ",\"signals_dropped\":" << s.signals_dropped_full << ",\"below_min\":" << s.below_min
+        << ",\"unprofitable\":" << s.unprofitable << ",\"rejected_events\":" << s.rejected_events;
+      const auto& b = engine->book().stats();
+      o << ",\"book\":{\"applied\":" << b.applied << ",\"duplicates\":" << b.duplicates << ",\"unknown_pool\":" << b.unknown_pool
+        << ",\"wrong_type\":" << b.wrong_type << ",\"quarantined_events\":" << b.quarantined_events
+        << ",\"tick_overflows\":" << b.tick_overflows << ",\"inconsistent\":" << b.inconsistent << "}";
+    }
+    o << ",\"signals_received\":" << c(counters.signals_received) << ",\"below_threshold\":" << c(counters.below_threshold)
+      << ",\"stale_signals\":" << c(counters.stale_signals) << ",\"path_errors\":" << c(counters.path_errors) << ",\"risk_accepted\":" << c(counters.risk_accepted)
+      << ",\"risk_rejected\":" << c(counters.risk_rejected) << ",\"signed_txs\":" << c(counters.signed_txs)
+      << ",\"sent\":" << c(counters.sent) << ",\"send_failed\":" << c(counters.send_failed)
+      << ",\"included\":" << c(counters.included) << ",\"reverted\":" << c(counters.reverted)
+      << ",\"receipt_timeouts\":" << c(counters.receipt_timeouts) << ",\"nonce_resyncs\":" << c(counters.nonce_resyncs)
+      << ",\"realized_pnl_usd\":\"" << usd(counters.realized_pnl_usd.load()) << "\",\"realized_profit_usd\":\""
+      << usd(counters.realized_profit_usd.load()) << "\",\"gas_usd\":\"" << usd(counters.gas_usd.load()) << "\"";
+    o << ",\"realized_profit_raw\":{";
+    bool first = true;
+    for (std::size_t i = 0; i < realized_raw.size(); ++i) {
+      if (realized_raw[i] == U256::zero()) continue;
+      o << (first ? "" : ",") << "\"" << prices[i].address << "\":\"" << realized_raw[i].to_string() << "\"";
+      first = false;
+    }
+    o << "}";
+    o << ",\"tick_to_signed_tx_ns\":{\"count\":" << latency_ns.size() << ",\"p50\":" << percentile(latency_ns, 0.5)
+      << ",\"p99\":" << percentile(latency_ns, 0.99) << ",\"max\":" << percentile(latency_ns, 1.0) << "}";
+    o << ",\"tick_to_executor_ns\":{\"count\":" << signal_latency_ns.size() << ",\"p50\":" << percentile(signal_latency_ns, 0.5)
+      << ",\"p99\":" << percentile(signal_latency_ns, 0.99) << ",\"max\":" << percentile(signal_latency_ns, 1.0) << "}";
+    if (audit) o << ",\"audit_records\":" << audit->stats().records_written << ",\"audit_file\":\"" << opt.audit_file << "\"";
+    o << "}";
+    return o.str();
+  }
+};
+
+Pipeline::Pipeline(Options options) : impl_(std::make_unique<Impl>(std::move(options))) { impl_->owner = this; }
+
+Pipeline::~Pipeline() {
+  if (impl_) impl_->shutdown();
+}
+
+void Pipeline::start() { impl_->start(); }
+void Pipeline::shutdown() { impl_->shutdown(); }
+
+Options Pipeline::options() const {
+  std::lock_guard lk(impl_->error_mu);
+  return impl_->opt;
+}
+
+void Pipeline::reload(const Reloadable& r) {
+  {
+    std::lock_guard lk(impl_->error_mu);
+    impl_->opt.reload = r;
+  }
+  impl_->min_profit_usd.store(r.min_profit_usd.raw, std::memory_order_relaxed);
+  impl_->min_profit_share_bps.store(r.min_profit_share_bps, std::memory_order_relaxed);
+  impl_->priority_fee_gwei.store(r.priority_fee_gwei, std::memory_order_relaxed);
+  if (impl_->gates) {
+    (void)impl_->gates->set_limits(Impl::limits_of(r));
+    if (r.kill_switch) impl_->gates->engage_kill_switch();
+    else impl_->gates->release_kill_switch();
+  }
+}
+
+const Counters& Pipeline::counters() const noexcept {
+  impl_->sync_session_counters();
+  return impl_->counters;
+}
+std::string Pipeline::summary_json() const { return impl_->summary(); }
+std::string Pipeline::sender_address() const {
+  return impl_->signer ? protocol::format_address(impl_->sender) : std::string();
+}
+
+}  // namespace torq::torqd

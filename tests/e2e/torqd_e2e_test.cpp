@@ -1,0 +1,547 @@
+// End-to-end (labels integration;chain): the local chain fixture (anvil, chain id 137, Uniswap
+// V2/V3 venues), TorqArbitrage deployed from the owner account, the real torqd binary in monolith
+// mode against it. A deliberate dislocation (15 WETH sold on quickswap's WETH/USDC) must produce
+// signals and at least one signed, sent, mined (status 1) execute() whose realized profit equals
+// the contract's start-token balance increase to the unit; the audit log must hold the chain
+// signal → risk accept → tx → receipt → P&L for it; torqd must exit 0 on SIGTERM. Without a
+// profitable dislocation (a tiny swap), with the kill switch engaged, or with an unreachable
+// profit threshold, no transaction may be sent. The signing key must never appear in torqd's
+// stdout, stderr or audit log. Also: SIGHUP reload of the kill switch (with the operator API
+// up), torqd's built-in collector instead of the control library's node session, a key that does
+// not own the contract (refused at start-up), and distributed mode (three processes joined by
+// shm rings). Exits 77 (skipped) when chain/node_modules is absent.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "torq/risk/audit_log.hpp"
+#include "torq/risk/risk_gates.hpp"
+#include "torq/torqd/json_rpc.hpp"
+
+extern char** environ;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kSrc = std::getenv("TORQ_SOURCE_DIR") ? std::getenv("TORQ_SOURCE_DIR") : TORQ_E2E_SOURCE_DIR;
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string run(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int st = ::pclose(p);
+  if (st != 0) ADD_FAILURE() << "command failed (" << st << "): " << cmd << "\n" << out;
+  return out;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc == 0 ? pid : -1;
+}
+
+// Waits for a process; the exit code, -signal when killed, or -1000 on timeout (then killed).
+int wait_exit(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int st = 0;
+    const pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+      return -1000;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::string json_field(const std::string& json, const char* key) {
+  simdjson::dom::parser p;
+  simdjson::dom::element e;
+  if (p.parse(json).get(e) != simdjson::SUCCESS) return {};
+  simdjson::dom::element v;
+  if (e[key].get(v) != simdjson::SUCCESS) return {};
+  std::string_view s;
+  if (v.get(s) == simdjson::SUCCESS) return std::string(s);
+  return simdjson::minify(v);
+}
+
+std::string to_hex(const std::uint8_t* d, std::size_t n) { return torq::torqd::to_hex(d, n); }
+
+struct TorqdRun {
+  int exit_code = 0;
+  std::string out, err, audit_bytes;
+  std::string summary;  // last stdout line
+};
+
+class TorqdEndToEnd : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("torq-e2e-" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+    manifest_ = (dir_ / "manifest.json").string();
+    fixture_pid_ = spawn({"node", kSrc + "/chain/fixture.mjs", "--out", manifest_}, dir_ / "fixture.out", dir_ / "fixture.err");
+    for (int i = 0; i < 600 && !fs::exists(manifest_); ++i) std::this_thread::sleep_for(100ms);
+    std::this_thread::sleep_for(300ms);
+    if (!fs::exists(manifest_)) return;
+    const std::string dep = run("node " + kSrc + "/tests/e2e/chain_tool.mjs deploy --manifest " + manifest_ + " --key-out " +
+                                (dir_ / "executor.key").string());
+    contract_ = json_field(dep, "contract");
+    owner_ = json_field(dep, "owner");
+    key_hex_ = read_file(dir_ / "executor.key");
+    while (!key_hex_.empty() && (key_hex_.back() == '\n' || key_hex_.back() == ' ')) key_hex_.pop_back();
+    simdjson::dom::parser p;
+    simdjson::dom::element m;
+    if (p.load(manifest_).get(m) == simdjson::SUCCESS) {
+      std::string_view http;
+      if (m["rpc"]["http"].get(http) == simdjson::SUCCESS) http_ = std::string(http);
+    }
+    // A clean base every test starts from (contract deployed, no dislocation).
+    torq::torqd::JsonRpc rpc(http_);
+    base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
+  }
+  static void TearDownTestSuite() {
+    if (fixture_pid_ > 0) {
+      ::kill(fixture_pid_, SIGTERM);
+      (void)wait_exit(fixture_pid_, 20s);
+    }
+    std::error_code ec;
+    if (!dir_.empty() && !std::getenv("TORQ_E2E_KEEP")) fs::remove_all(dir_, ec);
+  }
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(manifest_)) << "fixture did not start: " << read_file(dir_ / "fixture.err");
+    ASSERT_FALSE(contract_.empty()) << "TorqArbitrage not deployed";
+    ASSERT_EQ(key_hex_.size(), 64U);
+    torq::torqd::JsonRpc rpc(http_);
+    ASSERT_EQ(rpc.call("evm_revert", "[\"" + base_snapshot_ + "\"]"), "true");
+    base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
+  }
+
+  void TearDown() override {
+    // A test that failed early must not leave its torqd running.
+    for (const pid_t pid : running_) {
+      ::kill(pid, SIGTERM);
+      (void)wait_exit(pid, 20s);
+    }
+    running_.clear();
+  }
+
+  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {TORQD_PATH, "--manifest", manifest_, "--key-file", (dir_ / "executor.key").string(),
+                                     "--contract", contract_, "--audit", (dir_ / (name + ".audit")).string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const pid_t pid = spawn(args, dir_ / (name + ".out"), dir_ / (name + ".err"));
+    running_.push_back(pid);
+    for (int i = 0; i < 600; ++i) {
+      if (read_file(dir_ / (name + ".out")).find("\"event\":\"ready\"") != std::string::npos) return pid;
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        ADD_FAILURE() << "torqd exited during start-up: " << read_file(dir_ / (name + ".err"));
+        return -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "torqd not ready after 30 s: " << read_file(dir_ / (name + ".err"));
+    return pid;
+  }
+  TorqdRun stop_torqd(const std::string& name, pid_t pid) {
+    TorqdRun r;
+    ::kill(pid, SIGTERM);
+    r.exit_code = wait_exit(pid, 40s);
+    running_.erase(std::remove(running_.begin(), running_.end(), pid), running_.end());
+    r.out = read_file(dir_ / (name + ".out"));
+    r.err = read_file(dir_ / (name + ".err"));
+    r.audit_bytes = read_file(dir_ / (name + ".audit"));
+    std::istringstream lines(r.out);
+    for (std::string l; std::getline(lines, l);)
+      if (l.find("\"event\":\"summary\"") != std::string::npos) r.summary = l;
+    return r;
+  }
+  std::string tool(const std::string& args) { return run("node " + kSrc + "/tests/e2e/chain_tool.mjs " + args + " --manifest " + manifest_); }
+  std::string usdc_balance(const std::string& who) { return json_field(tool("balance --token USDC --who " + who), "balance"); }
+  static std::uint64_t num(const std::string& summary, const char* key) {
+    const std::string v = json_field(summary, key);
+    return v.empty() ? 0 : std::stoull(v);
+  }
+  void expect_key_absent(const TorqdRun& r) {
+    std::string lower = key_hex_;
+    std::string upper = key_hex_;
+    std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+    for (const std::string* text : {&r.out, &r.err, &r.audit_bytes}) {
+      std::string t = *text;
+      std::transform(t.begin(), t.end(), t.begin(), ::tolower);
+      EXPECT_EQ(t.find(lower), std::string::npos) << "the private key appears in torqd's output or audit log";
+      EXPECT_EQ(text->find(upper), std::string::npos);
+    }
+    // The raw 32 key bytes must not be in the (binary) audit log either.
+    auto bytes = torq::torqd::parse_hex_bytes(key_hex_);
+    ASSERT_TRUE(bytes.has_value());
+    const std::string raw(bytes->begin(), bytes->end());
+    EXPECT_EQ(r.audit_bytes.find(raw), std::string::npos) << "raw key bytes in the audit log";
+  }
+
+  static inline fs::path dir_;
+  static inline std::string manifest_, contract_, owner_, key_hex_, http_, base_snapshot_;
+  static inline pid_t fixture_pid_ = -1;
+  std::vector<pid_t> running_;
+};
+
+TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageAndAuditItWhenAPoolIsDislocated) {
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("trade", {"--stats-file", (dir_ / "trade.stats.json").string()});
+  ASSERT_GT(pid, 0);
+  const std::string sw = tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15");
+  ASSERT_EQ(json_field(sw, "status"), "1");
+  // Wait for the contract's USDC balance to rise (the arbitrage mined), then a little longer
+  // for any follow-up trades to settle.
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(1500ms);
+  const TorqdRun r = stop_torqd("trade", pid);
+  after = usdc_balance(contract_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.summary.empty()) << r.out << r.err;
+  std::printf("%s\n", r.summary.c_str());
+  EXPECT_GT(num(r.summary, "signals"), 0U);
+  EXPECT_GE(num(r.summary, "signed_txs"), 1U);
+  EXPECT_GE(num(r.summary, "sent"), 1U);
+  EXPECT_GE(num(r.summary, "included"), 1U);
+  EXPECT_EQ(num(r.summary, "reverted"), 0U);
+  EXPECT_EQ(num(r.summary, "md_dropped"), 0U);
+  EXPECT_EQ(num(r.summary, "decode_errors"), 0U);
+
+  // The contract's USDC rose by exactly the realized profit torqd booked (from Executed events).
+  const auto b0 = torq::num::U256::parse(before);
+  const auto b1 = torq::num::U256::parse(after);
+  ASSERT_TRUE(b0 && b1);
+  ASSERT_TRUE(*b0 < *b1) << "contract USDC balance did not rise";
+  simdjson::dom::parser p;
+  simdjson::dom::element s;
+  ASSERT_EQ(p.parse(r.summary).get(s), simdjson::SUCCESS);
+  // Every pool's snapshot (V2 reserves, V3 slot0/liquidity/ticks) was accepted by the pool book.
+  std::uint64_t inconsistent = 1, overflows = 1, quarantined = 1;
+  ASSERT_EQ(s["book"]["inconsistent"].get(inconsistent), simdjson::SUCCESS);
+  ASSERT_EQ(s["book"]["tick_overflows"].get(overflows), simdjson::SUCCESS);
+  ASSERT_EQ(s["book"]["quarantined_events"].get(quarantined), simdjson::SUCCESS);
+  EXPECT_EQ(inconsistent, 0U);
+  EXPECT_EQ(overflows, 0U);
+  EXPECT_EQ(quarantined, 0U);
+  torq::num::U256 booked = torq::num::U256::zero();
+  simdjson::dom::object realized;
+  ASSERT_EQ(s["realized_profit_raw"].get_object().get(realized), simdjson::SUCCESS);
+  for (auto [addr, val] : realized) {
+    std::string_view v;
+    ASSERT_EQ(val.get(v), simdjson::SUCCESS);
+    // Every profit must be in USDC in this scenario (stables are the preferred start tokens).
+    booked = booked + torq::num::U256::parse(v).value_or(torq::num::U256::zero());
+  }
+  EXPECT_EQ((*b1 - *b0).to_string(), booked.to_string()) << "balance increase != booked realized profit";
+  EXPECT_GT(std::stoll(json_field(r.summary, "realized_pnl_usd").substr(0, json_field(r.summary, "realized_pnl_usd").find('.'))), 0);
+
+  // Audit log: every record verifies; the chain signal → decision(accept) → tx → receipt → P&L.
+  torq::risk::AuditReader reader((dir_ / "trade.audit").string());
+  std::map<std::uint64_t, torq::protocol::ArbitrageSignal> signals;
+  std::set<std::uint64_t> accepted;
+  std::map<std::uint64_t, torq::risk::AuditTransaction> txs;  // by order id
+  std::map<std::uint64_t, torq::protocol::ExecutionReport> receipts;
+  std::map<std::uint64_t, torq::risk::AuditPnl> pnls;
+  torq::risk::AuditRecordView v;
+  torq::risk::ReadStatus st;
+  while ((st = reader.next(v)) == torq::risk::ReadStatus::Record) {
+    torq::protocol::ArbitrageSignal sig;
+    torq::risk::AuditDecision d;
+    torq::risk::AuditTransaction t;
+    torq::protocol::ExecutionReport rep;
+    torq::risk::AuditPnl pn;
+    if (v.as(sig)) signals[sig.signal_id] = sig;
+    if (v.as(d) && d.accepted == 1) accepted.insert(d.signal_id);
+    if (v.as(t)) txs[t.order_id] = t;
+    if (v.as(rep)) receipts[rep.order_id] = rep;
+    if (v.as(pn)) pnls[pn.order_id] = pn;
+  }
+  EXPECT_EQ(st, torq::risk::ReadStatus::End) << "audit log is torn or corrupt at " << reader.offset();
+  ASSERT_FALSE(txs.empty());
+  torq::torqd::JsonRpc rpc(http_);
+  std::size_t complete_chains = 0;
+  for (const auto& [order, t] : txs) {
+    EXPECT_TRUE(signals.count(t.signal_id)) << "tx of order " << order << " without its signal record";
+    EXPECT_TRUE(accepted.count(t.signal_id)) << "tx of order " << order << " without a risk accept";
+    ASSERT_TRUE(receipts.count(order)) << "tx of order " << order << " without a receipt record";
+    const auto& rep = receipts[order];
+    EXPECT_EQ(rep.tx_hash, t.tx_hash);
+    // The transaction is on chain, mined with status 1, sent to the contract from the owner.
+    const std::string rc = rpc.call("eth_getTransactionReceipt", "[\"" + to_hex(t.tx_hash.data(), 32) + "\"]");
+    EXPECT_EQ(json_field(rc, "status"), "0x1") << rc;
+    std::string to = json_field(rc, "to"), from = json_field(rc, "from"), c = contract_, o = owner_;
+    for (auto* x : {&to, &from, &c, &o}) std::transform(x->begin(), x->end(), x->begin(), ::tolower);
+    EXPECT_EQ(to, c);
+    EXPECT_EQ(from, o);
+    EXPECT_EQ(rep.status, static_cast<std::uint8_t>(torq::protocol::ExecutionStatus::Included));
+    EXPECT_TRUE(pnls.count(order)) << "receipt of order " << order << " without a P&L record";
+    if (pnls.count(order)) {
+      EXPECT_GT(pnls[order].profit_usd, 0);
+      ++complete_chains;
+    }
+    // Polygon's 25 gwei priority-fee floor (chain id 137) is respected.
+    EXPECT_FALSE(t.max_priority_fee_per_gas < torq::num::U256(25'000'000'000ULL));
+  }
+  EXPECT_GE(complete_chains, 1U);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldSendNoTransactionWhenNoPoolIsDislocated) {
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("quiet", {});
+  ASSERT_GT(pid, 0);
+  // A $3 swap: events flow, nothing is worth trading after gas.
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 0.001"), "status"), "1");
+  ASSERT_EQ(json_field(tool("swap --venue sushiswap --pair WETH/USDC --sell USDC --amount 3"), "status"), "1");
+  std::this_thread::sleep_for(1500ms);
+  const TorqdRun r = stop_torqd("quiet", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.summary.empty());
+  EXPECT_GT(num(r.summary, "logs"), 0U) << "the swaps' events did not reach torqd";
+  EXPECT_EQ(num(r.summary, "signed_txs"), 0U) << r.summary;
+  EXPECT_EQ(num(r.summary, "sent"), 0U);
+  EXPECT_EQ(usdc_balance(contract_), before);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldSendNoTransactionWhenTheKillSwitchIsEngaged) {
+  const pid_t pid = start_torqd("killed", {"--kill-switch"});
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::this_thread::sleep_for(2000ms);
+  const TorqdRun r = stop_torqd("killed", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(num(r.summary, "signals_received"), 0U) << r.summary;
+  EXPECT_EQ(num(r.summary, "risk_accepted"), 0U);
+  EXPECT_GT(num(r.summary, "risk_rejected"), 0U);
+  EXPECT_EQ(num(r.summary, "signed_txs"), 0U);
+  EXPECT_EQ(num(r.summary, "sent"), 0U);
+  // Every decision in the audit log is a KillSwitch rejection.
+  torq::risk::AuditReader reader((dir_ / "killed.audit").string());
+  torq::risk::AuditRecordView v;
+  std::size_t decisions = 0;
+  while (reader.next(v) == torq::risk::ReadStatus::Record) {
+    torq::risk::AuditDecision d;
+    torq::risk::AuditTransaction t;
+    EXPECT_FALSE(v.as(t)) << "a transaction record with the kill switch engaged";
+    if (v.as(d)) {
+      ++decisions;
+      EXPECT_EQ(d.accepted, 0);
+      EXPECT_EQ(d.reason, static_cast<std::uint8_t>(torq::risk::RejectReason::KillSwitch));
+    }
+  }
+  EXPECT_GT(decisions, 0U);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldSendNoTransactionWhenProfitIsBelowTheThreshold) {
+  const pid_t pid = start_torqd("threshold", {"--min-profit-usd", "1000000"});
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::this_thread::sleep_for(1500ms);
+  const TorqdRun r = stop_torqd("threshold", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(num(r.summary, "logs"), 0U);
+  EXPECT_EQ(num(r.summary, "signed_txs"), 0U) << r.summary;
+  EXPECT_EQ(num(r.summary, "sent"), 0U);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldRefuseToStartWhenTheKeyDoesNotOwnTheContract) {
+  // The deployer's key (not the owner): torqd must refuse at start-up, exit non-zero, and still
+  // not print the key.
+  const std::string keys = read_file(fs::path(manifest_).replace_extension("").string() + ".keys.json");
+  simdjson::dom::parser p;
+  simdjson::dom::element k;
+  ASSERT_EQ(p.parse(keys).get(k), simdjson::SUCCESS);
+  std::string other;
+  for (auto a : k["accounts"].get_array()) {
+    std::string_view role, pk;
+    if (a["role"].get(role) == simdjson::SUCCESS && role == "deployer" && a["privateKey"].get(pk) == simdjson::SUCCESS)
+      other = std::string(pk.substr(2));
+  }
+  ASSERT_EQ(other.size(), 64U);
+  const fs::path kf = dir_ / "deployer.key";
+  { std::ofstream(kf) << other << "\n"; }
+  fs::permissions(kf, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  const pid_t pid = spawn({TORQD_PATH, "--manifest", manifest_, "--key-file", kf.string(), "--contract", contract_, "--audit",
+                           (dir_ / "wrong.audit").string()},
+                          dir_ / "wrong.out", dir_ / "wrong.err");
+  const int code = wait_exit(pid, 30s);
+  const std::string err = read_file(dir_ / "wrong.err");
+  EXPECT_EQ(code, 1) << err;
+  EXPECT_NE(err.find("is owned by"), std::string::npos) << err;
+  EXPECT_EQ(err.find(other), std::string::npos);
+}
+
+TEST_F(TorqdEndToEnd, ShouldApplyReloadedRiskSettingsOnSighup) {
+  // Start killed from the config file, then release the kill switch by editing the file and
+  // sending SIGHUP: the dislocation that was refused before is traded after the reload.
+  const fs::path cfg = dir_ / "torq.toml";
+  auto write_config = [&](bool kill) {
+    std::ofstream f(cfg);
+    f << "include_manifest = \"" << manifest_ << "\"\n[chain]\nname = \"local\"\nchain_id = 137\n"
+      << "[strategy]\nmin_profit_usd = \"0.01\"\n"
+      << "[risk]\nmax_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"
+      << "breaker_reverts = 3\nmax_gas_price_gwei = 1000\nkill_switch = " << (kill ? "true" : "false") << "\n"
+      << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n[mode]\nmode = \"monolith\"\n"
+      << "[api]\nbind = \"127.0.0.1\"\nport = 0\ntoken_file = \"" << (dir_ / "api.token").string() << "\"\n"
+      << "audit_file = \"" << (dir_ / "operator-audit.jsonl").string() << "\"\n";
+  };
+  {
+    std::ofstream(dir_ / "api.token") << "e2e-operator-token-0123456789\n";
+    fs::permissions(dir_ / "api.token", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  }
+  write_config(true);
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("reload", {"--config", cfg.string()});
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::this_thread::sleep_for(1500ms);
+  write_config(false);
+  ::kill(pid, SIGHUP);
+  std::this_thread::sleep_for(700ms);
+  // New market data on the dislocated pool makes the engine re-evaluate its cycles.
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 0.01"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 100 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  const TorqdRun r = stop_torqd("reload", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("SIGHUP: reloaded"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("operator API on port"), std::string::npos) << r.err;
+  EXPECT_GT(num(r.summary, "risk_rejected"), 0U) << r.summary;  // while killed
+  EXPECT_GE(num(r.summary, "included"), 1U) << r.summary;       // after the reload
+  EXPECT_NE(after, before);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageWithTheBuiltinCollector) {
+  // torqd's own collector (full tick-bitmap snapshot through batched eth_call) instead of the
+  // control library's node session: same trade, same profit accounting.
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("builtin", {"--collector", "builtin", "--idle", "spin"});
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(500ms);
+  const TorqdRun r = stop_torqd("builtin", pid);
+  after = usdc_balance(contract_);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::printf("%s\n", r.summary.c_str());
+  EXPECT_NE(r.err.find("initialized ticks"), std::string::npos) << r.err;
+  EXPECT_GE(num(r.summary, "included"), 1U) << r.summary;
+  EXPECT_EQ(num(r.summary, "reverted"), 0U);
+  const auto b0 = torq::num::U256::parse(before);
+  const auto b1 = torq::num::U256::parse(after);
+  ASSERT_TRUE(b0 && b1 && *b0 < *b1);
+  simdjson::dom::parser p;
+  simdjson::dom::element s;
+  ASSERT_EQ(p.parse(r.summary).get(s), simdjson::SUCCESS);
+  std::string_view usdc_profit;
+  std::string usdc_addr;
+  for (auto [k, v] : s["realized_profit_raw"].get_object()) {
+    usdc_addr = std::string(k);
+    ASSERT_EQ(v.get(usdc_profit), simdjson::SUCCESS);
+  }
+  EXPECT_EQ((*b1 - *b0).to_string(), std::string(usdc_profit));
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverShmRings) {
+  // Distributed mode: collector, strategy and executor as three torqd processes joined by
+  // shared-memory rings (mycelium "shm:/" links), chosen by configuration only.
+  const std::string tag = std::to_string(::getpid());
+  const std::string md = "shm:/torqd-e2e-" + tag + "-md?unlink=1";
+  const std::string sig = "shm:/torqd-e2e-" + tag + "-sig?unlink=1";
+  const std::string before = usdc_balance(contract_);
+  const pid_t ex = start_torqd("dist-executor", {"--role", "executor", "--signal-link", sig});
+  ASSERT_GT(ex, 0);
+  const pid_t st = start_torqd("dist-strategy", {"--role", "strategy", "--md-link", md, "--signal-link", sig});
+  ASSERT_GT(st, 0);
+  const pid_t co = start_torqd("dist-collector", {"--role", "collector", "--md-link", md});
+  ASSERT_GT(co, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(500ms);
+  const TorqdRun rc = stop_torqd("dist-collector", co);
+  const TorqdRun rs = stop_torqd("dist-strategy", st);
+  const TorqdRun re = stop_torqd("dist-executor", ex);
+  EXPECT_EQ(rc.exit_code, 0) << rc.err;
+  EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_EQ(re.exit_code, 0) << re.err;
+  EXPECT_GT(num(rc.summary, "logs"), 0U) << rc.summary;
+  EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
+  EXPECT_EQ(num(re.summary, "signals_received"), num(rs.summary, "signals")) << "signals lost between processes";
+  EXPECT_GE(num(re.summary, "included"), 1U) << re.summary;
+  EXPECT_EQ(num(re.summary, "reverted"), 0U);
+  EXPECT_NE(after, before);
+  EXPECT_FALSE(fs::exists("/dev/shm/torqd-e2e-" + tag + "-md")) << "shm ring left behind";
+  for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (!fs::exists(kSrc + "/chain/node_modules/ethers")) {
+    std::printf("SKIP: chain/node_modules is absent (run: npm ci --prefix chain)\n");
+    return 77;
+  }
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
