@@ -66,8 +66,16 @@ std::optional<std::string_view> json_string(const std::string& json) {
 }
 }  // namespace
 
-bool RpcError::is_range_limit() const noexcept {
+bool RpcError::is_rate_limit() const noexcept {
   if (kind != Kind::Rpc) return false;
+  if (code == 429) return true;
+  return icontains(message, "rate limit") || icontains(message, "too many requests") ||
+         icontains(message, "rate-limit") || icontains(message, "exceeded the rate") ||
+         (code == -32005 && icontains(message, "capacity"));
+}
+
+bool RpcError::is_range_limit() const noexcept {
+  if (kind != Kind::Rpc || is_rate_limit()) return false;
   if (code == -32005) return true;
   return icontains(message, "range") || icontains(message, "limit exceeded") || icontains(message, "too many") ||
          icontains(message, "more than") || icontains(message, "too large");
@@ -112,7 +120,7 @@ const EndpointConfig& ChainClient::endpoint(std::size_t i) const noexcept { retu
 // Sends `body` (n elements) to the first endpoint that is up, in priority order; fails over on
 // transport errors. On success `out` holds the response body.
 static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const std::string& body, double n,
-                              std::string& out) {
+                              std::string& out, std::size_t* used = nullptr) {
   RpcError last{RpcError::Kind::NoEndpoint, 0, "no endpoint available"};
   for (int pass = 0; pass < 2; ++pass) {  // pass 1 ignores down_until (all were down)
     for (std::size_t i = 0; i < im.eps.size(); ++i) {
@@ -127,6 +135,7 @@ static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const
       st.requests.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       const RpcStatus s = ep.rpc->post(body, out);
       if (s == RpcStatus::Ok) {
+        if (used) *used = i;
         ep.backoff.reset();
         ep.down_until_ns = 0;
         if (im.last_used != static_cast<std::int32_t>(i)) {
@@ -137,6 +146,8 @@ static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const
         return {};
       }
       st.transport_errors.fetch_add(1, std::memory_order_relaxed);
+      if (s == RpcStatus::Timeout) st.timeouts.fetch_add(1, std::memory_order_relaxed);
+      if (s == RpcStatus::Refused) st.rate_limited.fetch_add(1, std::memory_order_relaxed);
       ep.down_until_ns = mono_ns() + ep.backoff.next_ms() * 1'000'000ull;
       last = {RpcError::Kind::Transport, 0, std::string(to_string(s)) + ": " + ep.rpc->last_error()};
     }
@@ -144,22 +155,48 @@ static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const
   return last;
 }
 
+// A JSON-RPC rate-limit answer from endpoint `i`: count it, mark the endpoint down for its
+// backoff period; true when another endpoint is worth trying.
+static bool rate_limited(ChainClient::Impl& im, ChainClientStats& st, std::size_t i) {
+  st.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  auto& ep = im.eps[i];
+  ep.down_until_ns = mono_ns() + ep.backoff.next_ms() * 1'000'000ull;
+  return im.eps.size() > 1;
+}
+
 RawResult ChainClient::call(std::string_view method, std::string_view params) {
   std::string out;
   RawResult r;
-  r.error = send_failover(*impl_, stats_, request(++impl_->id, method, params), 1, out);
-  if (r.error) return r;
-  simdjson::dom::element doc;
-  if (impl_->parser.parse(out).get(doc) != simdjson::SUCCESS) {
-    r.error = {RpcError::Kind::Parse, 0, "bad JSON response to " + std::string(method)};
-    return r;
+  for (std::size_t attempt = 0; attempt < impl_->eps.size(); ++attempt) {
+    std::size_t used = 0;
+    r = RawResult{};
+    r.error = send_failover(*impl_, stats_, request(++impl_->id, method, params), 1, out, &used);
+    if (r.error) return r;
+    simdjson::dom::element doc;
+    if (impl_->parser.parse(out).get(doc) != simdjson::SUCCESS) {
+      stats_.parse_errors.fetch_add(1, std::memory_order_relaxed);
+      r.error = {RpcError::Kind::Parse, 0, "bad JSON response to " + std::string(method)};
+      return r;
+    }
+    r = read_response(doc);
+    if (r.error.kind == RpcError::Kind::Rpc) stats_.rpc_errors.fetch_add(1, std::memory_order_relaxed);
+    if (!r.error.is_rate_limit() || !rate_limited(*impl_, stats_, used)) return r;
   }
-  r = read_response(doc);
-  if (r.error.kind == RpcError::Kind::Rpc) stats_.rpc_errors.fetch_add(1, std::memory_order_relaxed);
   return r;
 }
 
 RpcResult<std::vector<RawResult>> ChainClient::batch(std::span<const std::pair<std::string, std::string>> calls) {
+  RpcResult<std::vector<RawResult>> res;
+  for (std::size_t attempt = 0; attempt < impl_->eps.size(); ++attempt) {
+    std::size_t used = 0;
+    res = batch_once(calls, &used);
+    if (!res.error.is_rate_limit() || !rate_limited(*impl_, stats_, used)) return res;
+  }
+  return res;
+}
+
+RpcResult<std::vector<RawResult>> ChainClient::batch_once(std::span<const std::pair<std::string, std::string>> calls,
+                                                          std::size_t* used) {
   RpcResult<std::vector<RawResult>> res;
   if (calls.empty()) return res;
   std::string body = "[";
@@ -170,10 +207,11 @@ RpcResult<std::vector<RawResult>> ChainClient::batch(std::span<const std::pair<s
   }
   body += ']';
   std::string out;
-  res.error = send_failover(*impl_, stats_, body, static_cast<double>(calls.size()), out);
+  res.error = send_failover(*impl_, stats_, body, static_cast<double>(calls.size()), out, used);
   if (res.error) return res;
   simdjson::dom::element doc;
   if (impl_->parser.parse(out).get(doc) != simdjson::SUCCESS) {
+    stats_.parse_errors.fetch_add(1, std::memory_order_relaxed);
     res.error = {RpcError::Kind::Parse, 0, "bad JSON batch response"};
     return res;
   }

@@ -63,7 +63,7 @@ struct LogDecoder::Fields {
 
 LogDecoder::LogDecoder(const protocol::InstrumentRegistry& registry, protocol::Chain chain,
                        std::size_t max_message)
-    : registry_(registry), chain_(chain), max_message_(max_message) {
+    : registry_(registry), chain_(chain) {
   capacity_ = max_message;
   buf_ = std::make_unique<char[]>(capacity_ + simdjson::SIMDJSON_PADDING);
   if (parser_.allocate(capacity_) != simdjson::SUCCESS) throw std::bad_alloc();

@@ -155,7 +155,19 @@ class SessionEngine {
     return true;
   }
 
+  // Mirrors the ChainClient's stats into the session counters (session thread).
+  void sync_stats() {
+    const auto& st = http_.stats();
+    c_.timeouts.store(st.timeouts.load(R), R);
+    c_.rate_limited.store(st.rate_limited.load(R), R);
+    c_.rate_limited_waits.store(st.rate_limited_waits.load(R), R);
+    c_.failovers.store(st.failovers.load(R), R);
+    c_.parse_errors.store(st.parse_errors.load(R), R);
+    c_.http_requests.store(st.requests.load(R), R);
+  }
+
   bool http_ok(const RpcError& e) {
+    sync_stats();
     if (!e) return true;
     (e.kind == RpcError::Kind::Transport ? c_.transport_errors : c_.rpc_errors).fetch_add(1, R);
     return false;
@@ -166,19 +178,30 @@ class SessionEngine {
     auto head = http_.block_by_number("latest");
     if (!http_ok(head.error)) return false;
     const std::uint64_t h = head.value.number;
+    const std::size_t subscribed = addresses_.size();  // subscribe() covered these
     if (!cfg_.pool_cache_path.empty()) {
       if (auto cache = load_pool_cache(cfg_.pool_cache_path)) {
         const auto cid = protocol::chain_id(cfg_.chain);
         if (cid && *cid == cache->chain_id) {
-          for (auto id : register_discovered(cache->pools, registry_, cfg_.chain))
-            if (id.valid()) track(id);
+          std::vector<bool> known(cache->pools.size());
+          for (std::size_t i = 0; i < cache->pools.size(); ++i)
+            known[i] = registry_.find(cfg_.chain, cache->pools[i].address).has_value();
+          const auto ids = register_discovered(cache->pools, registry_, cfg_.chain);
+          for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (!ids[i].valid()) continue;
+            track(ids[i]);
+            c_.pools_from_cache.fetch_add(1, R);
+            if (!known[i]) report(ids[i], cache->pools[i]);  // new to the owner
+          }
           discovered_through_ = cache->discovered_through;
           cached_ = cache->pools;
         }
       }
     }
     if (!cfg_.factories.empty() && discovered_through_ < h) {
-      auto found = discover_pools(http_, cfg_.factories, discovered_through_ ? discovered_through_ + 1 : 0, h);
+      const std::uint64_t from = discovered_through_ ? discovered_through_ + 1 : 0;
+      count_scan(from, h);
+      auto found = discover_pools(http_, cfg_.factories, from, h);
       if (!http_ok(found.error)) return false;
       auto ids = register_discovered(found.value, registry_, cfg_.chain);
       for (std::size_t i = 0; i < ids.size(); ++i)
@@ -190,8 +213,11 @@ class SessionEngine {
         }
       discovered_through_ = h;
       save_cache();
-      if (!subscribe_logs(addresses_)) return false;  // the first logs subscription predates them
     }
+    if (addresses_.size() > subscribed &&  // pools from the cache or discovery: subscribe them too
+        !subscribe_logs(std::vector<protocol::Address>(addresses_.begin() + static_cast<std::ptrdiff_t>(subscribed),
+                                                       addresses_.end())))
+      return false;
     if (cfg_.start_block) {
       for (auto& [raw, t] : pools_) t.cursor = {*cfg_.start_block, 0}, t.has_cursor = false;
       backfill_from_ = *cfg_.start_block;
@@ -203,6 +229,17 @@ class SessionEngine {
     on_head(head.value);
     initialized_ = true;
     return true;
+  }
+
+  void count_scan(std::uint64_t from, std::uint64_t to) {
+    std::uint64_t lo = from;
+    if (!cfg_.factories.empty()) {
+      std::uint64_t f = std::numeric_limits<std::uint64_t>::max();
+      for (const auto& x : cfg_.factories) f = std::min(f, x.from_block);
+      lo = std::max(lo, f);
+    }
+    c_.discovery_scans.fetch_add(1, R);
+    if (to >= lo) c_.discovery_blocks_scanned.fetch_add(to - lo + 1, R);
   }
 
   void report(protocol::InstrumentId id, const PoolMeta& m) {
@@ -233,13 +270,27 @@ class SessionEngine {
       t.has_cursor = true;
       PoolSnapshot copy = s;
       copy.state.state_version = ++snapshot_version_;
-      if (out_.snapshot(out_.ctx, copy)) {
+      const bool published = out_.snapshot(out_.ctx, copy);
+      if (published) {
         c_.snapshots_published.fetch_add(1, R);
         if (copy.state.kind == static_cast<std::uint8_t>(protocol::PoolKind::V3)) c_.tick_frames_published.fetch_add(1, R);
       } else {
         c_.sink_drops.fetch_add(1, R);
       }
-      if (auto idx = t.id.index(); idx < base_.max_pools_) base_.quarantine_[idx].store(0, R);
+      // Quarantine: 1 = drift found, resync pending; 2 = resync published, awaiting the ack.
+      // A snapshot the sink refused leaves the pool quarantined (flag 1) and its shadow unknown,
+      // so the next reconciliation resyncs it again.
+      if (auto idx = t.id.index(); idx < base_.max_pools_) {
+        auto& q = base_.quarantine_[idx];
+        if (!published) {
+          if (q.load(std::memory_order_acquire) != 0) t.shadow.known = false;
+        } else if (cfg_.quarantine_until_ack) {
+          std::uint8_t one = 1;
+          (void)q.compare_exchange_strong(one, 2, std::memory_order_acq_rel);
+        } else if (q.exchange(0, std::memory_order_acq_rel) != 0) {
+          c_.quarantined_now.fetch_sub(1, R);
+        }
+      }
     }
     return true;
   }
@@ -263,6 +314,12 @@ class SessionEngine {
     t.cursor = k;
     t.has_cursor = true;
     t.last_event_block = std::max(t.last_event_block, c.block_number);
+    if (const auto req = base_.drop_request_.load(R);
+        req != 0 && req == c.pool && (e.type == protocol::TlvType::V2Sync || e.type == protocol::TlvType::V3Swap)) {
+      base_.drop_request_.store(0, R);  // fault injection: lost as if the node never sent it
+      c_.events_dropped_on_request.fetch_add(1, R);
+      return;
+    }
     (void)apply_event(t.shadow, e.type, e.bytes());
     if (out_.log(out_.ctx, e)) c_.logs_published.fetch_add(1, R);
     else c_.sink_drops.fetch_add(1, R);
@@ -302,6 +359,7 @@ class SessionEngine {
       }
       c_.backfill_logs.fetch_add(n, R);
       c_.backfill_chunks.fetch_add(1, R);
+      sync_stats();
       if (++successes_ >= cfg_.grow_after && chunk_ < cfg_.max_chunk) {
         chunk_ = std::min(cfg_.max_chunk, chunk_ * 2);
         successes_ = 0;
@@ -322,20 +380,26 @@ class SessionEngine {
   }
 
   // After (re)connect: discovery catch-up, backfill from the cursors to the head.
+  // The head is read as a full header: after the backfill it goes through on_head(), so the
+  // reorg tracker, counters().last_block and consumers (BlockHeader) learn the head even when no
+  // new block arrives over the WebSocket after a reconnect.
   bool catch_up() {
-    auto head = http_.block_number();
-    if (!http_ok(head.error)) return false;
-    if (!cfg_.factories.empty() && discovered_through_ < head.value) {
-      auto found = discover_pools(http_, cfg_.factories, discovered_through_ + 1, head.value);
+    auto hdr = http_.block_by_number("latest");
+    if (!http_ok(hdr.error)) return false;
+    const std::uint64_t head = hdr.value.number;
+    if (!cfg_.factories.empty() && discovered_through_ < head) {
+      count_scan(discovered_through_ + 1, head);
+      auto found = discover_pools(http_, cfg_.factories, discovered_through_ + 1, head);
       if (!http_ok(found.error)) return false;
       for (auto& m : found.value)
-        if (!add_new_pool(m, head.value)) return false;
-      discovered_through_ = head.value;
+        if (!add_new_pool(m, head)) return false;
+      discovered_through_ = head;
       save_cache();
     }
-    const bool ok = backfill(min_cursor_block(), head.value);
-    if (ok) c_.backfills_completed.fetch_add(1, R);
-    return ok;
+    if (!backfill(min_cursor_block(), head)) return false;
+    const bool head_ok = on_head(hdr.value);
+    c_.backfills_completed.fetch_add(1, std::memory_order_release);  // last_block is set by now
+    return head_ok;
   }
 
   // A pool created while running: register, subscribe, snapshot at `block`, report.
@@ -349,7 +413,11 @@ class SessionEngine {
     if (!snapshot_and_publish({ids[0]}, block)) return false;
     c_.pools_discovered.fetch_add(1, R);
     report(ids[0], m);
-    return true;
+    // Logs of blocks after `block` mined before the new subscription took effect: fetch them
+    // (anything the subscription also delivers is skipped by the cursor).
+    auto head = http_.block_number();
+    if (!http_ok(head.error)) return false;
+    return head.value <= block || backfill(block + 1, head.value);
   }
 
   std::optional<Hash32> canonical(std::uint64_t n) {
@@ -431,7 +499,7 @@ class SessionEngine {
     if (!http_ok(head.error)) return false;
     if (!add_new_pool(v[0], head.value)) return false;
     save_cache();
-    return backfill(head.value + 1, head.value);  // nothing yet; new events come live
+    return true;
   }
 
   bool reconcile() {
@@ -451,7 +519,8 @@ class SessionEngine {
       if (t.has_cursor && t.cursor.first > H) continue;  // moved on meanwhile
       if (!matches(t.shadow, s.state)) {
         c_.drift_detected.fetch_add(1, R);
-        if (auto idx = t.id.index(); idx < base_.max_pools_) base_.quarantine_[idx].store(1, R);
+        if (auto idx = t.id.index(); idx < base_.max_pools_)
+          if (base_.quarantine_[idx].exchange(1, std::memory_order_acq_rel) == 0) c_.quarantined_now.fetch_add(1, R);
         drifted.push_back(t.id);
       }
     }
@@ -555,6 +624,19 @@ void NodeSessionBase::stop() noexcept {
 bool NodeSessionBase::quarantined(protocol::InstrumentId pool) const noexcept {
   const auto i = pool.index();
   return i < max_pools_ && quarantine_[i].load(std::memory_order_relaxed) != 0;
+}
+
+bool NodeSessionBase::acknowledge_resync(protocol::InstrumentId pool) noexcept {
+  const auto i = pool.index();
+  if (i >= max_pools_) return false;
+  std::uint8_t two = 2;
+  if (!quarantine_[i].compare_exchange_strong(two, 0, std::memory_order_acq_rel)) return false;
+  counters_.quarantined_now.fetch_sub(1, std::memory_order_relaxed);
+  return true;
+}
+
+void NodeSessionBase::debug_drop_next_event(protocol::InstrumentId pool) noexcept {
+  drop_request_.store(pool.raw(), std::memory_order_relaxed);
 }
 
 std::vector<std::pair<protocol::InstrumentId, PoolMeta>> NodeSessionBase::take_discovered() {

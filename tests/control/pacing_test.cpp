@@ -80,6 +80,17 @@ TEST(RpcError, ShouldClassifyRangeLimitErrors) {
   EXPECT_FALSE((RpcError{RpcError::Kind::Transport, -32005, "range"}).is_range_limit());
 }
 
+TEST(RpcError, ShouldClassifyRateLimitSeparatelyFromRangeLimit) {
+  const RpcError rate{RpcError::Kind::Rpc, -32005, "daily request count exceeded, request rate limited"};
+  EXPECT_TRUE(rate.is_rate_limit());
+  EXPECT_FALSE(rate.is_range_limit());  // -32005 alone does not mean "shrink the range"
+  EXPECT_TRUE((RpcError{RpcError::Kind::Rpc, 429, "Too Many Requests"}).is_rate_limit());
+  EXPECT_TRUE((RpcError{RpcError::Kind::Rpc, -32005, "project ID request rate exceeded the rate limit"}).is_rate_limit());
+  EXPECT_FALSE((RpcError{RpcError::Kind::Rpc, -32005, "query returned more than 10000 results"}).is_rate_limit());
+  EXPECT_FALSE((RpcError{RpcError::Kind::Rpc, -32000, "block range too large"}).is_rate_limit());
+  EXPECT_FALSE((RpcError{RpcError::Kind::Transport, 429, "rate limit"}).is_rate_limit());
+}
+
 TEST(AbiWords, ShouldParseWordsAndRejectBadLength) {
   auto w = abi_words("0x" + std::string(63, '0') + "7" + std::string(64, 'f'));
   ASSERT_TRUE(w);

@@ -52,7 +52,12 @@ struct RpcError {
   [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
   // "range too large" / "limit exceeded" / -32005 / "query returned more than" / "block range":
   // the provider refused an eth_getLogs range; retry with a smaller range.
+  // A rate-limit error message is NOT a range limit (some providers use -32005 for both).
   [[nodiscard]] bool is_range_limit() const noexcept;
+  // The provider refused for its request budget ("rate limit", "too many requests", code 429,
+  // -32005 with "rate"/"capacity"): the ChainClient marks that endpoint down (backoff) and
+  // retries the call on the next endpoint.
+  [[nodiscard]] bool is_rate_limit() const noexcept;
 };
 
 template <class T>
@@ -96,6 +101,9 @@ struct ChainClientStats {
   std::atomic<std::uint64_t> failovers{0};           // switches to another endpoint
   std::atomic<std::uint64_t> rate_limited_waits{0};  // sleeps for the request budget
   std::atomic<std::int32_t> active_endpoint{-1};     // index into the priority-sorted list
+  std::atomic<std::uint64_t> timeouts{0};            // requests past RpcOptions::timeout (also in transport_errors)
+  std::atomic<std::uint64_t> rate_limited{0};        // HTTP 429 or JSON-RPC rate-limit answers (endpoint marked down)
+  std::atomic<std::uint64_t> parse_errors{0};        // responses that are not valid JSON-RPC
 };
 
 class ChainClient {
@@ -135,6 +143,8 @@ class ChainClient {
   struct Impl;
 
  private:
+  [[nodiscard]] RpcResult<std::vector<RawResult>> batch_once(std::span<const std::pair<std::string, std::string>> calls,
+                                                             std::size_t* used);
   std::unique_ptr<Impl> impl_;
   ChainClientStats stats_;
 };

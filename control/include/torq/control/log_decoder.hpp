@@ -143,7 +143,6 @@ class LogDecoder {
   simdjson::ondemand::parser parser_;
   std::unique_ptr<char[]> buf_;
   std::size_t capacity_ = 0;  // bytes usable, SIMDJSON_PADDING more are allocated
-  std::size_t max_message_;
   LogEvent log_{};
   protocol::BlockHeader head_{};
   std::array<std::uint64_t, kDecodeErrorCount> errors_{};

@@ -79,6 +79,11 @@ struct NodeSessionConfig {
   // Reconciliation against the chain at a pinned block; 0 = off.
   std::chrono::milliseconds reconcile_interval{0};
   std::uint32_t max_pools = 65536;  // size of the quarantine flag array (pool index < max_pools)
+  // false: a drifting pool is quarantined from detection until its resync snapshot is handed to
+  // the sink. true: it stays quarantined after that until the owner calls acknowledge_resync(id)
+  // (the consumer has applied the snapshot), so quarantined(id) covers the whole window in which
+  // a consumer may still hold the drifted state.
+  bool quarantine_until_ack = false;
 
   BackoffPolicy reconnect_backoff{};
   std::uint64_t jitter_seed = 0x70C;
@@ -118,6 +123,19 @@ struct SessionCounters {
   std::atomic<std::int32_t> endpoint{-1};         // active endpoint index (priority order)
   std::atomic<std::uint8_t> state{0};             // SessionState
   std::atomic<std::uint64_t> backfills_completed{0};  // full backfill passes (start, reconnects, reorgs)
+  // Added with the fault tests (mirrors of the session's ChainClient stats, updated on the
+  // session thread after HTTP calls):
+  std::atomic<std::uint64_t> timeouts{0};            // HTTP requests past RpcOptions::timeout
+  std::atomic<std::uint64_t> rate_limited{0};        // HTTP 429 / JSON-RPC rate-limit answers
+  std::atomic<std::uint64_t> rate_limited_waits{0};  // sleeps for the per-endpoint request budget
+  std::atomic<std::uint64_t> failovers{0};           // HTTP endpoint switches
+  std::atomic<std::uint64_t> parse_errors{0};        // HTTP responses that are not JSON-RPC
+  std::atomic<std::uint64_t> http_requests{0};       // JSON-RPC elements sent over HTTP
+  std::atomic<std::uint64_t> pools_from_cache{0};    // pools registered from the pool cache file
+  std::atomic<std::uint64_t> discovery_scans{0};     // factory eth_getLogs scans (start/reconnect)
+  std::atomic<std::uint64_t> discovery_blocks_scanned{0};
+  std::atomic<std::uint64_t> quarantined_now{0};     // pools flagged at this moment
+  std::atomic<std::uint64_t> events_dropped_on_request{0};  // debug_drop_next_event() fired
 };
 
 // What the engine emits; NodeSession<Sink> binds it to an EventPublisher<Sink>. Function
@@ -156,8 +174,16 @@ class NodeSessionBase {
   // Reconciliation found drift for this pool and it has not been resynced yet.
   [[nodiscard]] bool quarantined(protocol::InstrumentId pool) const noexcept;
   // Pools discovered since the last call (registered in the session's registry copy, already
-  // snapshotted and subscribed).
+  // snapshotted and subscribed): from factory logs, and pools loaded from the cache file that
+  // the registry given to the constructor did not have.
   [[nodiscard]] std::vector<std::pair<protocol::InstrumentId, PoolMeta>> take_discovered();
+  // quarantine_until_ack: the consumer has applied the pool's resync snapshot. Returns false if
+  // the pool was not waiting for an acknowledgement (not quarantined, or resync not published).
+  bool acknowledge_resync(protocol::InstrumentId pool) noexcept;
+  // TEST HOOK (fault injection): the session thread silently skips the next price-moving event
+  // (V2 Sync, V3 Swap) of `pool`: neither applied to its shadow state nor published,
+  // as if the node had lost it. Reconciliation must then find the drift.
+  void debug_drop_next_event(protocol::InstrumentId pool) noexcept;
 
  private:
   friend class detail::SessionEngine;
@@ -168,6 +194,7 @@ class NodeSessionBase {
   std::vector<std::pair<protocol::InstrumentId, PoolMeta>> discovered_;
   std::unique_ptr<detail::SessionEngine> engine_;
   std::atomic<bool> stop_{false};
+  std::atomic<std::uint64_t> drop_request_{0};  // raw pool id, 0 = none
   std::thread thread_;
 };
 
@@ -185,6 +212,8 @@ class NodeSession {
   [[nodiscard]] const SessionCounters& counters() const noexcept { return base_.counters(); }
   [[nodiscard]] SessionState state() const noexcept { return base_.state(); }
   [[nodiscard]] bool quarantined(protocol::InstrumentId pool) const noexcept { return base_.quarantined(pool); }
+  bool acknowledge_resync(protocol::InstrumentId pool) noexcept { return base_.acknowledge_resync(pool); }
+  void debug_drop_next_event(protocol::InstrumentId pool) noexcept { base_.debug_drop_next_event(pool); }
   [[nodiscard]] std::vector<std::pair<protocol::InstrumentId, PoolMeta>> take_discovered() {
     return base_.take_discovered();
   }
