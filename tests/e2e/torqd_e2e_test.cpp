@@ -33,9 +33,12 @@
 #include <thread>
 #include <vector>
 
+#include "torq/num/usd_fixed.hpp"
+#include "torq/ops/client.hpp"
 #include "torq/risk/audit_log.hpp"
 #include "torq/risk/risk_gates.hpp"
-#include "torq/torqd/json_rpc.hpp"
+#include "torq/control/chain_client.hpp"
+#include "torq/torqd/hex.hpp"
 
 extern char** environ;
 namespace fs = std::filesystem;
@@ -107,6 +110,20 @@ std::string json_field(const std::string& json, const char* key) {
 
 std::string to_hex(const std::uint8_t* d, std::size_t n) { return torq::torqd::to_hex(d, n); }
 
+// Test-side JSON-RPC: the control library's ChainClient, result text or "" on error.
+class Rpc {
+ public:
+  explicit Rpc(const std::string& http) : c_({torq::control::EndpointConfig{http, "", 0, 0, 20}}) {}
+  std::string call(const std::string& method, const std::string& params) {
+    auto r = c_.call(method, params);
+    EXPECT_FALSE(r.error) << method << ": " << r.error.message;
+    return r.json;
+  }
+
+ private:
+  torq::control::ChainClient c_;
+};
+
 struct TorqdRun {
   int exit_code = 0;
   std::string out, err, audit_bytes;
@@ -136,7 +153,7 @@ class TorqdEndToEnd : public ::testing::Test {
       if (m["rpc"]["http"].get(http) == simdjson::SUCCESS) http_ = std::string(http);
     }
     // A clean base every test starts from (contract deployed, no dislocation).
-    torq::torqd::JsonRpc rpc(http_);
+    Rpc rpc(http_);
     base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   }
   static void TearDownTestSuite() {
@@ -151,7 +168,7 @@ class TorqdEndToEnd : public ::testing::Test {
     ASSERT_TRUE(fs::exists(manifest_)) << "fixture did not start: " << read_file(dir_ / "fixture.err");
     ASSERT_FALSE(contract_.empty()) << "TorqArbitrage not deployed";
     ASSERT_EQ(key_hex_.size(), 64U);
-    torq::torqd::JsonRpc rpc(http_);
+    Rpc rpc(http_);
     ASSERT_EQ(rpc.call("evm_revert", "[\"" + base_snapshot_ + "\"]"), "true");
     base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   }
@@ -217,6 +234,37 @@ class TorqdEndToEnd : public ::testing::Test {
     ASSERT_TRUE(bytes.has_value());
     const std::string raw(bytes->begin(), bytes->end());
     EXPECT_EQ(r.audit_bytes.find(raw), std::string::npos) << "raw key bytes in the audit log";
+  }
+
+  // A torqd config over the manifest with the operator API on an ephemeral port.
+  fs::path write_config(const std::string& name, bool kill, const std::string& extra = "") {
+    const fs::path cfg = dir_ / (name + ".toml");
+    {
+      std::ofstream(dir_ / "api.token") << "e2e-operator-token-0123456789\n";
+      fs::permissions(dir_ / "api.token", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    }
+    std::ofstream f(cfg);
+    f << "include_manifest = \"" << manifest_ << "\"\n[chain]\nname = \"local\"\nchain_id = 137\n"
+      << "[strategy]\nmin_profit_usd = \"0.01\"\n"
+      << "[risk]\nmax_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"
+      << "breaker_reverts = 3\nmax_gas_price_gwei = 1000\nkill_switch = " << (kill ? "true" : "false") << "\n"
+      << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n[mode]\nmode = \"monolith\"\n"
+      << "[api]\nbind = \"127.0.0.1\"\nport = 0\ntoken_file = \"" << (dir_ / "api.token").string() << "\"\n"
+      << "audit_file = \"" << (dir_ / (name + "-operator-audit.jsonl")).string() << "\"\n"
+      << extra;
+    return cfg;
+  }
+  // The operator API port torqd printed on stderr (0 if none).
+  int api_port(const std::string& name) {
+    const std::string err = read_file(dir_ / (name + ".err"));
+    const auto at = err.find("operator API on port ");
+    return at == std::string::npos ? 0 : std::atoi(err.c_str() + at + 21);
+  }
+  std::string api_get(int port, const std::string& target) {
+    const auto r = torq::ops::http_request("http://127.0.0.1:" + std::to_string(port), "GET", target, "e2e-operator-token-0123456789");
+    EXPECT_EQ(r.error, torq::ops::ClientError::none) << r.message;
+    EXPECT_EQ(r.status, 200U) << target << ": " << r.body;
+    return r.body;
   }
 
   static inline fs::path dir_;
@@ -303,7 +351,7 @@ TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageAndAuditItWhenAPoolIsDislo
   }
   EXPECT_EQ(st, torq::risk::ReadStatus::End) << "audit log is torn or corrupt at " << reader.offset();
   ASSERT_FALSE(txs.empty());
-  torq::torqd::JsonRpc rpc(http_);
+  Rpc rpc(http_);
   std::size_t complete_chains = 0;
   for (const auto& [order, t] : txs) {
     EXPECT_TRUE(signals.count(t.signal_id)) << "tx of order " << order << " without its signal record";
@@ -328,6 +376,151 @@ TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageAndAuditItWhenAPoolIsDislo
     EXPECT_FALSE(t.max_priority_fee_per_gas < torq::num::U256(25'000'000'000ULL));
   }
   EXPECT_GE(complete_chains, 1U);
+  expect_key_absent(r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldFeedTheOperatorApiWithPoolsOpportunitiesTradesAndLatency) {
+  // The operator state model fed from the running pipeline: GET /api/pools, /api/opportunities,
+  // /api/trades, /api/latency, /api/risk, /api/pnl on the real torqd after a dislocation is traded.
+  const fs::path cfg = write_config("feed", false);
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("feed", {"--config", cfg.string()});
+  ASSERT_GT(pid, 0);
+  const int port = api_port("feed");
+  ASSERT_GT(port, 0) << read_file(dir_ / "feed.err");
+  const std::string sw = tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15");
+  ASSERT_EQ(json_field(sw, "status"), "1");
+  const std::string swap_pool = json_field(sw, "pool");
+  const std::uint64_t swap_block = std::stoull(json_field(sw, "block"));
+  // Wait until the API shows a mined trade (the feed ticks every 200 ms).
+  std::string trades;
+  for (int i = 0; i < 300; ++i) {
+    trades = api_get(port, "/api/trades");
+    if (trades.find("\"status\":\"mined\"") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  // Follow-up signals and trades settle: two reads 1 s apart that agree.
+  std::string opps = api_get(port, "/api/opportunities");
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(1000ms);
+    const std::string t2 = api_get(port, "/api/trades"), o2 = api_get(port, "/api/opportunities");
+    const bool stable = t2 == trades && o2 == opps;
+    trades = t2;
+    opps = o2;
+    if (stable) break;
+  }
+  const std::string pools = api_get(port, "/api/pools");
+  const std::string latency = api_get(port, "/api/latency");
+  const std::string risk = api_get(port, "/api/risk");
+  const std::string pnl = api_get(port, "/api/pnl");
+  const TorqdRun r = stop_torqd("feed", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.summary.empty());
+  std::printf("trades: %s\nlatency (stages): %s\n", trades.c_str(), latency.substr(0, 600).c_str());
+
+  simdjson::dom::parser p;
+  // Pools: every manifest pool, with venue/tokens; the swapped pool updated at (or after) the swap's block.
+  simdjson::dom::array pa;
+  ASSERT_EQ(p.parse(pools).get_array().get(pa), simdjson::SUCCESS) << pools;
+  EXPECT_EQ(pa.size(), 17U);
+  bool swapped_seen = false;
+  for (auto row : pa) {
+    std::string_view addr, venue, t0;
+    std::uint64_t last = 0;
+    ASSERT_EQ(row["address"].get(addr), simdjson::SUCCESS);
+    ASSERT_EQ(row["venue"].get(venue), simdjson::SUCCESS);
+    ASSERT_EQ(row["token0"].get(t0), simdjson::SUCCESS);
+    ASSERT_EQ(row["last_update_block"].get(last), simdjson::SUCCESS);
+    EXPECT_FALSE(venue.empty());
+    EXPECT_NE(t0, "?");
+    EXPECT_GT(last, 0U) << addr << ": no snapshot block";  // every pool was snapshotted
+    bool q = true;
+    ASSERT_EQ(row["quarantined"].get(q), simdjson::SUCCESS);
+    EXPECT_FALSE(q);
+    std::string a(addr), b = swap_pool;
+    std::transform(b.begin(), b.end(), b.begin(), ::tolower);
+    if (a == b) {
+      swapped_seen = true;
+      EXPECT_GE(last, swap_block);
+    }
+  }
+  EXPECT_TRUE(swapped_seen) << "the dislocated pool is not in /api/pools";
+
+  // Opportunities: the signals with path, size and a decision; at least one taken.
+  simdjson::dom::array oa;
+  ASSERT_EQ(p.parse(opps).get_array().get(oa), simdjson::SUCCESS) << opps;
+  EXPECT_GT(oa.size(), 0U);
+  std::size_t taken = 0, on_dislocated_venue = 0;
+  for (auto row : oa) {
+    std::string_view path, size, decision;
+    ASSERT_EQ(row["path"].get(path), simdjson::SUCCESS);
+    ASSERT_EQ(row["size"].get(size), simdjson::SUCCESS);
+    ASSERT_EQ(row["decision"].get(decision), simdjson::SUCCESS);
+    EXPECT_NE(path.find(" >"), std::string_view::npos) << path;
+    EXPECT_NE(size, "0");
+    if (path.find(">quickswap_v2>") != std::string_view::npos) ++on_dislocated_venue;
+    if (decision == "taken") ++taken;
+  }
+  EXPECT_GE(taken, 1U);
+  EXPECT_GE(on_dislocated_venue, 1U);
+  EXPECT_EQ(oa.size(), num(r.summary, "signals_received")) << "an opportunity row per signal the executor saw";
+
+  // Trades: the mined hash is the one on chain (status 1) and realized P&L equals the booked value.
+  simdjson::dom::array ta;
+  ASSERT_EQ(p.parse(trades).get_array().get(ta), simdjson::SUCCESS) << trades;
+  ASSERT_GT(ta.size(), 0U);
+  EXPECT_EQ(ta.size(), num(r.summary, "sent"));
+  torq::num::UsdFixedPoint8 realized_sum{0};
+  std::size_t mined = 0;
+  Rpc rpc(http_);
+  for (auto row : ta) {
+    std::string_view hash, status, realized;
+    ASSERT_EQ(row["hash"].get(hash), simdjson::SUCCESS);
+    ASSERT_EQ(row["status"].get(status), simdjson::SUCCESS);
+    EXPECT_EQ(status, "mined");
+    ASSERT_EQ(row["realized_pnl_usd"].get(realized), simdjson::SUCCESS) << "realized P&L missing for " << hash;
+    const auto v = torq::num::parse_usd(realized);
+    ASSERT_TRUE(v.has_value()) << realized;
+    realized_sum = torq::num::UsdFixedPoint8{realized_sum.raw + v->raw};
+    const std::string rc = rpc.call("eth_getTransactionReceipt", "[\"" + std::string(hash) + "\"]");
+    EXPECT_EQ(json_field(rc, "status"), "0x1") << hash;
+    std::uint64_t block = 0;
+    ASSERT_EQ(row["block"].get(block), simdjson::SUCCESS);
+    EXPECT_EQ(torq::torqd::parse_hex_u64(json_field(rc, "blockNumber")).value_or(0), block);
+    ++mined;
+  }
+  EXPECT_GE(mined, 1U);
+  EXPECT_EQ(realized_sum.to_string(), json_field(r.summary, "realized_pnl_usd")) << "trade rows vs booked realized P&L";
+  simdjson::dom::element pe;
+  ASSERT_EQ(p.parse(pnl).get(pe), simdjson::SUCCESS);
+  std::string_view cum;
+  ASSERT_EQ(pe["cumulative_usd"].get(cum), simdjson::SUCCESS);
+  EXPECT_EQ(std::string(cum), json_field(r.summary, "realized_pnl_usd"));
+
+  // Latency: per-stage histograms with samples for risk, sign, tick→signal and submit→mined.
+  simdjson::dom::array la;
+  ASSERT_EQ(p.parse(latency).get_array().get(la), simdjson::SUCCESS) << latency;
+  std::map<std::string, std::uint64_t> counts;
+  for (auto row : la) {
+    std::string_view stage;
+    std::uint64_t count = 0, p50 = 0;
+    ASSERT_EQ(row["stage"].get(stage), simdjson::SUCCESS);
+    ASSERT_EQ(row["count"].get(count), simdjson::SUCCESS);
+    ASSERT_EQ(row["p50_ns"].get(p50), simdjson::SUCCESS);
+    EXPECT_GT(p50, 0U) << stage;
+    counts[std::string(stage)] = count;
+  }
+  EXPECT_EQ(counts["tick_to_signal"], num(r.summary, "signals_received"));
+  EXPECT_GT(counts["search"], 0U);
+  EXPECT_GT(counts["risk"], 0U);
+  EXPECT_EQ(counts["sign"], num(r.summary, "signed_txs"));
+  EXPECT_EQ(counts["submit_to_mined"], num(r.summary, "included"));
+
+  // Risk: limits and the reject counters (MaxInFlight while our trade was in flight, or none).
+  simdjson::dom::element re;
+  ASSERT_EQ(p.parse(risk).get(re), simdjson::SUCCESS) << risk;
+  simdjson::dom::element limits;
+  EXPECT_EQ(re["limits"].get(limits), simdjson::SUCCESS) << risk;
   expect_key_absent(r);
 }
 
@@ -422,21 +615,8 @@ TEST_F(TorqdEndToEnd, ShouldRefuseToStartWhenTheKeyDoesNotOwnTheContract) {
 TEST_F(TorqdEndToEnd, ShouldApplyReloadedRiskSettingsOnSighup) {
   // Start killed from the config file, then release the kill switch by editing the file and
   // sending SIGHUP: the dislocation that was refused before is traded after the reload.
-  const fs::path cfg = dir_ / "torq.toml";
-  auto write_config = [&](bool kill) {
-    std::ofstream f(cfg);
-    f << "include_manifest = \"" << manifest_ << "\"\n[chain]\nname = \"local\"\nchain_id = 137\n"
-      << "[strategy]\nmin_profit_usd = \"0.01\"\n"
-      << "[risk]\nmax_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"
-      << "breaker_reverts = 3\nmax_gas_price_gwei = 1000\nkill_switch = " << (kill ? "true" : "false") << "\n"
-      << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n[mode]\nmode = \"monolith\"\n"
-      << "[api]\nbind = \"127.0.0.1\"\nport = 0\ntoken_file = \"" << (dir_ / "api.token").string() << "\"\n"
-      << "audit_file = \"" << (dir_ / "operator-audit.jsonl").string() << "\"\n";
-  };
-  {
-    std::ofstream(dir_ / "api.token") << "e2e-operator-token-0123456789\n";
-    fs::permissions(dir_ / "api.token", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-  }
+  const fs::path cfg = dir_ / "reload.toml";
+  auto write_config = [&](bool kill) { (void)TorqdEndToEnd::write_config("reload", kill); };
   write_config(true);
   const std::string before = usdc_balance(contract_);
   const pid_t pid = start_torqd("reload", {"--config", cfg.string()});

@@ -1,16 +1,17 @@
 // Unit tests of torqd's wiring library: path encoding (docs/arb-contract.md), fee policy (Polygon
-// 25 gwei floor), on-chain minProfit, snapshot call encoding and tick-bitmap decoding, option
-// parsing. No chain needed.
+// 25 gwei floor), on-chain minProfit, the telemetry queue and its names, token unit formatting,
+// hex helpers, option parsing. No chain needed. (Alert rules: torqd_alerts_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "torq/executor/keccak.hpp"
-#include "torq/torqd/chain_state.hpp"
 #include "torq/torqd/execution.hpp"
-#include "torq/torqd/json_rpc.hpp"
+#include "torq/torqd/hex.hpp"
+#include "torq/torqd/operator_feed.hpp"
 #include "torq/torqd/options.hpp"
+#include "torq/torqd/telemetry.hpp"
 
 using namespace torq;
 using namespace torq::torqd;
@@ -41,10 +42,6 @@ struct Book {
   }
 };
 
-std::uint32_t selector_of(const char* sig) {
-  const auto s = executor::selector(sig);
-  return (std::uint32_t{s[0]} << 24) | (std::uint32_t{s[1]} << 16) | (std::uint32_t{s[2]} << 8) | s[3];
-}
 
 }  // namespace
 
@@ -123,35 +120,50 @@ TEST(TorqdFees, ShouldRequireAShareOfExpectedProfitAndAtLeastOneUnit) {
   EXPECT_EQ(min_profit_for(num::U256(0), 10000), num::U256(1));
 }
 
-TEST(TorqdChainState, ShouldUseTheRightSelectors) {
-  EXPECT_EQ(kGetReserves, selector_of("getReserves()"));
-  EXPECT_EQ(kSlot0, selector_of("slot0()"));
-  EXPECT_EQ(kLiquidity, selector_of("liquidity()"));
-  EXPECT_EQ(kTickBitmap, selector_of("tickBitmap(int16)"));
-  EXPECT_EQ(kTicks, selector_of("ticks(int24)"));
+TEST(TorqdTelemetry, ShouldDeliverRecordsInOrderAndCountThemWhenTheQueueIsFull) {
+  auto q = std::make_unique<TelemetryQueue<4>>();
+  for (std::uint64_t i = 1; i <= 4; ++i) {
+    TelemetryRecord r;
+    r.signal_id = i;
+    EXPECT_TRUE(q->try_push(r));
+  }
+  TelemetryRecord extra;
+  extra.signal_id = 99;
+  EXPECT_FALSE(q->try_push(extra));  // full: refused, never blocks
+  EXPECT_EQ(q->dropped(), 1U);
+  TelemetryRecord out;
+  for (std::uint64_t i = 1; i <= 4; ++i) {
+    ASSERT_TRUE(q->pop(out));
+    EXPECT_EQ(out.signal_id, i);
+  }
+  EXPECT_FALSE(q->pop(out));
+  EXPECT_TRUE(q->try_push(extra));  // room again after the consumer caught up
+  ASSERT_TRUE(q->pop(out));
+  EXPECT_EQ(out.signal_id, 99U);
 }
 
-TEST(TorqdChainState, ShouldSignExtendNegativeArguments) {
-  EXPECT_EQ(call_data(kTicks, -60), "0xf30dba93ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc4");
-  EXPECT_EQ(call_data(kTickBitmap, 3), "0x5339c2960000000000000000000000000000000000000000000000000000000000000003");
+TEST(TorqdTelemetry, ShouldNameDecisionsAfterRiskReasonsAndExecutorOutcomes) {
+  EXPECT_STREQ(decision_name(kDecisionTaken), "taken");
+  EXPECT_STREQ(decision_name(7), "max_in_flight");  // risk::RejectReason::MaxInFlight
+  EXPECT_STREQ(decision_name(kDecisionStale), "stale");
+  EXPECT_STREQ(decision_name(kDecisionBelowThreshold), "below_threshold");
+  EXPECT_STREQ(to_string(Stage::SubmitToMined), "submit_to_mined");
+  EXPECT_STREQ(to_string(TradeState::Mined), "mined");
 }
 
-TEST(TorqdChainState, ShouldDecodeInitializedTicksOfABitmapWord) {
-  num::U256 bits = num::U256::zero();
-  bits.limb[0] = 1;          // bit 0
-  bits.limb[3] = 1ULL << 63;  // bit 255
-  const auto t = ticks_of_word(-1, bits, 60);
-  ASSERT_EQ(t.size(), 2U);
-  EXPECT_EQ(t[0], -256 * 60);  // ((-1 << 8) + 0) * 60
-  EXPECT_EQ(t[1], -60);        // ((-1 << 8) + 255) * 60
+TEST(TorqdFeed, ShouldFormatRawTokenUnitsExactly) {
+  EXPECT_EQ(format_units(num::U256(1500000), 6), "1.5");
+  EXPECT_EQ(format_units(num::U256(1), 18), "0.000000000000000001");
+  EXPECT_EQ(format_units(num::U256(0), 6), "0");
+  EXPECT_EQ(format_units(num::U256(42), 0), "42");
+  EXPECT_EQ(format_units(*num::U256::parse("15000000000000000000"), 18), "15");
 }
 
 TEST(TorqdJson, ShouldParseHexQuantitiesAndRejectGarbage) {
   EXPECT_EQ(parse_hex_u64("0x1a"), 26U);
   EXPECT_FALSE(parse_hex_u64("1a").has_value());
   EXPECT_FALSE(parse_hex_u64("0xzz").has_value());
-  EXPECT_EQ(quantity(0), "0x0");
-  EXPECT_EQ(quantity(255), "0xff");
+  EXPECT_EQ(to_hex(std::vector<std::uint8_t>{0x00, 0xab}.data(), 2), "0x00ab");
   const auto b = parse_hex_bytes("0x00ff");
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ((*b)[1], 0xff);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -17,10 +18,12 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
+#include "torq/control/chain_client.hpp"
 #include "torq/control/event_publisher.hpp"
 #include "torq/control/log_decoder.hpp"
 #include "torq/control/node_session.hpp"
 #include "torq/control/pool_list.hpp"
+#include "torq/control/pool_sync.hpp"
 #include "torq/control/reorg_tracker.hpp"
 #include "torq/control/rpc_client.hpp"
 #include "torq/executor/abi.hpp"
@@ -34,9 +37,8 @@
 #include "torq/risk/audit_log.hpp"
 #include "torq/risk/pnl.hpp"
 #include "torq/risk/risk_gates.hpp"
-#include "torq/torqd/chain_state.hpp"
 #include "torq/torqd/execution.hpp"
-#include "torq/torqd/json_rpc.hpp"
+#include "torq/torqd/hex.hpp"
 
 namespace torq::torqd {
 
@@ -52,6 +54,11 @@ constexpr std::uint8_t kSourceSubmitter = 40;
 constexpr std::size_t kMaxRawTx = 640;
 constexpr std::size_t kMaxOrders = 64;
 constexpr std::size_t kLatencySamples = 1 << 16;
+
+std::uint64_t mono_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+}
 
 std::uint64_t wall_ns() noexcept {
   return static_cast<std::uint64_t>(
@@ -85,6 +92,9 @@ struct InFlight {
   std::uint64_t order_id = 0;
   risk::Candidate candidate{};
   std::int64_t expected_usd = 0;
+  std::array<std::uint64_t, protocol::kMaxHops> pools{};
+  std::array<std::uint64_t, protocol::kMaxHops + 1> tokens{};
+  U256 amount_in{};
 };
 
 // The ring endpoints of a mycelium ring transport (inproc or shm).
@@ -131,6 +141,17 @@ std::vector<TokenPrice> manifest_prices(const std::string& path) {
   return out;
 }
 
+// A JSON-RPC result that must succeed (start-up and control-side calls); throws with context.
+template <class T>
+T value_or_throw(control::RpcResult<T>&& r, const char* what) {
+  if (!r.ok()) throw std::runtime_error(std::string(what) + ": " + r.error.message);
+  return std::move(r.value);
+}
+std::string text_or_throw(control::RawResult&& r, const char* what) {
+  if (r.error) throw std::runtime_error(std::string(what) + ": " + r.error.message);
+  return std::move(r.json);
+}
+
 std::string http_from_ws(const std::string& ws) {
   if (ws.rfind("wss://", 0) == 0) return "https://" + ws.substr(6);
   if (ws.rfind("ws://", 0) == 0) return "http://" + ws.substr(5);
@@ -147,6 +168,17 @@ U256 pow10(unsigned n) {
   U256 v = U256::one();
   for (unsigned i = 0; i < n; ++i) v = v * U256(10);
   return v;
+}
+
+// 10^n for n <= 77 from a table built once (no loop on the executor thread).
+const U256& pow10_table(unsigned n) noexcept {
+  static const std::array<U256, 78> t = [] {
+    std::array<U256, 78> a{};
+    a[0] = U256::one();
+    for (std::size_t i = 1; i < a.size(); ++i) a[i] = a[i - 1] * U256(10);
+    return a;
+  }();
+  return t[std::min<unsigned>(n, 77)];
 }
 
 std::uint64_t percentile(std::vector<std::uint64_t> v, double q) {
@@ -175,10 +207,61 @@ struct Pipeline::Impl {
   std::unique_ptr<mycelium::Publisher> md_pub, signal_pub, tx_pub, report_pub;
   std::unique_ptr<mycelium::Subscriber> md_sub, signal_sub, tx_sub, report_sub;
 
+  // Operator telemetry: one SPSC queue per producing thread, drained by the control thread.
+  std::unique_ptr<TelemetryRing> tel_exec = std::make_unique<TelemetryRing>();
+  std::unique_ptr<TelemetryRing> tel_sub = std::make_unique<TelemetryRing>();
+  std::unique_ptr<TelemetryRing> tel_strat = std::make_unique<TelemetryRing>();
+  std::unique_ptr<TelemetryRing> tel_coll = std::make_unique<TelemetryRing>();
+  std::unique_ptr<std::atomic<std::uint64_t>[]> pool_block;  // per pool index: last event/snapshot block
+  std::size_t pool_n = 0;
+  std::array<std::atomic<std::uint64_t>, 256> events_by_type{};
+  std::unique_ptr<std::atomic<std::int64_t>[]> exposure_usd;  // per token index (executor publishes)
+
+  static void stage_sample(TelemetryRing& q, Stage st, std::uint64_t ns) noexcept {
+    TelemetryRecord r;
+    r.kind = TelemetryKind::Stage;
+    r.stage = static_cast<std::uint8_t>(st);
+    r.value_ns = ns;
+    (void)q.try_push(r);
+  }
+
+  // Collector side (control thread): per pool freshness and per type counts of a published frame.
+  void note_frame(std::span<const std::byte> f) noexcept {
+    protocol::ParseOptions po;
+    po.verify_checksum = false;
+    const auto parsed = protocol::parse_frame(f, po);
+    if (!parsed.ok()) return;
+    std::uint64_t hi = 0;
+    for (const auto& tlv : parsed.view.tlvs()) {
+      events_by_type[tlv.type].fetch_add(1, std::memory_order_relaxed);
+      if (tlv.type == static_cast<std::uint8_t>(protocol::TlvType::BlockHeader) && tlv.value.size() >= 8) {
+        std::uint64_t number = 0;
+        std::memcpy(&number, tlv.value.data(), 8);
+        hi = std::max(hi, number);
+        continue;
+      }
+      const bool pool_event = (tlv.type >= 1 && tlv.type <= 8) || tlv.type == 101 || tlv.type == 102;
+      if (!pool_event || tlv.value.size() < 16) continue;
+      std::uint64_t pool = 0, block = 0;
+      std::memcpy(&pool, tlv.value.data(), 8);
+      std::memcpy(&block, tlv.value.data() + 8, 8);
+      const std::size_t i = protocol::InstrumentId(pool).index();
+      if (i < pool_n && pool_block[i].load(std::memory_order_relaxed) < block) pool_block[i].store(block, std::memory_order_relaxed);
+      hi = std::max(hi, block);
+    }
+    if (hi > counters.md_last_block.load(std::memory_order_relaxed)) counters.md_last_block.store(hi, std::memory_order_relaxed);
+    counters.last_event_unix_ns.store(wall_ns(), std::memory_order_relaxed);
+  }
+
   // Collector (control library's node session).
   struct SessionSink {
     ring::SpscProducer* p = nullptr;
-    bool operator()(std::span<const std::byte> f) noexcept { return p->try_publish(f) == ring::PublishResult::ok; }
+    Impl* impl = nullptr;
+    bool operator()(std::span<const std::byte> f) noexcept {
+      if (p->try_publish(f) != ring::PublishResult::ok) return false;
+      impl->note_frame(f);
+      return true;
+    }
   };
   SessionSink session_sink;
   std::unique_ptr<control::NodeSession<SessionSink>> session;
@@ -219,6 +302,14 @@ struct Pipeline::Impl {
 
   bool has(Role r) const { return opt.role == Role::monolith || opt.role == r; }
 
+  // One control::ChainClient per thread that talks HTTP JSON-RPC (start-up, submitter, builtin
+  // collector): the node's HTTP endpoint, no request budget on the local path.
+  std::unique_ptr<control::ChainClient> make_client() const {
+    control::RpcOptions ro;
+    return std::make_unique<control::ChainClient>(
+        std::vector<control::EndpointConfig>{control::EndpointConfig{opt.rpc_http, opt.rpc_ws, 0, 0, 20}}, ro);
+  }
+
   // ---------------------------------------------------------------- start-up
   explicit Impl(Options o) : opt(std::move(o)) {
     list = control::load_pool_list(opt.manifest);
@@ -227,6 +318,9 @@ struct Pipeline::Impl {
     if (!c) throw std::invalid_argument("chain id " + std::to_string(opt.chain_id) + " is not supported");
     chain = *c;
     (void)control::register_pools(list, registry, chain);
+    pool_n = registry.pool_count();
+    pool_block = std::make_unique<std::atomic<std::uint64_t>[]>(std::max<std::size_t>(pool_n, 1));
+    exposure_usd = std::make_unique<std::atomic<std::int64_t>[]>(std::max<std::size_t>(registry.token_count(), 1));
     if (opt.rpc_ws.empty()) opt.rpc_ws = list.rpc_ws;
     if (opt.rpc_http.empty()) opt.rpc_http = list.rpc_http.empty() ? http_from_ws(opt.rpc_ws) : list.rpc_http;
 
@@ -300,9 +394,11 @@ struct Pipeline::Impl {
     paths = std::make_unique<PathTable>(registry);
 
     // The contract must be ours: owner() == the key's address (else every execute reverts NotOwner).
-    JsonRpc rpc(opt.rpc_http);
-    const std::string owner_hex = rpc.call_string(
-        "eth_call", "[{\"to\":\"" + protocol::format_address(contract) + "\",\"data\":\"0x8da5cb5b\"},\"latest\"]");
+    auto rpc = make_client();
+    const control::EthCall owner_call{contract, "0x8da5cb5b"};  // owner()
+    auto owner_res = value_or_throw(rpc->eth_call_batch(std::span<const control::EthCall>(&owner_call, 1), "latest"),
+                                    "owner() of the contract");
+    const std::string owner_hex = owner_res.empty() ? std::string() : text_or_throw(std::move(owner_res[0]), "owner()");
     const auto owner_bytes = parse_hex_bytes(owner_hex);
     if (!owner_bytes || owner_bytes->size() != 32) {
       throw std::runtime_error("contract " + protocol::format_address(contract) + ": owner() did not answer (is it deployed?)");
@@ -314,9 +410,7 @@ struct Pipeline::Impl {
                                protocol::format_address(owner) + ", not by the signing key's address " +
                                protocol::format_address(sender));
     }
-    next_nonce = parse_hex_u64(rpc.call_string("eth_getTransactionCount",
-                                               "[\"" + protocol::format_address(sender) + "\",\"pending\"]"))
-                     .value_or(0);
+    next_nonce = value_or_throw(rpc->get_transaction_count(sender, "pending"), "eth_getTransactionCount");
 
     risk::RiskGates::Config rc;
     rc.max_tokens = std::max<std::size_t>(registry.token_count(), 1);
@@ -397,7 +491,12 @@ struct Pipeline::Impl {
   // ---------------------------------------------------------------- collector
   struct RingSink {
     ring::SpscProducer* p;
-    bool operator()(std::span<const std::byte> f) noexcept { return p->try_publish(f) == ring::PublishResult::ok; }
+    Impl* impl;
+    bool operator()(std::span<const std::byte> f) noexcept {
+      if (p->try_publish(f) != ring::PublishResult::ok) return false;
+      impl->note_frame(f);
+      return true;
+    }
   };
 
   void publish_blocking(ring::SpscProducer& p, std::span<const std::byte> frame) {
@@ -405,30 +504,75 @@ struct Pipeline::Impl {
       if (stop_collector.load(std::memory_order_acquire)) return;
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
+    note_frame(frame);
   }
 
-  std::optional<protocol::BlockHeader> fetch_header(JsonRpc& rpc, std::uint64_t number) {
-    simdjson::dom::parser parser;
-    simdjson::dom::element b;
-    const std::string j = rpc.call("eth_getBlockByNumber", "[\"" + quantity(number) + "\",false]");
-    if (parser.parse(j).get(b) != simdjson::SUCCESS || b.is_null()) return std::nullopt;
-    protocol::BlockHeader h{};
-    std::string_view s;
-    if (b["number"].get(s) == simdjson::SUCCESS) h.number = parse_hex_u64(s).value_or(0);
-    if (b["timestamp"].get(s) == simdjson::SUCCESS) h.timestamp_s = parse_hex_u64(s).value_or(0);
-    if (b["hash"].get(s) == simdjson::SUCCESS) {
-      auto v = parse_hex_bytes(s);
-      if (v && v->size() == 32) std::memcpy(h.hash.data(), v->data(), 32);
+  static std::optional<protocol::BlockHeader> fetch_header(control::ChainClient& rpc, std::uint64_t number) {
+    auto r = rpc.block_by_number(control::to_hex_quantity(number));
+    if (!r.ok()) throw std::runtime_error("eth_getBlockByNumber: " + r.error.message);
+    return r.value;
+  }
+
+  // Snapshot frames wait for room in the md ring (start-up: nothing may be lost).
+  struct BlockingSink {
+    ring::SpscProducer* p;
+    Impl* impl;
+    bool operator()(std::span<const std::byte> f) noexcept {
+      for (;;) {
+        const auto r = p->try_publish(f);
+        if (r == ring::PublishResult::ok) break;
+        if (r != ring::PublishResult::full || impl->stop_collector.load(std::memory_order_acquire)) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+      }
+      impl->note_frame(f);
+      return true;
     }
-    if (b["parentHash"].get(s) == simdjson::SUCCESS) {
-      auto v = parse_hex_bytes(s);
-      if (v && v->size() == 32) std::memcpy(h.parent_hash.data(), v->data(), 32);
+  };
+
+  struct SnapshotStats {
+    std::size_t v2_pools = 0, v3_pools = 0, v3_ticks = 0;
+    std::uint64_t calls = 0;
+  };
+
+  // Every pool at block b through the control library's snapshot_pools (batched eth_call:
+  // getReserves; slot0, liquidity, tickSpacing, fee, tickBitmap words, ticks(t) with
+  // liquidityNet and liquidityGross). The word range covers the WHOLE tick bitmap
+  // (MIN_TICK..MAX_TICK) for each tick spacing, so no price move can leave the loaded ticks.
+  SnapshotStats load_snapshot(control::ChainClient& http, ring::SpscProducer& md, std::uint64_t b) {
+    constexpr std::int32_t kMaxTick = 887272;
+    SnapshotStats st;
+    const std::uint64_t calls0 = http.stats().requests.load();
+    std::map<std::int32_t, std::vector<protocol::InstrumentId>> by_spacing;
+    for (std::size_t i = 0; i < registry.pool_count(); ++i) {
+      const protocol::InstrumentId id = registry.pool_id(i);
+      const protocol::PoolInfo* p = registry.pool(id);
+      by_spacing[p != nullptr ? p->tick_spacing : 0].push_back(id);
     }
-    h.base_fee_per_gas = U256::zero();
-    if (b["baseFeePerGas"].get(s) == simdjson::SUCCESS) h.base_fee_per_gas = U256::parse(s).value_or(U256::zero());
-    if (b["gasUsed"].get(s) == simdjson::SUCCESS) h.gas_used = parse_hex_u64(s).value_or(0);
-    if (b["gasLimit"].get(s) == simdjson::SUCCESS) h.gas_limit = parse_hex_u64(s).value_or(0);
-    return h;
+    BlockingSink sink{&md, this};
+    control::EventPublisher<BlockingSink> pub(sink, kSourceSnapshot, /*checksum=*/false);
+    std::vector<std::byte> scratch(protocol::kMaxFrameSize);
+    for (const auto& [spacing, ids] : by_spacing) {
+      const std::int32_t words = spacing > 0 ? kMaxTick / (spacing * 256) + 2 : 0;
+      std::vector<protocol::InstrumentId> failed;
+      auto snaps = control::snapshot_pools(http, registry, ids, b, words, &failed);
+      if (!snaps.ok()) throw std::runtime_error("snapshot at block " + std::to_string(b) + ": " + snaps.error.message);
+      if (!failed.empty()) {
+        const protocol::PoolInfo* p = registry.pool(failed.front());
+        throw std::runtime_error("snapshot at block " + std::to_string(b) + ": " + std::to_string(failed.size()) +
+                                 " pool(s) did not answer, e.g. " + (p ? protocol::format_address(p->address) : "?"));
+      }
+      for (const control::PoolSnapshot& ps : snaps.value) {
+        if (!pub.publish_snapshot(ps.state, ps.ticks, scratch)) throw std::runtime_error("snapshot: md ring refused a frame");
+        if (ps.state.kind == static_cast<std::uint8_t>(protocol::PoolKind::V3)) {
+          ++st.v3_pools;
+          st.v3_ticks += ps.ticks.size();
+        } else {
+          ++st.v2_pools;
+        }
+      }
+    }
+    st.calls = http.stats().requests.load() - calls0;
+    return st;
   }
 
   // {"address":[pools],"topics":[[the decoded pool events]]} (no Transfer/Approval/Collect noise).
@@ -499,20 +643,20 @@ struct Pipeline::Impl {
     auto ep = control::parse_endpoint(opt.rpc_ws);
     if (!ep || !ep->websocket) throw std::invalid_argument("--rpc '" + opt.rpc_ws + "' is not a ws:// or wss:// URL");
     ring::SpscProducer& md = producer_of(*md_pub, md_link);
-    RingSink sink{&md};
+    RingSink sink{&md, this};
     control::EventPublisher<RingSink> publisher(sink, kSourceCollector, /*checksum=*/false);
     control::LogDecoder decoder(registry, chain);
     control::ReorgTracker tracker;
-    JsonRpc http(opt.rpc_http);
+    std::unique_ptr<control::ChainClient> http_client = make_client();
+    control::ChainClient& http = *http_client;
     control::RpcClient ws(*ep);
 
     std::vector<std::string> early;
     if (!subscribe(ws, early)) throw std::runtime_error("cannot subscribe at " + opt.rpc_ws + ": " + ws.last_error());
 
     // Snapshot at a pinned block B; live events of blocks <= B are in it.
-    const std::uint64_t b = parse_hex_u64(http.call_string("eth_blockNumber", "[]")).value_or(0);
-    const ChainSnapshot snap = load_pool_state(http, registry, b, kSourceSnapshot);
-    for (const auto& f : snap.frames) publish_blocking(md, f);
+    const std::uint64_t b = value_or_throw(http.block_number(), "eth_blockNumber");
+    const SnapshotStats snap = load_snapshot(http, md, b);
     if (auto h = fetch_header(http, b)) {
       (void)tracker.on_head(*h);
       (void)publisher.publish(*h);
@@ -522,13 +666,13 @@ struct Pipeline::Impl {
     counters.latest_block.store(b);
     log_line("snapshot at block " + std::to_string(b) + ": " + std::to_string(snap.v2_pools) + " V2 pools, " +
              std::to_string(snap.v3_pools) + " V3 pools, " + std::to_string(snap.v3_ticks) + " initialized ticks, " +
-             std::to_string(snap.calls) + " eth_calls");
+             std::to_string(snap.calls) + " JSON-RPC requests (control::snapshot_pools, full tick bitmap)");
     std::uint64_t last_block = b;
     collector_ready.store(true, std::memory_order_release);
 
     auto handle_log = [&](const control::LogEvent& ev) {
       const auto ctx = ev.ctx();
-      if (ctx.block_number <= snap.block) return;  // inside the snapshot
+      if (ctx.block_number <= b) return;  // inside the snapshot
       if (ev.removed) {
         if (tracker.holds(ctx.block_number, ctx.block_hash_prefix)) resolve_reorg(tracker, publisher, http, nullptr);
         return;
@@ -561,11 +705,15 @@ struct Pipeline::Impl {
     for (const auto& m : early) handle(m);
 
     std::string msg;
+    TelemetryRing& tel = *tel_coll;
     std::uint32_t backoff_ms = 100;
     while (!stop_collector.load(std::memory_order_acquire)) {
       const auto st = ws.ws_read(msg, std::chrono::milliseconds(100));
       if (st == control::RpcStatus::Ok) {
+        const std::uint64_t t0 = mono_ns();
+        const std::uint64_t before = counters.md_frames.load(std::memory_order_relaxed);
         handle(msg);
+        if (counters.md_frames.load(std::memory_order_relaxed) != before) stage_sample(tel, Stage::Decode, mono_ns() - t0);
         continue;
       }
       if (st == control::RpcStatus::Timeout) continue;
@@ -583,9 +731,11 @@ struct Pipeline::Impl {
       if (stop_collector.load(std::memory_order_acquire)) break;
       backoff_ms = 100;
       try {
-        const std::uint64_t head = parse_hex_u64(http.call_string("eth_blockNumber", "[]")).value_or(last_block);
-        const std::string logs = http.call("eth_getLogs", "[{\"fromBlock\":\"" + quantity(last_block) + "\",\"toBlock\":\"" +
-                                                              quantity(head) + "\"," + log_filter().substr(1) + "]");
+        const std::uint64_t head = value_or_throw(http.block_number(), "eth_blockNumber");
+        const std::string logs = text_or_throw(
+            http.call("eth_getLogs", "[{\"fromBlock\":\"" + control::to_hex_quantity(last_block) + "\",\"toBlock\":\"" +
+                                         control::to_hex_quantity(head) + "\"," + log_filter().substr(1) + "]"),
+            "eth_getLogs");
         const std::string wrapped = "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":" + logs + "}";
         (void)decoder.decode_log_array(wrapped, [&](const control::LogEvent& ev) {
           counters.backfilled_logs.fetch_add(1, std::memory_order_relaxed);
@@ -600,7 +750,7 @@ struct Pipeline::Impl {
   }
 
   template <class Pub>
-  void resolve_reorg(control::ReorgTracker& tracker, Pub& publisher, JsonRpc& http, const protocol::BlockHeader* head) {
+  void resolve_reorg(control::ReorgTracker& tracker, Pub& publisher, control::ChainClient& http, const protocol::BlockHeader* head) {
     protocol::ReorgNotice notice{};
     auto canonical = [&](std::uint64_t n) -> std::optional<control::Hash32> {
       try {
@@ -619,11 +769,18 @@ struct Pipeline::Impl {
   template <class Idle>
   void strategy_loop(Idle& idle) {
     ring::SpscConsumer& in = consumer_of(*md_sub, md_link);
+    TelemetryRing& tel = *tel_strat;
+    std::uint64_t signals_before = 0;
     for (;;) {
+      const std::uint64_t t0 = mono_ns();
       const std::size_t n = engine->poll(in, 64);
       if (n != 0) {
         counters.strategy_frames.fetch_add(n, std::memory_order_relaxed);
         const auto& st = engine->stats();
+        if (st.signals != signals_before) {
+          stage_sample(tel, Stage::Search, mono_ns() - t0);
+          signals_before = st.signals;
+        }
         counters.signals.store(st.signals, std::memory_order_relaxed);
         counters.signals_dropped.store(st.signals_dropped_full, std::memory_order_relaxed);
         continue;
@@ -673,9 +830,26 @@ struct Pipeline::Impl {
       const std::uint64_t md_ts = parsed.view.header.timestamp_ns;
       const std::uint64_t seen = wall_ns();
       if (signal_latency_ns.size() < kLatencySamples && md_ts != 0 && seen > md_ts) signal_latency_ns.push_back(seen - md_ts);
+      TelemetryRing& tel = *tel_exec;
+      if (md_ts != 0 && seen > md_ts) stage_sample(tel, Stage::TickToSignal, seen - md_ts);
+      TelemetryRecord op;
+      op.kind = TelemetryKind::Opportunity;
+      op.t_unix_ns = seen;
+      op.signal_id = sig->signal_id;
+      op.block = sig->block_number;
+      op.hop_count = sig->hop_count;
+      op.pools = sig->pools;
+      op.tokens = sig->tokens;
+      op.amount_in = sig->amount_in;
+      op.expected_usd = sig->net_profit_usd;
+      auto emit = [&](std::uint8_t decision) noexcept {
+        op.decision = decision;
+        (void)tel.try_push(op);
+      };
       (void)ach.push(*sig);
       if (sig->net_profit_usd < min_profit_usd.load(std::memory_order_relaxed)) {
         counters.below_threshold.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionBelowThreshold);
         continue;
       }
       // A signal computed at or before the block our last trade was mined in may not include that
@@ -684,12 +858,14 @@ struct Pipeline::Impl {
       // re-signals from the new state if the cycle is still profitable.
       if (sig->block_number <= last_trade_block) {
         counters.stale_signals.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionStale);
         continue;
       }
       std::array<std::uint8_t, kMaxPathBytes> path{};
       std::size_t path_len = 0;
       if (encode_path(*sig, *paths, path, path_len) != PathError::Ok) {
         counters.path_errors.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionPathError);
         continue;
       }
       const std::uint64_t pending = nonce_resync.exchange(UINT64_MAX, std::memory_order_acq_rel);
@@ -705,7 +881,10 @@ struct Pipeline::Impl {
       cand.max_fee_per_gas = fees.max_fee_per_gas;
       cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
       gates->set_latest_block(sig->block_number);
+      const std::uint64_t risk_t0 = mono_ns();
       const risk::Decision d = gates->check(cand);
+      stage_sample(tel, Stage::Risk, mono_ns() - risk_t0);
+      op.notional_usd = d.notional_usd.raw;
       risk::AuditDecision ad{};
       ad.signal_id = sig->signal_id;
       ad.token_in = sig->tokens[0];
@@ -719,6 +898,7 @@ struct Pipeline::Impl {
       (void)ach.push(ad);
       if (!d.accept) {
         counters.risk_rejected.fetch_add(1, std::memory_order_relaxed);
+        emit(static_cast<std::uint8_t>(d.reason));
         continue;
       }
       counters.risk_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -730,8 +910,10 @@ struct Pipeline::Impl {
         }
       if (slot == nullptr) {  // more in flight than the table holds: the gate's limit is set too high
         counters.risk_rejected.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionNoOrderSlot);
         continue;
       }
+      const std::uint64_t sign_t0 = mono_ns();
       std::array<std::uint8_t, 512> calldata{};
       const std::size_t cd_len = executor::encode_execute_call(
           calldata, std::span<const std::uint8_t>(path.data(), path_len), sig->amount_in,
@@ -756,10 +938,13 @@ struct Pipeline::Impl {
       executor::SignedTx signed_tx{};
       if (cd_len == 0 || executor::sign_tx(*signer, *key, tx, order.raw, signed_tx) != executor::TxError::Ok) {
         counters.sign_errors.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionSignError);
         continue;
       }
+      stage_sample(tel, Stage::Sign, mono_ns() - sign_t0);
       const std::uint64_t signed_at = wall_ns();
       if (latency_ns.size() < kLatencySamples && md_ts != 0 && signed_at > md_ts) latency_ns.push_back(signed_at - md_ts);
+      if (md_ts != 0 && signed_at > md_ts) stage_sample(tel, Stage::TickToSignedTx, signed_at - md_ts);
       counters.signed_txs.fetch_add(1, std::memory_order_relaxed);
       order.raw_size = static_cast<std::uint32_t>(signed_tx.size);
       std::memcpy(order.tx_hash.data(), signed_tx.hash.data(), 32);
@@ -767,6 +952,7 @@ struct Pipeline::Impl {
       if (tx_out.try_publish(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&order), bytes)) !=
           ring::PublishResult::ok) {
         counters.tx_ring_full.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionTxRingFull);
         continue;
       }
       ++next_nonce;
@@ -775,6 +961,36 @@ struct Pipeline::Impl {
       slot->order_id = order.order_id;
       slot->candidate = cand;
       slot->expected_usd = sig->net_profit_usd;
+      slot->pools = sig->pools;
+      slot->tokens = sig->tokens;
+      slot->amount_in = sig->amount_in;
+      emit(kDecisionTaken);
+      TelemetryRecord tr = op;
+      tr.kind = TelemetryKind::Trade;
+      tr.trade_state = static_cast<std::uint8_t>(TradeState::Pending);
+      tr.order_id = order.order_id;
+      tr.nonce = order.nonce;
+      tr.tx_hash = order.tx_hash;
+      tr.t_unix_ns = signed_at;
+      (void)tel.try_push(tr);
+      publish_risk_state();
+    }
+  }
+
+  // Executor thread: in-flight, reverts and per-token exposure (USD) for the operator surface.
+  // Runs after a submission or an outcome only (not per signal).
+  void publish_risk_state() noexcept {
+    counters.in_flight.store(static_cast<std::uint32_t>(gates->in_flight()), std::memory_order_relaxed);
+    counters.consecutive_reverts.store(gates->consecutive_failures(), std::memory_order_relaxed);
+    for (std::size_t i = 0; i < registry.token_count(); ++i) {
+      if (prices[i].usd.raw <= 0) continue;
+      const protocol::InstrumentId id = registry.token_id(i);
+      const U256 raw = gates->exposure(id);
+      const protocol::TokenInfo* t = registry.token(id);
+      const U256 usd = raw * U256(static_cast<std::uint64_t>(prices[i].usd.raw)) / pow10_table(t->decimals);
+      const bool big = (usd.limb[1] | usd.limb[2] | usd.limb[3]) != 0 || usd.limb[0] > static_cast<std::uint64_t>(INT64_MAX);
+      const std::int64_t v = big ? INT64_MAX : static_cast<std::int64_t>(usd.limb[0]);
+      exposure_usd[i].store(v, std::memory_order_relaxed);
     }
   }
 
@@ -792,6 +1008,23 @@ struct Pipeline::Impl {
       if (status == protocol::ExecutionStatus::Included) outcome = risk::TradeOutcome::Included;
       if (status == protocol::ExecutionStatus::Reverted) outcome = risk::TradeOutcome::Reverted;
       rep->expected_pnl_usd = slot->expected_usd;
+      TelemetryRecord tr;
+      tr.kind = TelemetryKind::Trade;
+      tr.t_unix_ns = wall_ns();
+      tr.order_id = rep->order_id;
+      tr.signal_id = rep->signal_id;
+      tr.nonce = rep->nonce;
+      tr.block = rep->block_number;
+      tr.gas_used = rep->gas_used;
+      tr.tx_hash = rep->tx_hash;
+      tr.hop_count = slot->candidate.hop_count;
+      tr.pools = slot->pools;
+      tr.tokens = slot->tokens;
+      tr.amount_in = slot->amount_in;
+      tr.expected_usd = slot->expected_usd;
+      tr.trade_state = static_cast<std::uint8_t>(status == protocol::ExecutionStatus::Included   ? TradeState::Mined
+                                                 : status == protocol::ExecutionStatus::Reverted ? TradeState::Reverted
+                                                                                                 : TradeState::Dropped);
       if (status == protocol::ExecutionStatus::Included || status == protocol::ExecutionStatus::Reverted) {
         last_trade_block = std::max(last_trade_block, rep->block_number);
         risk::TradePnl t{};
@@ -802,6 +1035,11 @@ struct Pipeline::Impl {
           counters.gas_usd.fetch_add(t.gas_usd.raw, std::memory_order_relaxed);
           const auto snap = pnl->snapshot();
           gates->update_pnl(snap);
+          tr.realized_known = 1;
+          tr.realized_usd = t.net_usd.raw;
+          counters.pnl_daily_usd.store(snap.daily.raw, std::memory_order_relaxed);
+          counters.pnl_peak_usd.store(snap.peak.raw, std::memory_order_relaxed);
+          counters.pnl_drawdown_usd.store(snap.drawdown.raw, std::memory_order_relaxed);
           (void)ach.push(*rep);
           risk::AuditPnl ap{};
           ap.order_id = rep->order_id;
@@ -829,6 +1067,8 @@ struct Pipeline::Impl {
       }
       gates->on_outcome(slot->candidate, outcome);
       slot->used = false;
+      (void)tel_exec->try_push(tr);
+      publish_risk_state();
     }
   }
 
@@ -874,6 +1114,7 @@ struct Pipeline::Impl {
   struct Pending {
     TxOrder order;
     Clock::time_point deadline;
+    std::uint64_t sent_ns = 0;
   };
 
   void send_report(ring::SpscProducer& out, const protocol::ExecutionReport& r, std::uint64_t& seq) {
@@ -896,9 +1137,11 @@ struct Pipeline::Impl {
     return r;
   }
 
-  void resync_nonce(JsonRpc& rpc) {
+  void resync_nonce(control::ChainClient& rpc) {
     try {
-      const auto n = parse_hex_u64(rpc.call_string("eth_getTransactionCount", "[\"" + protocol::format_address(sender) + "\",\"pending\"]"));
+      auto res = rpc.get_transaction_count(sender, "pending");
+      if (!res.ok()) throw std::runtime_error(res.error.message);
+      const std::optional<std::uint64_t> n = res.value;
       if (n) {
         nonce_resync.store(*n, std::memory_order_release);
         counters.nonce_resyncs.fetch_add(1, std::memory_order_relaxed);
@@ -943,7 +1186,10 @@ struct Pipeline::Impl {
         if (!t0b || t0b->size() != 32 || std::memcmp(t0b->data(), kExecuted.data(), 32) != 0) continue;
         const auto d = parse_hex_bytes(data);
         if (!d) continue;
-        if (auto profit = abi_word(*d, 1)) r.realized_profit = num::I256::from_bits(*profit);
+        if (d->size() >= 64) {
+          r.realized_profit =
+              num::I256::from_bits(num::from_be_bytes(std::span<const std::uint8_t, 32>(d->data() + 32, 32)));
+        }
       }
     }
     return true;
@@ -959,7 +1205,8 @@ struct Pipeline::Impl {
   }
 
   void submitter_loop() {
-    JsonRpc rpc(opt.rpc_http);
+    std::unique_ptr<control::ChainClient> client = make_client();
+    control::ChainClient& rpc = *client;
     ring::SpscConsumer& in = consumer_of(*tx_sub, tx_link);
     ring::SpscProducer& out = producer_of(*report_pub, report_link);
     risk::AuditChannel& ach = audit->channel(1);
@@ -972,7 +1219,7 @@ struct Pipeline::Impl {
       if (own_fee && Clock::now() - last_fee > std::chrono::milliseconds(500)) {
         last_fee = Clock::now();
         try {
-          if (auto h = fetch_header(rpc, parse_hex_u64(rpc.call_string("eth_blockNumber", "[]")).value_or(0))) {
+          if (auto h = fetch_header(rpc, value_or_throw(rpc.block_number(), "eth_blockNumber"))) {
             counters.base_fee_wei.store(h->base_fee_per_gas.limb[0], std::memory_order_relaxed);
             counters.latest_block.store(h->number, std::memory_order_relaxed);
           }
@@ -989,9 +1236,10 @@ struct Pipeline::Impl {
           },
           16);
       for (const TxOrder& o : batch) {
-        const std::string raw = to_hex(o.raw.data(), o.raw_size);
         try {
-          const std::string hash = rpc.call_string("eth_sendRawTransaction", "[\"" + raw + "\"]");
+          auto sent = rpc.send_raw_transaction(std::span<const std::uint8_t>(o.raw.data(), o.raw_size));
+          if (!sent.ok()) throw std::runtime_error(sent.error.message);
+          const std::string hash = to_hex(sent.value.data(), 32);
           counters.sent.fetch_add(1, std::memory_order_relaxed);
           risk::AuditTransaction at{};
           at.order_id = o.order_id;
@@ -1006,7 +1254,7 @@ struct Pipeline::Impl {
           at.max_priority_fee_per_gas = o.max_priority_fee_per_gas;
           (void)ach.push(at);
           if (hash != to_hex(o.tx_hash.data(), 32)) log_line("submitter: node returned hash " + hash + " for " + to_hex(o.tx_hash.data(), 32));
-          pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms)});
+          pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns()});
         } catch (const std::exception& e) {
           counters.send_failed.fetch_add(1, std::memory_order_relaxed);
           log_line(std::string("submitter: eth_sendRawTransaction refused: ") + e.what());
@@ -1017,16 +1265,20 @@ struct Pipeline::Impl {
       const auto now = Clock::now();
       if (!pending.empty() && now - last_poll >= std::chrono::milliseconds(20)) {
         last_poll = now;
-        std::vector<RpcRequest> reqs;
-        for (const auto& p : pending) reqs.push_back({"eth_getTransactionReceipt", "[\"" + to_hex(p.order.tx_hash.data(), 32) + "\"]"});
+        // Raw receipts (control::Receipt carries no logs; the profit is in our Executed event).
+        std::vector<std::pair<std::string, std::string>> reqs;
+        for (const auto& p : pending) reqs.emplace_back("eth_getTransactionReceipt", "[\"" + to_hex(p.order.tx_hash.data(), 32) + "\"]");
         try {
-          const auto res = rpc.batch(reqs);
+          auto batch_res = rpc.batch(reqs);
+          if (!batch_res.ok()) throw std::runtime_error(batch_res.error.message);
+          const auto& res = batch_res.value;
           std::vector<Pending> still;
           for (std::size_t i = 0; i < pending.size(); ++i) {
             protocol::ExecutionReport r{};
-            if (res[i].ok && parse_receipt(res[i].json, pending[i].order, r)) {
+            if (i < res.size() && !res[i].error && parse_receipt(res[i].json, pending[i].order, r)) {
               (r.status == static_cast<std::uint8_t>(protocol::ExecutionStatus::Included) ? counters.included : counters.reverted)
                   .fetch_add(1, std::memory_order_relaxed);
+              stage_sample(*tel_sub, Stage::SubmitToMined, mono_ns() - pending[i].sent_ns);
               send_report(out, r, seq);
             } else if (now > pending[i].deadline) {
               counters.receipt_timeouts.fetch_add(1, std::memory_order_relaxed);
@@ -1064,6 +1316,7 @@ struct Pipeline::Impl {
       sc.checksum = false;  // in-process / same-host ring
       sc.use_finalized_tag = false;
       session_sink.p = &producer_of(*md_pub, md_link);
+      session_sink.impl = this;
       session = std::make_unique<control::NodeSession<SessionSink>>(sc, registry, session_sink);
       session->start();
       const auto deadline = Clock::now() + std::chrono::seconds(60);
@@ -1234,6 +1487,48 @@ const Counters& Pipeline::counters() const noexcept {
   return impl_->counters;
 }
 std::string Pipeline::summary_json() const { return impl_->summary(); }
+
+std::size_t Pipeline::drain_telemetry(const std::function<void(const TelemetryRecord&)>& f) {
+  std::size_t n = 0;
+  TelemetryRecord r;
+  for (TelemetryRing* q : {impl_->tel_coll.get(), impl_->tel_strat.get(), impl_->tel_exec.get(), impl_->tel_sub.get()}) {
+    while (q->pop(r)) {
+      f(r);
+      ++n;
+    }
+  }
+  return n;
+}
+std::uint64_t Pipeline::telemetry_dropped() const noexcept {
+  return impl_->tel_coll->dropped() + impl_->tel_strat->dropped() + impl_->tel_exec->dropped() + impl_->tel_sub->dropped();
+}
+const protocol::InstrumentRegistry& Pipeline::registry() const noexcept { return impl_->registry; }
+const std::vector<TokenPrice>& Pipeline::token_prices() const noexcept { return impl_->prices; }
+std::uint64_t Pipeline::pool_last_block(std::size_t i) const noexcept {
+  return i < impl_->pool_n ? impl_->pool_block[i].load(std::memory_order_relaxed) : 0;
+}
+bool Pipeline::pool_quarantined(std::size_t i) const noexcept {
+  return impl_->session && i < impl_->pool_n && impl_->session->quarantined(impl_->registry.pool_id(i));
+}
+std::uint64_t Pipeline::events_of_type(std::uint8_t type) const noexcept {
+  return impl_->events_by_type[type].load(std::memory_order_relaxed);
+}
+bool Pipeline::has_executor() const noexcept { return impl_->gates != nullptr; }
+RiskView Pipeline::risk_view() const {
+  RiskView v;
+  v.limits = options().reload;
+  const Impl& m = *impl_;
+  if (!m.gates) return v;
+  for (std::size_t i = 0; i < v.rejects.size(); ++i) v.rejects[i] = m.gates->rejected(static_cast<risk::RejectReason>(i));
+  v.breaker = static_cast<std::uint8_t>(m.gates->breaker_state());
+  v.breaker_trips = m.gates->breaker_trips();
+  v.kill_switch = m.gates->kill_switch_engaged();
+  v.in_flight = m.counters.in_flight.load(std::memory_order_relaxed);
+  v.consecutive_reverts = m.counters.consecutive_reverts.load(std::memory_order_relaxed);
+  v.exposure_usd.resize(m.registry.token_count());
+  for (std::size_t i = 0; i < v.exposure_usd.size(); ++i) v.exposure_usd[i] = m.exposure_usd[i].load(std::memory_order_relaxed);
+  return v;
+}
 std::string Pipeline::sender_address() const {
   return impl_->signer ? protocol::format_address(impl_->sender) : std::string();
 }

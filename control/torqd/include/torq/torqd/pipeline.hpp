@@ -22,12 +22,17 @@
 // every thread. Counters are atomics readable from any thread (the operator surface reads them).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "torq/protocol/instrument_id.hpp"
 #include "torq/torqd/options.hpp"
+#include "torq/torqd/telemetry.hpp"
 
 namespace torq::torqd {
 
@@ -69,6 +74,27 @@ struct Counters {
   std::atomic<std::int64_t> realized_pnl_usd{0};    // UsdFixedPoint8 raw, net of gas
   std::atomic<std::int64_t> realized_profit_usd{0};  // before gas
   std::atomic<std::int64_t> gas_usd{0};
+  std::atomic<std::int64_t> pnl_daily_usd{0};     // PnlTracker snapshot after each booked trade
+  std::atomic<std::int64_t> pnl_peak_usd{0};
+  std::atomic<std::int64_t> pnl_drawdown_usd{0};
+  // Risk state published by the executor thread after each decision / outcome.
+  std::atomic<std::uint32_t> in_flight{0};
+  std::atomic<std::uint32_t> consecutive_reverts{0};
+  // Market data seen by the collector of this process (operator feed, alerts).
+  std::atomic<std::uint64_t> last_event_unix_ns{0};  // last market-data frame published
+  std::atomic<std::uint64_t> md_last_block{0};       // highest block of a published pool event/snapshot
+};
+
+// Risk state for the operator surface (read from any thread).
+struct RiskView {
+  Reloadable limits;
+  std::array<std::uint64_t, 12> rejects{};       // by risk::RejectReason
+  std::uint8_t breaker = 0;                       // risk::BreakerState
+  std::uint64_t breaker_trips = 0;
+  bool kill_switch = false;
+  std::uint32_t in_flight = 0;
+  std::uint32_t consecutive_reverts = 0;
+  std::vector<std::int64_t> exposure_usd;         // per token index, UsdFixedPoint8 raw
 };
 
 class Pipeline {
@@ -98,6 +124,22 @@ class Pipeline {
   [[nodiscard]] std::string summary_json() const;
   // The signer's public address (0x…), empty for roles without a key.
   [[nodiscard]] std::string sender_address() const;
+
+  // ---- operator surface (control thread; see telemetry.hpp) ----
+  // Hands every queued telemetry record to `f` (one consumer thread); returns how many.
+  std::size_t drain_telemetry(const std::function<void(const TelemetryRecord&)>& f);
+  [[nodiscard]] std::uint64_t telemetry_dropped() const noexcept;
+  [[nodiscard]] const protocol::InstrumentRegistry& registry() const noexcept;
+  // Per token index: symbol, address, USD reference price (0 when unknown).
+  [[nodiscard]] const std::vector<TokenPrice>& token_prices() const noexcept;
+  // Per pool index: block of the last event or snapshot published for it (0: none yet).
+  [[nodiscard]] std::uint64_t pool_last_block(std::size_t pool_index) const noexcept;
+  // The node session's reconciliation quarantine (false with the builtin collector).
+  [[nodiscard]] bool pool_quarantined(std::size_t pool_index) const noexcept;
+  // Market-data frames published by type (protocol::TlvType value).
+  [[nodiscard]] std::uint64_t events_of_type(std::uint8_t type) const noexcept;
+  [[nodiscard]] RiskView risk_view() const;
+  [[nodiscard]] bool has_executor() const noexcept;
 
   struct Impl;
 
