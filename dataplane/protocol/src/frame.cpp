@@ -71,22 +71,11 @@ const char* tlv_type_name(std::uint8_t type) noexcept {
 }
 
 std::uint32_t frame_checksum(std::span<const std::byte> header_bytes, std::span<const std::byte> payload) noexcept {
-  std::array<std::byte, kHeaderSize> h;
-  std::memcpy(h.data(), header_bytes.data(), kChecksumOffset);
-  std::memset(h.data() + kChecksumOffset, 0, kHeaderSize - kChecksumOffset);
-  return crc32c(payload, crc32c(h.data(), h.size()));
-}
-
-void TlvIterator::load() noexcept {
-  RecordHead h{};
-  if (!read_record_head(rest_, h) || rest_.size() - h.header_len < h.value_len) {
-    rest_ = rest_.subspan(rest_.size());  // end
-    consumed_ = 0;
-    current_ = TlvView{};
-    return;
-  }
-  current_ = TlvView{h.type, h.extended, rest_.subspan(h.header_len, h.value_len)};
-  consumed_ = h.header_len + h.value_len;
+  // The header as four words with the checksum field (the top half of the last word) zeroed.
+  std::uint64_t h[4];
+  std::memcpy(h, header_bytes.data(), kHeaderSize);
+  h[3] &= 0x00000000FFFFFFFFull;
+  return crc32c(payload, crc32c(h, sizeof h));
 }
 
 ParseResult parse_frame(std::span<const std::byte> bytes, ParseOptions options) noexcept {

@@ -90,7 +90,32 @@ class TlvIterator {
  private:
   // Reads the record at the front of rest_. A malformed tail (never present in a payload that
   // parse_frame accepted) ends the iteration instead of reading out of bounds.
-  void load() noexcept;
+  void load() noexcept {
+    std::size_t header = kStandardTlvHeader;
+    std::uint8_t type = 0;
+    std::size_t len = 0;
+    bool extended = false;
+    if (rest_.size() >= kStandardTlvHeader) {
+      type = std::to_integer<std::uint8_t>(rest_[0]);
+      len = std::to_integer<std::size_t>(rest_[1]);
+      if (type == kExtendedTlvMarker) {
+        extended = true;
+        header = kExtendedTlvHeader;
+        if (rest_.size() >= kExtendedTlvHeader) {
+          type = std::to_integer<std::uint8_t>(rest_[1]);
+          len = std::to_integer<std::size_t>(rest_[2]) | (std::to_integer<std::size_t>(rest_[3]) << 8);
+        }
+      }
+    }
+    if (rest_.size() < header || rest_.size() - header < len) [[unlikely]] {
+      rest_ = rest_.subspan(rest_.size());  // end
+      consumed_ = 0;
+      current_ = TlvView{};
+      return;
+    }
+    current_ = TlvView{type, extended, rest_.subspan(header, len)};
+    consumed_ = header + len;
+  }
 
   std::span<const std::byte> rest_{};
   TlvView current_{};
@@ -170,8 +195,20 @@ class FrameBuilder {
   template <class T>
   [[nodiscard]] bool add(const T& value) noexcept {
     static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
-    return add_raw(static_cast<std::uint8_t>(T::kType),
-                   std::span<const std::byte>(reinterpret_cast<const std::byte*>(&value), sizeof(T)));
+    static_assert(sizeof(T) <= kMaxStandardTlvValue, "fixed-layout TLVs use the standard form");
+    static_assert(is_valid_length(static_cast<std::uint8_t>(T::kType), sizeof(T)), "layout and registry disagree");
+    // Hot path: the size is a constant, so the checks fold and the copy is a few moves.
+    constexpr std::size_t rec = kStandardTlvHeader + sizeof(T);
+    if (failed_ || finished_ || rec > buf_.size() - used_ || used_ + rec > kMaxFrameSize) [[unlikely]] {
+      failed_ = true;
+      return false;
+    }
+    std::byte* p = buf_.data() + used_;
+    p[0] = static_cast<std::byte>(T::kType);
+    p[1] = static_cast<std::byte>(sizeof(T));
+    std::memcpy(p + kStandardTlvHeader, &value, sizeof(T));
+    used_ += rec;
+    return true;
   }
 
   // Writes the header (sizes, sequence, timestamp, checksum unless kNoChecksum) and returns the

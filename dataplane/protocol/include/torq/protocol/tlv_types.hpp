@@ -364,7 +364,8 @@ struct TlvSizeRule {
   std::uint16_t stride;
 };
 
-[[nodiscard]] constexpr TlvSizeRule tlv_size_rule(std::uint8_t type) noexcept {
+namespace detail {
+[[nodiscard]] constexpr TlvSizeRule tlv_size_rule_switch(std::uint8_t type) noexcept {
   switch (static_cast<TlvType>(type)) {
     case TlvType::V2Sync: return {sizeof(V2Sync), sizeof(V2Sync), 0};
     case TlvType::V2Swap: return {sizeof(V2Swap), sizeof(V2Swap), 0};
@@ -391,6 +392,16 @@ struct TlvSizeRule {
   }
   return {0, 0, 0};
 }
+
+inline constexpr auto kTlvSizeRules = [] {
+  std::array<TlvSizeRule, 256> t{};
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = tlv_size_rule_switch(static_cast<std::uint8_t>(i));
+  return t;
+}();
+}  // namespace detail
+
+// The size rule of a type number: one table load (the reader calls this per record).
+[[nodiscard]] constexpr TlvSizeRule tlv_size_rule(std::uint8_t type) noexcept { return detail::kTlvSizeRules[type]; }
 
 [[nodiscard]] constexpr bool is_known_type(std::uint8_t type) noexcept { return tlv_size_rule(type).min != 0; }
 
