@@ -189,3 +189,124 @@ TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   const char* bad_usd[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-usd", "1e3"};
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
 }
+
+// ---- crash recovery (torq/torqd/recovery.hpp) ----
+#include <cstdio>
+#include <unistd.h>
+
+#include "torq/torqd/recovery.hpp"
+
+namespace {
+
+std::string temp_audit_path(const char* name) {
+  return std::string(::testing::TempDir()) + "/torqd_" + name + "_" + std::to_string(::getpid()) + ".log";
+}
+
+TEST(TorqdRecovery, ShouldFindUnsettledTransactionAndLastPnlWhenLogHasTornTail) {
+  const std::string path = temp_audit_path("recovery");
+  std::remove(path.c_str());
+  {
+    auto log = risk::AuditLog::open(path, risk::AuditOptions{});
+    auto& ch = log->channel(0);
+    protocol::ArbitrageSignal sig{};
+    sig.signal_id = 7;
+    sig.hop_count = 2;
+    sig.pools[0] = 0x1111;
+    sig.pools[1] = 0x2222;
+    sig.net_profit_usd = 12345;
+    ASSERT_TRUE(ch.push(sig));
+    risk::AuditTransaction done{};
+    done.order_id = 2;
+    done.signal_id = 6;
+    done.nonce = 4;
+    ASSERT_TRUE(ch.push(done));
+    protocol::ExecutionReport rep{};
+    rep.order_id = 2;
+    rep.nonce = 4;
+    rep.status = static_cast<std::uint8_t>(protocol::ExecutionStatus::Included);
+    ASSERT_TRUE(ch.push(rep));
+    risk::AuditPnl p{};
+    p.order_id = 2;
+    p.cumulative_usd = 100;
+    p.peak_usd = 150;
+    p.drawdown_usd = 50;
+    p.daily_usd = 20;
+    p.day = 9;
+    ASSERT_TRUE(ch.push(p));
+    risk::AuditTransaction open_tx{};
+    open_tx.order_id = 3;
+    open_tx.signal_id = 7;
+    open_tx.nonce = 5;
+    open_tx.gas_limit = 260000;
+    open_tx.tx_hash[0] = 0xAB;
+    ASSERT_TRUE(ch.push(open_tx));
+    rep.order_id = 3;
+    rep.nonce = 5;
+    rep.status = static_cast<std::uint8_t>(protocol::ExecutionStatus::Submitted);  // acknowledged, no outcome
+    ASSERT_TRUE(ch.push(rep));
+    ASSERT_TRUE(log->flush());
+    log->close();
+  }
+  {  // a torn tail: the start of a record the crash cut off
+    std::FILE* f = std::fopen(path.c_str(), "ab");
+    ASSERT_NE(f, nullptr);
+    const unsigned char torn[9] = {200, 0, 0, 0, 4, 1, 0, 0, 9};
+    ASSERT_EQ(std::fwrite(torn, 1, sizeof torn, f), sizeof torn);
+    std::fclose(f);
+  }
+  const AuditRecovery rec = read_audit_recovery(path);
+  EXPECT_TRUE(rec.found);
+  EXPECT_EQ(rec.stop, risk::ReadStatus::Torn);
+  EXPECT_EQ(rec.max_order_id, 3u);
+  ASSERT_TRUE(rec.last_pnl.has_value());
+  EXPECT_EQ(rec.last_pnl->cumulative_usd, 100);
+  EXPECT_EQ(rec.last_pnl->peak_usd, 150);
+  ASSERT_EQ(rec.unsettled.size(), 1u);
+  EXPECT_EQ(rec.unsettled[0].tx.nonce, 5u);
+  EXPECT_EQ(rec.unsettled[0].tx.order_id, 3u);
+  EXPECT_EQ(rec.unsettled[0].tx.hash[0], 0xAB);
+  EXPECT_EQ(rec.unsettled[0].gas_limit, 260000u);
+  ASSERT_TRUE(rec.unsettled[0].have_signal);
+  EXPECT_EQ(rec.unsettled[0].signal.net_profit_usd, 12345);
+  // The log reopens after the crash (AuditLog::open cuts the torn tail) and still recovers the same.
+  { auto log = risk::AuditLog::open(path, risk::AuditOptions{}); log->close(); }
+  const AuditRecovery again = read_audit_recovery(path);
+  EXPECT_EQ(again.stop, risk::ReadStatus::End);
+  EXPECT_EQ(again.unsettled.size(), 1u);
+  std::remove(path.c_str());
+}
+
+TEST(TorqdRecovery, ShouldReportNothingWhenLogIsMissing) {
+  const AuditRecovery rec = read_audit_recovery(temp_audit_path("missing"));
+  EXPECT_FALSE(rec.found);
+  EXPECT_FALSE(rec.last_pnl.has_value());
+  EXPECT_TRUE(rec.unsettled.empty());
+}
+
+TEST(TorqdRecovery, ShouldContinueRestoredPnlWhenRunBooksTrades) {
+  const risk::PnlSnapshot base{risk::UsdFixedPoint8{100}, risk::UsdFixedPoint8{150}, risk::UsdFixedPoint8{50}, risk::UsdFixedPoint8{20}, 9};
+  // This run: +80 then -30 (peak 80 in the run), booked on day 9.
+  const risk::PnlSnapshot run{risk::UsdFixedPoint8{50}, risk::UsdFixedPoint8{80}, risk::UsdFixedPoint8{30}, risk::UsdFixedPoint8{50}, 9};
+  const risk::PnlSnapshot s = combine_pnl(base, run, 9);
+  EXPECT_EQ(s.cumulative.raw, 150);
+  EXPECT_EQ(s.peak.raw, 180);
+  EXPECT_EQ(s.drawdown.raw, 30);
+  EXPECT_EQ(s.daily.raw, 70);
+  // Nothing booked yet: the base itself; a new day drops the old day's daily figure.
+  const risk::PnlSnapshot idle = combine_pnl(base, risk::PnlSnapshot{}, 9);
+  EXPECT_EQ(idle.cumulative.raw, 100);
+  EXPECT_EQ(idle.peak.raw, 150);
+  EXPECT_EQ(idle.drawdown.raw, 50);
+  EXPECT_EQ(idle.daily.raw, 20);
+  EXPECT_EQ(combine_pnl(base, risk::PnlSnapshot{}, 10).daily.raw, 0);
+}
+
+TEST(TorqdRecovery, ShouldDetectSharedPoolOnlyWithinHopCounts) {
+  const std::array<std::uint64_t, 3> a{1, 2, 3};
+  const std::array<std::uint64_t, 3> b{9, 3, 0};
+  EXPECT_TRUE(shares_pool(a, 3, b, 2));
+  EXPECT_FALSE(shares_pool(a, 2, b, 2));
+  EXPECT_FALSE(shares_pool(a, 3, b, 0));
+}
+
+}  // namespace

@@ -36,6 +36,7 @@
 #include "torq/protocol/frame.hpp"
 #include "torq/risk/audit_log.hpp"
 #include "torq/risk/pnl.hpp"
+#include "torq/torqd/recovery.hpp"
 #include "torq/risk/risk_gates.hpp"
 #include "torq/torqd/execution.hpp"
 #include "torq/torqd/hex.hpp"
@@ -95,6 +96,7 @@ struct InFlight {
   std::array<std::uint64_t, protocol::kMaxHops> pools{};
   std::array<std::uint64_t, protocol::kMaxHops + 1> tokens{};
   U256 amount_in{};
+  std::size_t pool_count = 0;  // pools[0..pool_count) (0 for a recovered order without its signal)
 };
 
 // The ring endpoints of a mycelium ring transport (inproc or shm).
@@ -281,6 +283,10 @@ struct Pipeline::Impl {
   std::atomic<std::uint64_t> nonce_resync{UINT64_MAX};  // submitter → executor
   std::uint64_t next_nonce = 0;
   std::uint64_t last_trade_block = 0;  // block of our last mined trade (executor thread)
+  // Crash recovery (read from the audit log at start-up; docs/torqd.md "Crash recovery").
+  risk::PnlSnapshot pnl_base{};          // the last Pnl record of the log (zero when none)
+  std::uint64_t order_seq_start = 0;     // the highest order id in the log
+  std::vector<TxOrder> recovered_orders;  // in flight at the crash: the submitter polls their receipts
   std::array<InFlight, kMaxOrders> orders{};
   std::vector<std::uint64_t> latency_ns;  // tick (md frame stamp) → signed tx
   std::vector<std::uint64_t> signal_latency_ns;  // md frame stamp → signal seen by the executor
@@ -432,9 +438,85 @@ struct Pipeline::Impl {
     latency_ns.reserve(kLatencySamples);
     signal_latency_ns.reserve(kLatencySamples);
 
+    // Recovery (docs/risk-and-audit.md §5): read the log before open() truncates a torn tail.
+    const AuditRecovery rec = read_audit_recovery(opt.audit_file);
     risk::AuditOptions ao;
     ao.channels = 2;  // 0: executor thread, 1: submitter thread
     audit = risk::AuditLog::open(opt.audit_file, ao);
+    if (rec.found) recover_from(rec);
+  }
+
+  // Start-up (before the threads): P&L base, in-flight orders, order ids, a Nonce Recovery record.
+  void recover_from(const AuditRecovery& rec) {
+    order_seq_start = rec.max_order_id;
+    if (rec.last_pnl) {
+      pnl_base = snapshot_of(*rec.last_pnl);
+      const auto snap = combined_pnl();
+      gates->update_pnl(snap);
+      counters.pnl_daily_usd.store(snap.daily.raw, std::memory_order_relaxed);
+      counters.pnl_peak_usd.store(snap.peak.raw, std::memory_order_relaxed);
+      counters.pnl_drawdown_usd.store(snap.drawdown.raw, std::memory_order_relaxed);
+    }
+    std::uint64_t tracked = 0;
+    std::optional<std::uint64_t> last_nonce;
+    for (const RecoveredOrder& ro : rec.unsettled) {
+      last_nonce = ro.tx.nonce;
+      // A nonce at or above the node's pending count never reached the node: it is reused.
+      if (ro.tx.nonce >= next_nonce || !ro.have_signal) continue;
+      InFlight* slot = nullptr;
+      for (auto& o : orders)
+        if (!o.used) {
+          slot = &o;
+          break;
+        }
+      if (slot == nullptr) break;
+      const protocol::ArbitrageSignal& sig = ro.signal;
+      risk::Candidate cand{};
+      cand.signal_id = sig.signal_id;
+      cand.token_in = protocol::InstrumentId(sig.tokens[0]);
+      cand.hop_count = sig.hop_count;
+      cand.amount_in = sig.amount_in;
+      cand.max_fee_per_gas = ro.tx.fees.max_fee_per_gas;
+      cand.max_priority_fee_per_gas = ro.tx.fees.max_priority_fee_per_gas;
+      gates->on_submitted(cand);
+      slot->used = true;
+      slot->order_id = ro.tx.order_id;
+      slot->candidate = cand;
+      slot->expected_usd = sig.net_profit_usd;
+      slot->pools = sig.pools;
+      slot->tokens = sig.tokens;
+      slot->amount_in = sig.amount_in;
+      slot->pool_count = std::min<std::size_t>(sig.hop_count, protocol::kMaxHops);
+      TxOrder o{};
+      o.order_id = ro.tx.order_id;
+      o.signal_id = ro.signal_id;
+      o.nonce = ro.tx.nonce;
+      o.gas_limit = ro.gas_limit;
+      o.chain_id = ro.chain_id;
+      std::memcpy(o.tx_hash.data(), ro.tx.hash.data(), 32);
+      o.sender = sender;
+      o.max_fee_per_gas = ro.tx.fees.max_fee_per_gas;
+      o.max_priority_fee_per_gas = ro.tx.fees.max_priority_fee_per_gas;
+      recovered_orders.push_back(o);
+      ++tracked;
+    }
+    counters.in_flight.store(static_cast<std::uint32_t>(gates->in_flight()), std::memory_order_relaxed);
+    risk::AuditNonce an{};
+    an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Recovery);
+    an.node_pending = next_nonce;
+    an.next_nonce = next_nonce;
+    an.tracked = tracked;
+    (void)audit->channel(0).push(an);
+    log_line("recovered from the audit log: " + std::to_string(rec.records) + " records" +
+             (rec.stop == risk::ReadStatus::Torn ? " (torn tail truncated)" : "") + ", cumulative P&L " +
+             std::to_string(pnl_base.cumulative.raw) + "e-8 USD, " + std::to_string(tracked) +
+             " transaction(s) in flight, next nonce " + std::to_string(next_nonce) +
+             (last_nonce ? ", last audited nonce " + std::to_string(*last_nonce) : std::string()));
+  }
+
+  // The restored P&L continued by this run's tracker (executor thread after start).
+  risk::PnlSnapshot combined_pnl() const noexcept {
+    return combine_pnl(pnl_base, pnl->snapshot(), risk::Clock::utc_day(wall_ns()));
   }
 
   static risk::RiskLimits limits_of(const Reloadable& r) {
@@ -861,6 +943,17 @@ struct Pipeline::Impl {
         emit(kDecisionStale);
         continue;
       }
+      // A signal on a pool that one of our in-flight trades touches was computed without that trade:
+      // both would race within one block and one would revert. Skipped as stale too.
+      bool conflict = false;
+      const std::size_t sig_pools = std::min<std::size_t>(sig->hop_count, protocol::kMaxHops);
+      for (const auto& o : orders)
+        if (o.used && shares_pool(o.pools, o.pool_count, sig->pools, sig_pools)) conflict = true;
+      if (conflict) {
+        counters.stale_signals.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionStale);
+        continue;
+      }
       std::array<std::uint8_t, kMaxPathBytes> path{};
       std::size_t path_len = 0;
       if (encode_path(*sig, *paths, path, path_len) != PathError::Ok) {
@@ -964,6 +1057,7 @@ struct Pipeline::Impl {
       slot->pools = sig->pools;
       slot->tokens = sig->tokens;
       slot->amount_in = sig->amount_in;
+      slot->pool_count = sig_pools;
       emit(kDecisionTaken);
       TelemetryRecord tr = op;
       tr.kind = TelemetryKind::Trade;
@@ -1033,7 +1127,7 @@ struct Pipeline::Impl {
           counters.realized_pnl_usd.fetch_add(t.net_usd.raw, std::memory_order_relaxed);
           counters.realized_profit_usd.fetch_add(t.profit_usd.raw, std::memory_order_relaxed);
           counters.gas_usd.fetch_add(t.gas_usd.raw, std::memory_order_relaxed);
-          const auto snap = pnl->snapshot();
+          const auto snap = combined_pnl();
           gates->update_pnl(snap);
           tr.realized_known = 1;
           tr.realized_usd = t.net_usd.raw;
@@ -1078,7 +1172,7 @@ struct Pipeline::Impl {
     ring::SpscConsumer& rep_in = consumer_of(*report_sub, report_link);
     ring::SpscProducer& tx_out = producer_of(*tx_pub, tx_link);
     risk::AuditChannel& ach = audit->channel(0);
-    std::uint64_t order_seq = 0;
+    std::uint64_t order_seq = order_seq_start;
     for (;;) {
       std::size_t n = sig_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_signal(f, order_seq, tx_out, ach); }, 16);
       n += rep_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_report(f, ach); }, 16);
@@ -1211,6 +1305,8 @@ struct Pipeline::Impl {
     ring::SpscProducer& out = producer_of(*report_pub, report_link);
     risk::AuditChannel& ach = audit->channel(1);
     std::vector<Pending> pending;
+    for (const TxOrder& o : recovered_orders)  // in flight at the crash: poll their receipts
+      pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns()});
     std::uint64_t seq = 0;
     auto last_poll = Clock::now();
     auto last_fee = Clock::now() - std::chrono::seconds(10);
@@ -1237,22 +1333,29 @@ struct Pipeline::Impl {
           16);
       for (const TxOrder& o : batch) {
         try {
-          auto sent = rpc.send_raw_transaction(std::span<const std::uint8_t>(o.raw.data(), o.raw_size));
-          if (!sent.ok()) throw std::runtime_error(sent.error.message);
-          const std::string hash = to_hex(sent.value.data(), 32);
-          counters.sent.fetch_add(1, std::memory_order_relaxed);
+          // Write-ahead: the Transaction record (signed, not yet acknowledged) is in the file
+          // before the node can see the transaction, so a crash never leaves an unaudited one.
           risk::AuditTransaction at{};
           at.order_id = o.order_id;
           at.signal_id = o.signal_id;
           at.nonce = o.nonce;
           at.chain_id = o.chain_id;
           at.gas_limit = o.gas_limit;
+          at.sent_block = counters.latest_block.load(std::memory_order_relaxed);
           at.kind = static_cast<std::uint8_t>(risk::TxKind::New);
           at.tx_hash = o.tx_hash;
           at.sender = o.sender;
           at.max_fee_per_gas = o.max_fee_per_gas;
           at.max_priority_fee_per_gas = o.max_priority_fee_per_gas;
-          (void)ach.push(at);
+          if (!ach.push(at) || !audit->flush(std::chrono::seconds(2))) {
+            throw std::runtime_error("audit Transaction record not written: not sent");
+          }
+          auto sent = rpc.send_raw_transaction(std::span<const std::uint8_t>(o.raw.data(), o.raw_size));
+          if (!sent.ok()) throw std::runtime_error(sent.error.message);
+          const std::string hash = to_hex(sent.value.data(), 32);
+          counters.sent.fetch_add(1, std::memory_order_relaxed);
+          // Follow-up status: acknowledged by the node (a Receipt record with status Submitted).
+          (void)ach.push(report_of(o, protocol::ExecutionStatus::Submitted));
           if (hash != to_hex(o.tx_hash.data(), 32)) log_line("submitter: node returned hash " + hash + " for " + to_hex(o.tx_hash.data(), 32));
           pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns()});
         } catch (const std::exception& e) {
