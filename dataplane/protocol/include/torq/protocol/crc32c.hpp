@@ -29,9 +29,19 @@ enum class Crc32cImpl : std::uint8_t { Software, Hardware };
     const void* data, std::size_t len, std::uint32_t crc = 0) noexcept {
   const auto* p = static_cast<const unsigned char*>(data);
   std::uint64_t c = ~crc;
+  while (len >= 32) {  // four words per trip: less loop overhead on the dependent crc32 chain
+    std::uint64_t v[4];
+    std::memcpy(v, p, 32);  // alignment-safe loads
+    c = _mm_crc32_u64(c, v[0]);
+    c = _mm_crc32_u64(c, v[1]);
+    c = _mm_crc32_u64(c, v[2]);
+    c = _mm_crc32_u64(c, v[3]);
+    p += 32;
+    len -= 32;
+  }
   while (len >= 8) {
     std::uint64_t v;
-    std::memcpy(&v, p, 8);  // alignment-safe load
+    std::memcpy(&v, p, 8);
     c = _mm_crc32_u64(c, v);
     p += 8;
     len -= 8;
