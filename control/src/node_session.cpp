@@ -508,11 +508,20 @@ class SessionEngine {
     if (!http_ok(head.error)) return false;
     const std::uint64_t H = head.value;
     if (!backfill(min_cursor_block(), H)) return false;  // everything <= H applied
+    // Compare only against the block our state reflects: if the chain's block H is not the one we
+    // hold, or changes while we snapshot (a reorg in progress), honest state would look drifted.
+    // Skip the round; the reorg path brings the state back and the next round compares.
+    const auto before = canonical(H);
+    if (!before) return false;
+    if (const auto ours = tracker_.hash_at(H); ours && *ours != *before) return true;
     std::vector<protocol::InstrumentId> ids;
     for (auto& [raw, t] : pools_)
       if (!t.has_cursor || t.cursor.first <= H) ids.push_back(t.id);
     auto snaps = snapshot_pools(http_, registry_, ids, H, 0);
     if (!http_ok(snaps.error)) return false;
+    const auto after = canonical(H);
+    if (!after) return false;
+    if (*after != *before) return true;
     std::vector<protocol::InstrumentId> drifted;
     for (const auto& s : snaps.value) {
       Track& t = pools_[s.state.pool];
