@@ -116,10 +116,36 @@ class Loader {
   bool ascii_outside_strings(std::string_view t) {
     std::uint32_t line = 1;
     std::size_t i = 0;
+    bool line_start = true;  // only whitespace so far on this line
     auto starts = [&](std::string_view w) { return t.substr(i, w.size()) == w; };
+    auto key_start = [](char k) {
+      return std::isalnum(static_cast<unsigned char>(k)) != 0 || k == '_' || k == '-' || k == '"' || k == '\'';
+    };
     while (i < t.size()) {
       const char c = t[i];
-      if (c == '\n') { ++line; ++i; continue; }
+      if (c == '\n') { ++line; ++i; line_start = true; continue; }
+      if (line_start && c == '[') {
+        // toml++ 3.3 asserts (and without assertions has undefined behaviour) when a table header
+        // or one of its dotted parts does not start with a key (found by fuzz_config: "[[@okens]]").
+        std::size_t j = i + 1;
+        if (j < t.size() && t[j] == '[') ++j;
+        for (;;) {
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+          if (j >= t.size() || !key_start(t[j])) {
+            issue("(syntax)", line, "table header must name a key");
+            return false;
+          }
+          if (t[j] == '"' || t[j] == '\'') break;  // quoted keys: leave the rest to the parser
+          while (j < t.size() && key_start(t[j]) && t[j] != '"' && t[j] != '\'') ++j;
+          while (j < t.size() && (t[j] == ' ' || t[j] == '\t')) ++j;
+          if (j < t.size() && t[j] == '.') {
+            ++j;
+            continue;
+          }
+          break;
+        }
+      }
+      if (c != ' ' && c != '\t' && c != '\r') line_start = false;
       if (c == '#') {
         while (i < t.size() && t[i] != '\n') ++i;
         continue;
