@@ -342,3 +342,16 @@ TEST(Config, ShouldRefuseNonAsciiOutsideStringsButAllowItInCommentsAndStrings) {
   EXPECT_EQ(torq::ops::parse_config(ok, "ok.toml").chain.name, "polyg\xC3\xB6n \" '");
 }
 }  // namespace
+
+namespace {
+// toml++ 3.3 asserts (undefined behaviour in a release build) on several malformed inputs found by
+// fuzz_config. The loader compiles toml++ with its assertions turned into exceptions, so each of
+// these must come back as one "(syntax)" issue, never as an abort.
+TEST(Config, ShouldReportParserInternalFailuresAsSyntaxErrors) {
+  for (const char* text : {"a = [}[T\n", "a = [}\n", "a = [1,}\n", "[[@okens]]\n", "[ .x]\n"}) {
+    const auto issues = errors_of(text);
+    ASSERT_EQ(issues.size(), 1u) << text;
+    EXPECT_EQ(issues[0].key, "(syntax)") << text;
+  }
+}
+}  // namespace

@@ -1,7 +1,30 @@
 // TOML configuration loader and validator (see torq/ops/config.hpp and docs/operator.md).
 #include "torq/ops/config.hpp"
 
+#include <stdexcept>
+
+namespace torq::ops::detail {
+// Thrown in place of toml++'s internal assertions (see below); the loader turns it into a syntax issue.
+struct TomlInternalError : std::logic_error {
+  using std::logic_error::logic_error;
+};
+[[noreturn]] void toml_internal_error(const char* what) { throw TomlInternalError(what); }
+}  // namespace torq::ops::detail
+
+// toml++ 3.3's parser has internal assertions that malformed input can reach (found by fuzz_config:
+// "a = [}" fails `!is_value_terminator(*cp)` in parse_value, "[[@okens]]" one in parse_table_header).
+// In a release build they become __builtin_assume / __builtin_unreachable, i.e. undefined behaviour,
+// and with assertions on they abort. This is the only translation unit that includes toml++, so we
+// compile it with every assertion and "unreachable" turned into an exception the loader reports as a
+// syntax error. Config parsing is start-up / control-plane code, where throwing is allowed.
+#pragma push_macro("NDEBUG")
+#undef NDEBUG
+#define TOML_ASSERT(expr) ((expr) ? static_cast<void>(0) : ::torq::ops::detail::toml_internal_error(#expr))
+#include <toml++/impl/preprocessor.h>
+#undef TOML_UNREACHABLE
+#define TOML_UNREACHABLE ::torq::ops::detail::toml_internal_error("unreachable")
 #include <toml++/toml.h>
+#pragma pop_macro("NDEBUG")
 
 #include <algorithm>
 #include <cctype>
@@ -186,6 +209,9 @@ class Loader {
       root = toml::parse(text, source_);
     } catch (const toml::parse_error& e) {
       issue("(syntax)", e.source().begin.line, std::string(e.description()));
+      throw ConfigError(source_, std::move(issues_));
+    } catch (const detail::TomlInternalError& e) {
+      issue("(syntax)", 0, std::string("malformed TOML rejected by the parser (") + e.what() + ")");
       throw ConfigError(source_, std::move(issues_));
     }
     TorqConfig cfg;
