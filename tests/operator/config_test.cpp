@@ -354,4 +354,26 @@ TEST(Config, ShouldReportParserInternalFailuresAsSyntaxErrors) {
     EXPECT_EQ(issues[0].key, "(syntax)") << text;
   }
 }
+
+// toml++ 3.3 hits __builtin_unreachable() when it asks whether most code points in U+00A1..U+049A
+// are whitespace. fuzz_config found a bare value the loader's quick scan took for a string
+// (`0"x…\xC6\x9E…"`), and a multi-line string whose line-ending backslash skips blanks up to a
+// non-ASCII character reaches the same code. Both must be refused with their line; the same
+// characters inside ordinary strings and comments stay accepted.
+TEST(Config, ShouldRefuseNonAsciiWhereTomlppWouldClassifyItAsWhitespace) {
+  const std::string bare = std::string(kBase) + "\n[metrics]\nrequire_token =0\"x\xC6\x9E" "9f619\"\n";
+  auto issues = errors_of(bare);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].key, "(syntax)");
+  EXPECT_EQ(static_cast<int>(issues[0].line), line_of(bare, "require_token"));
+
+  const std::string skipped = replace(kBase, "name = \"polygon\"", "name = \"\"\"poly\\\n   \xC3\xA9gon\"\"\"");
+  issues = errors_of(skipped);
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].key, "(syntax)");
+  EXPECT_NE(issues[0].message.find("backslash"), std::string::npos) << issues[0].message;
+
+  const std::string fine = replace(kBase, "name = \"polygon\"", "name = \"\"\"poly\\\n   g\xC3\xA9on\"\"\" # \xC6\x9E");
+  EXPECT_EQ(torq::ops::parse_config(fine, "ok.toml").chain.name, "polyg\xC3\xA9on");
+}
 }  // namespace

@@ -202,8 +202,70 @@ class Loader {
     return true;
   }
 
+  // The heuristic scan above gives friendly messages but does not tokenize exactly like toml++
+  // (fuzz_config: `address = 0"x…\xC6\x9E…"` is a bare value to toml++, a string to the scan), and
+  // toml++ 3.3's Unicode tables reach __builtin_unreachable() for most code points in
+  // U+00A1..U+049A wherever it asks "is this whitespace?" (bare positions, and the whitespace a
+  // line-ending backslash skips in a multi-line string). So when the text has any non-ASCII byte,
+  // first parse a copy with every such byte replaced by '~': pure ASCII is safe, and '~' is legal
+  // only inside strings and comments. If the copy parses, every non-ASCII byte of the original
+  // sits in a string or comment (the parser's state is identical up to the first one, and by
+  // induction after each), where toml++ only compares code points against ASCII delimiters, except
+  // right after a line-ending backslash, which is refused separately.
+  bool non_ascii_only_in_strings(std::string_view text) {
+    std::string ascii(text);
+    bool any = false;
+    for (char& ch : ascii) {
+      if (static_cast<unsigned char>(ch) >= 0x80) {
+        ch = '~';
+        any = true;
+      }
+    }
+    if (!any) return true;
+    auto line_has_non_ascii = [&](std::uint32_t line) {
+      std::uint32_t l = 1;
+      for (char ch : text) {
+        if (ch == '\n') ++l;
+        else if (l == line && static_cast<unsigned char>(ch) >= 0x80) return true;
+        if (l > line) break;
+      }
+      return false;
+    };
+    try {
+      (void)toml::parse(ascii, source_);
+    } catch (const toml::parse_error& e) {
+      const std::uint32_t line = e.source().begin.line;
+      issue("(syntax)", line,
+            line_has_non_ascii(line) ? std::string("non-ASCII character outside a string or comment")
+                                     : std::string(e.description()));
+      return false;
+    } catch (const detail::TomlInternalError& e) {
+      issue("(syntax)", 0, std::string("malformed TOML rejected by the parser (") + e.what() + ")");
+      return false;
+    }
+    // A backslash, optional blanks, a line break, then blanks/line breaks and a non-ASCII byte.
+    std::uint32_t line = 1;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') ++line;
+      if (text[i] != '\\') continue;
+      std::size_t j = i + 1;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r')) ++j;
+      if (j >= text.size() || text[j] != '\n') continue;
+      std::uint32_t at = line;
+      while (j < text.size() && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
+        if (text[j] == '\n') ++at;
+        ++j;
+      }
+      if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80) {
+        issue("(syntax)", at, "non-ASCII character right after a line-ending backslash");
+        return false;
+      }
+    }
+    return true;
+  }
+
   TorqConfig run(std::string_view text) {
-    if (!ascii_outside_strings(text)) throw ConfigError(source_, std::move(issues_));
+    if (!ascii_outside_strings(text) || !non_ascii_only_in_strings(text)) throw ConfigError(source_, std::move(issues_));
     toml::table root;
     try {
       root = toml::parse(text, source_);
