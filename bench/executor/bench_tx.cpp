@@ -3,8 +3,11 @@
 //   padding: the speed peer, not a correctness peer) at 32 / 136 / 1024 bytes;
 //   RLP encoding of an EIP-1559 transaction (the execute() call);
 //   Signer::sign (recoverable, RFC 6979, low s) vs plain secp256k1_ecdsa_sign on the same context
-//   kind (the library's own floor);
-//   full build + sign of an arbitrage transaction (ABI calldata + RLP + keccak + sign + tx hash);
+//   kind (the library's own floor) vs Signer::sign in precomputed-nonce mode (the hot side only:
+//   take a pool nonce, s = k^-1 (z + r d) mod n, low s, wipe) and the off-hot-path cost of one
+//   precomputed nonce (getrandom + k·G + k^-1);
+//   full build + sign of an arbitrage transaction (ABI calldata + RLP + keccak + sign + tx hash),
+//   with RFC 6979 and with precomputed nonces;
 //   sender recovery (what a node does on receipt).
 // JSON: bench_tx --benchmark_format=json. Every iteration works on caller buffers (no allocation).
 #include <benchmark/benchmark.h>
@@ -14,6 +17,8 @@
 #include <array>
 #include <cstdint>
 #include <vector>
+
+#include "torq/executor/scalar.hpp"
 
 #include "torq/executor/abi.hpp"
 #include "torq/executor/keccak.hpp"
@@ -104,6 +109,64 @@ void BM_sign_recoverable_torq(benchmark::State& st) {
 }
 BENCHMARK(BM_sign_recoverable_torq);
 
+// Precomputed mode: every iteration consumes one pool nonce (never reused, as in production), so
+// the run is a fixed number of iterations equal to the prefilled pool (no refill, no fallback
+// inside the timed loop; the counter `fallbacks` must be 0).
+constexpr std::size_t kFastPool = 8192;
+
+SignerOptions fast_options() {
+  SignerOptions o;
+  o.nonces = NonceMode::Precomputed;
+  o.pool_capacity = kFastPool;
+  return o;
+}
+
+void BM_sign_precomputed_torq(benchmark::State& st) {
+  Signer signer(fast_options());  // prefill: not timed
+  const PrivateKey key = PrivateKey::from_hex(kKey);
+  Hash256 digest = keccak256(std::string_view("digest"));
+  Signature sig;
+  for (auto _ : st) {
+    digest[0]++;
+    if (signer.sign(digest, key, sig) != SignError::Ok) st.SkipWithError("sign failed");
+    benchmark::DoNotOptimize(sig);
+  }
+  const SignerStats s = signer.stats();
+  st.counters["fallbacks"] = static_cast<double>(s.fallback_empty + s.fallback_busy + s.fallback_degenerate);
+}
+BENCHMARK(BM_sign_precomputed_torq)->Iterations(kFastPool);
+
+// The refill thread's work per nonce: getrandom, secp256k1_ec_pubkey_create(k), k^-1 (Fermat).
+void BM_precompute_nonce(benchmark::State& st) {
+  constexpr std::size_t kCap = 256;
+  SignerOptions o = fast_options();
+  o.pool_capacity = kCap;
+  o.prefill = false;
+  Signer signer(o);
+  const PrivateKey key = PrivateKey::from_hex(kKey);
+  Hash256 digest = keccak256(std::string_view("digest"));
+  Signature sig;
+  for (auto _ : st) {
+    if (signer.refill() != kCap) st.SkipWithError("refill failed");
+    st.PauseTiming();
+    for (std::size_t i = 0; i < kCap; ++i) (void)signer.sign(digest, key, sig);  // drain
+    st.ResumeTiming();
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kCap));
+}
+BENCHMARK(BM_precompute_nonce)->Unit(benchmark::kMillisecond);
+
+// The arithmetic the hot side adds, in isolation (two of these per signature).
+void BM_scalar_mul_mod_n(benchmark::State& st) {
+  U256 a = *U256::parse("98765432109876543210987654321098765432109876543210987654321");
+  const U256 b = scalar::kOrder - U256(12345);
+  for (auto _ : st) {
+    a = scalar::mul(a, b);
+    benchmark::DoNotOptimize(a);
+  }
+}
+BENCHMARK(BM_scalar_mul_mod_n);
+
 void BM_sign_plain_libsecp256k1(benchmark::State& st) {
   secp256k1_context* ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
   unsigned char seed[32] = {1};
@@ -137,6 +200,24 @@ void BM_build_and_sign_arb_tx(benchmark::State& st) {
   }
 }
 BENCHMARK(BM_build_and_sign_arb_tx);
+
+void BM_build_and_sign_arb_tx_precomputed(benchmark::State& st) {
+  ArbFixture f;
+  Signer signer(fast_options());
+  const PrivateKey key = PrivateKey::from_hex(kKey);
+  SignedTx s;
+  std::uint64_t nonce = 0;
+  const U256 amount_in = *U256::parse("3000000000000000007");
+  for (auto _ : st) {
+    (void)encode_execute_call(f.calldata, f.path, amount_in, U256::from_limbs(nonce, 0, 0, 0));
+    f.tx.nonce = nonce++;
+    if (sign_tx(signer, key, f.tx, f.out, s) != TxError::Ok) st.SkipWithError("sign_tx failed");
+    benchmark::DoNotOptimize(s);
+  }
+  const SignerStats ss = signer.stats();
+  st.counters["fallbacks"] = static_cast<double>(ss.fallback_empty + ss.fallback_busy + ss.fallback_degenerate);
+}
+BENCHMARK(BM_build_and_sign_arb_tx_precomputed)->Iterations(kFastPool);
 
 void BM_recover_sender(benchmark::State& st) {
   ArbFixture f;

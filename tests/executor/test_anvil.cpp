@@ -4,6 +4,7 @@
 // that anvil recovers our address as `from` and reports the expected status. Also reruns
 // tests/executor/ethers_vectors.mjs under node and requires its output to equal the checked-in
 // ethers_vectors.json that the unit tests use. Skips when node or chain/node_modules is missing.
+// One test sends transactions signed with precomputed nonces (Signer's fast path).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -194,7 +195,7 @@ class AnvilTx : public ::testing::Test {
   }
 
   // Signs `tx` (nonce from the node), sends it, returns the receipt JSON.
-  std::string send(Eip1559Tx tx, std::string* tx_hash = nullptr) {
+  std::string send(Eip1559Tx tx, std::string* tx_hash = nullptr, const Signer* by = nullptr) {
     const std::string nonce_hex = unquote(anvil_.rpc("eth_getTransactionCount", "[\"" + me_ + "\",\"pending\"]"));
     tx.nonce = std::stoull(nonce_hex, nullptr, 16);
     tx.chain_id = 137;
@@ -202,7 +203,7 @@ class AnvilTx : public ::testing::Test {
     tx.max_fee_per_gas = *U256::parse("300000000000");
     std::vector<std::uint8_t> buf(max_signed_tx_size(tx.data.size()));
     SignedTx s;
-    EXPECT_EQ(sign_tx(signer_, *key_, tx, buf, s), TxError::Ok);
+    EXPECT_EQ(sign_tx(by != nullptr ? *by : signer_, *key_, tx, buf, s), TxError::Ok);
     bool err = false;
     const std::string sent =
         anvil_.rpc("eth_sendRawTransaction", "[\"" + to_hex(std::span(buf).first(s.size)) + "\"]", &err);
@@ -313,6 +314,47 @@ TEST_F(AnvilTx, ShouldDecodeTheRevertReasonOfAFailingCall) {
   const std::string r2 = send(call);
   EXPECT_EQ(field(r2, "status"), "0x0") << r2;
   EXPECT_EQ(field(r2, "from"), me_);
+}
+
+TEST_F(AnvilTx, ShouldAcceptTransactionsSignedWithPrecomputedNonces) {
+  SignerOptions o;
+  o.nonces = NonceMode::Precomputed;
+  o.pool_capacity = 8;
+  const Signer fast(o);
+  // A transfer and an execute() call, both on the fast path (a pool nonce each, no fallback).
+  Eip1559Tx transfer;
+  transfer.gas_limit = 21000;
+  transfer.to = addr("0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+  transfer.value = *U256::parse("1000000007");
+  const std::string r1 = send(transfer, nullptr, &fast);
+  EXPECT_EQ(field(r1, "status"), "0x1") << r1;
+  EXPECT_EQ(field(r1, "from"), me_);
+
+  const std::vector<std::uint8_t> runtime = {0x60, 0x24, 0x35, 0x60, 0x00, 0x55, 0x00};  // sstore(0, amountIn)
+  const auto code = init_code(runtime);
+  Eip1559Tx create;
+  create.create = true;
+  create.gas_limit = 200000;
+  create.data = code;
+  const std::string r2 = send(create, nullptr, &fast);
+  ASSERT_EQ(field(r2, "status"), "0x1") << r2;
+  const std::string contract = field(r2, "contractAddress");
+  const auto path = vector_path();
+  std::vector<std::uint8_t> calldata(execute_call_size(path.size()));
+  const U256 amount_in = *U256::parse("4000000000000000009");
+  ASSERT_GT(encode_execute_call(calldata, path, amount_in, U256::one()), 0u);
+  Eip1559Tx call;
+  call.to = addr(contract);
+  call.gas_limit = 100000;
+  call.data = calldata;
+  const std::string r3 = send(call, nullptr, &fast);
+  EXPECT_EQ(field(r3, "status"), "0x1") << r3;
+  EXPECT_EQ(field(r3, "from"), me_);
+  const std::string slot0 = unquote(anvil_.rpc("eth_getStorageAt", "[\"" + contract + "\",\"0x0\",\"latest\"]"));
+  EXPECT_EQ(*U256::parse(slot0), amount_in);
+  const SignerStats st = fast.stats();
+  EXPECT_EQ(st.precomputed, 3U) << "the transactions were not signed on the fast path";
+  EXPECT_EQ(st.fallback_empty + st.fallback_busy + st.fallback_degenerate, 0U);
 }
 
 TEST(EthersCrossCheck, ShouldMatchTheCheckedInVectorsWhenEthersRegeneratesThem) {
