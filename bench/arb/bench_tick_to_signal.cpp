@@ -8,8 +8,10 @@
 // signal frames (which carry the triggering frame's timestamp) into an out ring, which the
 // producer thread reads back: latency = TSC at read-back - TSC in the frame, for the first signal
 // of each dislocating tick. Peers in the same run: the same engine's on_frame cost measured
-// in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks.
-// Usage: bench_tick_to_signal [--events N] [--pools 1000,10000]
+// in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks, and every
+// measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
+// previous search), each on a fresh engine over the same universe and the same tick sequence.
+// Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -180,8 +182,9 @@ void load_baseline(arb::ArbEngine& eng, const Universe& u) {
   (void)eng.on_frame(b.finish(0, 0));
 }
 
-arb::EngineConfig engine_config() {
+arb::EngineConfig engine_config(arb::Sizing sizing) {
   arb::EngineConfig cfg;
+  cfg.search.sizing = sizing;
   cfg.book.v3_tick_capacity = 16;
   cfg.cycles.base_tokens = {kUsdc, kWmatic, kWeth, kUsdt, kDai};
   cfg.cycles.max_cycles_per_pool = 64;
@@ -196,9 +199,12 @@ struct Result {
   std::string json;
 };
 
-std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_eng, const hw::TscClock& clock) {
+const char* sizing_name(arb::Sizing s) { return s == arb::Sizing::legacy ? "legacy" : "closed_form"; }
+
+std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_eng, const hw::TscClock& clock,
+                     arb::Sizing sizing) {
   const Universe u = make_universe(n_pools, 1234 + n_pools);
-  arb::ArbEngine eng(u.specs, engine_config());
+  arb::ArbEngine eng(u.specs, engine_config(sizing));
   load_baseline(eng, u);
   ring::LocalRing in_ring = ring::LocalRing::create(1 << 22);
   ring::LocalRing out_ring = ring::LocalRing::create(1 << 22);
@@ -305,6 +311,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   const arb::EngineStats& st = eng.stats();
 
   bench::JsonObject o;
+  o.add("sizing", sizing_name(sizing));
   o.add("pools", static_cast<std::uint64_t>(u.specs.size()));
   o.add("tokens", static_cast<std::uint64_t>(eng.book().token_count()));
   o.add("cycles", static_cast<std::uint64_t>(eng.cycles().size()));
@@ -317,6 +324,10 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("of_which_never_signalled", static_cast<std::uint64_t>(missed.size()));
   o.add("in_thread_dislocating_ticks_without_signal", in_thread_no_signal);
   o.add("probes_per_search_in_thread", probes_per_search);
+  o.add("golden_search_share_of_searches",
+        static_cast<double>(st.golden_searches) / static_cast<double>(std::max<std::uint64_t>(1, st.searches)));
+  o.add("closed_form_share_of_searches",
+        static_cast<double>(st.closed_form_sized) / static_cast<double>(std::max<std::uint64_t>(1, st.searches)));
   o.add("gas_cache_refreshes", eng.gas().cache_refreshes());
   o.add("prefilter_rejected", st.prefilter_rejected);
   o.add("below_min", st.below_min);
@@ -335,9 +346,15 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
 int main(int argc, char** argv) {
   std::size_t events = 20000;
   std::vector<std::size_t> sizes{1000, 10000};
+  std::vector<arb::Sizing> sizings{arb::Sizing::legacy, arb::Sizing::closed_form};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--events") events = std::stoul(argv[i + 1]);
+    if (a == "--sizing") {
+      const std::string v = argv[i + 1];
+      if (v == "legacy") sizings = {arb::Sizing::legacy};
+      else if (v == "closed_form") sizings = {arb::Sizing::closed_form};
+    }
     if (a == "--pools") {
       sizes.clear();
       std::string s = argv[i + 1];
@@ -352,7 +369,8 @@ int main(int argc, char** argv) {
   const hw::TscClock clock = hw::TscClock::calibrate();
   const auto [cpu_prod, cpu_eng] = bench::pick_two_cpus();
   std::vector<std::string> results;
-  for (const std::size_t n : sizes) results.push_back(run_size(n, events, cpu_prod, cpu_eng, clock));
+  for (const std::size_t n : sizes)
+    for (const arb::Sizing sz : sizings) results.push_back(run_size(n, events, cpu_prod, cpu_eng, clock, sz));
   bench::JsonObject top;
   top.add("benchmark", "bench_tick_to_signal");
   top.add("tsc_ghz", clock.ghz());

@@ -25,6 +25,7 @@ TEST(WideMath, ShouldReturnFloorSquareRootForRandom512BitValues) {
     const int limbs = 1 + static_cast<int>(rng() % 8);
     for (int k = 0; k < limbs; ++k) n.limb[k] = rng() >> (rng() % 64);
     const U256 r = isqrt(n);
+    EXPECT_EQ(isqrt_fast(n), r);
     EXPECT_LE(mul_wide(r, r), n);
     const U256 r1 = r + U256::one();
     if (!r1.is_zero()) {  // (r+1)^2 > n
@@ -36,6 +37,21 @@ TEST(WideMath, ShouldReturnFloorSquareRootForRandom512BitValues) {
   U512 max{};
   for (auto& l : max.limb) l = ~0ULL;
   EXPECT_EQ(isqrt(max), U256::max());
+  EXPECT_EQ(isqrt_fast(max), U256::max());
+  // Perfect squares and their neighbours, where a Newton iteration stops one early or late.
+  for (int i = 0; i < 2000; ++i) {
+    const U256 r = U256::from_limbs(rng(), rng(), i % 2 ? rng() : 0, i % 4 == 0 ? rng() >> (rng() % 64) : 0);
+    U512 sq = mul_wide(r, r);
+    EXPECT_EQ(isqrt_fast(sq), r);
+    EXPECT_EQ(isqrt(sq), r);
+    if (!r.is_zero()) {
+      U512 below = sq;  // r^2 - 1
+      for (auto& l : below.limb) {
+        if (l-- != 0) break;
+      }
+      EXPECT_EQ(isqrt_fast(below), r - U256::one());
+    }
+  }
 }
 
 TEST(CycleIndex, ShouldIndexExactlyTheCyclesTouchingEachPool) {
@@ -157,19 +173,30 @@ TEST(Search, ShouldFindNearOptimalInputWhenPathHasV3Hop) {
   // Buy token0 on V3 with token1... cycle: token1 -> token0 on V3 (zero_for_one = false), token0 -> token1 on V2.
   const Hop hops[2] = {Hop{&book.state(0), &book.meta(0), book.ticks(0), false},
                        Hop{&book.state(1), &book.meta(1), {}, true}};
-  const SearchResult res = optimize(hops, SearchConfig{});
-  ASSERT_TRUE(res.found);
-  EXPECT_EQ(*simulate_path(hops, res.amount_in), res.amount_out);
-  const U256 profit = res.amount_out - res.amount_in;
-  // No point of a fine grid does better than the search by more than 0.1%.
-  U256 grid_best = U256::zero();
-  const U256 step = res.amount_in * U256(4) / U256(400);
-  for (U256 x = step; x <= res.amount_in * U256(4); x += step) {
-    const auto out = simulate_path(hops, x);
-    if (out && *out > x && *out - x > grid_best) grid_best = *out - x;
+  for (const Sizing sizing : {Sizing::closed_form, Sizing::legacy}) {
+    SearchConfig cfg;
+    cfg.sizing = sizing;
+    const SearchResult res = optimize(hops, cfg);
+    ASSERT_TRUE(res.found);
+    EXPECT_EQ(*simulate_path(hops, res.amount_in), res.amount_out);
+    const U256 profit = res.amount_out - res.amount_in;
+    // No point of a fine grid does better than the search by more than 0.1%.
+    U256 grid_best = U256::zero();
+    const U256 step = res.amount_in * U256(4) / U256(400);
+    for (U256 x = step; x <= res.amount_in * U256(4); x += step) {
+      const auto out = simulate_path(hops, x);
+      if (out && *out > x && *out - x > grid_best) grid_best = *out - x;
+    }
+    EXPECT_GE(profit * U256(1000), grid_best * U256(999));
+    if (sizing == Sizing::legacy) {
+      EXPECT_GT(res.probes, 5u);  // the optimum is past the first range: the golden-section search ran
+    } else {
+      // The optimum is past the inner position's range (tick 600): the first closed-form model
+      // (current range) overshoots, the second (the range the simulation ended in) settles.
+      EXPECT_TRUE(res.closed_form);
+      EXPECT_LE(res.probes, 4u);
+    }
   }
-  EXPECT_GE(profit * U256(1000), grid_best * U256(999));
-  EXPECT_GT(res.probes, 5u);
 }
 
 TEST(Search, ShouldReportNothingWhenNoInputIsProfitable) {

@@ -19,6 +19,11 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
       pricer_(book_, cfg_.pricing),
       gas_(cfg_.gas, pricer_) {
   rates_.assign(book_.pool_count() * 2, RateBound{});
+  v3_slot_.assign(book_.pool_count(), ~std::uint32_t{0});
+  std::uint32_t n_v3 = 0;
+  for (std::uint32_t p = 0; p < book_.pool_count(); ++p)
+    if (book_.meta(p).type == PoolType::V3) v3_slot_[p] = n_v3++;
+  v3_steps_ = std::make_unique<V3SegmentCache[]>(2 * std::size_t{n_v3} + 1);
   pool_stamp_.assign(book_.pool_count(), 0);
   cycle_stamp_.assign(cycles_.size(), 0);
   last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
@@ -163,7 +168,8 @@ std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle
     }
     const bool z = c.z41(h);
     rates[h] = rates_[2 * p + (z ? 0 : 1)];
-    hops[h] = Hop{&s, &book_.meta(p), book_.ticks(p), z, book_.edge_sqrt_prices(p)};
+    V3SegmentCache* steps = v3_slot_[p] != ~std::uint32_t{0} ? &v3_steps_[2 * std::size_t{v3_slot_[p]} + (z ? 0 : 1)] : nullptr;
+    hops[h] = Hop{&s, &book_.meta(p), book_.ticks(p), z, book_.edge_sqrt_prices(p), steps};
   }
   if (cannot_profit(std::span<const RateBound>(rates, c.hops))) {
     ++stats_.prefilter_rejected;
@@ -172,6 +178,8 @@ std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle
   ++stats_.searches;
   const SearchResult sr = optimize(std::span<const Hop>(hops, c.hops), cfg_.search);
   stats_.probes += sr.probes;
+  if (sr.closed_form) ++stats_.closed_form_sized;
+  if (sr.searched) ++stats_.golden_searches;
   if (!sr.found) {
     ++stats_.unprofitable;
     return std::nullopt;

@@ -2,6 +2,7 @@
 #include "torq/arb/search.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "torq/arb/wide_math.hpp"
 #include "torq/strategy/tick_math.hpp"
@@ -20,16 +21,21 @@ struct Probe {
   bool ok;
 };
 
-[[nodiscard]] Probe probe(std::span<const Hop> hops, const U256& x, std::uint32_t& count) noexcept {
+template <class Sim>
+[[nodiscard]] Probe probe_by(const Sim& sim, const U256& x, std::uint32_t& count) noexcept {
   ++count;
   Probe p{x, U256::zero(), I256::min(), false};
   if (x.is_zero()) return p;
-  const auto out = simulate_path(hops, x);
+  const std::optional<U256> out = sim(x);
   if (!out || out->bit(255) || x.bit(255)) return p;
   p.out = *out;
   p.profit = I256::from_bits(*out) - I256::from_bits(x);
   p.ok = true;
   return p;
+}
+
+[[nodiscard]] Probe probe(std::span<const Hop> hops, const U256& x, std::uint32_t& count) noexcept {
+  return probe_by([hops](const U256& v) { return simulate_path(hops, v); }, x, count);
 }
 
 // a better than b: higher profit, then smaller input.
@@ -59,6 +65,60 @@ void v2_reserves(const Hop& h, U256& rin, U256& rout) noexcept {
 
 }  // namespace
 
+std::optional<U256> v2_amount_out_fast(const U256& amount_in, const U256& reserve_in, const U256& reserve_out,
+                                       strategy::V2Fee fee) noexcept {
+  // Operands small enough that no product can overflow (amount < 2^96, reserves < 2^128): the
+  // same floor(in n R_out / (R_in d + in n)) as v2_get_amount_out with 64-bit multiplies.
+  if (strategy::v2_fee_valid(fee) && !amount_in.is_zero() && !reserve_in.is_zero() && !reserve_out.is_zero() &&
+      amount_in.bit_length() <= 96 && reserve_in.fits_u128() && reserve_out.fits_u128()) {
+    const u128 a = amount_in.low_u128() * fee.numerator;  // < 2^128
+    const std::uint64_t a0 = static_cast<std::uint64_t>(a), a1 = static_cast<std::uint64_t>(a >> 64);
+    const std::uint64_t r0 = reserve_out.limb[0], r1 = reserve_out.limb[1];
+    // numerator = a * R_out (256 bits)
+    const u128 p00 = static_cast<u128>(a0) * r0, p01 = static_cast<u128>(a0) * r1;
+    const u128 p10 = static_cast<u128>(a1) * r0, p11 = static_cast<u128>(a1) * r1;
+    const u128 mid = (p00 >> 64) + static_cast<std::uint64_t>(p01) + static_cast<std::uint64_t>(p10);
+    const u128 hi = (p01 >> 64) + (p10 >> 64) + static_cast<std::uint64_t>(p11) + (mid >> 64);
+    const U256 numerator = U256::from_limbs(static_cast<std::uint64_t>(p00), static_cast<std::uint64_t>(mid),
+                                            static_cast<std::uint64_t>(hi),
+                                            static_cast<std::uint64_t>(p11 >> 64) + static_cast<std::uint64_t>(hi >> 64));
+    // denominator = R_in * d + a (< 2^161)
+    const u128 q0 = static_cast<u128>(reserve_in.limb[0]) * fee.denominator;
+    const u128 q1 = static_cast<u128>(reserve_in.limb[1]) * fee.denominator + (q0 >> 64);
+    const U256 denominator = U256::from_limbs(static_cast<std::uint64_t>(q0), static_cast<std::uint64_t>(q1),
+                                              static_cast<std::uint64_t>(q1 >> 64), 0) +
+                             U256::from_u128(a);
+    const U256 out = numerator / denominator;
+    if (out.is_zero()) return std::nullopt;
+    return out;
+  }
+  const strategy::V2Quote q = strategy::v2_get_amount_out(amount_in, reserve_in, reserve_out, fee);
+  if (!q.ok() || q.amount.is_zero()) return std::nullopt;
+  return q.amount;
+}
+
+bool v3_price_limit(const Hop& hop, U256& limit) noexcept {
+  // Price limit at the last initialized tick in the swap direction: liquidity beyond it is zero,
+  // so a fill that needs to go further fails either way, and the limit spares the simulation the
+  // empty word-by-word walk to the end of the price range.
+  if (hop.ticks.empty()) return false;  // no positions: nothing can fill
+  if (hop.edge_sqrt_prices != nullptr) {
+    limit = hop.edge_sqrt_prices[hop.zero_for_one ? 0 : 1];
+  } else {
+    const auto edge = strategy::get_sqrt_ratio_at_tick(hop.zero_for_one ? hop.ticks.front().tick : hop.ticks.back().tick);
+    if (!edge) return false;
+    limit = *edge;
+  }
+  if (hop.zero_for_one) {
+    if (limit <= strategy::kMinSqrtRatio) limit = strategy::kMinSqrtRatio + U256::one();
+    if (limit >= hop.state->sqrt_price_x96) return false;
+  } else {
+    if (limit >= strategy::kMaxSqrtRatio) limit = strategy::kMaxSqrtRatio - U256::one();
+    if (limit <= hop.state->sqrt_price_x96) return false;
+  }
+  return true;
+}
+
 std::optional<U256> swap_exact_in(const Hop& hop, const U256& amount_in) noexcept {
   if (hop.meta->type == PoolType::V2) {
     U256 rin, rout;
@@ -70,25 +130,8 @@ std::optional<U256> swap_exact_in(const Hop& hop, const U256& amount_in) noexcep
   if (amount_in.bit(255)) return std::nullopt;
   const strategy::V3PoolState st{hop.state->sqrt_price_x96, hop.state->liquidity, hop.state->tick,
                                  hop.meta->tick_spacing, hop.meta->fee_pips, 0};
-  // Price limit at the last initialized tick in the swap direction: liquidity beyond it is zero,
-  // so a fill that needs to go further fails either way, and the limit spares the simulation the
-  // empty word-by-word walk to the end of the price range.
-  if (hop.ticks.empty()) return std::nullopt;  // no positions: nothing can fill
   U256 limit;
-  if (hop.edge_sqrt_prices != nullptr) {
-    limit = hop.edge_sqrt_prices[hop.zero_for_one ? 0 : 1];
-  } else {
-    const auto edge = strategy::get_sqrt_ratio_at_tick(hop.zero_for_one ? hop.ticks.front().tick : hop.ticks.back().tick);
-    if (!edge) return std::nullopt;
-    limit = *edge;
-  }
-  if (hop.zero_for_one) {
-    if (limit <= strategy::kMinSqrtRatio) limit = strategy::kMinSqrtRatio + U256::one();
-    if (limit >= hop.state->sqrt_price_x96) return std::nullopt;
-  } else {
-    if (limit >= strategy::kMaxSqrtRatio) limit = strategy::kMaxSqrtRatio - U256::one();
-    if (limit <= hop.state->sqrt_price_x96) return std::nullopt;
-  }
+  if (!v3_price_limit(hop, limit)) return std::nullopt;
   const strategy::V3SwapResult r =
       strategy::simulate_swap(st, hop.ticks, hop.zero_for_one, I256::from_bits(amount_in), limit);
   if (!r.ok()) return std::nullopt;
@@ -102,6 +145,29 @@ std::optional<U256> simulate_path(std::span<const Hop> hops, const U256& amount_
   U256 amount = amount_in;
   for (const Hop& h : hops) {
     const auto out = swap_exact_in(h, amount);
+    if (!out) return std::nullopt;
+    amount = *out;
+  }
+  return amount;
+}
+
+std::optional<U256> simulate_path_cached(std::span<const Hop> hops, V3SegmentCache* const* caches, const U256& amount_in,
+                                         std::uint8_t* end_steps) noexcept {
+  U256 amount = amount_in;
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    const Hop& h = hops[i];
+    std::optional<U256> out;
+    if (h.meta->type == PoolType::V3 && caches[i] != nullptr) {
+      out = v3_segment_swap(h, *caches[i], amount, end_steps[i]);
+    } else if (h.meta->type == PoolType::V2) {
+      end_steps[i] = 0;
+      U256 rin, rout;
+      v2_reserves(h, rin, rout);
+      out = v2_amount_out_fast(amount, rin, rout, h.meta->v2_fee);
+    } else {
+      end_steps[i] = 0;
+      out = swap_exact_in(h, amount);
+    }
     if (!out) return std::nullopt;
     amount = *out;
   }
@@ -196,6 +262,18 @@ bool cannot_profit(std::span<const RateBound> rates) noexcept {
 SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg) noexcept {
   const Hop hops[2] = {h1, h2};
   std::uint32_t probes = 0;
+  // Sizing::closed_form: the same method with cheaper exact pieces (v2_amount_out_fast, equal to
+  // v2_get_amount_out; isqrt_fast, equal to isqrt). Sizing::legacy: the previous code path.
+  const bool fast = cfg.sizing == Sizing::closed_form;
+  const auto fast_path = [&hops](const U256& x) -> std::optional<U256> {
+    U256 ri, ro;
+    v2_reserves(hops[0], ri, ro);
+    const auto o1 = v2_amount_out_fast(x, ri, ro, hops[0].meta->v2_fee);
+    if (!o1) return std::nullopt;
+    v2_reserves(hops[1], ri, ro);
+    return v2_amount_out_fast(*o1, ri, ro, hops[1].meta->v2_fee);
+  };
+  const auto eval = [&](const U256& x) { return fast ? probe_by(fast_path, x, probes) : probe(hops, x, probes); };
   U256 a1, b1, b2, a2;
   v2_reserves(h1, a1, b1);  // hop 1: a1 in, b1 out
   v2_reserves(h2, b2, a2);  // hop 2: b2 in, a2 out
@@ -218,13 +296,13 @@ SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg
   const U256 N = mul(n1, add(mul(d2, b2), mul(n2, b1)));
   if (ovf || N.is_zero() || M.is_zero()) return optimize_generic(hops, cfg);
   if (K <= M) return SearchResult{};  // marginal product <= 1: no input is profitable
-  const U256 s = isqrt(mul_wide(K, M));
+  const U256 s = fast ? isqrt_fast(mul_wide(K, M)) : isqrt(mul_wide(K, M));
   const U256 x0 = s > M ? (s - M) / N : U256::zero();
 
   // Best simulated profit around the real optimum x* in [x0, x0 + 1].
   Probe best{U256::zero(), U256::zero(), I256::min(), false};
   for (std::uint64_t dx = 0; dx < 2; ++dx) {
-    const Probe p = probe(hops, x0 + U256(dx), probes);
+    const Probe p = eval(x0 + U256(dx));
     if (better(p, best)) best = p;
   }
   // Inputs that could beat B satisfy K x > (B + x)(M + N x) (the real curve is above the floors).
@@ -239,6 +317,11 @@ SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg
   if (!could_beat(c)) c = c + U256::one();
   if (!could_beat(c)) return result_of(best, probes, true);  // nothing can beat B
   const U256 limit(cfg.v2v2_max_scan);
+  // The candidate set is an interval around c: when it reaches c - limit or c + limit the gallops
+  // below end unbounded (best of the probes, not proven optimal). Test those two ends first: the
+  // same result with 1-2 comparisons instead of up to 2 log2(limit) (closed_form sizing only,
+  // legacy keeps the previous code path).
+  if (fast && c > limit + limit && (could_beat(c - limit) || could_beat(c + limit))) return result_of(best, probes, false);
   // Left end: smallest L >= 1 with could_beat(L).
   U256 L = c;
   {
@@ -279,14 +362,20 @@ SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg
     if (!bounded) return result_of(best, probes, false);
   }
   for (U256 x = L; x <= R; x = x + U256::one()) {
-    const Probe p = probe(hops, x, probes);
+    const Probe p = eval(x);
     if (better(p, best)) best = p;
   }
   return result_of(best, probes, true);
 }
 
-SearchResult optimize_generic(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
-  std::uint32_t probes = 0;
+namespace {
+
+// The bounded search of Sizing::legacy, over any exact path evaluator `sim` (simulate_path, or the
+// cached one). `probes` and `best` carry what the caller already simulated.
+template <class Sim>
+SearchResult generic_search(std::span<const Hop> hops, const SearchConfig& cfg, const Sim& sim, std::uint32_t probes,
+                            Probe best) noexcept {
+  bool searched = false;
   // Start estimate: compose f(x) = a x / (b + c x) per hop (V3: virtual reserves of the current range).
   double A = 1.0, Bm = 1.0, C = 0.0;
   bool est_ok = true;
@@ -314,19 +403,19 @@ SearchResult optimize_generic(std::span<const Hop> hops, const SearchConfig& cfg
   if (!std::isfinite(xe) || xe < 1.0) xe = est_ok ? 1.0 : 0x1p40;
   constexpr double kMaxX = 0x1p110;
   auto to_u128 = [](double v) { return static_cast<u128>(v < 1.0 ? 1.0 : (v > kMaxX ? kMaxX : v)); };
-  Probe best{U256::zero(), U256::zero(), I256::min(), false};
-  auto eval = [&](u128 x) { return probe(hops, U256::from_u128(x), probes); };
+  auto eval = [&](u128 x) { return probe_by(sim, U256::from_u128(x), probes); };
   // Fast path: when the optimum stays inside the current ranges the estimate is accurate; accept
   // it if it beats both neighbours at +-x/2^precision_bits (the profit is concave).
   if (est_ok && xe >= 64.0) {
     const u128 xm = to_u128(xe);
     const u128 d = std::max<u128>(1, xm >> cfg.precision_bits);
     const Probe pm = eval(xm), pl = eval(xm - d), ph = eval(xm + d);
-    best = pm;
+    if (better(pm, best)) best = pm;
     if (better(pl, best)) best = pl;
     if (better(ph, best)) best = ph;
     if (pm.ok && !better(pl, pm) && !better(ph, pm)) return result_of(best, probes, false);
   }
+  searched = true;
   u128 lo = to_u128(xe / 16.0), hi = to_u128(xe * 16.0 + 16.0);
   if (!est_ok) lo = 1;
   auto golden = [](u128 a, u128 b) {  // a + 0.618 (b - a), integer
@@ -371,13 +460,271 @@ SearchResult optimize_generic(std::span<const Hop> hops, const SearchConfig& cfg
     }
     break;
   }
-  return result_of(best, probes, false);
+  SearchResult r = result_of(best, probes, false);
+  r.searched = searched;
+  return r;
+}
+
+}  // namespace
+
+SearchResult optimize_generic(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
+  return generic_search(hops, cfg, [hops](const U256& v) { return simulate_path(hops, v); }, 0,
+                        Probe{U256::zero(), U256::zero(), I256::min(), false});
+}
+
+namespace {
+
+// A non-negative number m * 2^e with a 64-bit mantissa (top bit set; m == 0 is zero), truncated
+// after every operation: integer arithmetic for the closed-form size (relative error ~2^-60 per
+// operation; the size is a candidate, every amount that counts is simulated exactly).
+struct XF {
+  std::uint64_t m = 0;
+  std::int32_t e = 0;
+};
+
+[[nodiscard]] XF xf_norm128(u128 v, std::int32_t e) noexcept {
+  if (v == 0) return XF{};
+  const auto hi = static_cast<std::uint64_t>(v >> 64);
+  const int bl = hi != 0 ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll(static_cast<std::uint64_t>(v));
+  if (bl > 64) return XF{static_cast<std::uint64_t>(v >> (bl - 64)), e + (bl - 64)};
+  return XF{static_cast<std::uint64_t>(v) << (64 - bl), e - (64 - bl)};
+}
+[[nodiscard]] XF xf(const U256& v) noexcept {
+  const unsigned bl = v.bit_length();
+  if (bl <= 128) return xf_norm128(v.low_u128(), 0);
+  return XF{(v >> (bl - 64)).limb[0], static_cast<std::int32_t>(bl - 64)};
+}
+[[nodiscard]] XF xf_mul(XF a, XF b) noexcept {
+  if (a.m == 0 || b.m == 0) return XF{};
+  return xf_norm128(static_cast<u128>(a.m) * b.m, a.e + b.e);
+}
+[[nodiscard]] XF xf_div(XF a, XF b) noexcept {  // b != 0
+  if (a.m == 0) return XF{};
+  // (a.m * 2^63) / b.m in (2^62, 2^64): 62+ significant bits.
+  return xf_norm128((static_cast<u128>(a.m) << 63) / b.m, a.e - b.e - 63);
+}
+[[nodiscard]] XF xf_add(XF a, XF b) noexcept {
+  if (a.m == 0) return b;
+  if (b.m == 0) return a;
+  if (a.e < b.e) std::swap(a, b);
+  const std::int32_t d = a.e - b.e;
+  if (d >= 64) return a;
+  // Sum with one guard bit below: (a.m << 1 >> ...) kept in 128 bits.
+  const u128 sum = (static_cast<u128>(a.m) << 1) + ((static_cast<u128>(b.m) << 1) >> d);
+  return xf_norm128(sum, a.e - 1);
+}
+// a - b for a >= b (zero otherwise).
+[[nodiscard]] XF xf_sub(XF a, XF b) noexcept {
+  if (b.m == 0) return a;
+  if (a.m == 0 || a.e < b.e || (a.e == b.e && a.m <= b.m)) return XF{};
+  const std::int32_t d = a.e - b.e;
+  if (d >= 127) return a;
+  const u128 am = static_cast<u128>(a.m) << 63;
+  const u128 bm = d >= 63 + 64 ? 0 : (static_cast<u128>(b.m) << 63) >> d;
+  return xf_norm128(am - bm, a.e - 63);
+}
+[[nodiscard]] bool xf_less(XF a, XF b) noexcept {
+  if (a.m == 0) return b.m != 0;
+  if (b.m == 0) return false;
+  if (a.e != b.e) return a.e < b.e;
+  return a.m < b.m;
+}
+// floor(sqrt(v)) of a 128-bit integer (v < 2^127): a double seed (53 bits), one integer Newton
+// step (then within 1), corrected with exact integer comparisons.
+[[nodiscard]] std::uint64_t isqrt_u128(u128 v) noexcept {
+  auto r = static_cast<std::uint64_t>(__builtin_sqrt(static_cast<double>(v)));
+  if (r > 1) r = static_cast<std::uint64_t>((static_cast<u128>(r) + v / r) >> 1);
+  while (r != 0 && static_cast<u128>(r) * r > v) --r;
+  while (r != ~std::uint64_t{0} && static_cast<u128>(r + 1) * (r + 1) <= v) ++r;
+  return r;
+}
+[[nodiscard]] XF xf_sqrt(XF a) noexcept {
+  if (a.m == 0) return XF{};
+  // m * 2^e = (m << s) * 2^(e - s) with e - s even and m << s < 2^127.
+  const int s = ((a.e & 1) != 0) ? 63 : 62;
+  const u128 v = static_cast<u128>(a.m) << s;
+  return xf_norm128(isqrt_u128(v), (a.e - s) / 2);
+}
+// floor of a (false when it does not fit in 254 bits).
+[[nodiscard]] bool xf_floor(XF a, U256& out) noexcept {
+  if (a.m == 0) { out = U256::zero(); return true; }
+  if (a.e >= 0) {
+    if (a.e + 64 > 254) return false;
+    out = U256(a.m) << static_cast<unsigned>(a.e);
+    return true;
+  }
+  out = a.e <= -64 ? U256::zero() : U256(a.m >> static_cast<unsigned>(-a.e));
+  return true;
+}
+
+// A signed XF (the shifted step models have negative coefficients).
+struct SX {
+  XF v;
+  bool neg = false;
+};
+[[nodiscard]] SX sx_mul(SX a, SX b) noexcept {
+  const XF m = xf_mul(a.v, b.v);
+  return SX{m, m.m != 0 && a.neg != b.neg};
+}
+[[nodiscard]] SX sx_add(SX a, SX b) noexcept {
+  if (a.neg == b.neg) return SX{xf_add(a.v, b.v), a.neg};
+  if (xf_less(a.v, b.v)) return SX{xf_sub(b.v, a.v), b.neg};
+  const XF d = xf_sub(a.v, b.v);
+  return SX{d, d.m != 0 && a.neg};
+}
+[[nodiscard]] SX sx_neg(SX a) noexcept { return SX{a.v, a.v.m != 0 && !a.neg}; }
+
+// A Moebius map u -> (p u + q) / (r u + s).
+struct Moebius {
+  SX p, q, r, s;
+};
+// g(f(u)).
+[[nodiscard]] Moebius compose(const Moebius& g, const Moebius& f) noexcept {
+  return Moebius{sx_add(sx_mul(g.p, f.p), sx_mul(g.q, f.r)), sx_add(sx_mul(g.p, f.q), sx_mul(g.q, f.s)),
+                 sx_add(sx_mul(g.r, f.p), sx_mul(g.s, f.r)), sx_add(sx_mul(g.r, f.q), sx_mul(g.s, f.s))};
+}
+
+// The constant-product model of one hop, in -> out = n Rout x / (d Rin + n x), for V2 the
+// reserves, for V3 the virtual reserves of `seg` (L 2^96 / sqrtP of token0, L sqrtP / 2^96 of
+// token1), shifted for a step after the first: out = O + f(u - U) with U, O the input and output
+// of the steps before it.
+[[nodiscard]] bool hop_map(const Hop& h, const V3Segment* seg, const U256& U, const U256& O, Moebius& m) noexcept {
+  XF rin, rout, n, d;
+  if (h.meta->type == PoolType::V2) {
+    U256 ri, ro;
+    v2_reserves(h, ri, ro);
+    if (ri.is_zero() || ro.is_zero()) return false;
+    rin = xf(ri);
+    rout = xf(ro);
+    n = xf(U256(h.meta->v2_fee.numerator));
+    d = xf(U256(h.meta->v2_fee.denominator));
+  } else {
+    if (seg == nullptr || seg->liquidity == 0 || seg->sqrt_start.is_zero()) return false;
+    const XF l = xf(U256::from_u128(seg->liquidity));
+    const XF sp = xf(seg->sqrt_start);
+    XF x0 = xf_div(l, sp);  // L / sqrtP(Q96), times 2^96
+    x0.e += 96;
+    XF y0 = xf_mul(l, sp);  // L sqrtP(Q96), over 2^96
+    y0.e -= 96;
+    rin = h.zero_for_one ? x0 : y0;
+    rout = h.zero_for_one ? y0 : x0;
+    n = xf(U256(strategy::kFeePipsDenominator - h.meta->fee_pips));
+    d = xf(U256(strategy::kFeePipsDenominator));
+  }
+  const SX a{xf_mul(n, rout)}, b{xf_mul(d, rin)}, c{n};
+  if (U.is_zero() && O.is_zero()) {
+    m = Moebius{a, SX{}, c, b};
+    return true;
+  }
+  // O + a (u - U) / (b + c (u - U)) = ((O c + a) u + O (b - c U) - a U) / (c u + b - c U)
+  const SX u{xf(U)}, o{xf(O)};
+  const SX s = sx_add(b, sx_neg(sx_mul(c, u)));
+  m = Moebius{sx_add(sx_mul(o, c), a), sx_add(sx_mul(o, s), sx_neg(sx_mul(a, u))), c, s};
+  return true;
+}
+
+}  // namespace
+
+SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
+  constexpr std::size_t kMaxHops = 4;
+  if (hops.empty() || hops.size() > kMaxHops) return optimize_generic(hops, cfg);
+  V3SegmentCache local[kMaxHops];
+  V3SegmentCache* caches[kMaxHops] = {};
+  std::uint8_t model_step[kMaxHops] = {};
+  bool model_ok = true;
+  for (std::size_t i = 0; i < hops.size(); ++i) {
+    const Hop& h = hops[i];
+    if (h.meta->type != PoolType::V3) continue;
+    caches[i] = h.segments != nullptr ? h.segments : &local[i];
+    if (!v3_segments_prepare(h, *caches[i])) {
+      model_ok = false;
+      continue;
+    }
+    // The first model uses the first step that takes input (a leading step of length zero, the
+    // price sitting exactly on an initialized tick, moves nothing).
+    V3SegmentCache& c = *caches[i];
+    std::uint8_t k = 0;
+    while (k < c.count && c.seg[k].amount_in.is_zero() && !c.seg[k].ends_at_limit) {
+      ++k;
+      if (k == c.count && !v3_segments_extend(h, c)) break;
+    }
+    if (k >= c.count) model_ok = false;
+    model_step[i] = k;
+  }
+  const auto sim = [hops, &caches](const U256& x, std::uint8_t* steps) {
+    return simulate_path_cached(hops, caches, x, steps);
+  };
+  std::uint32_t probes = 0;
+  Probe best{U256::zero(), U256::zero(), I256::min(), false};
+  // Step walking: model the path with each V3 hop in step model_step[i], size in closed form,
+  // simulate exactly; if every V3 hop ended in its model step the model was the real curve around
+  // the size, whose derivative is 1 there: by concavity the optimum. Otherwise model again with
+  // the steps the simulation ended in.
+  for (std::uint32_t round = 0; model_ok && round < cfg.closed_form_rounds; ++round) {
+    Moebius f{SX{XF{1ULL << 63, -63}}, SX{}, SX{}, SX{XF{1ULL << 63, -63}}};  // identity
+    for (std::size_t i = 0; i < hops.size() && model_ok; ++i) {
+      const V3SegmentCache* c = caches[i];
+      U256 U = U256::zero(), O = U256::zero();
+      if (c != nullptr)
+        for (unsigned k = 0; k < model_step[i]; ++k) {
+          U = U + c->seg[k].in_full;
+          O = O + c->seg[k].out_full;
+        }
+      Moebius m;
+      if (!hop_map(hops[i], c != nullptr ? &c->seg[model_step[i]] : nullptr, U, O, m)) model_ok = false;
+      else f = compose(m, f);
+    }
+    if (!model_ok) break;
+    // profit F(u) - u, F'(u) = (P S - Q R) / (R u + S)^2 = 1  =>  u* = (sqrt(P S - Q R) - S) / R.
+    const SX D = sx_add(sx_mul(f.p, f.s), sx_neg(sx_mul(f.q, f.r)));
+    if (D.neg || D.v.m == 0 || f.r.neg || f.r.v.m == 0) break;
+    const SX num = sx_add(SX{xf_sqrt(D.v)}, sx_neg(f.s));
+    if (num.neg || num.v.m == 0) {
+      // At the first model (the current prices) the marginal product is <= 1: the concave profit
+      // never rises, nothing is profitable. Later: the optimum lies before the modelled steps.
+      if (round == 0) return result_of(best, probes, false);
+      break;
+    }
+    U256 x0;
+    if (!xf_floor(xf_div(num.v, f.r.v), x0)) break;
+    if (x0.is_zero()) x0 = U256::one();
+    std::uint8_t steps0[kMaxHops] = {};
+    const Probe p0 = probe_by([&](const U256& v) { return sim(v, steps0); }, x0, probes);
+    if (better(p0, best)) best = p0;
+    if (!p0.ok) break;
+    bool held = true, walkable = true;
+    for (std::size_t i = 0; i < hops.size(); ++i) {
+      if (caches[i] == nullptr) continue;
+      if (steps0[i] == 0xFF) walkable = false;
+      else if (steps0[i] != model_step[i]) held = false;
+    }
+    if (held && walkable) {
+      if (cfg.closed_form_neighbour) {  // the real optimum lies in [x0, x0 + 1]
+        std::uint8_t steps1[kMaxHops] = {};
+        const Probe p1 = probe_by([&](const U256& v) { return sim(v, steps1); }, x0 + U256::one(), probes);
+        if (better(p1, best)) best = p1;
+      }
+      SearchResult r = result_of(best, probes, false);
+      r.closed_form = true;
+      return r;
+    }
+    if (!walkable) break;
+    for (std::size_t i = 0; i < hops.size(); ++i)
+      if (caches[i] != nullptr) model_step[i] = steps0[i];
+  }
+  // The model does not apply or did not settle: the legacy search with its full probe budget,
+  // over the cached exact evaluator, keeping the best so far.
+  std::uint8_t steps[kMaxHops] = {};
+  SearchResult r = generic_search(hops, cfg, [&](const U256& v) { return sim(v, steps); }, 0, best);
+  r.probes += probes;
+  return r;
 }
 
 SearchResult optimize(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
   if (hops.size() == 2 && hops[0].meta->type == PoolType::V2 && hops[1].meta->type == PoolType::V2)
     return optimize_v2v2(hops[0], hops[1], cfg);
-  return optimize_generic(hops, cfg);
+  if (cfg.sizing == Sizing::legacy) return optimize_generic(hops, cfg);
+  return optimize_closed_form(hops, cfg);
 }
 
 }  // namespace torq::arb

@@ -64,6 +64,8 @@ struct EngineStats {
   std::uint64_t prefilter_rejected = 0;
   std::uint64_t searches = 0;
   std::uint64_t probes = 0;
+  std::uint64_t closed_form_sized = 0;  // searches answered by the closed form (no search)
+  std::uint64_t golden_searches = 0;    // searches that ran the bounded golden-section search
   std::uint64_t unprofitable = 0;
   std::uint64_t unpriced = 0;          // profit or gas could not be valued in USD
   std::uint64_t below_min = 0;
@@ -119,6 +121,8 @@ class ArbEngine {
   GasModel gas_;
   ring::SpscProducer* out_ = nullptr;
   std::vector<RateBound> rates_;          // 2 per pool: [0] token0->token1, [1] token1->token0
+  std::vector<std::uint32_t> v3_slot_;    // per pool: index of its V3 step caches (~0: not V3)
+  std::unique_ptr<V3SegmentCache[]> v3_steps_;  // 2 per V3 pool: [0] zero_for_one, [1] one_for_zero
   std::vector<std::uint32_t> pool_stamp_;  // epoch of the last mark_dirty
   std::vector<std::uint32_t> cycle_stamp_;
   std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block

@@ -1,8 +1,8 @@
 // torq/arb/wide_math.hpp — exact wide-integer helpers the arbitrage search needs beyond torq::num.
 //
 // Owns: U512 (a 512-bit unsigned product of two U256, little-endian limbs) with comparison,
-// exact integer square roots `isqrt(U256)` and `isqrt(U512)` (floor of the real square root,
-// Newton's method from an over-estimate, exact for every input), and `to_double` (nearest-ish
+// exact integer square roots `isqrt(U256)`, `isqrt(U512)` and `isqrt_fast(U512)` (floor of the
+// real square root, Newton's method from an over-estimate, exact for every input), and `to_double` (nearest-ish
 // double of a U256, used only by the conservative prefilter and the search's starting estimate,
 // never for a reported amount).
 // Pure functions: thread-safe, noexcept, no allocation.
@@ -86,6 +86,31 @@ static_assert(sizeof(U512) == 64 && std::is_trivially_copyable_v<U512>);
     const U256 y = (x >> 1) + (q >> 1) + ((x.limb[0] & q.limb[0] & 1U) ? U256::one() : U256::zero());
     if (y >= x) return x;
     x = y;
+  }
+}
+
+// floor(sqrt(n)), the same value as isqrt(n), with fewer divisions: from the same over-estimate,
+// Newton steps (each >= floor(sqrt(n))) until x * x <= n, which is then exactly floor(sqrt(n));
+// the test is a 512-bit multiplication instead of isqrt's confirming division.
+[[nodiscard]] constexpr U256 isqrt_fast(const U512& n) noexcept {
+  const unsigned bits = bit_length(n);
+  if (bits <= 104 || bits >= 509) return isqrt(n);  // small or near 2^512: the plain path
+  const unsigned half = (bits + 1) / 2;
+  U256 x = U256::pow2(half);  // >= sqrt(n)
+  {
+    const int top = static_cast<int>((bits - 1) / 64);
+    double d = 0;
+    for (int i = top; i >= 0 && i >= top - 2; --i) d += __builtin_ldexp(static_cast<double>(n.limb[i]), 64 * i);
+    const double r = __builtin_sqrt(d) * (1.0 + 0x1p-40) + 2.0;
+    int e = 0;
+    const double m = __builtin_frexp(r, &e);
+    const U256 est = U256(static_cast<std::uint64_t>(__builtin_ldexp(m, 63)) + 1) << static_cast<unsigned>(e > 63 ? e - 63 : 0);
+    if (e > 63 && est < x) x = est;
+  }
+  for (;;) {
+    if (mul_wide(x, x) <= n) return x;  // x >= floor(sqrt(n)) always, so this is it
+    const U256 q = div_512_by_256(n, x);
+    x = (x >> 1) + (q >> 1) + ((x.limb[0] & q.limb[0] & 1U) ? U256::one() : U256::zero());
   }
 }
 

@@ -1,0 +1,145 @@
+// Exact V3 exact-input swaps from cached swap steps (see v3_segments.hpp).
+#include "torq/arb/v3_segments.hpp"
+
+#include "torq/arb/search.hpp"
+#include "torq/strategy/sqrt_price_math.hpp"
+#include "torq/strategy/swap_math.hpp"
+#include "torq/strategy/tick_math.hpp"
+#include "torq/strategy/v3_pool_sim.hpp"
+
+namespace torq::arb {
+
+namespace {
+
+constexpr std::uint32_t kFeeDen = strategy::kFeePipsDenominator;
+
+// Builds the next step of the swap loop (simulate_swap's loop body for an input large enough to
+// reach the step's target). Sets `stuck` when the step cannot be mirrored.
+void build_next(const Hop& h, V3SegmentCache& c) noexcept {
+  if (c.stuck || c.complete || c.count >= V3SegmentCache::kMaxSegments) return;
+  const bool z = c.zero_for_one;
+  const std::uint32_t fee = h.meta->fee_pips;
+  strategy::detail::NextTick next =
+      strategy::detail::next_initialized_tick_within_one_word(h.ticks, c.next_tick, h.meta->tick_spacing, z);
+  if (next.tick < strategy::kMinTick) next.tick = strategy::kMinTick;
+  else if (next.tick > strategy::kMaxTick) next.tick = strategy::kMaxTick;
+  const auto sqrt_next_opt = strategy::get_sqrt_ratio_at_tick(next.tick);
+  if (!sqrt_next_opt) { c.stuck = true; return; }
+  const U256 sqrt_next = *sqrt_next_opt;
+  const U256 target = (z ? sqrt_next < c.limit : sqrt_next > c.limit) ? c.limit : sqrt_next;
+  const U256& cur = c.next_sqrt;
+  const u128 L = c.next_liquidity;
+  // computeSwapStep, exact input, target reached: amountIn (rounded up), amountOut at the target,
+  // fee = mulDivRoundingUp(amountIn, fee, 1e6 - fee).
+  const auto in = z ? strategy::get_amount0_delta(target, cur, L, true) : strategy::get_amount1_delta(cur, target, L, true);
+  const auto out = z ? strategy::get_amount1_delta(target, cur, L, false) : strategy::get_amount0_delta(cur, target, L, false);
+  if (!in || !out) { c.stuck = true; return; }
+  const auto fee_amt = num::mul_div_rounding_up(*in, U256(fee), U256(kFeeDen - fee));
+  if (!fee_amt) { c.stuck = true; return; }
+  U256 in_full;
+  if (num::add_overflow(*in, *fee_amt, in_full) || in_full.bit(255) || out->bit(255) || in_full.bit_length() > 250 ||
+      out->bit_length() > 250) {
+    c.stuck = true;  // near int256 limits: let simulate_swap decide
+    return;
+  }
+  V3Segment& s = c.seg[c.count];
+  s.sqrt_start = cur;
+  s.sqrt_target = target;
+  s.amount_in = *in;
+  s.in_full = in_full;
+  s.out_full = *out;
+  s.liquidity = L;
+  s.ends_at_limit = target == c.limit;
+  ++c.count;
+  if (s.ends_at_limit) {
+    c.complete = true;
+    return;
+  }
+  // The loop after a step that ended on sqrt_next: cross an initialized tick, set the tick.
+  c.next_sqrt = target;
+  if (next.initialized) {
+    const std::size_t i = strategy::detail::lower_bound_tick(h.ticks, next.tick);
+    i128 net = (i < h.ticks.size() && h.ticks[i].tick == next.tick) ? h.ticks[i].liquidity_net : 0;
+    if (z) net = static_cast<i128>(static_cast<u128>(0) - static_cast<u128>(net));
+    if (!strategy::detail::add_delta(c.next_liquidity, net, c.next_liquidity)) { c.stuck = true; return; }
+  }
+  c.next_tick = z ? next.tick - 1 : next.tick;
+}
+
+[[nodiscard]] std::optional<U256> reference(const Hop& h, const U256& amount_in, std::uint8_t& end_step) noexcept {
+  end_step = 0xFF;
+  return swap_exact_in(h, amount_in);
+}
+
+}  // namespace
+
+bool v3_segments_prepare(const Hop& h, V3SegmentCache& c) noexcept {
+  if (c.version == h.state->version && c.state == h.state && c.zero_for_one == h.zero_for_one)
+    return !c.stuck || c.count > 0;
+  c.version = h.state->version;
+  c.state = h.state;
+  c.zero_for_one = h.zero_for_one;
+  c.count = 0;
+  c.complete = false;
+  c.stuck = false;
+  const PoolState& s = *h.state;
+  if (!s.has_state() || s.sqrt_price_x96.is_zero() || h.meta->tick_spacing <= 0 || h.meta->fee_pips >= kFeeDen ||
+      !v3_price_limit(h, c.limit)) {
+    c.stuck = true;  // simulate_swap (through swap_exact_in) gives the answer, an error
+    return false;
+  }
+  c.next_sqrt = s.sqrt_price_x96;
+  c.next_liquidity = s.liquidity;
+  c.next_tick = s.tick;
+  build_next(h, c);
+  return c.count > 0;
+}
+
+bool v3_segments_extend(const Hop& h, V3SegmentCache& c) noexcept {
+  const std::uint8_t before = c.count;
+  build_next(h, c);
+  return c.count > before;
+}
+
+std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256& amount_in, std::uint8_t& end_step) noexcept {
+  if (!v3_segments_prepare(h, c)) return reference(h, amount_in, end_step);
+  if (amount_in.is_zero() || amount_in.bit(255)) return std::nullopt;  // 'AS' / not an int256 input
+  const bool z = c.zero_for_one;
+  const U256 keep(kFeeDen - h.meta->fee_pips);
+  const U256 den(kFeeDen);
+  U256 remaining = amount_in;
+  U256 out = U256::zero();
+  for (unsigned k = 0;; ++k) {
+    if (k == c.count) {
+      build_next(h, c);
+      if (k == c.count) return reference(h, amount_in, end_step);  // not mirrored beyond here
+    }
+    const V3Segment& s = c.seg[k];
+    const auto less_fee = num::mul_div(remaining, keep, den);
+    if (!less_fee) return reference(h, amount_in, end_step);
+    if (*less_fee >= s.amount_in) {  // reaches the target: the whole step, amounts as cached
+      if (s.in_full > remaining) return reference(h, amount_in, end_step);  // cannot happen; be safe
+      remaining = remaining - s.in_full;
+      out = out + s.out_full;
+      if (remaining.is_zero()) {
+        end_step = static_cast<std::uint8_t>(k);
+        break;
+      }
+      if (s.ends_at_limit) return std::nullopt;  // price limit reached with input left: partial fill
+      continue;
+    }
+    // Target not reached: the rest of the input is spent in this step (the remainder is fee).
+    const auto next = strategy::get_next_sqrt_price_from_input(s.sqrt_start, s.liquidity, *less_fee, z);
+    if (!next || *next == s.sqrt_target) return reference(h, amount_in, end_step);  // rounding corner
+    const auto o = z ? strategy::get_amount1_delta(*next, s.sqrt_start, s.liquidity, false)
+                     : strategy::get_amount0_delta(s.sqrt_start, *next, s.liquidity, false);
+    if (!o) return reference(h, amount_in, end_step);
+    out = out + *o;
+    end_step = static_cast<std::uint8_t>(k);
+    break;
+  }
+  if (out.is_zero() || out.bit(255)) return std::nullopt;  // nothing out (swap_exact_in's rule)
+  return out;
+}
+
+}  // namespace torq::arb
