@@ -32,6 +32,12 @@ bool cpu_has_sse42() noexcept {
   return (c & bit_SSE4_2) != 0;
 }
 
+bool cpu_has_pclmul() noexcept {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return false;
+  return (c & bit_PCLMUL) != 0;
+}
+
 bool choose_hardware() noexcept {
   const char* env = std::getenv("TORQ_CRC32C");
   if (env != nullptr && std::string_view(env) == "software") return false;
@@ -42,6 +48,7 @@ bool choose_hardware() noexcept {
 
 namespace detail {
 bool g_crc32c_use_hardware = choose_hardware();
+bool g_crc32c_use_lanes = g_crc32c_use_hardware && cpu_has_pclmul();
 }  // namespace detail
 
 std::uint32_t crc32c_software(const void* data, std::size_t len, std::uint32_t crc) noexcept {

@@ -11,7 +11,16 @@
 // Builder: `FrameBuilder` writes header + TLVs into a caller-provided buffer (no allocation),
 // choosing the standard TLV form for values up to 255 bytes and the extended form above, and
 // `finish()` fills sizes and the CRC32C. Every call reports failure (buffer too small, value too
-// long, frame finished) through its return value; nothing throws.
+// long, frame finished) through its return value; nothing throws. The common calls are inline:
+// add<T>() is one room check, a 2-byte store and a fixed-size word copy; add_raw() of a
+// standard-form record the same with memcpy; finish() computes the CRC from the header words in
+// registers plus the payload and stores the header once. The builder never writes outside
+// [0, 32 + payload) of its buffer.
+//
+// Frame CRC (both sides): the SSE4.2 instruction inline when the process chose hardware
+// (crc32c.hpp); for payloads of 64 bytes and more on CPUs with PCLMULQDQ, three independent
+// crc32 chains joined by carry-less multiplies (detail::frame_crc_lanes, one direct call); the
+// table version otherwise. All give the same bytes (tests/protocol/builder_test.cpp).
 //
 // All functions are noexcept, allocation-free and reentrant; a builder or view is used by one
 // thread at a time.
@@ -178,54 +187,175 @@ template <class Head>
   return out;
 }
 
+namespace detail {
+
+[[nodiscard]] inline std::uint64_t load_u64(const std::byte* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store_u64(std::byte* p, std::uint64_t v) noexcept { std::memcpy(p, &v, sizeof v); }
+
+// Header words 0-3 as the CRC sees them: w0 = magic | metadata << 32, w1 = sequence,
+// w2 = timestamp, w3 = payload_size (the checksum half zero).
+[[nodiscard]] constexpr std::uint64_t header_word0(std::uint8_t domain, std::uint8_t source, std::uint8_t flags) noexcept {
+  return std::uint64_t{kMagic} | (std::uint64_t{domain} << 32) | (std::uint64_t{source} << 40) |
+         (std::uint64_t{flags} << 48) | (std::uint64_t{kVersion} << 56);
+}
+
+// Frame CRC32C from the header words (held in registers, so the header never has to be stored
+// and read back) and the payload bytes.
+[[nodiscard]] __attribute__((target("sse4.2"))) inline std::uint32_t frame_crc_hardware(
+    std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3, const std::byte* payload,
+    std::size_t n) noexcept {
+  std::uint64_t c = 0xFFFFFFFFu;
+  c = _mm_crc32_u64(c, w0);
+  c = _mm_crc32_u64(c, w1);
+  c = _mm_crc32_u64(c, w2);
+  c = _mm_crc32_u64(c, w3);
+  return crc32c_hardware(payload, n, ~static_cast<std::uint32_t>(c));
+}
+[[nodiscard]] std::uint32_t frame_crc_software(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+                                               const std::byte* payload, std::size_t n) noexcept;
+// Same result as frame_crc_hardware with three independent crc32 chains (header + first part of
+// the payload, middle part, last part) joined by two carry-less multiplies: a 96-byte frame is 4
+// dependent crc32 steps instead of 12. Needs SSE4.2 and PCLMULQDQ (g_crc32c_use_lanes), which
+// x86-64-v3 does not imply, so it is compiled for them and called, not inlined.
+[[nodiscard]] std::uint32_t frame_crc_lanes(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+                                            const std::byte* payload, std::size_t n) noexcept;
+inline constexpr std::size_t kFrameCrcLanesMinPayload = 64;
+[[nodiscard]] inline std::uint32_t frame_crc(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2, std::uint64_t w3,
+                                             const std::byte* payload, std::size_t n) noexcept {
+  if (crc32c_uses_hardware()) {
+    // (One unsigned compare for 64 <= n <= kMaxPayloadSize: the lanes' shift tables cover < 64 KiB.)
+    if (n - kFrameCrcLanesMinPayload <= kMaxPayloadSize - kFrameCrcLanesMinPayload && g_crc32c_use_lanes) {
+      return frame_crc_lanes(w0, w1, w2, w3, payload, n);
+    }
+    return frame_crc_hardware(w0, w1, w2, w3, payload, n);
+  }
+  return frame_crc_software(w0, w1, w2, w3, payload, n);
+}
+
+}  // namespace detail
+
 class FrameBuilder {
  public:
-  // `buffer` receives the frame; it must stay valid until finish() returns.
+  // `buffer` receives the frame; it must stay valid until finish() returns. The builder writes
+  // only inside the frame it builds (bytes [0, 32 + payload_size) of `buffer`).
   FrameBuilder(std::span<std::byte> buffer, RelayDomain domain, std::uint8_t source,
-               std::uint8_t flags = 0) noexcept;
+               std::uint8_t flags = 0) noexcept
+      : data_(buffer.data()),
+        limit_(buffer.size() < kMaxFrameSize ? buffer.size() : kMaxFrameSize),
+        word0_(detail::header_word0(static_cast<std::uint8_t>(domain), source, flags)),
+        checksum_((flags & frame_flags::kNoChecksum) == 0) {
+    reset();
+  }
 
   // Appends one record. Standard form when value.size() <= 255, extended form otherwise.
   // False (and nothing written) if the type is unknown, the length illegal for the type, the
   // buffer or the frame size limit is exceeded, or the frame is already finished.
-  [[nodiscard]] bool add_raw(std::uint8_t type, std::span<const std::byte> value) noexcept;
+  [[nodiscard]] bool add_raw(std::uint8_t type, std::span<const std::byte> value) noexcept {
+    return add_raw(type, value, {});
+  }
   // Variable-length records written as head + tail without an intermediate copy.
   [[nodiscard]] bool add_raw(std::uint8_t type, std::span<const std::byte> head,
-                             std::span<const std::byte> tail) noexcept;
+                             std::span<const std::byte> tail) noexcept {
+    const std::size_t len = head.size() + tail.size();
+    // Inline path: a standard-form record that fits. Everything else (extended form, refusals)
+    // goes through add_raw_slow, which re-checks and reports.
+    if (closed() || len > kMaxStandardTlvValue || !is_valid_length(type, len) ||
+        kStandardTlvHeader + len > limit_ - used_) [[unlikely]] {
+      return add_raw_slow(type, head, tail);
+    }
+    std::byte* p = data_ + used_;
+    const auto th = static_cast<std::uint16_t>(type | (len << 8));
+    std::memcpy(p, &th, sizeof th);
+    if (!head.empty()) std::memcpy(p + kStandardTlvHeader, head.data(), head.size());
+    if (!tail.empty()) std::memcpy(p + kStandardTlvHeader + head.size(), tail.data(), tail.size());
+    used_ += kStandardTlvHeader + len;
+    return true;
+  }
 
   template <class T>
   [[nodiscard]] bool add(const T& value) noexcept {
     static_assert(std::is_trivially_copyable_v<T> && std::has_unique_object_representations_v<T>);
     static_assert(sizeof(T) <= kMaxStandardTlvValue, "fixed-layout TLVs use the standard form");
     static_assert(is_valid_length(static_cast<std::uint8_t>(T::kType), sizeof(T)), "layout and registry disagree");
-    // Hot path: the size is a constant, so the checks fold and the copy is a few moves.
+    // Hot path: the size is a constant, so the record is one 2-byte store and a fixed-size copy,
+    // behind one room check (limit_ already folds the buffer size and the frame size limit).
     constexpr std::size_t rec = kStandardTlvHeader + sizeof(T);
-    if (failed_ || finished_ || rec > buf_.size() - used_ || used_ + rec > kMaxFrameSize) [[unlikely]] {
+    if (closed() || rec > limit_ - used_) [[unlikely]] {
       failed_ = true;
       return false;
     }
-    std::byte* p = buf_.data() + used_;
-    p[0] = static_cast<std::byte>(T::kType);
-    p[1] = static_cast<std::byte>(sizeof(T));
-    std::memcpy(p + kStandardTlvHeader, &value, sizeof(T));
+    std::byte* p = data_ + used_;
+    constexpr auto th = static_cast<std::uint16_t>(static_cast<std::uint8_t>(T::kType) | (sizeof(T) << 8));
+    std::memcpy(p, &th, sizeof th);
+    copy_words<sizeof(T)>(p + kStandardTlvHeader, reinterpret_cast<const std::byte*>(&value));
     used_ += rec;
     return true;
   }
 
   // Writes the header (sizes, sequence, timestamp, checksum unless kNoChecksum) and returns the
   // finished frame, or an empty span if the builder had failed earlier (see failed()).
-  [[nodiscard]] std::span<const std::byte> finish(std::uint64_t sequence, std::uint64_t timestamp_ns) noexcept;
+  // The checksum is computed from the header words in registers plus the payload, and the header
+  // is then stored once, checksum included.
+  [[nodiscard]] std::span<const std::byte> finish(std::uint64_t sequence, std::uint64_t timestamp_ns) noexcept {
+    if (closed()) [[unlikely]] return {};
+    const auto n = static_cast<std::uint32_t>(used_ - kHeaderSize);
+    const std::uint32_t crc = checksum_ ? detail::frame_crc(word0_, sequence, timestamp_ns, n, data_ + kHeaderSize, n) : 0;
+    detail::store_u64(data_, word0_);
+    detail::store_u64(data_ + 8, sequence);
+    detail::store_u64(data_ + 16, timestamp_ns);
+    // Size and checksum as separate stores: a reader of this frame (parse_frame loads them
+    // separately) can start on the size before the checksum is known.
+    std::memcpy(data_ + 24, &n, sizeof n);
+    std::memcpy(data_ + kChecksumOffset, &crc, sizeof crc);
+    finished_ = true;
+    return {data_, used_};
+  }
 
   [[nodiscard]] bool failed() const noexcept { return failed_; }
   [[nodiscard]] std::size_t payload_size() const noexcept { return used_ - kHeaderSize; }
   // Starts a new frame in the same buffer with the same domain/source/flags.
-  void reset() noexcept;
+  void reset() noexcept {
+    used_ = kHeaderSize;
+    finished_ = false;
+    failed_ = limit_ < kHeaderSize;
+  }
 
  private:
-  std::span<std::byte> buf_;
+  [[nodiscard]] bool closed() const noexcept { return failed_ | finished_; }
+  // Copies N bytes as 8-byte words (plus a 4/2/1-byte tail): loads of the size a caller's
+  // 8-byte fields were stored with, so a value built just before add() is forwarded from the
+  // store buffer rather than waited for (a 16- or 32-byte load spanning several smaller stores
+  // cannot be forwarded). The empty asm keeps the compiler from fusing the words back into
+  // vector moves.
+  template <std::size_t N>
+  static void copy_words(std::byte* dst, const std::byte* src) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= N; i += 8) {
+      std::uint64_t w;
+      std::memcpy(&w, src + i, 8);
+      asm("" : "+r"(w));
+      std::memcpy(dst + i, &w, 8);
+    }
+    if constexpr (N % 8 >= 4) {
+      std::uint32_t w;
+      std::memcpy(&w, src + i, 4);
+      std::memcpy(dst + i, &w, 4);
+      i += 4;
+    }
+    if constexpr (N % 4 != 0) std::memcpy(dst + i, src + i, N % 4);
+  }
+  [[nodiscard]] bool add_raw_slow(std::uint8_t type, std::span<const std::byte> head,
+                                  std::span<const std::byte> tail) noexcept;
+
+  std::byte* data_;
+  std::size_t limit_;   // min(buffer size, kMaxFrameSize): the one bound every append checks
   std::size_t used_ = 0;
-  RelayDomain domain_;
-  std::uint8_t source_;
-  std::uint8_t flags_;
+  std::uint64_t word0_;  // header bytes 0-7: magic and metadata word
+  bool checksum_;        // false with kNoChecksum
   bool failed_ = false;
   bool finished_ = false;
 };

@@ -398,6 +398,13 @@ inline constexpr auto kTlvSizeRules = [] {
   for (std::size_t i = 0; i < t.size(); ++i) t[i] = tlv_size_rule_switch(static_cast<std::uint8_t>(i));
   return t;
 }();
+// is_valid_length relies on it: a fixed-size type (stride 0) has min == max.
+static_assert([] {
+  for (const auto& r : kTlvSizeRules) {
+    if (r.stride == 0 && r.min != r.max) return false;
+  }
+  return true;
+}());
 }  // namespace detail
 
 // The size rule of a type number: one table load (the reader calls this per record).
@@ -405,10 +412,15 @@ inline constexpr auto kTlvSizeRules = [] {
 
 [[nodiscard]] constexpr bool is_known_type(std::uint8_t type) noexcept { return tlv_size_rule(type).min != 0; }
 
+// One table load and a range check; no division except for a stride other than 0 (fixed size,
+// where min == max makes the range check exact) or 1 (any length), and the one such stride in the
+// registry (V3TickEntry) divides by a constant.
 [[nodiscard]] constexpr bool is_valid_length(std::uint8_t type, std::size_t len) noexcept {
   const TlvSizeRule r = tlv_size_rule(type);
   if (r.min == 0 || len < r.min || len > r.max) return false;
-  return r.stride == 0 ? len == r.min : (len - r.min) % r.stride == 0;
+  if (r.stride <= 1) return true;
+  if (r.stride == sizeof(V3TickEntry)) return (len - r.min) % sizeof(V3TickEntry) == 0;
+  return (len - r.min) % r.stride == 0;
 }
 
 [[nodiscard]] const char* tlv_type_name(std::uint8_t type) noexcept;
