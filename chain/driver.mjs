@@ -5,7 +5,14 @@
 // towards a slowly random-walking reference price, so dislocations stay bounded over long runs.
 //
 //   node chain/driver.mjs --manifest manifest.json [--rate 5] [--duration-s N] [--max-actions N]
-//                         [--seed N] [--pipeline]
+//                         [--seed N] [--pipeline] [--batch N]
+//
+// --batch N (instant-mining chains only): many transactions per block, as on a busy chain.
+// Automine is switched off (evm_setAutomine false), N actions are built from the state of the
+// last block (the batch's own earlier actions tracked locally: V3 price, LP balances, position
+// liquidity), all N sent, then evm_mine until the pool is empty (a block holds what fits in its
+// gas limit, so N actions may take more than one block), receipts read once, and so on as fast
+// as the node allows (--rate is ignored); automine is switched back on at the end.
 //
 // Prints one JSON line per action on stdout and a final {"event":"summary",...} line.
 // Transactions: signed locally by anvil account 1 (the manifest's "driver"), explicit EIP-1559
@@ -54,9 +61,12 @@ const big = (x) => BigInt(Math.max(0, Math.floor(x)));
  */
 export async function runDriver(opts) {
   const { manifest, rate = 5, durationS = 0, maxActions = 0, seed = 1, emit = (l) => console.log(l), signal = { aborted: false } } = opts;
-  const pipeline = opts.pipeline ?? manifest.anvil?.mining === 'interval';
+  const batch = opts.batch ?? 0;
+  if (batch > 0 && manifest.anvil?.mining === 'interval') throw new Error('--batch needs an instant-mining chain');
+  const pipeline = batch > 0 || (opts.pipeline ?? manifest.anvil?.mining === 'interval');
   // With transactions still in the pool, read the state they will produce (anvil's pending block).
-  const at = { blockTag: pipeline ? 'pending' : 'latest' };
+  // Batch mode reads the last mined block and tracks its own batch locally (see `bs`).
+  const at = { blockTag: pipeline && batch === 0 ? 'pending' : 'latest' };
   const rng = new Rng(seed);
   const provider = makeProvider(manifest.rpc.http);
   const me = manifest.accounts.find((a) => a.role === 'driver');
@@ -118,10 +128,36 @@ export async function runDriver(opts) {
     return { zeroForOne: rng.chance(pToward) ? toward : !toward, devBps };
   };
 
+  // Batch mode: reads cached per batch (the chain does not move until evm_mine), adjusted by the
+  // batch's own actions so that later actions of the same batch stay valid. Outside batch mode
+  // every read goes to the node.
+  let bs = null;
+  const cached = async (map, key, read) => {
+    if (!bs) return read();
+    if (!bs[map].has(key)) bs[map].set(key, await read());
+    return bs[map].get(key);
+  };
+  const v2Reserves = (p) => cached('v2', p.address, async () => {
+    const [r0, r1] = await new ethers.Contract(p.address, V2_PAIR_ABI, provider).getReserves(at);
+    return [r0, r1];
+  });
+  const v2Lp = (p) => cached('lp', p.address, () => new ethers.Contract(p.address, V2_PAIR_ABI, provider).balanceOf(actor, at));
+  const v3State = (p) => cached('v3', p.address, async () => {
+    const pool = new ethers.Contract(p.address, V3_POOL_ABI, provider);
+    const [s0, L] = await Promise.all([pool.slot0(at), pool.liquidity(at)]);
+    return { slot0: { sqrtPriceX96: s0.sqrtPriceX96, tick: s0.tick }, L };
+  });
+  const v3Position = (p, key) => cached('pos', `${p.address}:${key}`, async () => {
+    const [have] = await new ethers.Contract(p.address, V3_POOL_ABI, provider).positions(key, at);
+    return have;
+  });
+  // Explicit gas limits in batch mode, well below the sender's default 2.5M per transaction.
+  const BATCH_GAS = { v2_swap: 250_000n, v3_swap: 1_200_000n, v2_mint: 300_000n, v2_burn: 300_000n, v3_mint: 1_000_000n, v3_burn: 600_000n };
+
   const buildAction = async (kind) => {
     if (kind === 'v2_swap') {
       const p = rng.pick(v2Pools);
-      const [r0, r1] = await new ethers.Contract(p.address, V2_PAIR_ABI, provider).getReserves(at);
+      const [r0, r1] = await v2Reserves(p);
       const price = humanPrice(p, Number(r1) / Number(r0));
       const { zeroForOne, devBps } = direction(p, price);
       const moveBps = moveFor(p);
@@ -132,8 +168,8 @@ export async function runDriver(opts) {
     }
     if (kind === 'v3_swap') {
       const p = rng.pick(v3Pools);
-      const pool = new ethers.Contract(p.address, V3_POOL_ABI, provider);
-      const [slot0, L] = await Promise.all([pool.slot0(at), pool.liquidity(at)]);
+      const v3 = await v3State(p);
+      const { slot0, L } = v3;
       const s = Math.sqrt(rawFromSqrtPriceX96(slot0.sqrtPriceX96));
       const { zeroForOne, devBps } = direction(p, humanPrice(p, s * s));
       const moveBps = moveFor(p);
@@ -151,12 +187,14 @@ export async function runDriver(opts) {
       let limit = (slot0.sqrtPriceX96 * factor) / 10n ** 12n;
       if (limit <= MIN_SQRT_RATIO) limit = MIN_SQRT_RATIO + 1n;
       if (limit >= MAX_SQRT_RATIO) limit = MAX_SQRT_RATIO - 1n;
+      // The generous input takes the pool to the limit: the next swap of the batch starts there.
+      if (bs) v3.slot0 = { ...slot0, sqrtPriceX96: limit };
       return { p, info: { zeroForOne, amountIn: amt.toString(), targetMoveBps: +moveBps.toFixed(1), devBpsBefore: +devBps.toFixed(1), tick: Number(slot0.tick) },
         data: actorIf.encodeFunctionData('v3Swap', [p.address, zeroForOne, amt, limit, sender.address]) };
     }
     if (kind === 'v2_mint') {
       const p = rng.pick(v2Pools);
-      const [r0, r1] = await new ethers.Contract(p.address, V2_PAIR_ABI, provider).getReserves(at);
+      const [r0, r1] = await v2Reserves(p);
       const u = rng.uniform(0.005, 0.03);
       const a0 = big(Number(r0) * u);
       const a1 = big(Number(r1) * u);
@@ -165,15 +203,15 @@ export async function runDriver(opts) {
     }
     if (kind === 'v2_burn') {
       const p = rng.pick(v2Pools);
-      const lp = await new ethers.Contract(p.address, V2_PAIR_ABI, provider).balanceOf(actor, at);
+      const lp = await v2Lp(p);
       const liq = big(Number(lp) * rng.uniform(0.005, 0.03));
       if (liq === 0n) return null;
+      if (bs) bs.lp.set(p.address, lp - liq);
       return { p, info: { liquidity: liq.toString() }, data: actorIf.encodeFunctionData('v2Burn', [p.address, liq, sender.address]) };
     }
     if (kind === 'v3_mint') {
       const p = rng.pick(v3Pools);
-      const pool = new ethers.Contract(p.address, V3_POOL_ABI, provider);
-      const [slot0, L] = await Promise.all([pool.slot0(at), pool.liquidity(at)]);
+      const { slot0, L } = await v3State(p);
       const sp = p.tickSpacing;
       const width = rng.pick([2, 4, 10, 40, 200]) * sp;
       const center = Number(slot0.tick) + Math.round(rng.uniform(-0.75, 0.75) * width);
@@ -192,9 +230,10 @@ export async function runDriver(opts) {
       if (!list.length) return null;
       const pos = rng.pick(list);
       const key = ethers.solidityPackedKeccak256(['address', 'int24', 'int24'], [actor, pos.tickLower, pos.tickUpper]);
-      const [have] = await new ethers.Contract(p.address, V3_POOL_ABI, provider).positions(key, at);
+      const have = await v3Position(p, key);
       const liq = big(Number(have) * (pos.seed ? rng.uniform(0.01, 0.05) : rng.uniform(0.2, 0.6)));
-      if (liq === 0n) return null;
+      if (liq === 0n || liq > have) return null;
+      if (bs) bs.pos.set(`${p.address}:${key}`, have - liq);
       return { p, info: { tickLower: pos.tickLower, tickUpper: pos.tickUpper, liquidity: liq.toString() },
         data: actorIf.encodeFunctionData('v3Burn', [p.address, pos.tickLower, pos.tickUpper, liq, sender.address]) };
     }
@@ -228,13 +267,10 @@ export async function runDriver(opts) {
   const end = durationS > 0 ? t0 + durationS * 1000 : Infinity;
   let next = t0;
   let seq = 0;
-  emit(JSON.stringify({ event: 'start', driver: sender.address, rate, durationS, maxActions, seed, pipeline, rpc: manifest.rpc.http }));
-  while (!signal.aborted && Date.now() < end && (maxActions <= 0 || seq < maxActions)) {
-    const wait = next - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, end - Date.now())));
-    if (signal.aborted || Date.now() >= end) break;
-    // Exponential gaps clamped to [0.1, 3] mean gaps (the clamped mean is 0.955, hence the divisor).
-    next = Math.max(next + (1000 / rate) * Math.min(Math.max(-Math.log(1 - rng.next()), 0.1), 3) / 0.955, Date.now() - 1000);
+  const more = () => !signal.aborted && Date.now() < end && (maxActions <= 0 || seq < maxActions);
+
+  // Builds and sends one action. Returns { line, hash } once sent, or null (skipped / failed).
+  const step = async () => {
     stepRef();
     let kind = seq < firstRound.length ? firstRound[seq] : weightedPick(rng, ACTION_WEIGHTS);
     let built = null;
@@ -248,27 +284,66 @@ export async function runDriver(opts) {
       counts.error++;
       emit(JSON.stringify({ seq, action: kind, status: 'error', error: String(e.message || e).slice(0, 200) }));
       seq++;
-      continue;
+      return null;
     }
     if (!built) {
       counts.skipped++;
       seq++;
-      continue;
+      return null;
     }
     const { p } = built;
     const line = { seq, t: Date.now(), action: kind, venue: p.venue, pool: p.address, pair: `${p.symbol0}/${p.symbol1}`, fee: p.fee, ...built.info };
     seq++;
     counts.byAction[kind] = (counts.byAction[kind] || 0) + 1;
     try {
-      const { hash, nonce } = await sender.send({ to: actor, data: built.data });
+      const { hash, nonce } = await sender.send({ to: actor, data: built.data, gasLimit: bs ? BATCH_GAS[kind] : undefined });
       counts.sent++;
-      const pr = track({ ...line, tx: hash, nonce }, hash);
-      if (!pipeline) await pr;
-      else if (inflight.size > 64) await Promise.race(inflight);
+      return { line: { ...line, tx: hash, nonce }, hash };
     } catch (e) {
       counts.error++;
       emit(JSON.stringify({ ...line, status: 'error', error: String(e.shortMessage || e.message || e).slice(0, 200) }));
+      return null;
     }
+  };
+
+  emit(JSON.stringify({ event: 'start', driver: sender.address, rate, durationS, maxActions, seed, pipeline, batch, rpc: manifest.rpc.http }));
+  if (batch > 0) {
+    counts.blocks = 0;
+    await provider.send('evm_setAutomine', [false]);
+    try {
+      while (more()) {
+        bs = { v2: new Map(), lp: new Map(), v3: new Map(), pos: new Map() };
+        const sent = [];
+        for (let i = 0; i < batch && more(); i++) {
+          const s = await step();
+          if (s) sent.push(s);
+        }
+        // Mine until every transaction of the batch is in a block (one block holds what fits in
+        // its gas limit).
+        for (let k = 0; k < 64; k++) {
+          await provider.send('evm_mine', []);
+          counts.blocks++;
+          const st = await provider.send('txpool_status', []);
+          if (Number(st.pending) === 0 && Number(st.queued) === 0) break;
+        }
+        await Promise.allSettled(sent.map((s) => track(s.line, s.hash)));
+      }
+    } finally {
+      bs = null;
+      await provider.send('evm_setAutomine', [true]);
+    }
+  }
+  while (batch === 0 && more()) {
+    const wait = next - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, end - Date.now())));
+    if (signal.aborted || Date.now() >= end) break;
+    // Exponential gaps clamped to [0.1, 3] mean gaps (the clamped mean is 0.955, hence the divisor).
+    next = Math.max(next + (1000 / rate) * Math.min(Math.max(-Math.log(1 - rng.next()), 0.1), 3) / 0.955, Date.now() - 1000);
+    const s = await step();
+    if (!s) continue;
+    const pr = track(s.line, s.hash);
+    if (!pipeline) await pr;
+    else if (inflight.size > 64) await Promise.race(inflight);
   }
   await Promise.allSettled([...inflight]);
   provider.destroy();
@@ -278,7 +353,7 @@ export async function runDriver(opts) {
 }
 
 function parseArgs(argv) {
-  const o = { manifest: null, rate: 5, durationS: 0, maxActions: 0, seed: 1, pipeline: undefined };
+  const o = { manifest: null, rate: 5, durationS: 0, maxActions: 0, seed: 1, pipeline: undefined, batch: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -291,12 +366,14 @@ function parseArgs(argv) {
     else if (a === '--seed') o.seed = Number(val());
     else if (a === '--max-actions') o.maxActions = Number(val());
     else if (a === '--pipeline') o.pipeline = true;
+    else if (a === '--batch') o.batch = Number(val());
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
   if (!(o.rate > 0)) throw new Error('--rate must be > 0');
   if (!(o.durationS >= 0)) throw new Error('--duration-s must be >= 0');
   if (!Number.isInteger(o.maxActions) || o.maxActions < 0) throw new Error('--max-actions must be an integer >= 0');
+  if (!Number.isInteger(o.batch) || o.batch < 0) throw new Error('--batch must be an integer >= 0');
   return o;
 }
 
@@ -309,7 +386,7 @@ async function main() {
     process.exit(2);
   }
   if (o.help || !o.manifest) {
-    console.error('usage: node chain/driver.mjs --manifest manifest.json [--rate 5] [--duration-s N] [--max-actions N] [--seed N] [--pipeline]');
+    console.error('usage: node chain/driver.mjs --manifest manifest.json [--rate 5] [--duration-s N] [--max-actions N] [--seed N] [--pipeline] [--batch N]');
     process.exit(o.help ? 0 : 2);
   }
   const manifest = JSON.parse(fs.readFileSync(o.manifest, 'utf8'));

@@ -5,7 +5,18 @@
 // ranges), writes a JSON manifest and keeps anvil running until SIGINT/SIGTERM.
 //
 //   node chain/fixture.mjs --out manifest.json [--port 0] [--seed N] [--block-time S]
-//                          [--host 127.0.0.1] [--keys-out FILE]
+//                          [--host 127.0.0.1] [--keys-out FILE] [--state-file FILE]
+//                          [--exit-with-parent]
+//
+// --exit-with-parent: stop (as on SIGTERM) when the process that started the fixture exits, so
+// a test that crashes leaves no fixture and anvil behind.
+//
+// With --state-file, anvil dumps its chain (blocks, hashes, receipts, current state; not the
+// historical states, so after a restart eth_call works from the loaded block on) to FILE when it
+// stops, and the node can be restarted like a real one: SIGUSR1 stops anvil (SIGTERM, state
+// dumped), SIGUSR2 starts it again on the same port from FILE (--load-state). Each prints
+// one JSON line ({"event":"node-stopped"} / {"event":"node-started","anvilPid":N}) and the
+// manifest's anvil.pid is rewritten. Module API: stopNode(fx) / startNode(fx).
 //
 // As a module: `const fx = await startFixture({...}); ...; await stopFixture(fx);`
 // Nothing here talks to any host but the local anvil.
@@ -97,9 +108,13 @@ function rangeTicks(cur, s, r) {
  * Starts anvil under a tiny sh watchdog: the watchdog holds our stdin pipe and kills anvil when
  * it reaches EOF, so anvil dies with this node process even on SIGKILL.
  */
-async function startAnvil({ host, port, blockTime, log }) {
+async function startAnvil({ host, port, blockTime, log, stateFile = null, load = false }) {
   const args = ['--chain-id', String(CHAIN_ID), '--host', host, '--port', String(port), '--mnemonic', ANVIL_MNEMONIC,
     '--accounts', '10', '--balance', '1000000', '--hardfork', 'cancun'];
+  if (stateFile) {
+    if (load) args.push('--load-state', stateFile);
+    args.push('--dump-state', stateFile);
+  }
   const script = 'exec 3<&0; "$0" "$@" </dev/null & p=$!; echo "TORQ_ANVIL_PID $p"; '
     + '(read _x <&3; kill $p 2>/dev/null) & wait $p';
   const child = spawn('sh', ['-c', script, anvilBinary(), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -310,8 +325,10 @@ async function deployAll({ provider, log }) {
  */
 export async function startFixture(opts = {}) {
   const { host = '127.0.0.1', port = 0, blockTime = 0, seed = 1, out = null, keysOut = null, log = () => {} } = opts;
-  const anvil = await startAnvil({ host, port, blockTime, log });
-  const fx = { anvil, provider: null, manifest: null };
+  const stateFile = opts.stateFile ? path.resolve(opts.stateFile) : null;
+  if (stateFile) fs.rmSync(stateFile, { force: true });
+  const anvil = await startAnvil({ host, port, blockTime, log, stateFile });
+  const fx = { anvil, provider: null, manifest: null, out, stateFile, log };
   try {
     const httpUrl = `http://${anvil.host}:${anvil.port}`;
     const provider = makeProvider(httpUrl);
@@ -380,10 +397,51 @@ export async function stopFixture(fx) {
   await killAnvil(fx.anvil);
 }
 
+/** Node restart, first half: SIGTERM to anvil, which dumps its chain to fx.stateFile on exit. */
+export async function stopNode(fx) {
+  if (!fx.stateFile) throw new Error('stopNode needs a fixture started with stateFile');
+  await killAnvil(fx.anvil);
+  if (!fs.existsSync(fx.stateFile)) throw new Error(`anvil left no state dump at ${fx.stateFile}`);
+}
+
+/**
+ * Node restart, second half: anvil again on the same host and port, loaded from fx.stateFile
+ * (same blocks, hashes, receipts and state); interval mining re-applied. Returns the new pid.
+ */
+export async function startNode(fx) {
+  if (!fx.stateFile) throw new Error('startNode needs a fixture started with stateFile');
+  const { host, port, blockTime } = fx.anvil;
+  fx.anvil = await startAnvil({ host, port, blockTime, log: fx.log || (() => {}), stateFile: fx.stateFile, load: true });
+  const provider = makeProvider(`http://${host}:${port}`);
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await provider.send('eth_blockNumber', []);
+        break;
+      } catch (e) {
+        if (i > 200) throw e;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    if (blockTime > 0) await provider.send('evm_setIntervalMining', [blockTime]);
+  } finally {
+    provider.destroy();
+  }
+  if (fx.manifest) {
+    fx.manifest.anvil.pid = fx.anvil.pid;
+    if (fx.out) {
+      const tmp = `${fx.out}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, JSON.stringify(fx.manifest, null, 2) + '\n');
+      fs.renameSync(tmp, fx.out);
+    }
+  }
+  return fx.anvil.pid;
+}
+
 // ------------------------------------------------------------------------------ CLI
 
 function parseArgs(argv) {
-  const o = { out: null, port: 0, seed: 1, blockTime: 0, host: '127.0.0.1', keysOut: null };
+  const o = { out: null, port: 0, seed: 1, blockTime: 0, host: '127.0.0.1', keysOut: null, stateFile: null, exitWithParent: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -396,6 +454,8 @@ function parseArgs(argv) {
     else if (a === '--block-time') o.blockTime = Number(val());
     else if (a === '--host') o.host = val();
     else if (a === '--keys-out') o.keysOut = val();
+    else if (a === '--state-file') o.stateFile = val();
+    else if (a === '--exit-with-parent') o.exitWithParent = true;
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -414,7 +474,7 @@ async function main() {
     process.exit(2);
   }
   if (o.help || !o.out) {
-    console.error('usage: node chain/fixture.mjs --out manifest.json [--port 0] [--seed N] [--block-time S] [--keys-out FILE]');
+    console.error('usage: node chain/fixture.mjs --out manifest.json [--port 0] [--seed N] [--block-time S] [--keys-out FILE] [--state-file FILE] [--exit-with-parent]');
     process.exit(o.help ? 0 : 2);
   }
   if (!o.keysOut) o.keysOut = o.out.replace(/\.json$/, '') + '.keys.json';
@@ -430,18 +490,55 @@ async function main() {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  if (o.exitWithParent) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) stop('parent exited');
+    }, 250).unref();
+  }
   try {
     fx = await startFixture({ ...o, log });
   } catch (e) {
     console.error(`fixture: ${e.stack || e.message}`);
     process.exit(1);
   }
-  fx.anvil.child.on('exit', () => {
-    if (!stopping) {
+  const watch = (anvil) => anvil.child.on('exit', () => {
+    if (!stopping && !anvil.stopped) {
       log('anvil exited unexpectedly');
       process.exit(1);
     }
   });
+  watch(fx.anvil);
+  if (o.stateFile) {
+    // Node restarts, one at a time, in signal order.
+    let chain = Promise.resolve();
+    const node = (what) => {
+      chain = chain.then(async () => {
+        if (stopping) return;
+        try {
+          if (what === 'stop') {
+            if (fx.anvil.stopped) return;
+            await stopNode(fx);
+            log(`node stopped, state in ${fx.stateFile}`);
+            console.log(JSON.stringify({ event: 'node-stopped', stateFile: fx.stateFile }));
+          } else {
+            if (!fx.anvil.stopped) return;
+            await startNode(fx);
+            watch(fx.anvil);
+            log(`node started again from ${fx.stateFile}, anvil pid ${fx.anvil.pid}`);
+            console.log(JSON.stringify({ event: 'node-started', anvilPid: fx.anvil.pid }));
+          }
+        } catch (e) {
+          console.error(`fixture: node ${what}: ${e.stack || e.message}`);
+          process.exit(1);
+        }
+      });
+    };
+    // While the node is down nothing else holds the event loop: keep the process alive.
+    setInterval(() => {}, 1 << 30);
+    process.on('SIGUSR1', () => node('stop'));
+    process.on('SIGUSR2', () => node('start'));
+  }
   console.log(JSON.stringify({ event: 'ready', manifest: path.resolve(o.out), rpc: fx.manifest.rpc, anvilPid: fx.anvil.pid }));
 }
 

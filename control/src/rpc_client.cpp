@@ -1,6 +1,7 @@
 // RpcClient implementation: Boost.Beast HTTP/WebSocket over TCP or OpenSSL TLS, every step with
 // a deadline enforced by running the client's own io_context (see rpc_client.hpp).
 #include "torq/control/rpc_client.hpp"
+#include "torq/control/recording.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -163,7 +164,7 @@ RpcStatus tls_handshake(RpcClient::Impl& m, SslStream& s, const Endpoint& ep, st
 }
 }  // namespace
 
-RpcStatus RpcClient::post(std::string_view body, std::string& out) {
+RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
   if (!endpoint_.tls && !options_.allow_plain_remote && !is_loopback_host(endpoint_.host)) {
     error_ = endpoint_.url + ": plain HTTP to a remote host is not allowed";
     return RpcStatus::Refused;
@@ -236,7 +237,7 @@ RpcStatus RpcClient::post(std::string_view body, std::string& out) {
   return RpcStatus::Closed;
 }
 
-RpcStatus RpcClient::ws_connect() {
+RpcStatus RpcClient::ws_connect_io() {
   close();
   if (!endpoint_.tls && !options_.allow_plain_remote && !is_loopback_host(endpoint_.host)) {
     error_ = endpoint_.url + ": plain WebSocket to a remote host is not allowed";
@@ -274,7 +275,7 @@ RpcStatus RpcClient::ws_connect() {
 
 bool RpcClient::ws_open() const noexcept { return impl_->ws_plain.has_value() || impl_->ws_tls.has_value(); }
 
-RpcStatus RpcClient::ws_send(std::string_view text) {
+RpcStatus RpcClient::ws_send_io(std::string_view text) {
   auto& m = *impl_;
   if (!ws_open()) return RpcStatus::Closed;
   beast::error_code ec;
@@ -294,7 +295,7 @@ RpcStatus RpcClient::ws_send(std::string_view text) {
   return RpcStatus::Ok;
 }
 
-RpcStatus RpcClient::ws_read(std::string& out, std::chrono::milliseconds wait) {
+RpcStatus RpcClient::ws_read_io(std::string& out, std::chrono::milliseconds wait) {
   auto& m = *impl_;
   if (!ws_open()) return RpcStatus::Closed;
   if (!m.read_pending) {
@@ -322,6 +323,40 @@ RpcStatus RpcClient::ws_read(std::string& out, std::chrono::milliseconds wait) {
   }
   out.assign(static_cast<const char*>(m.ws_buffer.data().data()), m.ws_buffer.size());
   return RpcStatus::Ok;
+}
+
+// Transport tap (record / replay, docs/record-replay.md): one null check when off.
+RpcStatus RpcClient::post(std::string_view body, std::string& out) {
+  NodeTap* tap = options_.tap;
+  if (tap == nullptr) return post_io(body, out);
+  if (tap->replaying()) return tap->replay_post(body, out);
+  const RpcStatus s = post_io(body, out);
+  tap->on_post(s, body, out);
+  return s;
+}
+RpcStatus RpcClient::ws_connect() {
+  NodeTap* tap = options_.tap;
+  if (tap == nullptr) return ws_connect_io();
+  if (tap->replaying()) return tap->replay_connect();
+  const RpcStatus s = ws_connect_io();
+  tap->on_connect(s);
+  return s;
+}
+RpcStatus RpcClient::ws_send(std::string_view text) {
+  NodeTap* tap = options_.tap;
+  if (tap == nullptr) return ws_send_io(text);
+  if (tap->replaying()) return tap->replay_send(text);
+  const RpcStatus s = ws_send_io(text);
+  tap->on_send(s, text);
+  return s;
+}
+RpcStatus RpcClient::ws_read(std::string& out, std::chrono::milliseconds wait) {
+  NodeTap* tap = options_.tap;
+  if (tap == nullptr) return ws_read_io(out, wait);
+  if (tap->replaying()) return tap->replay_read(out);
+  const RpcStatus s = ws_read_io(out, wait);
+  tap->on_read(s, out);
+  return s;
 }
 
 void RpcClient::close() noexcept {

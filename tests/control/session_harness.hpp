@@ -4,7 +4,9 @@
 // HTTP/WebSocket-aware loopback proxy in front of anvil that injects provider faults:
 // eth_getLogs range caps (-32005), rate limiting (HTTP 429 or JSON-RPC "rate limit"), delayed
 // responses (past the client's deadline), garbage bodies, WebSocket garbage frames, refused
-// WebSocket upgrades, and cut connections. Test-only code: threads, allocation, blocking I/O.
+// WebSocket upgrades, and cut connections. A fixture started with `--state-file` (set
+// `fixture_args_` in the derived fixture's constructor) can restart the node process itself
+// (stop_node / start_node). Test-only code: threads, allocation, blocking I/O.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -396,8 +398,11 @@ class ChainFixture : public ::testing::Test {
     fs::create_directories(dir_);
     manifest_ = (dir_ / "manifest.json").string();
     const std::string script = kSrc + "/chain/fixture.mjs";
-    const char* argv[] = {"node", script.c_str(), "--out", manifest_.c_str(), nullptr};
-    ASSERT_EQ(posix_spawnp(&fixture_pid_, "node", nullptr, nullptr, const_cast<char**>(argv), environ), 0);
+    // --exit-with-parent: a crashed test leaves no fixture (and anvil) behind.
+    std::vector<const char*> argv = {"node", script.c_str(), "--out", manifest_.c_str(), "--exit-with-parent"};
+    for (const auto& a : fixture_args_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    ASSERT_EQ(posix_spawnp(&fixture_pid_, "node", nullptr, nullptr, const_cast<char**>(argv.data()), environ), 0);
     for (int i = 0; i < 1200 && !fs::exists(manifest_); ++i) std::this_thread::sleep_for(100ms);
     ASSERT_TRUE(fs::exists(manifest_));
     std::this_thread::sleep_for(200ms);
@@ -419,6 +424,60 @@ class ChainFixture : public ::testing::Test {
                             std::to_string(rate) + " --duration-s " + std::to_string(seconds) + " --seed " +
                             std::to_string(seed) + " > /dev/null";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+  // Batch mode of the driver: `batch` actions per block (automine off, evm_mine), `actions` in
+  // all. Returns the driver's summary line.
+  std::string drive_batch(int actions, int batch, int seed) {
+    const std::string out = node(kSrc + "/chain/driver.mjs --manifest " + manifest_ + " --batch " + std::to_string(batch) +
+                                 " --max-actions " + std::to_string(actions) + " --seed " + std::to_string(seed));
+    const auto p = out.rfind("{\"event\":\"summary\"");
+    return p == std::string::npos ? std::string{} : out.substr(p, out.find('\n', p) - p);
+  }
+  // A number field of a one-line JSON object ("key":N), -1 when absent.
+  static long long json_number(const std::string& line, const std::string& key) {
+    const auto p = line.find("\"" + key + "\":");
+    return p == std::string::npos ? -1 : std::atoll(line.c_str() + p + key.size() + 3);
+  }
+  // anvil's pid as the manifest states it (rewritten by the fixture after a node restart).
+  long long anvil_pid() const {
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    std::int64_t pid = -1;
+    if (p.load(manifest_).get(doc) || doc["anvil"]["pid"].get(pid)) return -1;
+    return pid;
+  }
+  bool port_open() const {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<std::uint16_t>(port_));
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+  }
+  // Node restart (fixture started with --state-file): SIGUSR1 makes the fixture stop anvil with
+  // SIGTERM (anvil dumps its chain to the state file); true once the port refuses connections.
+  bool stop_node(int max_ms = 10000) {
+    ::kill(fixture_pid_, SIGUSR1);
+    for (int i = 0; i < max_ms / 20; ++i) {
+      if (!port_open()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  // SIGUSR2: the fixture starts anvil again on the same port with --load-state; true once it
+  // answers eth_blockNumber and the manifest names the new process.
+  bool start_node(long long old_pid, int max_ms = 30000) {
+    ::kill(fixture_pid_, SIGUSR2);
+    for (int i = 0; i < max_ms / 50; ++i) {
+      if (port_open()) {
+        ChainClient c({direct()});
+        if (c.block_number().ok() && anvil_pid() > 0 && anvil_pid() != old_pid) return true;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
   }
   // Runs a node script and returns its stdout.
   std::string node(const std::string& args) {
@@ -506,6 +565,7 @@ class ChainFixture : public ::testing::Test {
 
   fs::path dir_;
   std::string manifest_;
+  std::vector<std::string> fixture_args_;  // extra chain/fixture.mjs arguments
   pid_t fixture_pid_ = -1;
   PoolList list_;
   protocol::InstrumentRegistry registry_;

@@ -25,6 +25,14 @@
 
 namespace torq::control {
 
+// Frame timestamp source. Default (fn null): CLOCK_REALTIME. Replay (docs/record-replay.md)
+// sets one that returns the recorded stamps, so replayed frames are identical byte for byte.
+// A plain function pointer: one null check per frame.
+struct FrameClock {
+  std::uint64_t (*fn)(void* ctx) noexcept = nullptr;
+  void* ctx = nullptr;
+};
+
 template <class S>
 concept FrameSink = requires(S& s, std::span<const std::byte> frame) {
   { s(frame) } -> std::same_as<bool>;
@@ -81,6 +89,9 @@ class EventPublisher {
     return ok;
   }
 
+  // Control plane, before publishing (not thread-safe with publish).
+  void set_clock(FrameClock c) noexcept { clock_ = c; }
+
   [[nodiscard]] std::uint64_t system_sequence() const noexcept { return system_sequence_; }
   [[nodiscard]] std::uint64_t published() const noexcept { return published_; }
   [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_; }
@@ -94,9 +105,7 @@ class EventPublisher {
       ++build_failures_;
       return false;
     }
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto frame = b.finish(sequence_, static_cast<std::uint64_t>(
-                                               std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+    const auto frame = b.finish(sequence_, now_ns());
     if (frame.empty()) {
       ++build_failures_;
       return false;
@@ -110,6 +119,12 @@ class EventPublisher {
     return true;
   }
 
+  [[nodiscard]] std::uint64_t now_ns() noexcept {
+    if (clock_.fn != nullptr) return clock_.fn(clock_.ctx);
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  }
+
   template <class T>
   static std::span<const std::byte> as_bytes_of(const T& v) noexcept {
     return std::span<const std::byte>(reinterpret_cast<const std::byte*>(&v), sizeof(T));
@@ -121,9 +136,7 @@ class EventPublisher {
       ++build_failures_;
       return false;
     }
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    const auto frame = b.finish(system_sequence_, static_cast<std::uint64_t>(
-                                                      std::chrono::duration_cast<std::chrono::nanoseconds>(now).count()));
+    const auto frame = b.finish(system_sequence_, now_ns());
     if (frame.empty()) {
       ++build_failures_;
       return false;
@@ -140,6 +153,7 @@ class EventPublisher {
   Sink& sink_;
   std::uint8_t source_;
   std::uint8_t flags_;
+  FrameClock clock_{};
   std::uint64_t sequence_ = 1;
   std::uint64_t system_sequence_ = 1;
   std::uint64_t published_ = 0;

@@ -89,6 +89,9 @@ struct NodeSessionConfig {
   std::uint64_t jitter_seed = 0x70C;
   RpcOptions rpc{};
   std::chrono::milliseconds read_wait{100};  // WebSocket read slice (stop() latency)
+  // Frame timestamps (default CLOCK_REALTIME); replay sets the recorded stamps. Record/replay of
+  // the transport itself: rpc.tap (docs/record-replay.md).
+  FrameClock clock{};
 };
 
 enum class SessionState : std::uint8_t { Stopped = 0, Connecting, Backfilling, Streaming, Backoff };
@@ -205,7 +208,7 @@ class NodeSession {
   NodeSession(NodeSessionConfig config, const protocol::InstrumentRegistry& registry, Sink& sink)
       : publisher_(sink, config.source_id, config.checksum),
         scratch_(protocol::kMaxFrameSize),
-        base_(std::move(config), registry, output()) {}
+        base_((publisher_.set_clock(config.clock), std::move(config)), registry, output()) {}
 
   void start() { base_.start(); }
   void stop() noexcept { base_.stop(); }

@@ -35,9 +35,14 @@ struct Endpoint {
 enum class RpcStatus : std::uint8_t { Ok = 0, Timeout, ConnectFailed, TlsFailed, Closed, ProtocolError, Refused };
 [[nodiscard]] const char* to_string(RpcStatus s) noexcept;
 
+class NodeTap;  // torq/control/recording.hpp
+
 struct RpcOptions {
   std::chrono::milliseconds timeout{5000};
   bool allow_plain_remote = false;  // plain http/ws to a non-loopback host
+  // Record/replay tap (docs/record-replay.md); null = off. Records every transport step, or in
+  // replay answers every step from a recording without touching the network. Not owned.
+  NodeTap* tap = nullptr;
 };
 
 class RpcClient {
@@ -67,6 +72,11 @@ class RpcClient {
   struct Impl;  // Beast/Asio state, opaque outside rpc_client.cpp
 
  private:
+  RpcStatus post_io(std::string_view body, std::string& out);
+  RpcStatus ws_connect_io();
+  RpcStatus ws_send_io(std::string_view text);
+  RpcStatus ws_read_io(std::string& out, std::chrono::milliseconds wait);
+
   Endpoint endpoint_;
   RpcOptions options_;
   std::unique_ptr<Impl> impl_;
