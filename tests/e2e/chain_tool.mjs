@@ -8,6 +8,7 @@
 //   swap      --manifest M --venue V --pair A/B --sell A --amount X
 //                                        sell X whole units of A on venue V's A/B pool through the
 //                                        fixture's pool actor (deployer account): a dislocation
+//             [--no-wait 1]              do not wait for the receipt (automining off): {tx, pool}
 //   balance   --manifest M --token SYM --who ADDRESS
 //   receipt   --manifest M --tx HASH     {status, blockNumber, gasUsed, to, from}
 //
@@ -69,6 +70,10 @@ async function main() {
       data: actorIf.encodeFunctionData('v2Swap', [p.address, zf, amount, 0n, deployer.address]),
       gasLimit: 500_000n,
     });
+    if (a['no-wait']) {
+      console.log(JSON.stringify({ tx: hash, pool: p.address }));
+      return;
+    }
     const rc = await waitReceipt(provider, hash);
     console.log(JSON.stringify({ tx: hash, status: Number(rc.status), block: rc.blockNumber, pool: p.address }));
   } else if (a._ === 'balance') {

@@ -190,6 +190,26 @@ TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
 }
 
+TEST(TorqdOptions, ShouldParseReplacementSettingsAndRefuseABumpBelowTenPercent) {
+  const char* base[] = {"torqd", "--manifest", "m.json", "--role", "strategy"};
+  const auto d = parse_args(5, base);
+  EXPECT_EQ(d.options.replace_after_blocks, 5u);
+  EXPECT_EQ(d.options.replace_after_ms, 20000u);
+  EXPECT_EQ(d.options.replace_bump_pct, 12u);
+  const char* set[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--replace-after-blocks", "3",
+                       "--replace-after-ms", "0", "--replace-bump-pct", "10"};
+  const auto p = parse_args(11, set);
+  EXPECT_EQ(p.options.replace_after_blocks, 3u);
+  EXPECT_EQ(p.options.replace_after_ms, 0u);
+  EXPECT_EQ(p.options.replace_bump_pct, 10u);
+  const char* low[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--replace-bump-pct", "9"};
+  EXPECT_THROW((void)parse_args(7, low), std::invalid_argument);
+  const char* zero[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--replace-after-blocks", "0"};
+  EXPECT_THROW((void)parse_args(7, zero), std::invalid_argument);
+  const char* share[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-share-bps", "100001"};
+  EXPECT_THROW((void)parse_args(7, share), std::invalid_argument);
+}
+
 // ---- crash recovery (torq/torqd/recovery.hpp) ----
 #include <cstdio>
 #include <unistd.h>
@@ -268,6 +288,12 @@ TEST(TorqdRecovery, ShouldFindUnsettledTransactionAndLastPnlWhenLogHasTornTail) 
   EXPECT_EQ(rec.unsettled[0].gas_limit, 260000u);
   ASSERT_TRUE(rec.unsettled[0].have_signal);
   EXPECT_EQ(rec.unsettled[0].signal.net_profit_usd, 12345);
+  // Every logged nonce, settled or not, for NonceManager::recover (reuse above the node's count).
+  ASSERT_EQ(rec.txs.size(), 2u);
+  EXPECT_EQ(rec.txs[0].nonce, 4u);
+  EXPECT_TRUE(rec.txs[0].settled);
+  EXPECT_EQ(rec.txs[1].nonce, 5u);
+  EXPECT_FALSE(rec.txs[1].settled);
   // The log reopens after the crash (AuditLog::open cuts the torn tail) and still recovers the same.
   { auto log = risk::AuditLog::open(path, risk::AuditOptions{}); log->close(); }
   const AuditRecovery again = read_audit_recovery(path);

@@ -215,6 +215,50 @@ TEST_F(Nonces, ShouldSkipAndCountStuckTransactionsWhoseBumpExceedsTheCap) {
   EXPECT_EQ(nm->cap_exceeded(), 1u);
 }
 
+TEST_F(Nonces, ShouldProposeReplacementAfterTheTimeLimitWhenNoBlockIsProduced) {
+  NonceConfig cfg;
+  cfg.stuck_after_blocks = 5;
+  cfg.stuck_after_ns = 2'000'000'000;  // 2 s
+  make(cfg);
+  ASSERT_TRUE(nm->recover({}).ok);
+  ASSERT_EQ(nm->acquire(), 7u);
+  ASSERT_TRUE(nm->on_sent(7, hash_of(1), fees(100, 30), 100, 42, 10'000'000'000));
+  std::array<Replacement, 4> out{};
+  EXPECT_EQ(nm->find_stuck(100, out, 11'999'999'999), 0u);  // same block, 1.999 s
+  EXPECT_EQ(nm->find_stuck(100, out), 0u);                  // no clock given: blocks only
+  ASSERT_EQ(nm->find_stuck(100, out, 12'000'000'000), 1u);  // same block, 2 s
+  EXPECT_EQ(out[0].new_fees, fees(110, 33));
+  ASSERT_TRUE(nm->on_replaced(7, hash_of(2), out[0].new_fees, 100, 12'000'000'000));
+  EXPECT_EQ(nm->find_stuck(100, out, 13'000'000'000), 0u);  // the clock restarts at the replacement
+  EXPECT_EQ(nm->find_stuck(100, out, 14'000'000'000), 1u);
+}
+
+TEST_F(Nonces, ShouldFollowTheReloadedCapAndForgetAbandonedTransactions) {
+  NonceConfig cfg;
+  cfg.stuck_after_blocks = 1;
+  make(cfg);
+  ASSERT_TRUE(nm->recover({}).ok);
+  ASSERT_EQ(nm->acquire(), 7u);
+  ASSERT_TRUE(nm->on_sent(7, hash_of(1), fees(100, 30), 1, 1));
+  std::array<Replacement, 4> out{};
+  nm->set_max_fee_cap(109 * kGwei);
+  EXPECT_EQ(nm->find_stuck(10, out), 0u);
+  EXPECT_EQ(nm->cap_exceeded(), 1u);
+  nm->set_max_fee_cap(110 * kGwei);  // the limit value itself is allowed
+  EXPECT_EQ(nm->find_stuck(10, out), 1u);
+  EXPECT_TRUE(nm->abandon(7));
+  EXPECT_FALSE(nm->abandon(7));
+  EXPECT_EQ(nm->find_stuck(10, out), 0u);
+  EXPECT_EQ(nm->in_flight(), 0u);
+  // base() did not move (no resync told us the node holds nonce 7): the nonce is handed out again.
+  ASSERT_EQ(nm->acquire(), 7u);
+  EXPECT_FALSE(nm->abandon(7));  // reserved, not sent
+  pending = 8;                   // the node still holds the abandoned tx: a resync skips its nonce
+  ASSERT_TRUE(nm->release(7));
+  ASSERT_TRUE(nm->resync().ok);
+  EXPECT_EQ(nm->acquire(), 8u);
+}
+
 TEST_F(Nonces, ShouldRecoverInFlightTransactionsFromAuditRecordsAndNodePendingNonce) {
   std::vector<RecoveredTx> audit(4);
   for (std::size_t i = 0; i < 4; ++i) {

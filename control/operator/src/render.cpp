@@ -349,6 +349,10 @@ std::string render_prometheus(const Snapshot& s) {
   p.sample("torq_tx_mined_total", "", c.tx_mined);
   p.family("torq_tx_reverted_total", "counter", "Transactions mined but reverted.");
   p.sample("torq_tx_reverted_total", "", c.tx_reverted);
+  p.family("torq_tx_replaced_total", "counter", "Stuck transactions replaced at the same nonce with higher fees (accepted by the node).");
+  p.sample("torq_tx_replaced_total", "", c.tx_replaced);
+  p.family("torq_nonce_resyncs_total", "counter", "Local nonce re-read from the node after a nonce error or a receipt timeout.");
+  p.sample("torq_nonce_resyncs_total", "", c.nonce_resyncs);
   p.family("torq_in_flight", "gauge", "Transactions sent and not yet final.");
   p.sample("torq_in_flight", "", s.risk.in_flight);
   p.family("torq_realized_pnl_usd", "gauge", "Realized P&L, all time, USD.");

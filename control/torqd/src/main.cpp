@@ -13,6 +13,7 @@
 #include "torq/torqd/operator_feed.hpp"
 #include "torq/torqd/options.hpp"
 #include "torq/torqd/pipeline.hpp"
+#include "torq/torqd/replay.hpp"
 
 int main(int argc, char** argv) {
   using namespace torq::torqd;
@@ -38,6 +39,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   const Options& opt = args.options;
+  if (!opt.replay_file.empty()) {  // docs/record-replay.md: no node, no key, dry-run executor
+    try {
+      ReplayOptions ro;
+      ro.file = opt.replay_file;
+      ro.out_file = opt.replay_out;
+      ro.pace = opt.replay_recorded_speed ? torq::control::NodeTap::Pace::Recorded : torq::control::NodeTap::Pace::Max;
+      const ReplayResult r = replay(ro);
+      std::printf("%s\n", r.summary_json().c_str());
+      std::fflush(stdout);
+      return r.identical() ? 0 : 3;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "torqd: replay failed: %s\n", e.what());
+      return 1;
+    }
+  }
   std::unique_ptr<Pipeline> pipeline;
   try {
     pipeline = std::make_unique<Pipeline>(opt);

@@ -288,6 +288,8 @@ void OperatorFeed::tick() {
   c.tx_sent = ld(k.sent);
   c.tx_mined = ld(k.included);
   c.tx_reverted = ld(k.reverted);
+  c.tx_replaced = ld(k.replacements);
+  c.nonce_resyncs = ld(k.nonce_resyncs);
   m.state.set_counters(std::move(c));
 
   if (m.pipeline.has_executor()) {

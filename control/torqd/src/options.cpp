@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -90,6 +91,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   std::string min_profit, max_notional, collector;
   int core_c = -2, core_s = -2, core_e = -2;
   std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
+  std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
   std::uint64_t priority = 0;
   bool kill = false;
   app.add_option("--config", o.config_file, "TOML configuration file (docs/operator.md)");
@@ -110,12 +112,21 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   app.add_option("--core-strategy", core_s, "CPU for the strategy thread (-1: not pinned)");
   app.add_option("--core-executor", core_e, "CPU for the executor thread (-1: not pinned)");
   app.add_option("--min-profit-usd", min_profit, "smallest net profit (after gas) worth a transaction");
-  app.add_option("--min-profit-share-bps", share_bps, "on-chain minProfit as a share of the expected profit");
+  app.add_option("--min-profit-share-bps", share_bps, "on-chain minProfit as a share of the expected profit (bps; > 10000: every trade reverts)");
   app.add_option("--max-notional-usd", max_notional, "largest trade input, USD");
   app.add_option("--max-in-flight", max_in_flight, "transactions awaiting a receipt at once");
   app.add_option("--priority-fee-gwei", priority, "priority fee (25 gwei floor on chain 137)");
   app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this");
+  app.add_option("--replace-after-blocks", replace_blocks, "replace a transaction without a receipt after this many blocks (default 5)");
+  app.add_option("--replace-after-ms", replace_ms, "... or after this many ms (default 20000; 0: blocks only)");
+  app.add_option("--replace-bump-pct", replace_pct, "fee bump of a replacement, both fees (>= 10, default 12)");
   app.add_flag("--kill-switch", kill, "start with the kill switch engaged (no transactions)");
+  // Record and replay (docs/record-replay.md).
+  std::string replay_speed;
+  app.add_option("--record", o.record_file, "record the node session's transport and md frames to FILE");
+  app.add_option("--replay", o.replay_file, "replay FILE (no node, no key; dry-run executor) and exit");
+  app.add_option("--replay-speed", replay_speed, "replay pace: max (default) | recorded");
+  app.add_option("--replay-out", o.replay_out, "replay: write the frames, signals and decisions to FILE");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -142,12 +153,23 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   if (!min_profit.empty()) o.reload.min_profit_usd = usd_or_throw(min_profit, "--min-profit-usd");
   if (!max_notional.empty()) o.reload.max_notional_usd = usd_or_throw(max_notional, "--max-notional-usd");
   if (share_bps != 0) {
-    if (share_bps > 10000) throw std::invalid_argument("--min-profit-share-bps: at most 10000");
+    // Above 10000 the contract must make more than the expected profit: every trade reverts with
+    // "Too little profit" (how the breaker is exercised on the local chain). At most 10x.
+    if (share_bps > 100000) throw std::invalid_argument("--min-profit-share-bps: at most 100000");
     o.reload.min_profit_share_bps = share_bps;
   }
   if (max_in_flight != 0) o.reload.max_in_flight = max_in_flight;
   if (priority != 0) o.reload.priority_fee_gwei = priority;
   if (receipt_timeout != 0) o.receipt_timeout_ms = receipt_timeout;
+  if (replace_blocks) {
+    if (*replace_blocks == 0) throw std::invalid_argument("--replace-after-blocks: at least 1");
+    o.replace_after_blocks = *replace_blocks;
+  }
+  if (replace_ms) o.replace_after_ms = *replace_ms;
+  if (replace_pct) {
+    if (*replace_pct < 10 || *replace_pct > 1000) throw std::invalid_argument("--replace-bump-pct: in [10, 1000] (nodes refuse a replacement below +10%)");
+    o.replace_bump_pct = *replace_pct;
+  }
   if (kill) o.reload.kill_switch = true;
   if (!role.empty()) {
     if (role == "monolith") o.role = Role::monolith;
@@ -167,6 +189,13 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     else if (idle == "yield") o.idle = IdleKind::yield;
     else throw std::invalid_argument("--idle: '" + idle + "' is not spin, backoff or yield");
   }
+  if (!replay_speed.empty()) {
+    if (replay_speed == "recorded") o.replay_recorded_speed = true;
+    else if (replay_speed != "max") throw std::invalid_argument("--replay-speed: '" + replay_speed + "' is not max or recorded");
+  }
+  if (!o.replay_file.empty()) return out;  // a replay takes everything from the recording
+  if (!o.record_file.empty() && (o.builtin_collector || (o.role != Role::monolith && o.role != Role::collector)))
+    throw std::invalid_argument("--record: needs the node-session collector (--collector session; role monolith or collector)");
   // Required settings.
   if (o.manifest.empty()) throw std::invalid_argument("no pool list: give --manifest (or include_manifest in --config)");
   const bool needs_node = o.role != Role::strategy;

@@ -35,11 +35,14 @@
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/risk/audit_log.hpp"
+#include "torq/risk/nonce_manager.hpp"
 #include "torq/risk/pnl.hpp"
 #include "torq/torqd/recovery.hpp"
 #include "torq/risk/risk_gates.hpp"
 #include "torq/torqd/execution.hpp"
 #include "torq/torqd/hex.hpp"
+#include "torq/control/recording.hpp"  // record/replay (docs/record-replay.md)
+#include "torq/torqd/replay.hpp"
 
 namespace torq::torqd {
 
@@ -51,9 +54,9 @@ using num::UsdFixedPoint8;
 
 constexpr std::uint8_t kSourceCollector = 10;
 constexpr std::uint8_t kSourceSnapshot = 11;
-constexpr std::uint8_t kSourceSubmitter = 40;
 constexpr std::size_t kMaxRawTx = 640;
 constexpr std::size_t kMaxOrders = 64;
+constexpr std::uint32_t kMaxNonceRetries = 2;  // re-signs of one order with a fresh nonce after nonce errors
 constexpr std::size_t kLatencySamples = 1 << 16;
 
 std::uint64_t mono_ns() noexcept {
@@ -81,16 +84,46 @@ struct TxOrder {
   std::array<std::uint8_t, 32> tx_hash;
   std::array<std::uint8_t, 20> sender;
   std::uint32_t raw_size;
+  std::uint32_t attempt;  // earlier sends of this nonce (0: the first)
+  std::uint8_t kind;      // risk::TxKind: New, Replacement (same nonce, bumped fees), Resend (node forgot it)
   U256 max_fee_per_gas;
   U256 max_priority_fee_per_gas;
   std::array<std::uint8_t, kMaxRawTx> raw;
 };
 static_assert(std::is_trivially_copyable_v<TxOrder>);
 
-// An executor-side record of a submitted order (for risk outcome and P&L).
+// What crosses the report ring (submitter → executor, same process). Trivially copyable.
+enum class SubmitWhat : std::uint8_t {
+  Accepted = 1,  // the node took this attempt (rep: order, nonce, the attempt's hash)
+  Refused,       // the node refused it: node_error says why (rep: order, nonce, hash)
+  Settled,       // a receipt of one of the order's attempts (rep: Included/Reverted, the mined hash)
+  TimedOut,      // no receipt within --receipt-timeout-ms (rep: Failed)
+};
+struct SubmitEvent {
+  protocol::ExecutionReport rep;
+  std::uint64_t sent_block;
+  std::uint8_t what;        // SubmitWhat
+  std::uint8_t tx_kind;     // risk::TxKind of the attempt
+  std::uint8_t node_error;  // risk::NodeError (Refused)
+  std::array<std::uint8_t, 5> reserved;
+};
+static_assert(std::is_trivially_copyable_v<SubmitEvent>);
+
+// An executor-side record of a submitted order (for risk outcome and P&L, and for re-signing it
+// with another nonce or higher fees).
 struct InFlight {
   bool used = false;
   std::uint64_t order_id = 0;
+  std::uint64_t signal_id = 0;
+  std::uint64_t nonce = 0;
+  std::uint64_t gas_limit = 0;
+  risk::TxFees fees{};          // of the attempt the node holds
+  risk::TxFees pending_fees{};  // of a replacement queued to the submitter and not answered yet
+  bool replacing = false;
+  std::uint32_t retries = 0;         // re-signed with a fresh nonce after a nonce error
+  std::uint64_t next_replace_ns = 0;  // no new replacement before (mono clock)
+  std::size_t cd_len = 0;
+  std::array<std::uint8_t, 512> calldata{};
   risk::Candidate candidate{};
   std::int64_t expected_usd = 0;
   std::array<std::uint64_t, protocol::kMaxHops> pools{};
@@ -259,12 +292,19 @@ struct Pipeline::Impl {
   struct SessionSink {
     ring::SpscProducer* p = nullptr;
     Impl* impl = nullptr;
+    control::RecordWriter* rec = nullptr;  // --record (session thread; null when off)
     bool operator()(std::span<const std::byte> f) noexcept {
-      if (p->try_publish(f) != ring::PublishResult::ok) return false;
+      const bool ok = p->try_publish(f) == ring::PublishResult::ok;
+      if (rec != nullptr) [[unlikely]]
+        rec->write(control::RecordKind::MdFrame, ok ? 1 : 0, control::recording_now_ns(), {}, f);
+      if (!ok) return false;
       impl->note_frame(f);
       return true;
     }
   };
+  // --record (docs/record-replay.md): declared before the session so they outlive it.
+  std::unique_ptr<control::RecordWriter> recorder;
+  std::unique_ptr<control::NodeTap> record_tap;
   SessionSink session_sink;
   std::unique_ptr<control::NodeSession<SessionSink>> session;
 
@@ -280,8 +320,12 @@ struct Pipeline::Impl {
   std::unique_ptr<risk::RiskGates> gates;
   std::unique_ptr<risk::PnlTracker> pnl;
   std::unique_ptr<risk::AuditLog> audit;
-  std::atomic<std::uint64_t> nonce_resync{UINT64_MAX};  // submitter → executor
-  std::uint64_t next_nonce = 0;
+  // Nonces (executor thread; docs/torqd.md "Nonces and stuck transactions"). The node's pending
+  // count reaches NonceManager::resync() through node_pending, which the submitter fills before it
+  // reports a nonce error or a receipt timeout (UINT64_MAX: unknown, the resync is skipped).
+  std::unique_ptr<risk::NonceManager> nonces;
+  std::atomic<std::uint64_t> node_pending{UINT64_MAX};
+  std::uint64_t next_stuck_check_ns = 0;
   std::uint64_t last_trade_block = 0;  // block of our last mined trade (executor thread)
   // Crash recovery (read from the audit log at start-up; docs/torqd.md "Crash recovery").
   risk::PnlSnapshot pnl_base{};          // the last Pnl record of the log (zero when none)
@@ -363,30 +407,17 @@ struct Pipeline::Impl {
     if (has(Role::executor)) build_executor();
   }
 
+  // USD reference per token index (UsdFixedPoint8 raw; 0 unknown).
+  std::vector<std::int64_t> price_raws() const {
+    std::vector<std::int64_t> v;
+    for (const auto& p : prices) v.push_back(p.usd.raw);
+    return v;
+  }
+
+  // The configuration is shared with replay (torq/torqd/replay.hpp engine_config).
   void build_engine() {
-    arb::EngineConfig cfg;
-    std::vector<arb::PoolSpec> specs = arb::pool_specs_from_registry(registry);
-    for (std::size_t i = 0; i < registry.token_count(); ++i) {
-      const protocol::TokenInfo* t = registry.token(registry.token_id(i));
-      if (t->symbol.rfind("USD", 0) == 0 && prices[i].usd.raw == UsdFixedPoint8::kScale) {
-        cfg.pricing.stables.push_back(arb::StableToken{static_cast<std::uint32_t>(i), t->decimals});
-      }
-    }
-    // Start tokens: stables first (profit measured in USD units), then WETH, then the native token.
-    for (const auto& s : cfg.pricing.stables) cfg.cycles.base_tokens.push_back(s.token);
-    for (std::size_t i = 0; i < registry.token_count(); ++i) {
-      const auto& sym = registry.token(registry.token_id(i))->symbol;
-      if (sym == "WETH") cfg.cycles.base_tokens.push_back(static_cast<std::uint32_t>(i));
-    }
-    cfg.cycles.base_tokens.push_back(native_token);
-    cfg.gas.gas_units_two_pool = opt.gas_units_2hop;
-    cfg.gas.gas_units_triangular = opt.gas_units_3hop;
-    cfg.gas.priority_fee_wei = U256(opt.reload.priority_fee_gwei) * U256(1'000'000'000ULL);
-    cfg.gas.chain = chain;
-    cfg.gas.native_token = native_token;
-    cfg.min_net_profit = opt.reload.min_profit_usd;
-    cfg.finality_depth = 64;
-    engine = std::make_unique<arb::ArbEngine>(specs, cfg);
+    engine = std::make_unique<arb::ArbEngine>(arb::pool_specs_from_registry(registry),
+                                              engine_config(registry, price_raws(), native_token, opt));
   }
 
   void build_executor() {
@@ -418,7 +449,20 @@ struct Pipeline::Impl {
                                protocol::format_address(owner) + ", not by the signing key's address " +
                                protocol::format_address(sender));
     }
-    next_nonce = value_or_throw(rpc->get_transaction_count(sender, "pending"), "eth_getTransactionCount");
+    node_pending.store(value_or_throw(rpc->get_transaction_count(sender, "pending"), "eth_getTransactionCount"));
+    risk::NonceConfig nc;
+    nc.capacity = kMaxOrders;
+    nc.stuck_after_blocks = opt.replace_after_blocks;
+    nc.stuck_after_ns = std::uint64_t{opt.replace_after_ms} * 1'000'000ULL;
+    nc.bump_percent = opt.replace_bump_pct;
+    nc.chain_id = opt.chain_id;
+    nc.min_priority_fee_wei = opt.reload.priority_fee_gwei * 1'000'000'000ULL;
+    nc.max_fee_cap_wei = opt.reload.max_gas_price_gwei * 1'000'000'000ULL;
+    nonces = std::make_unique<risk::NonceManager>(nc, [this]() -> std::optional<std::uint64_t> {
+      const std::uint64_t v = node_pending.load(std::memory_order_acquire);
+      if (v == UINT64_MAX) return std::nullopt;
+      return v;
+    });
 
     risk::RiskGates::Config rc;
     rc.max_tokens = std::max<std::size_t>(registry.token_count(), 1);
@@ -445,12 +489,22 @@ struct Pipeline::Impl {
     risk::AuditOptions ao;
     ao.channels = 2;  // 0: executor thread, 1: submitter thread
     audit = risk::AuditLog::open(opt.audit_file, ao);
-    if (rec.found) recover_from(rec);
+    if (rec.found) {
+      recover_from(rec);
+    } else if (!nonces->recover({}, mono_ns()).ok) {
+      throw std::runtime_error("eth_getTransactionCount: no pending nonce");
+    }
   }
 
   // Start-up (before the threads): P&L base, in-flight orders, order ids, a Nonce Recovery record.
   void recover_from(const AuditRecovery& rec) {
     order_seq_start = rec.max_order_id;
+    // Nonces: unsettled transactions below the node's pending count are in flight again (their
+    // receipts settle them, or they are replaced when stuck); logged nonces at or above it never
+    // reached the node and are reused.
+    const risk::RecoveryReport nr = nonces->recover(rec.txs, mono_ns());
+    if (!nr.ok) throw std::runtime_error("eth_getTransactionCount: no pending nonce for the recovery");
+    const std::uint64_t next_nonce = nr.node_pending;
     if (rec.last_pnl) {
       pnl_base = snapshot_of(*rec.last_pnl);
       const auto snap = combined_pnl();
@@ -464,15 +518,30 @@ struct Pipeline::Impl {
     for (const RecoveredOrder& ro : rec.unsettled) {
       last_nonce = ro.tx.nonce;
       // A nonce at or above the node's pending count never reached the node: it is reused.
-      if (ro.tx.nonce >= next_nonce || !ro.have_signal) continue;
+      if (ro.tx.nonce >= next_nonce) continue;
       InFlight* slot = nullptr;
       for (auto& o : orders)
         if (!o.used) {
           slot = &o;
           break;
         }
-      if (slot == nullptr) break;
       const protocol::ArbitrageSignal& sig = ro.signal;
+      // What a replacement re-signs: the same execute() call, rebuilt from the Signal record.
+      std::array<std::uint8_t, kMaxPathBytes> path{};
+      std::size_t path_len = 0;
+      if (slot == nullptr || !ro.have_signal || encode_path(sig, *paths, path, path_len) != PathError::Ok) {
+        (void)nonces->abandon(ro.tx.nonce);  // not followed (no order slot or no signal to rebuild it)
+        continue;
+      }
+      slot->cd_len = executor::encode_execute_call(slot->calldata, std::span<const std::uint8_t>(path.data(), path_len),
+                                                   sig.amount_in, min_profit_for(sig.expected_profit, min_profit_share_bps.load()));
+      slot->signal_id = ro.signal_id;
+      slot->nonce = ro.tx.nonce;
+      slot->gas_limit = ro.gas_limit;
+      slot->fees = ro.tx.fees;
+      slot->replacing = false;
+      slot->retries = 0;
+      slot->next_replace_ns = 0;
       risk::Candidate cand{};
       cand.signal_id = sig.signal_id;
       cand.token_in = protocol::InstrumentId(sig.tokens[0]);
@@ -506,13 +575,13 @@ struct Pipeline::Impl {
     risk::AuditNonce an{};
     an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Recovery);
     an.node_pending = next_nonce;
-    an.next_nonce = next_nonce;
+    an.next_nonce = nr.next_nonce;
     an.tracked = tracked;
     (void)audit->channel(0).push(an);
     log_line("recovered from the audit log: " + std::to_string(rec.records) + " records" +
              (rec.stop == risk::ReadStatus::Torn ? " (torn tail truncated)" : "") + ", cumulative P&L " +
              std::to_string(pnl_base.cumulative.raw) + "e-8 USD, " + std::to_string(tracked) +
-             " transaction(s) in flight, next nonce " + std::to_string(next_nonce) +
+             " transaction(s) in flight, next nonce " + std::to_string(nr.next_nonce) +
              (last_nonce ? ", last audited nonce " + std::to_string(*last_nonce) : std::string()));
   }
 
@@ -903,6 +972,180 @@ struct Pipeline::Impl {
     return nullptr;
   }
 
+  enum class QueueResult : std::uint8_t { Ok, SignError, RingFull };
+  // Signs the order's execute() call with `nonce` and `fees` and queues it to the submitter. The
+  // hash of the signed transaction goes to `hash`. No allocation.
+  QueueResult queue_tx(const InFlight& s, std::uint64_t nonce, const risk::TxFees& fees, risk::TxKind kind,
+                       std::uint32_t attempt, ring::SpscProducer& tx_out, std::array<std::uint8_t, 32>& hash) noexcept {
+    TxOrder order{};
+    order.order_id = s.order_id;
+    order.signal_id = s.signal_id;
+    order.nonce = nonce;
+    order.gas_limit = s.gas_limit;
+    order.chain_id = opt.chain_id;
+    order.sender = sender;
+    order.attempt = attempt;
+    order.kind = static_cast<std::uint8_t>(kind);
+    order.max_fee_per_gas = fees.max_fee_per_gas;
+    order.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+    executor::Eip1559Tx tx{};
+    tx.chain_id = opt.chain_id;
+    tx.nonce = nonce;
+    tx.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+    tx.max_fee_per_gas = fees.max_fee_per_gas;
+    tx.gas_limit = s.gas_limit;
+    tx.to = contract;
+    tx.data = std::span<const std::uint8_t>(s.calldata.data(), s.cd_len);
+    executor::SignedTx signed_tx{};
+    if (s.cd_len == 0 || executor::sign_tx(*signer, *key, tx, order.raw, signed_tx) != executor::TxError::Ok) {
+      return QueueResult::SignError;
+    }
+    order.raw_size = static_cast<std::uint32_t>(signed_tx.size);
+    std::memcpy(order.tx_hash.data(), signed_tx.hash.data(), 32);
+    hash = order.tx_hash;
+    const std::size_t bytes = offsetof(TxOrder, raw) + signed_tx.size;
+    if (tx_out.try_publish(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&order), bytes)) != ring::PublishResult::ok) {
+      return QueueResult::RingFull;
+    }
+    return QueueResult::Ok;
+  }
+
+  // After a nonce error or a receipt timeout: the node's pending count (fetched by the submitter)
+  // becomes the nonce base; logged as a Nonce record (kind Resync).
+  void resync_nonces(risk::AuditChannel& ach) noexcept {
+    const risk::ResyncReport r = nonces->resync();
+    if (!r.ok) {
+      log_line("executor: nonce resync skipped (the node's pending nonce is unknown)");
+      return;
+    }
+    counters.nonce_resyncs.fetch_add(1, std::memory_order_relaxed);
+    risk::AuditNonce an{};
+    an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Resync);
+    an.node_pending = r.node_pending;
+    an.next_nonce = nonces->base();
+    an.tracked = nonces->in_flight();
+    (void)ach.push(an);
+  }
+
+  // Executor thread, off the per-signal path (every 250 ms while idle): transactions without a
+  // receipt for replace_after_blocks blocks / replace_after_ms, or lost by the node, are re-signed
+  // at the same nonce with both fees bumped (NonceManager::find_stuck), capped by the risk gates'
+  // gas price ceiling as it is now (reloadable).
+  void replace_stuck(ring::SpscProducer& tx_out, std::uint64_t now) noexcept {
+    const std::uint64_t ceiling = gates->limits().max_fee_per_gas_wei;
+    nonces->set_max_fee_cap(ceiling);
+    const std::uint64_t capped_before = nonces->cap_exceeded();
+    std::array<risk::Replacement, 8> stuck{};
+    const std::size_t n = nonces->find_stuck(counters.latest_block.load(std::memory_order_relaxed), stuck, now);
+    if (nonces->cap_exceeded() != capped_before) {
+      counters.replacement_capped.fetch_add(nonces->cap_exceeded() - capped_before, std::memory_order_relaxed);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const risk::Replacement& r = stuck[i];
+      InFlight* slot = order_slot(r.order_id);
+      if (slot == nullptr || slot->nonce != r.nonce) {  // nothing to re-sign it from
+        (void)nonces->abandon(r.nonce);
+        continue;
+      }
+      if (slot->replacing || now < slot->next_replace_ns) continue;
+      const risk::InFlightTx* t = nonces->find(r.nonce);
+      std::array<std::uint8_t, 32> hash{};
+      const QueueResult q = queue_tx(*slot, r.nonce, r.new_fees, r.lost ? risk::TxKind::Resend : risk::TxKind::Replacement,
+                                     t != nullptr ? t->attempts : 1, tx_out, hash);
+      slot->next_replace_ns = now + 1'000'000'000ULL;  // at most one attempt per second and order
+      if (q != QueueResult::Ok) continue;
+      slot->replacing = true;
+      slot->pending_fees = r.new_fees;
+    }
+  }
+
+  // A message of the submitter: the node's answer to an attempt, a receipt or a timeout.
+  void on_submit_event(const SubmitEvent& ev, ring::SpscProducer& tx_out, risk::AuditChannel& ach) noexcept {
+    const auto what = static_cast<SubmitWhat>(ev.what);
+    const auto kind = static_cast<risk::TxKind>(ev.tx_kind);
+    const std::uint64_t now = mono_ns();
+    InFlight* slot = order_slot(ev.rep.order_id);
+    const risk::Hash32 hash = ev.rep.tx_hash;
+    switch (what) {
+      case SubmitWhat::Accepted:
+        if (slot == nullptr) return;
+        if (kind == risk::TxKind::New) {
+          (void)nonces->on_sent(ev.rep.nonce, hash, slot->fees, ev.sent_block, ev.rep.order_id, now);
+        } else {
+          if (nonces->on_replaced(ev.rep.nonce, hash, slot->pending_fees, ev.sent_block, now)) slot->fees = slot->pending_fees;
+          slot->replacing = false;
+          counters.replacements.fetch_add(1, std::memory_order_relaxed);
+        }
+        return;
+      case SubmitWhat::Refused:
+        on_refused(ev, slot, tx_out, ach, now);
+        return;
+      case SubmitWhat::Settled:
+        (void)nonces->on_mined(ev.rep.nonce);
+        on_report(ev.rep, ach);
+        return;
+      case SubmitWhat::TimedOut:
+        // Given up: the nonce follows the node again (a tx still in its pool keeps its nonce used).
+        resync_nonces(ach);
+        (void)nonces->abandon(ev.rep.nonce);
+        on_report(ev.rep, ach);
+        return;
+    }
+  }
+
+  void on_refused(const SubmitEvent& ev, InFlight* slot, ring::SpscProducer& tx_out, risk::AuditChannel& ach,
+                  std::uint64_t now) noexcept {
+    const auto err = static_cast<risk::NodeError>(ev.node_error);
+    const risk::SendAction a = nonces->on_send_error(ev.rep.nonce, err);
+    if (slot == nullptr) return;
+    if (static_cast<risk::TxKind>(ev.tx_kind) != risk::TxKind::New) {
+      // A replacement or resend: the earlier attempt stays in flight (AlreadyMined: a receipt of
+      // it is coming; KeepWaiting), unless the node already had this one.
+      counters.replacements_refused.fetch_add(1, std::memory_order_relaxed);
+      slot->replacing = false;
+      if (a == risk::SendAction::TreatAsSent) {
+        if (nonces->on_replaced(ev.rep.nonce, ev.rep.tx_hash, slot->pending_fees, ev.sent_block, now)) slot->fees = slot->pending_fees;
+      } else if (a == risk::SendAction::BumpAndRetry) {
+        // Someone's transaction at this nonce pays more than our bump: bump from what was refused.
+        const std::optional<risk::TxFees> more =
+            risk::bump_fees(slot->pending_fees, opt.replace_bump_pct, nonces->priority_floor(), gates->limits().max_fee_per_gas_wei);
+        const risk::InFlightTx* t = nonces->find(ev.rep.nonce);
+        std::array<std::uint8_t, 32> h{};
+        if (more && t != nullptr &&
+            queue_tx(*slot, ev.rep.nonce, *more, risk::TxKind::Replacement, t->attempts, tx_out, h) == QueueResult::Ok) {
+          slot->replacing = true;
+          slot->pending_fees = *more;
+        }
+      }
+      return;
+    }
+    if (a == risk::SendAction::TreatAsSent) {  // "already known": the node holds this very tx
+      (void)nonces->on_sent(ev.rep.nonce, ev.rep.tx_hash, slot->fees, ev.sent_block, ev.rep.order_id, now);
+      return;
+    }
+    protocol::ExecutionReport failed = ev.rep;
+    failed.status = static_cast<std::uint8_t>(protocol::ExecutionStatus::Failed);
+    if (a == risk::SendAction::ResyncAndRetry) {
+      // Our local nonce was stale (a transaction sent from this key elsewhere, a node that lost its
+      // pool): follow the node, then sign the same trade again with the next free nonce.
+      resync_nonces(ach);
+      if (slot->retries < kMaxNonceRetries) {
+        if (const std::optional<std::uint64_t> n = nonces->acquire()) {
+          std::array<std::uint8_t, 32> h{};
+          if (queue_tx(*slot, *n, slot->fees, risk::TxKind::New, 0, tx_out, h) == QueueResult::Ok) {
+            (void)ach.push(failed);  // this attempt's nonce is settled in the log (never mined)
+            slot->nonce = *n;
+            ++slot->retries;
+            counters.nonce_retries.fetch_add(1, std::memory_order_relaxed);
+            return;
+          }
+          (void)nonces->release(*n);
+        }
+      }
+    }
+    on_report(failed, ach);  // the trade failed (Failed receipt in the log, risk outcome Failed)
+  }
+
   void on_signal(std::span<const std::byte> frame, std::uint64_t& order_seq, ring::SpscProducer& tx_out,
                  risk::AuditChannel& ach) noexcept {
     const auto parsed = protocol::parse_frame(frame);
@@ -963,8 +1206,6 @@ struct Pipeline::Impl {
         emit(kDecisionPathError);
         continue;
       }
-      const std::uint64_t pending = nonce_resync.exchange(UINT64_MAX, std::memory_order_acq_rel);
-      if (pending != UINT64_MAX) next_nonce = pending;
       const FeeQuote fees = fees_for(U256(counters.base_fee_wei.load(std::memory_order_relaxed)),
                                      priority_fee_gwei.load(std::memory_order_relaxed), opt.chain_id);
       risk::Candidate cand{};
@@ -975,7 +1216,9 @@ struct Pipeline::Impl {
       cand.amount_in = sig->amount_in;
       cand.max_fee_per_gas = fees.max_fee_per_gas;
       cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
-      gates->set_latest_block(sig->block_number);
+      // The freshest head this process knows (the signal's block, or the node's head as polled by
+      // the submitter / seen by the builtin collector): a signal priced on an older book is stale.
+      gates->set_latest_block(std::max(sig->block_number, counters.latest_block.load(std::memory_order_relaxed)));
       const std::uint64_t risk_t0 = mono_ns();
       const risk::Decision d = gates->check(cand);
       stage_sample(tel, Stage::Risk, mono_ns() - risk_t0);
@@ -1008,52 +1251,50 @@ struct Pipeline::Impl {
         emit(kDecisionNoOrderSlot);
         continue;
       }
+      const std::optional<std::uint64_t> nonce = nonces->acquire();
+      if (!nonce) {  // the nonce table is full, or the nonces are not in sync with the node
+        counters.risk_rejected.fetch_add(1, std::memory_order_relaxed);
+        emit(kDecisionNoOrderSlot);
+        continue;
+      }
       const std::uint64_t sign_t0 = mono_ns();
-      std::array<std::uint8_t, 512> calldata{};
-      const std::size_t cd_len = executor::encode_execute_call(
-          calldata, std::span<const std::uint8_t>(path.data(), path_len), sig->amount_in,
+      slot->cd_len = executor::encode_execute_call(
+          slot->calldata, std::span<const std::uint8_t>(path.data(), path_len), sig->amount_in,
           min_profit_for(sig->expected_profit, min_profit_share_bps.load(std::memory_order_relaxed)));
-      TxOrder order{};
-      order.order_id = ++order_seq;
-      order.signal_id = sig->signal_id;
-      order.nonce = next_nonce;
-      order.gas_limit = sig->hop_count == 2 ? opt.gas_units_2hop : opt.gas_units_3hop;
-      order.chain_id = opt.chain_id;
-      order.sender = sender;
-      order.max_fee_per_gas = d.max_fee_per_gas;
-      order.max_priority_fee_per_gas = d.max_priority_fee_per_gas;
-      executor::Eip1559Tx tx{};
-      tx.chain_id = opt.chain_id;
-      tx.nonce = next_nonce;
-      tx.max_priority_fee_per_gas = d.max_priority_fee_per_gas;
-      tx.max_fee_per_gas = d.max_fee_per_gas;
-      tx.gas_limit = order.gas_limit;
-      tx.to = contract;
-      tx.data = std::span<const std::uint8_t>(calldata.data(), cd_len);
-      executor::SignedTx signed_tx{};
-      if (cd_len == 0 || executor::sign_tx(*signer, *key, tx, order.raw, signed_tx) != executor::TxError::Ok) {
+      slot->order_id = ++order_seq;
+      slot->signal_id = sig->signal_id;
+      slot->nonce = *nonce;
+      slot->gas_limit = sig->hop_count == 2 ? opt.gas_units_2hop : opt.gas_units_3hop;
+      slot->fees = risk::TxFees{d.max_fee_per_gas, d.max_priority_fee_per_gas};
+      slot->replacing = false;
+      slot->retries = 0;
+      slot->next_replace_ns = 0;
+      std::array<std::uint8_t, 32> tx_hash{};
+      const QueueResult qr = queue_tx(*slot, *nonce, slot->fees, risk::TxKind::New, 0, tx_out, tx_hash);
+      if (qr == QueueResult::SignError) {
+        (void)nonces->release(*nonce);
         counters.sign_errors.fetch_add(1, std::memory_order_relaxed);
         emit(kDecisionSignError);
         continue;
       }
-      stage_sample(tel, Stage::Sign, mono_ns() - sign_t0);
+      if (qr == QueueResult::Ok) {
+        stage_sample(tel, Stage::Sign, mono_ns() - sign_t0);
+      }
       const std::uint64_t signed_at = wall_ns();
-      if (latency_ns.size() < kLatencySamples && md_ts != 0 && signed_at > md_ts) latency_ns.push_back(signed_at - md_ts);
-      if (md_ts != 0 && signed_at > md_ts) stage_sample(tel, Stage::TickToSignedTx, signed_at - md_ts);
-      counters.signed_txs.fetch_add(1, std::memory_order_relaxed);
-      order.raw_size = static_cast<std::uint32_t>(signed_tx.size);
-      std::memcpy(order.tx_hash.data(), signed_tx.hash.data(), 32);
-      const std::size_t bytes = offsetof(TxOrder, raw) + signed_tx.size;
-      if (tx_out.try_publish(std::span<const std::byte>(reinterpret_cast<const std::byte*>(&order), bytes)) !=
-          ring::PublishResult::ok) {
+      if (qr == QueueResult::Ok) {
+        if (latency_ns.size() < kLatencySamples && md_ts != 0 && signed_at > md_ts) latency_ns.push_back(signed_at - md_ts);
+        if (md_ts != 0 && signed_at > md_ts) stage_sample(tel, Stage::TickToSignedTx, signed_at - md_ts);
+        counters.signed_txs.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (qr == QueueResult::RingFull) {
+        (void)nonces->release(*nonce);
+        counters.signed_txs.fetch_add(1, std::memory_order_relaxed);
         counters.tx_ring_full.fetch_add(1, std::memory_order_relaxed);
         emit(kDecisionTxRingFull);
         continue;
       }
-      ++next_nonce;
       gates->on_submitted(cand);
       slot->used = true;
-      slot->order_id = order.order_id;
       slot->candidate = cand;
       slot->expected_usd = sig->net_profit_usd;
       slot->pools = sig->pools;
@@ -1064,9 +1305,9 @@ struct Pipeline::Impl {
       TelemetryRecord tr = op;
       tr.kind = TelemetryKind::Trade;
       tr.trade_state = static_cast<std::uint8_t>(TradeState::Pending);
-      tr.order_id = order.order_id;
-      tr.nonce = order.nonce;
-      tr.tx_hash = order.tx_hash;
+      tr.order_id = slot->order_id;
+      tr.nonce = *nonce;
+      tr.tx_hash = tx_hash;
       tr.t_unix_ns = signed_at;
       (void)tel.try_push(tr);
       publish_risk_state();
@@ -1090,16 +1331,14 @@ struct Pipeline::Impl {
     }
   }
 
-  void on_report(std::span<const std::byte> frame, risk::AuditChannel& ach) noexcept {
-    const auto parsed = protocol::parse_frame(frame);
-    if (!parsed.ok()) return;
-    for (const auto& tlv : parsed.view.tlvs()) {
-      auto rep = protocol::tlv_as<protocol::ExecutionReport>(tlv);
-      if (!rep) continue;
+  // Books the outcome of an order (Included, Reverted or Failed): risk outcome, P&L, audit.
+  void on_report(protocol::ExecutionReport report, risk::AuditChannel& ach) noexcept {
+    protocol::ExecutionReport* rep = &report;
+    {
       InFlight* slot = order_slot(rep->order_id);
-      if (slot == nullptr) continue;
+      if (slot == nullptr) return;
       const auto status = static_cast<protocol::ExecutionStatus>(rep->status);
-      if (status == protocol::ExecutionStatus::Submitted) continue;  // still in flight
+      if (status == protocol::ExecutionStatus::Submitted) return;  // still in flight
       risk::TradeOutcome outcome = risk::TradeOutcome::Failed;
       if (status == protocol::ExecutionStatus::Included) outcome = risk::TradeOutcome::Included;
       if (status == protocol::ExecutionStatus::Reverted) outcome = risk::TradeOutcome::Reverted;
@@ -1177,8 +1416,18 @@ struct Pipeline::Impl {
     std::uint64_t order_seq = order_seq_start;
     for (;;) {
       std::size_t n = sig_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_signal(f, order_seq, tx_out, ach); }, 16);
-      n += rep_in.consume_burst([&](std::span<const std::byte> f) noexcept { on_report(f, ach); }, 16);
+      n += rep_in.consume_burst(
+          [&](std::span<const std::byte> f) noexcept {
+            SubmitEvent ev{};
+            std::memcpy(&ev, f.data(), std::min(f.size(), sizeof ev));
+            on_submit_event(ev, tx_out, ach);
+          },
+          16);
       if (n != 0) continue;
+      if (const std::uint64_t now = mono_ns(); now >= next_stuck_check_ns) {
+        next_stuck_check_ns = now + 250'000'000ULL;
+        replace_stuck(tx_out, now);
+      }
       if (intake_closed.load(std::memory_order_acquire)) signals_drained.store(true, std::memory_order_release);
       if (stop_executor.load(std::memory_order_acquire)) break;
       idle.idle(0);
@@ -1208,16 +1457,21 @@ struct Pipeline::Impl {
 
   // ---------------------------------------------------------------- submitter
   struct Pending {
-    TxOrder order;
+    TxOrder order;  // the latest accepted attempt
     Clock::time_point deadline;
     std::uint64_t sent_ns = 0;
+    std::vector<std::array<std::uint8_t, 32>> hashes;  // every accepted attempt at this nonce: any may be mined
   };
 
-  void send_report(ring::SpscProducer& out, const protocol::ExecutionReport& r, std::uint64_t& seq) {
-    std::array<std::byte, 512> buf{};
-    protocol::FrameBuilder b(buf, protocol::RelayDomain::Execution, kSourceSubmitter, protocol::frame_flags::kNoChecksum);
-    if (!b.add(r)) return;
-    const auto f = b.finish(++seq, wall_ns());
+  void send_event(ring::SpscProducer& out, const protocol::ExecutionReport& r, SubmitWhat what, std::uint8_t tx_kind = 0,
+                  risk::NodeError err = risk::NodeError::None, std::uint64_t sent_block = 0) {
+    SubmitEvent ev{};
+    ev.rep = r;
+    ev.what = static_cast<std::uint8_t>(what);
+    ev.tx_kind = tx_kind;
+    ev.node_error = static_cast<std::uint8_t>(err);
+    ev.sent_block = sent_block;
+    const std::span<const std::byte> f(reinterpret_cast<const std::byte*>(&ev), sizeof ev);
     while (out.try_publish(f) == ring::PublishResult::full) std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
 
@@ -1233,22 +1487,14 @@ struct Pipeline::Impl {
     return r;
   }
 
-  void resync_nonce(control::ChainClient& rpc) {
+  // The node's pending nonce for the executor's NonceManager::resync() (UINT64_MAX on failure).
+  void fetch_pending_nonce(control::ChainClient& rpc) {
     try {
-      auto res = rpc.get_transaction_count(sender, "pending");
-      if (!res.ok()) throw std::runtime_error(res.error.message);
-      const std::optional<std::uint64_t> n = res.value;
-      if (n) {
-        nonce_resync.store(*n, std::memory_order_release);
-        counters.nonce_resyncs.fetch_add(1, std::memory_order_relaxed);
-        risk::AuditNonce an{};
-        an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Resync);
-        an.node_pending = *n;
-        an.next_nonce = *n;
-        (void)audit->channel(1).push(an);
-      }
+      node_pending.store(value_or_throw(rpc.get_transaction_count(sender, "pending"), "eth_getTransactionCount"),
+                         std::memory_order_release);
     } catch (const std::exception& e) {
-      log_line(std::string("submitter: nonce resync failed: ") + e.what());
+      node_pending.store(UINT64_MAX, std::memory_order_release);
+      log_line(std::string("submitter: pending nonce unavailable: ") + e.what());
     }
   }
 
@@ -1308,8 +1554,7 @@ struct Pipeline::Impl {
     risk::AuditChannel& ach = audit->channel(1);
     std::vector<Pending> pending;
     for (const TxOrder& o : recovered_orders)  // in flight at the crash: poll their receipts
-      pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns()});
-    std::uint64_t seq = 0;
+      pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns(), {o.tx_hash}});
     auto last_poll = Clock::now();
     auto last_fee = Clock::now() - std::chrono::seconds(10);
     const bool own_fee = !has(Role::collector) || !opt.builtin_collector;  // no base fee from a collector here
@@ -1334,61 +1579,97 @@ struct Pipeline::Impl {
           },
           16);
       for (const TxOrder& o : batch) {
-        try {
-          // Write-ahead: the Transaction record (signed, not yet acknowledged) is in the file
-          // before the node can see the transaction, so a crash never leaves an unaudited one.
-          risk::AuditTransaction at{};
-          at.order_id = o.order_id;
-          at.signal_id = o.signal_id;
-          at.nonce = o.nonce;
-          at.chain_id = o.chain_id;
-          at.gas_limit = o.gas_limit;
-          at.sent_block = counters.latest_block.load(std::memory_order_relaxed);
-          at.kind = static_cast<std::uint8_t>(risk::TxKind::New);
-          at.tx_hash = o.tx_hash;
-          at.sender = o.sender;
-          at.max_fee_per_gas = o.max_fee_per_gas;
-          at.max_priority_fee_per_gas = o.max_priority_fee_per_gas;
-          if (!ach.push(at) || !audit->flush(std::chrono::seconds(2))) {
-            throw std::runtime_error("audit Transaction record not written: not sent");
-          }
+        const auto kind = static_cast<risk::TxKind>(o.kind);
+        Pending* p = nullptr;
+        for (auto& q : pending)
+          if (q.order.order_id == o.order_id) p = &q;
+        if (kind != risk::TxKind::New && p == nullptr) continue;  // settled meanwhile: nothing to replace
+        // Write-ahead: the Transaction record (signed, not yet acknowledged) is in the file before
+        // the node can see the transaction, so a crash never leaves an unaudited one.
+        risk::AuditTransaction at{};
+        at.order_id = o.order_id;
+        at.signal_id = o.signal_id;
+        at.nonce = o.nonce;
+        at.chain_id = o.chain_id;
+        at.gas_limit = o.gas_limit;
+        at.sent_block = counters.latest_block.load(std::memory_order_relaxed);
+        at.attempt = o.attempt;
+        at.kind = o.kind;
+        at.tx_hash = o.tx_hash;
+        at.sender = o.sender;
+        at.max_fee_per_gas = o.max_fee_per_gas;
+        at.max_priority_fee_per_gas = o.max_priority_fee_per_gas;
+        std::string error;
+        if (!ach.push(at) || !audit->flush(std::chrono::seconds(2))) {
+          error = "audit Transaction record not written: not sent";
+        } else {
           auto sent = rpc.send_raw_transaction(std::span<const std::uint8_t>(o.raw.data(), o.raw_size));
-          if (!sent.ok()) throw std::runtime_error(sent.error.message);
-          const std::string hash = to_hex(sent.value.data(), 32);
+          if (!sent.ok()) {
+            error = sent.error.message.empty() ? std::string("send failed") : sent.error.message;
+          } else if (to_hex(sent.value.data(), 32) != to_hex(o.tx_hash.data(), 32)) {
+            log_line("submitter: node returned hash " + to_hex(sent.value.data(), 32) + " for " + to_hex(o.tx_hash.data(), 32));
+          }
+        }
+        const protocol::ExecutionReport base = report_of(o, protocol::ExecutionStatus::Submitted);
+        if (error.empty()) {
           counters.sent.fetch_add(1, std::memory_order_relaxed);
           // Follow-up status: acknowledged by the node (a Receipt record with status Submitted).
-          (void)ach.push(report_of(o, protocol::ExecutionStatus::Submitted));
-          if (hash != to_hex(o.tx_hash.data(), 32)) log_line("submitter: node returned hash " + hash + " for " + to_hex(o.tx_hash.data(), 32));
-          pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns()});
-        } catch (const std::exception& e) {
-          counters.send_failed.fetch_add(1, std::memory_order_relaxed);
-          log_line(std::string("submitter: eth_sendRawTransaction refused: ") + e.what());
-          send_report(out, report_of(o, protocol::ExecutionStatus::Failed), seq);
-          resync_nonce(rpc);
+          (void)ach.push(base);
+          send_event(out, base, SubmitWhat::Accepted, o.kind, risk::NodeError::None, at.sent_block);
+          const auto deadline = Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms);
+          if (p == nullptr) {
+            pending.push_back(Pending{o, deadline, mono_ns(), {o.tx_hash}});
+          } else {
+            p->order = o;
+            p->deadline = deadline;  // a replacement restarts the wait
+            p->hashes.push_back(o.tx_hash);
+          }
+          continue;
         }
+        const risk::NodeError err = risk::classify_node_error(error);
+        counters.send_failed.fetch_add(1, std::memory_order_relaxed);
+        log_line(std::string("submitter: eth_sendRawTransaction refused (") + (kind == risk::TxKind::New ? "new" : "replacement") +
+                 " at nonce " + std::to_string(o.nonce) + ", " + risk::to_string(err) + "): " + error);
+        // A nonce error on a new transaction makes the executor resync: it needs the node's count.
+        if (kind == risk::TxKind::New &&
+            (err == risk::NodeError::NonceTooLow || err == risk::NodeError::NonceTooHigh || err == risk::NodeError::ReplacementUnderpriced)) {
+          fetch_pending_nonce(rpc);
+        }
+        send_event(out, base, SubmitWhat::Refused, o.kind, err, at.sent_block);
       }
       const auto now = Clock::now();
       if (!pending.empty() && now - last_poll >= std::chrono::milliseconds(20)) {
         last_poll = now;
         // Raw receipts (control::Receipt carries no logs; the profit is in our Executed event).
+        // Every attempt of every pending nonce: whichever was mined settles the order.
         std::vector<std::pair<std::string, std::string>> reqs;
-        for (const auto& p : pending) reqs.emplace_back("eth_getTransactionReceipt", "[\"" + to_hex(p.order.tx_hash.data(), 32) + "\"]");
+        for (const auto& p : pending)
+          for (const auto& h : p.hashes) reqs.emplace_back("eth_getTransactionReceipt", "[\"" + to_hex(h.data(), 32) + "\"]");
         try {
           auto batch_res = rpc.batch(reqs);
           if (!batch_res.ok()) throw std::runtime_error(batch_res.error.message);
           const auto& res = batch_res.value;
           std::vector<Pending> still;
+          std::size_t k = 0;
           for (std::size_t i = 0; i < pending.size(); ++i) {
             protocol::ExecutionReport r{};
-            if (i < res.size() && !res[i].error && parse_receipt(res[i].json, pending[i].order, r)) {
+            bool mined = false;
+            for (const auto& h : pending[i].hashes) {
+              const std::size_t at = k++;
+              if (mined || at >= res.size() || res[at].error) continue;
+              TxOrder attempt = pending[i].order;
+              attempt.tx_hash = h;
+              mined = parse_receipt(res[at].json, attempt, r);
+            }
+            if (mined) {
               (r.status == static_cast<std::uint8_t>(protocol::ExecutionStatus::Included) ? counters.included : counters.reverted)
                   .fetch_add(1, std::memory_order_relaxed);
               stage_sample(*tel_sub, Stage::SubmitToMined, mono_ns() - pending[i].sent_ns);
-              send_report(out, r, seq);
+              send_event(out, r, SubmitWhat::Settled);
             } else if (now > pending[i].deadline) {
               counters.receipt_timeouts.fetch_add(1, std::memory_order_relaxed);
-              send_report(out, report_of(pending[i].order, protocol::ExecutionStatus::Failed), seq);
-              resync_nonce(rpc);
+              fetch_pending_nonce(rpc);
+              send_event(out, report_of(pending[i].order, protocol::ExecutionStatus::Failed), SubmitWhat::TimedOut);
             } else {
               still.push_back(pending[i]);
             }
@@ -1414,12 +1695,18 @@ struct Pipeline::Impl {
     }
     if (has(Role::strategy)) strategy_t = std::thread([this] { run_strategy(); });
     if (has(Role::collector) && !opt.builtin_collector) {
-      control::NodeSessionConfig sc;
-      sc.chain = chain;
-      sc.endpoints.push_back(control::EndpointConfig{opt.rpc_http, opt.rpc_ws, 0, 0, 20});
-      sc.source_id = kSourceCollector;
-      sc.checksum = false;  // in-process / same-host ring
-      sc.use_finalized_tag = false;
+      control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws);  // shared with replay
+      if (!opt.record_file.empty()) {  // --record: transport steps + md frames (docs/record-replay.md)
+        control::RecordingHeader rh;
+        rh.chain_id = opt.chain_id;
+        rh.created_unix_ns = control::recording_now_ns();
+        rh.meta = recording_meta(opt, price_raws());
+        recorder = control::RecordWriter::create(opt.record_file, rh);
+        record_tap = control::NodeTap::recorder(*recorder);
+        sc.rpc.tap = record_tap.get();
+        session_sink.rec = recorder.get();
+        log_line("recording the node session to " + opt.record_file);
+      }
       session_sink.p = &producer_of(*md_pub, md_link);
       session_sink.impl = this;
       session = std::make_unique<control::NodeSession<SessionSink>>(sc, registry, session_sink);
@@ -1471,6 +1758,12 @@ struct Pipeline::Impl {
     if (session) {
       session->stop();
       sync_session_counters();
+    }
+    if (recorder) {  // --record: the session has stopped; nothing more is written
+      recorder->close();
+      log_line("recording: " + std::to_string(recorder->records()) + " records, " +
+               std::to_string(recorder->bytes()) + " bytes" +
+               (recorder->error().empty() ? std::string() : " (" + recorder->error() + ")"));
     }
     // 2. Strategy drains the md ring (its loop exits only when a poll finds nothing).
     stop_strategy.store(true, std::memory_order_release);
@@ -1538,6 +1831,8 @@ struct Pipeline::Impl {
       << ",\"sent\":" << c(counters.sent) << ",\"send_failed\":" << c(counters.send_failed)
       << ",\"included\":" << c(counters.included) << ",\"reverted\":" << c(counters.reverted)
       << ",\"receipt_timeouts\":" << c(counters.receipt_timeouts) << ",\"nonce_resyncs\":" << c(counters.nonce_resyncs)
+      << ",\"nonce_retries\":" << c(counters.nonce_retries) << ",\"replacements\":" << c(counters.replacements)
+      << ",\"replacements_refused\":" << c(counters.replacements_refused) << ",\"replacement_capped\":" << c(counters.replacement_capped)
       << ",\"realized_pnl_usd\":\"" << usd(counters.realized_pnl_usd.load()) << "\",\"realized_profit_usd\":\""
       << usd(counters.realized_profit_usd.load()) << "\",\"gas_usd\":\"" << usd(counters.gas_usd.load()) << "\"";
     o << ",\"realized_profit_raw\":{";

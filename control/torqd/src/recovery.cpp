@@ -60,6 +60,7 @@ AuditRecovery read_audit_recovery(const std::string& path) {
     want.emplace(o.signal_id, out.unsettled.size());
     out.unsettled.push_back(o);
   }
+  out.txs = std::move(txs);
   if (!want.empty()) {  // Pass 3: the signals of the unsettled orders.
     risk::AuditReader r(path);
     risk::AuditRecordView v;

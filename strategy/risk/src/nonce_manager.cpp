@@ -127,7 +127,7 @@ std::uint64_t NonceManager::priority_floor() const noexcept {
   return std::max(chain_floor, cfg_.min_priority_fee_wei);
 }
 
-RecoveryReport NonceManager::recover(std::span<const RecoveredTx> audit_txs) {
+RecoveryReport NonceManager::recover(std::span<const RecoveredTx> audit_txs, std::uint64_t now_ns) {
   RecoveryReport r;
   const std::optional<std::uint64_t> pending = pending_();
   if (!pending) return r;
@@ -147,6 +147,7 @@ RecoveryReport NonceManager::recover(std::span<const RecoveredTx> audit_txs) {
     s.nonce = t.nonce;
     s.order_id = t.order_id;
     s.sent_block = t.sent_block;
+    s.sent_ns = now_ns;
     s.attempts = t.attempts == 0 ? 1 : t.attempts;
     s.state = SlotState::Sent;
     s.hash = t.hash;
@@ -210,13 +211,14 @@ bool NonceManager::release(std::uint64_t nonce) noexcept {
 }
 
 bool NonceManager::on_sent(std::uint64_t nonce, const Hash32& hash, const TxFees& fees, std::uint64_t block,
-                           std::uint64_t order_id) noexcept {
+                           std::uint64_t order_id, std::uint64_t now_ns) noexcept {
   InFlightTx* s = tracked(nonce);
   if (s == nullptr || s->state != SlotState::Reserved) return false;
   s->state = SlotState::Sent;
   s->hash = hash;
   s->fees = fees;
   s->sent_block = block;
+  s->sent_ns = now_ns;
   s->order_id = order_id;
   s->attempts = 1;
   return true;
@@ -265,14 +267,17 @@ std::size_t NonceManager::on_mined(std::uint64_t nonce) noexcept {
   return freed;
 }
 
-std::size_t NonceManager::find_stuck(std::uint64_t current_block, std::span<Replacement> out) noexcept {
+std::size_t NonceManager::find_stuck(std::uint64_t current_block, std::span<Replacement> out,
+                                     std::uint64_t now_ns) noexcept {
   std::size_t n = 0;
   const std::uint64_t floor = priority_floor();
   for (std::size_t i = 0; i < cfg_.capacity; ++i) {
     const InFlightTx& s = slots_[i];
     const bool lost = s.state == SlotState::Lost;
-    const bool stuck = s.state == SlotState::Sent && current_block >= s.sent_block &&
-                       current_block - s.sent_block >= cfg_.stuck_after_blocks;
+    const bool by_blocks = current_block >= s.sent_block && current_block - s.sent_block >= cfg_.stuck_after_blocks;
+    const bool by_time = cfg_.stuck_after_ns != 0 && now_ns != 0 && now_ns >= s.sent_ns &&
+                         now_ns - s.sent_ns >= cfg_.stuck_after_ns;
+    const bool stuck = s.state == SlotState::Sent && (by_blocks || by_time);
     if (!lost && !stuck) continue;
     const std::optional<TxFees> bumped = bump_fees(s.fees, cfg_.bump_percent, floor, cfg_.max_fee_cap_wei);
     if (!bumped) {
@@ -301,15 +306,23 @@ std::size_t NonceManager::find_stuck(std::uint64_t current_block, std::span<Repl
 }
 
 bool NonceManager::on_replaced(std::uint64_t nonce, const Hash32& hash, const TxFees& fees,
-                               std::uint64_t block) noexcept {
+                               std::uint64_t block, std::uint64_t now_ns) noexcept {
   InFlightTx* s = tracked(nonce);
   if (s == nullptr || (s->state != SlotState::Sent && s->state != SlotState::Lost)) return false;
   if (!is_valid_replacement(s->fees, fees, cfg_.bump_percent)) return false;
   s->hash = hash;
   s->fees = fees;
   s->sent_block = block;
+  s->sent_ns = now_ns;
   s->state = SlotState::Sent;
   ++s->attempts;
+  return true;
+}
+
+bool NonceManager::abandon(std::uint64_t nonce) noexcept {
+  InFlightTx* s = tracked(nonce);
+  if (s == nullptr || (s->state != SlotState::Sent && s->state != SlotState::Lost)) return false;
+  free_slot(*s);
   return true;
 }
 

@@ -130,6 +130,8 @@ struct Counters {
   std::uint64_t tx_sent = 0;
   std::uint64_t tx_mined = 0;
   std::uint64_t tx_reverted = 0;
+  std::uint64_t tx_replaced = 0;    // same-nonce replacements/resends of stuck transactions the node accepted
+  std::uint64_t nonce_resyncs = 0;  // local nonce re-read from the node after a nonce error or a timeout
 };
 
 struct StageLatency {

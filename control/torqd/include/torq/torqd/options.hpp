@@ -72,8 +72,19 @@ struct Options {
   std::uint64_t gas_units_2hop = 260000;
   std::uint64_t gas_units_3hop = 380000;
   std::uint32_t receipt_timeout_ms = 30000;
+  // Stuck transactions (risk::NonceManager): replaced at the same nonce with both fees raised by
+  // replace_bump_pct (>= 10) when still without a receipt replace_after_blocks blocks or
+  // replace_after_ms after sending (0: blocks only), never above [risk] max_gas_price_gwei.
+  std::uint32_t replace_after_blocks = 5;
+  std::uint32_t replace_after_ms = 20000;
+  std::uint32_t replace_bump_pct = 12;
   std::vector<TokenPrice> prices;  // from the config file's [[tokens]] (the manifest's usdPrice otherwise)
   Reloadable reload;
+  // Record and replay (docs/record-replay.md).
+  std::string record_file;             // --record: node transport + md frames of the node session
+  std::string replay_file;             // --replay: replay a recording instead of running
+  std::string replay_out;              // --replay-out: the replay's frames, signals and decisions
+  bool replay_recorded_speed = false;  // --replay-speed recorded (default max)
 };
 
 // Parses argv (CLI11) and, when --config is given, the TOML file under the flags.

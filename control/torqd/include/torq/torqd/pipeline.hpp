@@ -70,6 +70,10 @@ struct Counters {
   std::atomic<std::uint64_t> reverted{0};
   std::atomic<std::uint64_t> receipt_timeouts{0};
   std::atomic<std::uint64_t> nonce_resyncs{0};
+  std::atomic<std::uint64_t> nonce_retries{0};         // re-signed with a fresh nonce after a nonce error
+  std::atomic<std::uint64_t> replacements{0};          // same-nonce replacements/resends the node accepted
+  std::atomic<std::uint64_t> replacements_refused{0};  // ... that it refused
+  std::atomic<std::uint64_t> replacement_capped{0};    // stuck-checks whose bump would pass the gas ceiling
   // P&L (executor thread writes)
   std::atomic<std::int64_t> realized_pnl_usd{0};    // UsdFixedPoint8 raw, net of gas
   std::atomic<std::int64_t> realized_profit_usd{0};  // before gas

@@ -41,6 +41,7 @@ struct AuditRecovery {
   std::uint64_t max_order_id = 0;        // new orders continue above it (ids stay unique)
   std::optional<risk::AuditPnl> last_pnl;  // the last Pnl record: cumulative, peak, daily, day
   std::vector<RecoveredOrder> unsettled;   // by nonce, ascending
+  std::vector<risk::RecoveredTx> txs;      // every logged nonce (latest attempt), for NonceManager::recover
 };
 
 // Reads `path` up to its first bad record (a torn tail is tolerated). A missing file → found=false.

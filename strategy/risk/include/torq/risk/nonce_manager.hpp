@@ -72,6 +72,8 @@ enum class SendAction : std::uint8_t {
 struct NonceConfig {
   std::size_t capacity = 64;               // in-flight table slots (>= 1)
   std::uint64_t stuck_after_blocks = 5;    // replace a tx still pending this many blocks after sending
+  std::uint64_t stuck_after_ns = 0;        // ... or this long after sending (0: blocks only). Needs the
+                                           // now_ns arguments (a chain that stops producing blocks)
   std::uint32_t bump_percent = 10;         // raised to 10 if lower
   std::uint64_t chain_id = 137;            // 137: priority floor 25 gwei
   std::uint64_t min_priority_fee_wei = 0;  // additional floor
@@ -84,6 +86,7 @@ struct InFlightTx {
   std::uint64_t nonce = 0;
   std::uint64_t order_id = 0;
   std::uint64_t sent_block = 0;
+  std::uint64_t sent_ns = 0;   // caller's clock at the last send (0: unknown)
   std::uint32_t attempts = 0;  // sends of this nonce so far (1 after the first send)
   SlotState state = SlotState::Free;
   Hash32 hash{};
@@ -142,7 +145,9 @@ class NonceManager {
 
   // Start-up: node pending nonce + the audit log's transactions. Until it succeeds (or resync()
   // does), acquire() returns nullopt.
-  RecoveryReport recover(std::span<const RecoveredTx> audit_txs);
+  // `now_ns` (the caller's clock) becomes the sent time of the transactions tracked again, so the
+  // time-based stuck rule counts from the restart.
+  RecoveryReport recover(std::span<const RecoveredTx> audit_txs, std::uint64_t now_ns = 0);
   // After a nonce error: re-reads the node's pending nonce (see ResyncReport).
   ResyncReport resync();
 
@@ -150,15 +155,23 @@ class NonceManager {
   [[nodiscard]] std::optional<std::uint64_t> acquire() noexcept;
   bool release(std::uint64_t nonce) noexcept;  // reserved but never sent (e.g. signing failed)
   bool on_sent(std::uint64_t nonce, const Hash32& hash, const TxFees& fees, std::uint64_t block,
-               std::uint64_t order_id) noexcept;
+               std::uint64_t order_id, std::uint64_t now_ns = 0) noexcept;
   [[nodiscard]] SendAction on_send_error(std::uint64_t nonce, NodeError error) noexcept;
   // A receipt for `nonce` arrived: it and every lower tracked nonce are settled. Returns slots freed.
   std::size_t on_mined(std::uint64_t nonce) noexcept;
-  // Stuck (sent >= stuck_after_blocks ago) and lost txs, lowest nonce first, with bumped fees.
-  // Fills `out` and returns how many; txs whose bump would exceed the cap are skipped and counted.
-  [[nodiscard]] std::size_t find_stuck(std::uint64_t current_block, std::span<Replacement> out) noexcept;
+  // Stuck (sent >= stuck_after_blocks ago, or >= stuck_after_ns before `now_ns` when both are
+  // non-zero) and lost txs, lowest nonce first, with bumped fees. Fills `out` and returns how many;
+  // txs whose bump would exceed the cap are skipped and counted.
+  [[nodiscard]] std::size_t find_stuck(std::uint64_t current_block, std::span<Replacement> out,
+                                       std::uint64_t now_ns = 0) noexcept;
   // The replacement was accepted by the node. false if untracked or the fees violate the bump rule.
-  bool on_replaced(std::uint64_t nonce, const Hash32& hash, const TxFees& fees, std::uint64_t block) noexcept;
+  bool on_replaced(std::uint64_t nonce, const Hash32& hash, const TxFees& fees, std::uint64_t block,
+                   std::uint64_t now_ns = 0) noexcept;
+  // Stop following a sent (or lost) transaction whose outcome the caller gave up on (e.g. after a
+  // receipt timeout and a resync): it is no longer returned by find_stuck(). false if untracked.
+  bool abandon(std::uint64_t nonce) noexcept;
+  // The replacement fee cap (the risk gates' gas price ceiling, reloadable; 0: none).
+  void set_max_fee_cap(std::uint64_t wei) noexcept { cfg_.max_fee_cap_wei = wei; }
 
   [[nodiscard]] const InFlightTx* find(std::uint64_t nonce) const noexcept;
   [[nodiscard]] std::size_t in_flight() const noexcept;  // Reserved + Sent + Lost
