@@ -154,6 +154,32 @@ TEST(TorqdAlerts, ShouldFireBreakerAndDrawdownOnlyWhenEnabled) {
   EXPECT_FALSE(c_on.firing("drawdown"));
 }
 
+TEST(TorqdAlerts, ShouldFireRingFillAtTheThresholdNamingTheRingAndResolveBelowIt) {
+  ops::AlertsConfig cfg;
+  cfg.ring_fill_pct = 80;
+  AlertChecker c(cfg);
+  AlertInputs in = healthy();
+  in.ring_fill_pct = 79;
+  in.fullest_ring = "signals";
+  EXPECT_TRUE(c.evaluate(in).empty());
+  in.ring_fill_pct = 80;
+  const auto fired = c.evaluate(in);
+  ASSERT_EQ(fired.size(), 1U);
+  EXPECT_EQ(fired[0].rule, "ring_fill");
+  EXPECT_TRUE(fired[0].firing);
+  EXPECT_NE(fired[0].message.find("signals"), std::string::npos) << fired[0].message;
+  EXPECT_TRUE(c.evaluate(in).empty());  // still firing: no new transition
+  in.ring_fill_pct = 10;
+  const auto resolved = c.evaluate(in);
+  ASSERT_EQ(resolved.size(), 1U);
+  EXPECT_FALSE(resolved[0].firing);
+
+  cfg.ring_fill_pct = 0;  // disabled
+  AlertChecker off(cfg);
+  in.ring_fill_pct = 100;
+  EXPECT_TRUE(off.evaluate(in).empty());
+}
+
 TEST(TorqdAlerts, ShouldLogAndPostTheAlertJsonToTheWebhook) {
   WebhookServer server(2);
   std::FILE* log = std::tmpfile();

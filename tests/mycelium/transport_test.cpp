@@ -86,6 +86,25 @@ TEST(InprocTransport, ShouldReportWouldBlockWhenFullAndLoseNothing) {
   expect_in_order(rx, 1, 1, accepted + 1);
 }
 
+// torqd's operator surface reads ring fill from the shared control block (region().stats()) on
+// its own thread: both ends must report the queued bytes, and a drained ring reads empty.
+TEST(InprocTransport, ShouldReportQueuedBytesAndFullRefusalsThroughTheRegion) {
+  const auto cfg = parse_transport_config("inproc:" + unique("fill") + "?capacity=4096");
+  auto pub = open_inproc_publisher(cfg);
+  auto sub = open_inproc_subscriber(cfg);
+  EXPECT_EQ(pub.region().stats().used_bytes(), 0u);
+  EXPECT_EQ(pub.region().stats().capacity, 4096u);
+  std::uint64_t accepted = 0;
+  while (pub.try_publish(make_frame(1, accepted + 1)) == PublishResult::ok) ++accepted;
+  const auto full = sub.region().stats();
+  EXPECT_GT(full.used_bytes() * 100 / full.capacity, 90u) << full.used_bytes();
+  EXPECT_EQ(full.rejected_full, 1u);
+  EXPECT_EQ(pub.region().stats().used_bytes(), full.used_bytes());
+  Received rx;
+  poll_until(sub, rx, accepted);
+  EXPECT_EQ(pub.region().stats().used_bytes(), 0u);
+}
+
 TEST(InprocTransport, ShouldRejectOversizeFrameAsTooLarge) {
   const auto cfg = parse_transport_config("inproc:" + unique("big") + "?capacity=4096");
   auto pub = open_inproc_publisher(cfg);

@@ -89,6 +89,13 @@ async function main() {
   check(lastThird.length >= 1 && lastThird.at(-1).events > metricSamples.find((s) => s.t > seconds / 3 && s.t <= (2 * seconds) / 3)?.events,
     `market events keep arriving in the last third (${metricSamples.map((s) => s.events).join(' -> ')})`);
   check(m.torq_block_lag <= 3, `block lag at the end ${m.torq_block_lag} <= 3`);
+  // Ring fill comes from the rings' own control blocks: every ring of the monolith is listed with
+  // its real capacity, and what is queued fits in it.
+  const rings = ['market_data', 'signals', 'tx', 'reports'];
+  const cap = (r) => m[`torq_ring_capacity_bytes{ring="${r}"}`];
+  const used = (r) => m[`torq_ring_used_bytes{ring="${r}"}`];
+  check(cap('market_data') === 4194304 && rings.every((r) => cap(r) > 0 && used(r) >= 0 && used(r) <= cap(r)),
+    `ring fill exported: ${rings.map((r) => `${r} ${used(r)}/${cap(r)}`).join(', ')}`);
   check(auditCodes.every((c) => c === 0 || c === 2), `audit log never corrupt while running (torq-audit exits ${auditCodes.join(',')})`);
 
   const stop = await t.stop();

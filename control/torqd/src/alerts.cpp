@@ -41,6 +41,9 @@ std::vector<Alert> AlertChecker::evaluate(const AlertInputs& in) {
   rule("breaker", cfg_.breaker_tripped && in.breaker_open, "risk circuit breaker is open (consecutive reverts)");
   rule("drawdown", cfg_.drawdown_usd.raw > 0 && in.drawdown.raw >= cfg_.drawdown_usd.raw,
        "drawdown " + in.drawdown.to_string() + " USD >= " + cfg_.drawdown_usd.to_string() + " USD");
+  rule("ring_fill", cfg_.ring_fill_pct > 0 && in.ring_fill_pct >= cfg_.ring_fill_pct,
+       "ring " + in.fullest_ring + " is " + std::to_string(in.ring_fill_pct) + "% full (threshold " +
+           std::to_string(cfg_.ring_fill_pct) + "%): its consumer is falling behind");
   return out;
 }
 

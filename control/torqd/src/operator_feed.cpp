@@ -245,8 +245,14 @@ void OperatorFeed::tick() {
   st.endpoints.push_back(ops::EndpointStatus{opt.rpc_ws, true, ld(k.reconnects), head});
   st.head_block = head;
   st.local_block = local != 0 ? local : head;
-  st.rings.push_back(ops::RingStatus{"market_data", 4u << 20, 0, ld(k.md_dropped)});
-  st.rings.push_back(ops::RingStatus{"signals", 1u << 20, 0, ld(k.signals_dropped)});
+  // Fill levels straight from the rings' shared control blocks; drops = claims refused because
+  // the ring was full (the ring's own count, or the publishing stage's where that is larger).
+  for (const Pipeline::RingFill& r : m.pipeline.ring_fill()) {
+    std::uint64_t drops = r.rejected_full;
+    if (std::string_view(r.name) == "market_data") drops = std::max(drops, ld(k.md_dropped));
+    if (std::string_view(r.name) == "signals") drops = std::max(drops, ld(k.signals_dropped));
+    st.rings.push_back(ops::RingStatus{r.name, r.capacity_bytes, r.used_bytes, drops});
+  }
   st.rings.push_back(ops::RingStatus{"telemetry", kTelemetryQueueSize * sizeof(TelemetryRecord), 0, m.pipeline.telemetry_dropped()});
   st.breaker = rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::Open)       ? ops::BreakerState::open
                : rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::HalfOpen) ? ops::BreakerState::half_open
@@ -324,6 +330,14 @@ void OperatorFeed::tick() {
   in.last_event_unix_ns = st.last_event_unix_ns;
   in.breaker_open = st.breaker == ops::BreakerState::open;
   in.drawdown = num::UsdFixedPoint8{k.pnl_drawdown_usd.load(std::memory_order_relaxed)};
+  for (const ops::RingStatus& r : st.rings) {
+    if (r.capacity_bytes == 0) continue;
+    const std::uint64_t pct = r.used_bytes * 100 / r.capacity_bytes;
+    if (pct >= in.ring_fill_pct) {
+      in.ring_fill_pct = pct;
+      in.fullest_ring = r.name;
+    }
+  }
   if (opt.role == Role::executor) {  // no market data in this process: lag and silence are the collector's
     in.last_event_unix_ns = in.now_unix_ns;
     in.local_block = 0;

@@ -241,6 +241,7 @@ struct Pipeline::Impl {
   std::string md_link, signal_link, tx_link, report_link;
   std::unique_ptr<mycelium::Publisher> md_pub, signal_pub, tx_pub, report_pub;
   std::unique_ptr<mycelium::Subscriber> md_sub, signal_sub, tx_sub, report_sub;
+  std::vector<std::pair<const char*, ring::RingRegion>> ring_regions;  // set in start(), read-only after
 
   // Operator telemetry: one SPSC queue per producing thread, drained by the control thread.
   std::unique_ptr<TelemetryRing> tel_exec = std::make_unique<TelemetryRing>();
@@ -639,6 +640,19 @@ struct Pipeline::Impl {
       report_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(report_link));
       report_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(report_link));
     }
+    // Fill levels for the operator surface: one side of each ring this process holds.
+    auto watch = [&](const char* name, auto* endpoint) {
+      if (endpoint == nullptr) return;
+      ring::RingRegion r;
+      endpoint->visit([&](auto& c) {
+        if constexpr (requires { c.region(); }) r = c.region();
+      });
+      if (r.valid()) ring_regions.emplace_back(name, r);
+    };
+    md_pub ? watch("market_data", md_pub.get()) : watch("market_data", md_sub.get());
+    signal_pub ? watch("signals", signal_pub.get()) : watch("signals", signal_sub.get());
+    watch("tx", tx_pub.get());
+    watch("reports", report_pub.get());
   }
 
   // ---------------------------------------------------------------- collector
@@ -1914,6 +1928,16 @@ std::uint64_t Pipeline::events_of_type(std::uint8_t type) const noexcept {
   return impl_->events_by_type[type].load(std::memory_order_relaxed);
 }
 bool Pipeline::has_executor() const noexcept { return impl_->gates != nullptr; }
+
+std::vector<Pipeline::RingFill> Pipeline::ring_fill() const {
+  std::vector<RingFill> out;
+  out.reserve(impl_->ring_regions.size());
+  for (const auto& [name, region] : impl_->ring_regions) {
+    const ring::RingStats st = region.stats();
+    out.push_back(RingFill{name, st.used_bytes(), st.capacity, st.rejected_full});
+  }
+  return out;
+}
 RiskView Pipeline::risk_view() const {
   RiskView v;
   v.limits = options().reload;

@@ -38,10 +38,12 @@ struct AlertInputs {
   std::int64_t last_event_unix_ns = 0;   // last market-data frame, 0 = none yet
   bool breaker_open = false;
   num::UsdFixedPoint8 drawdown{0};
+  std::uint64_t ring_fill_pct = 0;  // fill of the fullest ring, percent of its capacity
+  std::string fullest_ring;         // its name
 };
 
 struct Alert {
-  std::string rule;     // "block_lag", "no_events", "breaker", "drawdown"
+  std::string rule;     // "block_lag", "no_events", "breaker", "drawdown", "ring_fill"
   bool firing = false;  // false: resolved
   std::int64_t t_unix_ns = 0;
   std::string message;

@@ -144,6 +144,16 @@ class Pipeline {
   [[nodiscard]] std::uint64_t events_of_type(std::uint8_t type) const noexcept;
   [[nodiscard]] RiskView risk_view() const;
   [[nodiscard]] bool has_executor() const noexcept;
+  // Fill level of each ring this process holds a side of ("market_data", "signals", "tx",
+  // "reports"), read from the rings' shared control blocks (relaxed loads: a monitoring view).
+  // Any thread after start(); allocates the result.
+  struct RingFill {
+    const char* name = "";
+    std::uint64_t used_bytes = 0;
+    std::uint64_t capacity_bytes = 0;
+    std::uint64_t rejected_full = 0;
+  };
+  [[nodiscard]] std::vector<RingFill> ring_fill() const;
 
   struct Impl;
 

@@ -57,6 +57,11 @@ class ShmStorage {
 
 using InprocStorage = std::shared_ptr<ring::LocalRing>;
 
+[[nodiscard]] inline ring::RingRegion region_of(const InprocStorage& s) noexcept {
+  return s ? s->region() : ring::RingRegion{};
+}
+[[nodiscard]] inline ring::RingRegion region_of(const ShmStorage& s) noexcept { return s.region(); }
+
 template <class Storage>
 class RingPublisher {
  public:
@@ -89,6 +94,8 @@ class RingPublisher {
   [[nodiscard]] std::size_t max_frame_size() const noexcept { return producer_.max_payload(); }
   [[nodiscard]] const PublisherStats& stats() const noexcept { return stats_; }
   [[nodiscard]] ring::SpscProducer& producer() noexcept { return producer_; }
+  // The ring's shared control block, for monitoring from any thread (RingRegion::stats()).
+  [[nodiscard]] ring::RingRegion region() const noexcept { return region_of(storage_); }
 
  private:
   Storage storage_;             // declared first: the memory outlives the endpoint handle
@@ -118,6 +125,8 @@ class RingSubscriber {
 
   [[nodiscard]] const SubscriberStats& stats() const noexcept { return stats_; }
   [[nodiscard]] ring::SpscConsumer& consumer() noexcept { return consumer_; }
+  // The ring's shared control block, for monitoring from any thread (RingRegion::stats()).
+  [[nodiscard]] ring::RingRegion region() const noexcept { return region_of(storage_); }
 
  private:
   Storage storage_;
