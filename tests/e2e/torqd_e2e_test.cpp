@@ -39,8 +39,8 @@
 #include "torq/risk/risk_gates.hpp"
 #include "torq/control/chain_client.hpp"
 #include "torq/torqd/hex.hpp"
+#include "e2e_harness.hpp"
 
-extern char** environ;
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
@@ -48,81 +48,14 @@ namespace {
 
 const std::string kSrc = std::getenv("TORQ_SOURCE_DIR") ? std::getenv("TORQ_SOURCE_DIR") : TORQ_E2E_SOURCE_DIR;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int st = ::pclose(p);
-  if (st != 0) ADD_FAILURE() << "command failed (" << st << "): " << cmd << "\n" << out;
-  return out;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
-
-// Waits for a process; the exit code, -signal when killed, or -1000 on timeout (then killed).
-int wait_exit(pid_t pid, std::chrono::seconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int st = 0;
-    const pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &st, 0);
-      return -1000;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
-std::string json_field(const std::string& json, const char* key) {
-  simdjson::dom::parser p;
-  simdjson::dom::element e;
-  if (p.parse(json).get(e) != simdjson::SUCCESS) return {};
-  simdjson::dom::element v;
-  if (e[key].get(v) != simdjson::SUCCESS) return {};
-  std::string_view s;
-  if (v.get(s) == simdjson::SUCCESS) return std::string(s);
-  return simdjson::minify(v);
-}
-
-std::string to_hex(const std::uint8_t* d, std::size_t n) { return torq::torqd::to_hex(d, n); }
-
-// Test-side JSON-RPC: the control library's ChainClient, result text or "" on error.
-class Rpc {
- public:
-  explicit Rpc(const std::string& http) : c_({torq::control::EndpointConfig{http, "", 0, 0, 20}}) {}
-  std::string call(const std::string& method, const std::string& params) {
-    auto r = c_.call(method, params);
-    EXPECT_FALSE(r.error) << method << ": " << r.error.message;
-    return r.json;
-  }
-
- private:
-  torq::control::ChainClient c_;
-};
+// Processes, JSON and JSON-RPC helpers shared with the other chain tests of torqd.
+using torq::e2e::json_field;
+using torq::e2e::read_file;
+using torq::e2e::Rpc;
+using torq::e2e::run;
+using torq::e2e::spawn;
+using torq::e2e::wait_exit;
+std::string to_hex(const std::uint8_t* d, std::size_t n) { return torq::e2e::hex_of(d, n); }
 
 struct TorqdRun {
   int exit_code = 0;
