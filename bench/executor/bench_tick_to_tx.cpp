@@ -363,14 +363,7 @@ class Executor {
     std::size_t path_len = 0;
     if (torqd::encode_path(*sig, paths_, path, path_len) != torqd::PathError::Ok) return Outcome::PathError;
     const torqd::FeeQuote fees = torqd::fees_for(U256(kBaseFeeWei), kPriorityGwei, kChainId);
-    risk::Candidate cand{};
-    cand.signal_id = sig->signal_id;
-    cand.token_in = protocol::InstrumentId(sig->tokens[0]);
-    cand.hop_count = sig->hop_count;
-    for (unsigned h = 0; h < protocol::kMaxHops; ++h) cand.state_blocks[h] = sig->block_number;
-    cand.amount_in = sig->amount_in;
-    cand.max_fee_per_gas = fees.max_fee_per_gas;
-    cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+    risk::Candidate cand = torqd::risk_candidate(*sig, fees);
     t[0] = hw::rdtscp();
     gates_->set_latest_block(sig->block_number);
     const risk::Decision d = gates_->check(cand);

@@ -591,19 +591,7 @@ struct Pipeline::Impl {
     return combine_pnl(pnl_base, pnl->snapshot(), risk::Clock::utc_day(wall_ns()));
   }
 
-  static risk::RiskLimits limits_of(const Reloadable& r) {
-    risk::RiskLimits l;
-    l.max_notional_usd = r.max_notional_usd.raw;
-    l.max_daily_loss_usd = r.daily_loss_usd.raw;
-    l.max_drawdown_usd = r.max_drawdown_usd.raw;
-    l.max_in_flight = r.max_in_flight;
-    l.max_state_age_blocks = r.stale_blocks;
-    l.max_fee_per_gas_wei = r.max_gas_price_gwei * 1'000'000'000ULL;
-    l.min_priority_fee_wei = r.priority_fee_gwei * 1'000'000'000ULL;
-    l.breaker_threshold = r.breaker_reverts;
-    l.breaker_cooldown_ns = std::uint64_t{r.breaker_cooldown_s} * 1'000'000'000ULL;
-    return l;
-  }
+  static risk::RiskLimits limits_of(const Reloadable& r) { return risk_limits_of(r); }
 
   void apply_token_limits() {
     for (std::size_t i = 0; i < registry.token_count(); ++i) {
@@ -1222,14 +1210,7 @@ struct Pipeline::Impl {
       }
       const FeeQuote fees = fees_for(U256(counters.base_fee_wei.load(std::memory_order_relaxed)),
                                      priority_fee_gwei.load(std::memory_order_relaxed), opt.chain_id);
-      risk::Candidate cand{};
-      cand.signal_id = sig->signal_id;
-      cand.token_in = protocol::InstrumentId(sig->tokens[0]);
-      cand.hop_count = sig->hop_count;
-      for (unsigned h = 0; h < protocol::kMaxHops; ++h) cand.state_blocks[h] = sig->block_number;
-      cand.amount_in = sig->amount_in;
-      cand.max_fee_per_gas = fees.max_fee_per_gas;
-      cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+      risk::Candidate cand = risk_candidate(*sig, fees);
       // The freshest head this process knows (the signal's block, or the node's head as polled by
       // the submitter / seen by the builtin collector): a signal priced on an older book is stale.
       gates->set_latest_block(std::max(sig->block_number, counters.latest_block.load(std::memory_order_relaxed)));

@@ -122,20 +122,6 @@ Meta parse_meta(const std::string& text) {
   return m;
 }
 
-// Same limits as the pipeline's executor (pipeline.cpp limits_of).
-risk::RiskLimits limits_of(const Reloadable& r) {
-  risk::RiskLimits l;
-  l.max_notional_usd = r.max_notional_usd.raw;
-  l.max_daily_loss_usd = r.daily_loss_usd.raw;
-  l.max_drawdown_usd = r.max_drawdown_usd.raw;
-  l.max_in_flight = r.max_in_flight;
-  l.max_state_age_blocks = r.stale_blocks;
-  l.max_fee_per_gas_wei = r.max_gas_price_gwei * 1'000'000'000ULL;
-  l.min_priority_fee_wei = r.priority_fee_gwei * 1'000'000'000ULL;
-  l.breaker_threshold = r.breaker_reverts;
-  l.breaker_cooldown_ns = std::uint64_t{r.breaker_cooldown_s} * 1'000'000'000ULL;
-  return l;
-}
 
 // Everything the replay sink touches; lives on the session thread while the session runs.
 struct ReplayState {
@@ -250,14 +236,7 @@ struct ReplayState {
         d.decision = kDecisionPathError;
       } else {
         const FeeQuote fees = fees_for(U256(base_fee), opt.reload.priority_fee_gwei, opt.chain_id);
-        risk::Candidate cand{};
-        cand.signal_id = sig->signal_id;
-        cand.token_in = protocol::InstrumentId(sig->tokens[0]);
-        cand.hop_count = sig->hop_count;
-        for (unsigned h = 0; h < protocol::kMaxHops; ++h) cand.state_blocks[h] = sig->block_number;
-        cand.amount_in = sig->amount_in;
-        cand.max_fee_per_gas = fees.max_fee_per_gas;
-        cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+        risk::Candidate cand = risk_candidate(*sig, fees);
         gate_clock->set(parsed.view.header.timestamp_ns);
         gates->set_latest_block(sig->block_number);
         const risk::Decision dec = gates->check(cand);
@@ -502,7 +481,7 @@ ReplayResult replay(const ReplayOptions& ro) {
   risk::ManualClock gate_clock(st.rec_stamps.empty() ? 0 : st.rec_stamps.front());
   risk::RiskGates::Config gc;
   gc.max_tokens = std::max<std::size_t>(registry.token_count(), 1);
-  gc.limits = limits_of(opt.reload);
+  gc.limits = risk_limits_of(opt.reload);
   gc.clock = gate_clock.clock();
   risk::RiskGates gates(gc);
   for (std::size_t i = 0; i < registry.token_count(); ++i) {

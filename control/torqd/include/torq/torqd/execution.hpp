@@ -17,6 +17,7 @@
 #include "torq/num/uint256.hpp"
 #include "torq/protocol/instrument_id.hpp"
 #include "torq/protocol/tlv_types.hpp"
+#include "torq/risk/risk_gates.hpp"
 
 namespace torq::torqd {
 
@@ -57,6 +58,19 @@ struct FeeQuote {
 };
 // priority = max(configured, 25 gwei on chain 137); max fee = 2 × base fee + priority.
 [[nodiscard]] FeeQuote fees_for(const num::U256& base_fee_wei, std::uint64_t priority_gwei, std::uint64_t chain_id) noexcept;
+
+// What the risk gates see of a signal priced with `fees` (every hop's state at the signal's block).
+[[nodiscard]] inline risk::Candidate risk_candidate(const protocol::ArbitrageSignal& sig, const FeeQuote& fees) noexcept {
+  risk::Candidate cand{};
+  cand.signal_id = sig.signal_id;
+  cand.token_in = protocol::InstrumentId(sig.tokens[0]);
+  cand.hop_count = sig.hop_count;
+  for (unsigned h = 0; h < protocol::kMaxHops; ++h) cand.state_blocks[h] = sig.block_number;
+  cand.amount_in = sig.amount_in;
+  cand.max_fee_per_gas = fees.max_fee_per_gas;
+  cand.max_priority_fee_per_gas = fees.max_priority_fee_per_gas;
+  return cand;
+}
 
 // The contract's minProfit: expected_profit × share_bps / 10000, at least 1 raw unit.
 [[nodiscard]] num::U256 min_profit_for(const num::U256& expected_profit, std::uint32_t share_bps) noexcept;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "torq/num/usd_fixed.hpp"
+#include "torq/risk/risk_gates.hpp"
 
 namespace torq::torqd {
 
@@ -40,6 +41,21 @@ struct Reloadable {
   std::uint32_t breaker_cooldown_s = 300;
   bool kill_switch = false;
 };
+
+// The risk gates' limits for these settings (USD as UsdFixedPoint8 raw, gwei as wei, s as ns).
+[[nodiscard]] inline risk::RiskLimits risk_limits_of(const Reloadable& r) noexcept {
+  risk::RiskLimits l;
+  l.max_notional_usd = r.max_notional_usd.raw;
+  l.max_daily_loss_usd = r.daily_loss_usd.raw;
+  l.max_drawdown_usd = r.max_drawdown_usd.raw;
+  l.max_in_flight = r.max_in_flight;
+  l.max_state_age_blocks = r.stale_blocks;
+  l.max_fee_per_gas_wei = r.max_gas_price_gwei * 1'000'000'000ULL;
+  l.min_priority_fee_wei = r.priority_fee_gwei * 1'000'000'000ULL;
+  l.breaker_threshold = r.breaker_reverts;
+  l.breaker_cooldown_ns = std::uint64_t{r.breaker_cooldown_s} * 1'000'000'000ULL;
+  return l;
+}
 
 struct TokenPrice {
   std::string symbol;
