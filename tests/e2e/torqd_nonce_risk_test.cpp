@@ -15,7 +15,12 @@
 //  - the risk gates through the operator API on one running torqd: MaxNotional,
 //    GasPriceCeiling, KillSwitch (the first decision after the kill is a KillSwitch reject) and a
 //    trade once released; the circuit breaker opens after two induced reverts (on-chain minProfit
-//    above the expected profit: "Too little profit") and refuses the next signal (CircuitOpen).
+//    above the expected profit: "Too little profit") and refuses the next signal (CircuitOpen);
+//  - the realized-loss gates: one such revert books its gas as a loss; with a $0.000001 daily loss
+//    (resp. drawdown) limit every decision on the next dislocation is a DailyLoss (resp. Drawdown)
+//    reject; per-token exposure limits of $1 make every decision a TokenExposure reject.
+// Not here: StaleState (the signal's block and torqd's head come from the same node stream; see
+// docs/torqd.md "Missing").
 // Every reason code is read from the audit log's Decision records. Exits 77 (skipped) without
 // chain/node_modules.
 #include <gtest/gtest.h>
@@ -82,6 +87,35 @@ class TorqdExecutorOnChain : public ChainSuite {
     if (wait) {
       ASSERT_EQ(json_field(out, "status"), "1") << out;
     }
+  }
+  // The realized-loss gates: one trade reverts on chain (on-chain minProfit = 2 x the expected
+  // profit: "Too little profit"), its gas is booked as a realized loss above `limit_raw`, and every
+  // decision on the next dislocation is a reject with `reason`. `risk`: the [risk] keys.
+  void expect_loss_gate(const std::string& name, const std::string& risk, RejectReason reason, std::int64_t limit_raw) {
+    const pid_t pid = start_torqd(name, {"--config", write_config(name, risk).string(), "--min-profit-share-bps", "20000"});
+    ASSERT_GT(pid, 0);
+    dislocate("15");
+    AuditDump d = wait_audit(name, [](const AuditDump& a) { return count_status(a, kReverted) >= 1; }, 15s);
+    ASSERT_EQ(count_status(d, kReverted), 1U) << "the induced revert did not happen";
+    const torq::protocol::ExecutionReport rev = *std::find_if(d.receipts.begin(), d.receipts.end(), [](const auto& x) { return x.status == kReverted; });
+    EXPECT_LT(rev.realized_pnl_usd, -limit_raw) << "the revert's gas was not booked as a loss above the limit";
+    // The receipt record is written after the P&L reached the gates: every later decision sees it.
+    const std::size_t before = d.decisions.size();
+    const std::size_t txs_before = d.txs.size();
+    dislocate("5");
+    d = wait_audit(name, [&](const AuditDump& a) { return count_reason(a, reason, before) >= 1; }, 10s);
+    ASSERT_GT(d.decisions.size(), before) << "no decision after the loss";
+    EXPECT_GE(count_reason(d, reason, before), 1U) << "no reject with reason " << static_cast<int>(reason);
+    EXPECT_EQ(count_reason(d, reason, before), d.decisions.size() - before) << "another reason after the loss";
+    for (std::size_t i = before; i < d.decisions.size(); ++i) EXPECT_EQ(d.decisions[i].accepted, 0) << "accepted past the loss limit";
+    EXPECT_EQ(d.txs.size(), txs_before) << "a transaction was sent past the loss limit";
+    const TorqdRun r = stop_torqd(name, pid);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::printf("%s\n", r.summary.c_str());
+    EXPECT_EQ(num(r.summary, "reverted"), 1U);
+    EXPECT_EQ(num(r.summary, "included"), 0U);
+    EXPECT_EQ(json_field(r.summary, "realized_pnl_usd").substr(0, 1), "-") << r.summary;
+    EXPECT_EQ(json_field(receipt(rev.tx_hash), "status"), "0x0");
   }
 };
 
@@ -331,6 +365,50 @@ TEST_F(TorqdExecutorOnChain, ShouldOpenTheBreakerAfterTwoRevertsAndRefuseTheNext
     if (x.status == kReverted) {
       EXPECT_EQ(json_field(receipt(x.tx_hash), "status"), "0x0");
     }
+}
+
+// Daily loss: the gas of one reverted trade exceeds a $0.000001 daily loss limit (drawdown limit
+// far above it: the reason is the daily one, checked first).
+TEST_F(TorqdExecutorOnChain, ShouldRefuseWithDailyLossOnceARevertedTradeLostItsGas) {
+  expect_loss_gate("dailyloss",
+                   "max_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"0.000001\"\nmax_drawdown_usd = \"2000\"\n"
+                   "breaker_reverts = 10\nmax_gas_price_gwei = 1000\nkill_switch = false\n",
+                   RejectReason::DailyLoss, 100);
+}
+
+// Drawdown from the peak (0 at start): the same loss, above a $0.000001 drawdown limit while the
+// daily loss limit is far above it.
+TEST_F(TorqdExecutorOnChain, ShouldRefuseWithDrawdownOnceARevertedTradeLostItsGas) {
+  expect_loss_gate("drawdown",
+                   "max_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"0.000001\"\n"
+                   "breaker_reverts = 10\nmax_gas_price_gwei = 1000\nkill_switch = false\n",
+                   RejectReason::Drawdown, 100);
+}
+
+// Per-token exposure: every token's limit is $1 ([risk] per_token_exposure_usd), below any trade's
+// input; the notional limit is far above it, so the exposure gate (the last one) names the reason.
+TEST_F(TorqdExecutorOnChain, ShouldRefuseWithTokenExposureWhenTheInputExceedsTheTokensLimit) {
+  const std::string risk =
+      "max_notional_usd = \"1000000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"
+      "breaker_reverts = 3\nmax_gas_price_gwei = 1000\nkill_switch = false\n"
+      "per_token_exposure_usd = { USDC = \"1\", USDT = \"1\", WETH = \"1\", WMATIC = \"1\", WBTC = \"1\" }\n";
+  const pid_t pid = start_torqd("exposure", {"--config", write_config("exposure", risk).string()});
+  ASSERT_GT(pid, 0);
+  dislocate("10");
+  AuditDump d = wait_audit("exposure", [](const AuditDump& a) { return count_reason(a, RejectReason::TokenExposure) >= 1; }, 10s);
+  ASSERT_GE(count_reason(d, RejectReason::TokenExposure), 1U) << "no reject with reason TokenExposure";
+  EXPECT_EQ(count_reason(d, RejectReason::TokenExposure), d.decisions.size()) << "another reason with $1 exposure limits";
+  for (const auto& x : d.decisions) {
+    EXPECT_EQ(x.accepted, 0);
+    // The gate valued the input (above $1: the limit) and passed the notional limit.
+    EXPECT_GT(x.notional_usd, 100'000'000) << "input not above the $1 exposure limit";
+    EXPECT_LE(x.notional_usd, 1'000'000 * 100'000'000LL);
+  }
+  EXPECT_EQ(d.txs.size(), 0U) << "a transaction was sent above the exposure limit";
+  const TorqdRun r = stop_torqd("exposure", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::printf("%s\n", r.summary.c_str());
+  EXPECT_EQ(num(r.summary, "included"), 0U);
 }
 
 // Last in the suite: the restarted node has none of the old node's EVM snapshots.
