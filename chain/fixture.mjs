@@ -160,7 +160,10 @@ function alive(pid) {
   }
 }
 
-async function killAnvil(anvil) {
+// SIGTERM, then SIGKILL after graceMs. A node stopped for a restart gets a long grace: anvil
+// writes its --dump-state file on the way out, which takes seconds on a loaded machine, and a
+// SIGKILL in the middle would leave a stale or partial dump.
+async function killAnvil(anvil, graceMs = 3000) {
   if (!anvil || anvil.stopped) return;
   anvil.stopped = true;
   const exited = new Promise((res) => {
@@ -170,7 +173,7 @@ async function killAnvil(anvil) {
   if (alive(anvil.pid)) process.kill(anvil.pid, 'SIGTERM');
   const t = setTimeout(() => {
     if (alive(anvil.pid)) process.kill(anvil.pid, 'SIGKILL');
-  }, 3000);
+  }, graceMs);
   await exited;
   clearTimeout(t);
   try {
@@ -400,7 +403,7 @@ export async function stopFixture(fx) {
 /** Node restart, first half: SIGTERM to anvil, which dumps its chain to fx.stateFile on exit. */
 export async function stopNode(fx) {
   if (!fx.stateFile) throw new Error('stopNode needs a fixture started with stateFile');
-  await killAnvil(fx.anvil);
+  await killAnvil(fx.anvil, 60000);
   if (!fs.existsSync(fx.stateFile)) throw new Error(`anvil left no state dump at ${fx.stateFile}`);
 }
 

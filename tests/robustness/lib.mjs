@@ -142,7 +142,8 @@ function runToolAsync(args) {
     let err = '';
     p.stdout.on('data', (d) => (out += d));
     p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`chain_tool ${args[0]}: ${err}`))));
+    // 'close', not 'exit': 'exit' can come before the last stdout chunk has been read.
+    p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`chain_tool ${args[0]}: ${err}`))));
   });
 }
 
