@@ -377,3 +377,19 @@ TEST(Config, ShouldRefuseNonAsciiWhereTomlppWouldClassifyItAsWhitespace) {
   EXPECT_EQ(torq::ops::parse_config(fine, "ok.toml").chain.name, "polyg\xC3\xA9on");
 }
 }  // namespace
+
+namespace {
+// fuzz_config: an unknown key that is empty (or needs quotes) must still be named in the issue.
+TEST(Config, ShouldNameAnEmptyOrQuotedUnknownKeyAsTomlWritesIt) {
+  const auto named = [](const std::vector<ConfigIssue>& issues, const std::string& key) {
+    for (const auto& i : issues) {
+      EXPECT_FALSE(i.key.empty()) << i.message;
+      if (i.key == key) return i.message.find("unknown key") != std::string::npos;
+    }
+    return false;
+  };
+  EXPECT_TRUE(named(errors_of("'' = 0\n" + std::string(kBase)), "\"\""));
+  EXPECT_TRUE(named(errors_of(std::string(kBase) + "\"a b\" = 0\n"), "api.\"a b\""));
+  EXPECT_TRUE(named(errors_of("'' = 0\n"), "\"\""));
+}
+}  // namespace

@@ -308,11 +308,26 @@ class Loader {
     issues_.push_back(ConfigIssue{std::move(key), line, std::move(msg)});
   }
   static std::uint32_t line_of(const toml::node& n) { return n.source().begin.line; }
+  // A key as TOML would write it: bare when it can be, otherwise quoted (so an empty or odd key
+  // from the file, e.g. `'' = 0`, still names something in the issue; found by fuzz_config).
+  static std::string key_text(std::string_view k) {
+    const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-';
+    });
+    if (bare) return std::string(k);
+    std::string q = "\"";
+    for (char c : k) {
+      if (c == '"' || c == '\\') q += '\\';
+      q += c;
+    }
+    q += '"';
+    return q;
+  }
   static std::string join(std::string_view path, std::string_view k) {
-    if (path.empty()) return std::string(k);
+    if (path.empty()) return key_text(k);
     std::string o(path);
     o += '.';
-    o += k;
+    o += key_text(k);
     return o;
   }
   std::string resolve(const std::string& p) const {
