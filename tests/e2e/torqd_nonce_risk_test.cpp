@@ -181,6 +181,15 @@ TEST_F(TorqdExecutorOnChain, ShouldReplaceAStuckTransactionAtTheSameNonceWithHig
   EXPECT_EQ(rec->tx_hash, last.tx_hash) << "the booked receipt is not the replacement's";
   EXPECT_EQ(rec->nonce, first.nonce);
   EXPECT_EQ(json_field(receipt(last.tx_hash), "status"), "0x1");
+  // Gas limit = the 2-hop gas units (250k, the config default) + 50 % headroom: the use depends on
+  // the block (a V2 pair's first cumulative-price write, a V3 oracle write), so a limit equal to
+  // the estimate ran some trades out of gas.
+  {
+    Rpc rpc(http_);
+    const std::string tx = rpc.call("eth_getTransactionByHash", "[\"" + hex_of(last.tx_hash.data(), 32) + "\"]");
+    EXPECT_EQ(torq::torqd::parse_hex_u64(json_field(tx, "gas")).value_or(0), 375'000U) << tx;
+    EXPECT_LT(torq::torqd::parse_hex_u64(json_field(receipt(last.tx_hash), "gasUsed")).value_or(~0ULL), 375'000U);
+  }
   for (std::size_t i = 0; i + 1 < attempts.size(); ++i) {
     EXPECT_EQ(receipt(attempts[i].tx_hash), "null") << "a replaced attempt was mined";
   }

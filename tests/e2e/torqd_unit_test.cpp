@@ -190,6 +190,16 @@ TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
 }
 
+TEST(TorqdOptions, ShouldSignWithAGasLimitAboveTheExpectedGasUnits) {
+  Options o;
+  o.gas_units_2hop = 250'000;
+  o.gas_units_3hop = 350'000;
+  EXPECT_EQ(o.gas_limit_for(2), 375'000u);  // default headroom 50 %
+  EXPECT_EQ(o.gas_limit_for(3), 525'000u);
+  o.gas_limit_headroom_pct = 0;
+  EXPECT_EQ(o.gas_limit_for(2), 250'000u);
+}
+
 TEST(TorqdOptions, ShouldParseReplacementSettingsAndRefuseABumpBelowTenPercent) {
   const char* base[] = {"torqd", "--manifest", "m.json", "--role", "strategy"};
   const auto d = parse_args(5, base);

@@ -242,6 +242,15 @@ TEST(Config, ShouldRejectPriorityFeeBelowPolygonFloor) {
   EXPECT_NE(issues[0].message.find("25 gwei"), std::string::npos);
 }
 
+TEST(Config, ShouldTakeGasLimitHeadroomAndRejectItAboveFourHundredPercent) {
+  EXPECT_EQ(torq::ops::parse_config(kBase, "base.toml").strategy.gas_limit_headroom_pct, 50u);  // default
+  const std::string with = replace(kBase, "priority_fee_gwei = 30", "priority_fee_gwei = 30\ngas_limit_headroom_pct = 20");
+  EXPECT_EQ(torq::ops::parse_config(with, "h.toml").strategy.gas_limit_headroom_pct, 20u);
+  const auto issues = errors_of(replace(kBase, "priority_fee_gwei = 30", "priority_fee_gwei = 30\ngas_limit_headroom_pct = 500"));
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].key, "strategy.gas_limit_headroom_pct");
+}
+
 TEST(Config, ShouldRejectMissingRequiredSection) {
   const std::string text = replace(kBase, "[key]\nenv = \"TORQ_SIGNER_KEY\"\n", "");
   const auto issues = errors_of(text);

@@ -729,11 +729,13 @@ class Loader {
   void strategy(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "strategy", true);
     if (t == nullptr) return;
-    check_keys(*t, "strategy", {"min_profit_usd", "gas_units_2hop", "gas_units_3hop", "priority_fee_gwei", "reference_pools"});
+    check_keys(*t, "strategy", {"min_profit_usd", "gas_units_2hop", "gas_units_3hop", "gas_limit_headroom_pct", "priority_fee_gwei",
+                                  "reference_pools"});
     auto& s = cfg.strategy;
     set_usd(*t, "min_profit_usd", "strategy", true, s.min_profit_usd);
     set_uint(*t, "gas_units_2hop", "strategy", false, s.gas_units_2hop, 21'000, 30'000'000);
     set_uint(*t, "gas_units_3hop", "strategy", false, s.gas_units_3hop, 21'000, 30'000'000);
+    set_uint(*t, "gas_limit_headroom_pct", "strategy", false, s.gas_limit_headroom_pct, 0, 400);
     set_uint(*t, "priority_fee_gwei", "strategy", false, s.priority_fee_gwei, 0, 100'000);
     if (const toml::node* n = t->get("reference_pools")) {
       const auto* arr = n->as_array();
@@ -1025,6 +1027,7 @@ ReloadDiff diff_reloadable(const TorqConfig& a, const TorqConfig& b) {
   TORQ_CMP(strategy, min_profit_usd);
   TORQ_CMP(strategy, gas_units_2hop);
   TORQ_CMP(strategy, gas_units_3hop);
+  TORQ_CMP(strategy, gas_limit_headroom_pct);
   TORQ_CMP(strategy, priority_fee_gwei);
   TORQ_CMP(risk, max_notional_usd);
   TORQ_CMP(risk, per_token_exposure_usd);

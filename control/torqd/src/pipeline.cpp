@@ -1259,7 +1259,7 @@ struct Pipeline::Impl {
       slot->order_id = ++order_seq;
       slot->signal_id = sig->signal_id;
       slot->nonce = *nonce;
-      slot->gas_limit = sig->hop_count == 2 ? opt.gas_units_2hop : opt.gas_units_3hop;
+      slot->gas_limit = opt.gas_limit_for(sig->hop_count);
       slot->fees = risk::TxFees{d.max_fee_per_gas, d.max_priority_fee_per_gas};
       slot->replacing = false;
       slot->retries = 0;

@@ -106,6 +106,9 @@ Meta parse_meta(const std::string& text) {
   o.chain_id = m.chain_id;
   u64("gas_units_2hop", o.gas_units_2hop);
   u64("gas_units_3hop", o.gas_units_3hop);
+  // Recordings made before the key existed signed with gas limit = gas units (no headroom).
+  o.gas_limit_headroom_pct = 0;
+  if (std::uint64_t h = 0; doc["gas_limit_headroom_pct"].get(h) == simdjson::SUCCESS) o.gas_limit_headroom_pct = static_cast<std::uint32_t>(h);
   Reloadable& r = o.reload;
   i64("min_profit_usd", r.min_profit_usd.raw);
   std::uint64_t v = 0;
@@ -255,7 +258,7 @@ struct ReplayState {
           tx.nonce = next_nonce;
           tx.max_priority_fee_per_gas = dec.max_priority_fee_per_gas;
           tx.max_fee_per_gas = dec.max_fee_per_gas;
-          tx.gas_limit = sig->hop_count == 2 ? opt.gas_units_2hop : opt.gas_units_3hop;
+          tx.gas_limit = opt.gas_limit_for(sig->hop_count);
           tx.to = contract;
           tx.data = std::span<const std::uint8_t>(calldata.data(), cd_len);
           std::array<std::uint8_t, 640> raw{};
@@ -395,6 +398,7 @@ std::string recording_meta(const Options& opt, const std::vector<std::int64_t>& 
   o << "{\"format\":\"torq-recording/1\",\"chain_id\":" << opt.chain_id << ",\"rpc_http\":\"" << json_escape(opt.rpc_http)
     << "\",\"rpc_ws\":\"" << json_escape(opt.rpc_ws) << "\",\"contract\":\"" << json_escape(opt.contract)
     << "\",\"gas_units_2hop\":" << opt.gas_units_2hop << ",\"gas_units_3hop\":" << opt.gas_units_3hop
+    << ",\"gas_limit_headroom_pct\":" << opt.gas_limit_headroom_pct
     << ",\"min_profit_usd\":" << r.min_profit_usd.raw << ",\"min_profit_share_bps\":" << r.min_profit_share_bps
     << ",\"priority_fee_gwei\":" << r.priority_fee_gwei << ",\"max_notional_usd\":" << r.max_notional_usd.raw
     << ",\"daily_loss_usd\":" << r.daily_loss_usd.raw << ",\"max_drawdown_usd\":" << r.max_drawdown_usd.raw

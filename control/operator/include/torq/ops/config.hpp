@@ -83,6 +83,10 @@ struct StrategyConfig {  // reloadable
   UsdFixedPoint8 min_profit_usd{0};
   std::uint64_t gas_units_2hop = 250'000;   // cross-DEX cycle of 2 pools
   std::uint64_t gas_units_3hop = 350'000;   // triangular cycle of 3 pools
+  // Transaction gas limit = gas units x (100 + this) / 100: the units are the expected use (the
+  // cost estimate); the limit leaves room for state-dependent costs (first oracle/cumulative-price
+  // writes of a block, cold storage) so a trade never reverts out of gas.
+  std::uint32_t gas_limit_headroom_pct = 50;
   std::uint64_t priority_fee_gwei = 30;
   std::vector<std::string> reference_pools; // pool addresses used to value tokens in USD
   bool operator==(const StrategyConfig&) const = default;

@@ -87,6 +87,12 @@ struct Options {
   std::uint64_t chain_id = 137;
   std::uint64_t gas_units_2hop = 260000;
   std::uint64_t gas_units_3hop = 380000;
+  // Gas limit of a trade: the path kind's gas units (expected use) plus this share of headroom.
+  std::uint32_t gas_limit_headroom_pct = 50;
+  [[nodiscard]] std::uint64_t gas_limit_for(std::uint8_t hops) const noexcept {
+    const std::uint64_t units = hops == 2 ? gas_units_2hop : gas_units_3hop;
+    return units * (100 + gas_limit_headroom_pct) / 100;
+  }
   std::uint32_t receipt_timeout_ms = 30000;
   // Stuck transactions (risk::NonceManager): replaced at the same nonce with both fees raised by
   // replace_bump_pct (>= 10) when still without a receipt replace_after_blocks blocks or
