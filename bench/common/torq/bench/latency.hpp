@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -147,8 +148,18 @@ class JsonObject {
 
 // Two distinct CPUs for a producer/consumer pair (the last two allowed ones, away from cpu 0's
 // housekeeping when possible); {-1, -1} when fewer than two are allowed.
+// TORQ_BENCH_CPUS="a,b" overrides the choice (both must be allowed), e.g. two isolated cores
+// of one socket that are not SMT siblings.
 [[nodiscard]] inline std::pair<int, int> pick_two_cpus() {
   const std::vector<int> cpus = hw::allowed_cpus();
+  if (const char* env = std::getenv("TORQ_BENCH_CPUS"); env != nullptr) {
+    int a = -1;
+    int b = -1;
+    if (std::sscanf(env, "%d,%d", &a, &b) == 2 && a != b && std::find(cpus.begin(), cpus.end(), a) != cpus.end() &&
+        std::find(cpus.begin(), cpus.end(), b) != cpus.end())
+      return {a, b};
+    std::fprintf(stderr, "TORQ_BENCH_CPUS=%s ignored: two distinct allowed CPUs expected\n", env);
+  }
   if (cpus.size() < 2) return {-1, -1};
   return {cpus[cpus.size() - 2], cpus[cpus.size() - 1]};
 }
