@@ -2,6 +2,9 @@
 #include "torq/arb/search.hpp"
 
 #include <cmath>
+#include <cstddef>
+#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "torq/arb/wide_math.hpp"
@@ -482,28 +485,28 @@ struct XF {
   std::int32_t e = 0;
 };
 
-[[nodiscard]] XF xf_norm128(u128 v, std::int32_t e) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_norm128(u128 v, std::int32_t e) noexcept {
   if (v == 0) return XF{};
   const auto hi = static_cast<std::uint64_t>(v >> 64);
   const int bl = hi != 0 ? 128 - __builtin_clzll(hi) : 64 - __builtin_clzll(static_cast<std::uint64_t>(v));
   if (bl > 64) return XF{static_cast<std::uint64_t>(v >> (bl - 64)), e + (bl - 64)};
   return XF{static_cast<std::uint64_t>(v) << (64 - bl), e - (64 - bl)};
 }
-[[nodiscard]] XF xf(const U256& v) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline XF xf(const U256& v) noexcept {
   const unsigned bl = v.bit_length();
   if (bl <= 128) return xf_norm128(v.low_u128(), 0);
   return XF{(v >> (bl - 64)).limb[0], static_cast<std::int32_t>(bl - 64)};
 }
-[[nodiscard]] XF xf_mul(XF a, XF b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_mul(XF a, XF b) noexcept {
   if (a.m == 0 || b.m == 0) return XF{};
   return xf_norm128(static_cast<u128>(a.m) * b.m, a.e + b.e);
 }
-[[nodiscard]] XF xf_div(XF a, XF b) noexcept {  // b != 0
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_div(XF a, XF b) noexcept {  // b != 0
   if (a.m == 0) return XF{};
   // (a.m * 2^63) / b.m in (2^62, 2^64): 62+ significant bits.
   return xf_norm128((static_cast<u128>(a.m) << 63) / b.m, a.e - b.e - 63);
 }
-[[nodiscard]] XF xf_add(XF a, XF b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_add(XF a, XF b) noexcept {
   if (a.m == 0) return b;
   if (b.m == 0) return a;
   if (a.e < b.e) std::swap(a, b);
@@ -514,7 +517,7 @@ struct XF {
   return xf_norm128(sum, a.e - 1);
 }
 // a - b for a >= b (zero otherwise).
-[[nodiscard]] XF xf_sub(XF a, XF b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_sub(XF a, XF b) noexcept {
   if (b.m == 0) return a;
   if (a.m == 0 || a.e < b.e || (a.e == b.e && a.m <= b.m)) return XF{};
   const std::int32_t d = a.e - b.e;
@@ -523,7 +526,7 @@ struct XF {
   const u128 bm = d >= 63 + 64 ? 0 : (static_cast<u128>(b.m) << 63) >> d;
   return xf_norm128(am - bm, a.e - 63);
 }
-[[nodiscard]] bool xf_less(XF a, XF b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline bool xf_less(XF a, XF b) noexcept {
   if (a.m == 0) return b.m != 0;
   if (b.m == 0) return false;
   if (a.e != b.e) return a.e < b.e;
@@ -562,17 +565,17 @@ struct SX {
   XF v;
   bool neg = false;
 };
-[[nodiscard]] SX sx_mul(SX a, SX b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline SX sx_mul(SX a, SX b) noexcept {
   const XF m = xf_mul(a.v, b.v);
   return SX{m, m.m != 0 && a.neg != b.neg};
 }
-[[nodiscard]] SX sx_add(SX a, SX b) noexcept {
+[[nodiscard]] [[gnu::always_inline]] inline SX sx_add(SX a, SX b) noexcept {
   if (a.neg == b.neg) return SX{xf_add(a.v, b.v), a.neg};
   if (xf_less(a.v, b.v)) return SX{xf_sub(b.v, a.v), b.neg};
   const XF d = xf_sub(a.v, b.v);
   return SX{d, d.m != 0 && a.neg};
 }
-[[nodiscard]] SX sx_neg(SX a) noexcept { return SX{a.v, a.v.m != 0 && !a.neg}; }
+[[nodiscard]] [[gnu::always_inline]] inline SX sx_neg(SX a) noexcept { return SX{a.v, a.v.m != 0 && !a.neg}; }
 
 // A Moebius map u -> (p u + q) / (r u + s).
 struct Moebius {
@@ -628,14 +631,18 @@ struct Moebius {
 SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
   constexpr std::size_t kMaxHops = 4;
   if (hops.empty() || hops.size() > kMaxHops) return optimize_generic(hops, cfg);
-  V3SegmentCache local[kMaxHops];
+  // Caches for V3 hops without an engine-owned one, constructed only when needed (each is ~0.9 KB
+  // of zeroed U256s: constructing four per call cost more than a V2 triangle's whole sizing).
+  alignas(V3SegmentCache) std::byte local_raw[kMaxHops][sizeof(V3SegmentCache)];
   V3SegmentCache* caches[kMaxHops] = {};
+  std::size_t local_used = 0;
+  static_assert(std::is_trivially_destructible_v<V3SegmentCache>);  // never destroyed explicitly
   std::uint8_t model_step[kMaxHops] = {};
   bool model_ok = true;
   for (std::size_t i = 0; i < hops.size(); ++i) {
     const Hop& h = hops[i];
     if (h.meta->type != PoolType::V3) continue;
-    caches[i] = h.segments != nullptr ? h.segments : &local[i];
+    caches[i] = h.segments != nullptr ? h.segments : ::new (static_cast<void*>(local_raw[local_used++])) V3SegmentCache{};
     if (!v3_segments_prepare(h, *caches[i])) {
       model_ok = false;
       continue;
