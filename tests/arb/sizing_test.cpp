@@ -156,8 +156,8 @@ TEST(V2Quote, FastPathShouldEqualTheLibraryFormulaForEveryInput) {
   EXPECT_GT(fast, 50000);
 }
 
-// V2-V2 keeps its exact method under Sizing::closed_form, with cheaper pieces (fast quotes,
-// isqrt_fast, the interval ends tested first): the same result as the legacy path, bit for bit.
+// optimize_v2v2 (SearchConfig::v2v2_exact) with Sizing::closed_form's cheaper pieces (fast
+// quotes, isqrt_fast, the interval ends tested first): the same result as the legacy path, bit for bit.
 TEST(ClosedFormSizing, V2V2ShouldGiveExactlyTheLegacyResult) {
   std::mt19937_64 rng(5);
   SearchConfig legacy;
@@ -193,6 +193,50 @@ TEST(ClosedFormSizing, V2V2ShouldGiveExactlyTheLegacyResult) {
   EXPECT_GT(found, 1200);
   std::printf("v2-v2: %d profitable, %d proven optimal\n", found, exact);
   EXPECT_GT(exact, 30);  // small reserves, wide scan: proven integer optima
+}
+
+// Sizing::closed_form sizes V2-V2 with the closed form of the composed curve (one exact
+// simulation) unless v2v2_exact: its profit never beats the exact method's (which is the proven
+// optimum when `exact`) and, with realistic reserves (>= 2^40), falls short of it by at most a
+// few wei: the profit curve is flat at the optimum.
+TEST(ClosedFormSizing, V2V2ClosedFormShouldBeWithinAFewWeiOfTheExactOptimumWithOneSimulation) {
+  std::mt19937_64 rng(11);
+  SearchConfig exact_cfg;
+  exact_cfg.v2v2_exact = true;
+  exact_cfg.v2v2_max_scan = 4096;
+  const SearchConfig cf;  // the default
+  int compared = 0;
+  U256 worst = U256::zero();
+  for (int i = 0; i < 6000; ++i) {
+    PoolState s1{}, s2{};
+    PoolMeta m1{}, m2{};
+    m1.type = m2.type = PoolType::V2;
+    m1.v2_fee = {997, 1000};
+    m2.v2_fee = i % 3 == 0 ? strategy::V2Fee{9975, 10000} : strategy::V2Fee{997, 1000};
+    const unsigned bits = 40 + static_cast<unsigned>(rng() % 72);
+    const U256 a1 = rand_bits(rng, bits), b1 = rand_bits(rng, bits);
+    const double f = 1.0 + (static_cast<double>(rng() % 60001) - 30000.0) / 1e6;
+    const U256 a2 = rand_bits(rng, bits);
+    const U256 b2 = U256::from_u128(static_cast<u128>(to_double(a2) * to_double(b1) / to_double(a1) * f)) + U256::one();
+    s1.reserve0 = a1; s1.reserve1 = b1; s1.flags = pool_flags::kHasState;
+    s2.reserve0 = a2; s2.reserve1 = b2; s2.flags = pool_flags::kHasState;
+    const Hop hops[2] = {Hop{&s1, &m1, {}, true}, Hop{&s2, &m2, {}, false}};
+    const SearchResult e = optimize(hops, exact_cfg), c = optimize(hops, cf);
+    ASSERT_EQ(e.found, c.found) << i;
+    if (!e.found) continue;
+    ++compared;
+    EXPECT_EQ(c.probes, 1U) << i;
+    EXPECT_TRUE(c.closed_form) << i;
+    EXPECT_EQ(*simulate_path(hops, c.amount_in), c.amount_out) << i;  // exact amounts
+    const U256 pe = e.amount_out - e.amount_in, pc = c.amount_out - c.amount_in;
+    if (e.exact) {
+      ASSERT_FALSE(pe < pc) << i << ": beat the proven optimum";
+    }
+    if (pc < pe) worst = std::max(worst, pe - pc);
+  }
+  std::printf("v2-v2 closed form: %d compared, worst shortfall %s wei\n", compared, worst.to_string().c_str());
+  EXPECT_GT(compared, 1500);
+  EXPECT_LE(worst, U256(8));
 }
 
 // One random cycle: kind 0 = V3 -> V2, 1 = V2 -> V3, 2 = V3 -> V3, 3 = triangle V3, V2, V2.

@@ -5,8 +5,9 @@
 //
 // Scenario: 6 V2 pools (USDC/WETH, WMATIC/USDC, WMATIC/WETH on two venues) loaded by snapshot
 // frames; each tick is one V2Sync moving quickswap USDC/WETH ±1% off the others, so every tick
-// yields signals. One tick at a time (the next after the previous one's first signal arrived or
-// a 50 ms timeout): latency, not queueing. Three threads, as three torqd roles would be:
+// yields signals. One tick at a time: the next one after the previous one's first signal arrived
+// AND the strategy finished that tick (its other cycles are still being evaluated when the first
+// signal is out; a tick sent meanwhile would measure queueing behind them), or a 50 ms timeout. Three threads, as three torqd roles would be:
 //   collector  builds the md frame (timestamp = CLOCK_MONOTONIC ns) and publishes it, then acts
 //              as the executor: receives signal frames; latency = now - the signal's timestamp
 //              (the engine stamps signals with the triggering md frame's timestamp);
@@ -170,6 +171,7 @@ ModeResult run_mode(const std::string& name, const std::string& md_link, const s
   res.lat.reserve(ticks);
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> got_tick{0};  // last tick whose first signal the executor side saw
+  std::atomic<std::uint64_t> processed{0};  // md frames the strategy finished (search and signals out)
 
   std::thread strategy([&] {
     if (cpus[1] >= 0) (void)hw::pin_current_thread(cpus[1]);
@@ -178,12 +180,13 @@ ModeResult run_mode(const std::string& name, const std::string& md_link, const s
       if (udp) {
         (void)md_sub.poll([&](std::span<const std::byte> f) noexcept { (void)in_ring.try_publish(f); }, 32);
       }
-      (void)engine.poll(*rin, 32);
+      const std::size_t n = engine.poll(*rin, 32);
       if (udp) {
-        (void)out_ring.consume_burst(
-            [&](std::span<const std::byte> f) noexcept { (void)sig_pub.try_publish(f); }, 32);
+        while (out_ring.consume_burst([&](std::span<const std::byte> f) noexcept { (void)sig_pub.try_publish(f); }, 32) != 0) {
+        }
         (void)sig_pub.flush();
       }
+      if (n != 0) processed.fetch_add(n, std::memory_order_release);
     }
   });
   // Executor side, polled by the collector thread between ticks (two spinning threads in all, so
@@ -233,7 +236,9 @@ ModeResult run_mode(const std::string& name, const std::string& md_link, const s
         break;
       }
     }
-    for (int k = 0; k < 64; ++k) poll_signals();  // the tick's other signals
+    // The strategy finishes the tick (its other cycles), then the tick's other signals are drained.
+    while (processed.load(std::memory_order_acquire) < t + 1 && mono_ns() <= deadline) poll_signals();
+    for (int k = 0; k < 64; ++k) poll_signals();
     if (t == 199) {  // warm-up done
       res.lat.clear();
       res.timeouts = 0;

@@ -728,9 +728,9 @@ SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig&
 }
 
 SearchResult optimize(std::span<const Hop> hops, const SearchConfig& cfg) noexcept {
-  if (hops.size() == 2 && hops[0].meta->type == PoolType::V2 && hops[1].meta->type == PoolType::V2)
-    return optimize_v2v2(hops[0], hops[1], cfg);
-  if (cfg.sizing == Sizing::legacy) return optimize_generic(hops, cfg);
+  const bool v2v2 = hops.size() == 2 && hops[0].meta->type == PoolType::V2 && hops[1].meta->type == PoolType::V2;
+  if (cfg.sizing == Sizing::legacy) return v2v2 ? optimize_v2v2(hops[0], hops[1], cfg) : optimize_generic(hops, cfg);
+  if (v2v2 && cfg.v2v2_exact) return optimize_v2v2(hops[0], hops[1], cfg);
   return optimize_closed_form(hops, cfg);
 }
 

@@ -5,7 +5,8 @@
 // book's tick slice, chained; every amount is what the pools would give, to the wei), the
 // marginal rate of a hop (a double, for estimates), RateBound (an exact, conservatively rounded
 // bound on a hop's marginal rate in integer arithmetic, for the prefilter), and the optimisers:
-//  - V2-V2: closed form x* = (isqrt(K*M) - M) / N of the composed constant-product curve
+//  - V2-V2 exact (optimize_v2v2; Sizing::legacy, or SearchConfig::v2v2_exact): closed form
+//    x* = (isqrt(K*M) - M) / N of the composed constant-product curve
 //    out(x) = K x / (M + N x), then an exact integer refinement: the simulated (floored) profit is
 //    never above the real curve, so every input that could beat the best simulated profit B lies
 //    in {x : K x > (B + x)(M + N x)}, an interval found by galloping + bisection with exact
@@ -13,7 +14,7 @@
 //    simulated and the result is the exact integer optimum (SearchResult::exact). Under
 //    Sizing::closed_form the same method runs with cheaper exact pieces (v2_amount_out_fast,
 //    isqrt_fast, the interval ends tested first): bit-identical results.
-//  - Sizing::closed_form (default) for paths with a V3 hop and V2 triangles: inside one V3 swap
+//  - Sizing::closed_form (default) for every path (V2-V2 too unless v2v2_exact): inside one V3 swap
 //    step a pool is a constant-product pool with virtual reserves L*2^96/sqrtP and L*sqrtP/2^96
 //    (fee on input), so the path is one Moebius map K x / (M + N x) and its best input is
 //    x* = (sqrt(K M) - M) / N, computed with integer-mantissa floats (64-bit mantissa, exact
@@ -97,6 +98,10 @@ struct SearchConfig {
   std::uint32_t precision_bits = 12; // stop when the bracket is below x / 2^bits
   std::uint32_t closed_form_rounds = 4;  // closed-form models tried (step walking) before searching
   bool closed_form_neighbour = false;    // also simulate floor(x*) + 1 (the real optimum is in [x0, x0+1])
+  // Sizing::closed_form, V2-V2: false (default) sizes with the closed form of the composed curve
+  // like any other path (one exact simulation, ~0.25 us); true runs optimize_v2v2's exact integer
+  // refinement (the provably best integer input, ~1.3 us; the profit it adds is a few wei at most).
+  bool v2v2_exact = false;
 };
 
 struct SearchResult {
@@ -131,11 +136,11 @@ struct SearchResult {
 
 [[nodiscard]] SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg) noexcept;
 [[nodiscard]] SearchResult optimize_generic(std::span<const Hop> hops, const SearchConfig& cfg) noexcept;
-// Sizing::closed_form for any path (V2-V2 included, though optimize() keeps optimize_v2v2 there).
+// Sizing::closed_form for any path, V2-V2 included.
 [[nodiscard]] SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig& cfg) noexcept;
-// Chooses the method: closed form for two V2 hops (falling back to the generic search when the
-// closed form's integers would overflow); otherwise optimize_closed_form, or optimize_generic
-// when cfg.sizing is legacy.
+// Chooses the method: Sizing::closed_form: optimize_closed_form for every path (optimize_v2v2
+// for two V2 hops when cfg.v2v2_exact); Sizing::legacy: optimize_v2v2 for two V2 hops (falling
+// back to the generic search when its integers would overflow), else optimize_generic.
 [[nodiscard]] SearchResult optimize(std::span<const Hop> hops, const SearchConfig& cfg) noexcept;
 
 }  // namespace torq::arb
