@@ -139,7 +139,7 @@ export class TxSender {
 
 /**
  * Polls for a receipt (fast on an instant-mining node). Throws on timeout. The default is long
- * (120 s) on purpose: a fixture deploying ~60 contracts on a starved 2-vCPU machine running
+ * (120 s) on purpose: a fixture deploying its contracts on a starved 2-vCPU machine running
  * other chain tests has been seen to wait over 30 s for one receipt.
  */
 export async function waitReceipt(provider, hash, { timeoutMs = 120_000, pollMs = 10 } = {}) {
