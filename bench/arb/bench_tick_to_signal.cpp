@@ -1,8 +1,9 @@
 // bench_tick_to_signal — tick-to-signal latency of the torq::arb strategy loop (JSON on stdout).
 //
-// A synthetic Polygon-like universe (hub tokens WMATIC/USDC/WETH/USDT/DAI, long-tail tokens each
-// paired with hubs on QuickSwap/SushiSwap V2 and Uniswap V3; every pool priced consistently with
-// per-token USD prices, V3 pools loaded through PoolStateSnapshot + V3TicksSnapshot frames) with
+// A synthetic Polygon-like universe (torq/bench/universe.hpp: hub tokens WMATIC/USDC/WETH/USDT/DAI,
+// long-tail tokens each paired with hubs on QuickSwap/SushiSwap V2 and Uniswap V3; every pool priced
+// consistently with per-token USD prices, V3 pools loaded through PoolStateSnapshot +
+// V3TicksSnapshot frames; frames without CRC32C) with
 // 1k and 10k pools. A pinned producer writes market-data frames (TSC in the header timestamp)
 // into an SPSC ring; the engine runs its busy-spin loop on another pinned cpu and publishes
 // signal frames (which carry the triggering frame's timestamp) into an out ring, which the
@@ -13,7 +14,6 @@
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
 #include <atomic>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -23,164 +23,28 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
-#include "torq/arb/wide_math.hpp"
 #include "torq/bench/latency.hpp"
+#include "torq/bench/universe.hpp"
 #include "torq/hw/tsc.hpp"
 #include "torq/ring/local_ring.hpp"
-#include "torq/strategy/tick_math.hpp"
 
 namespace {
 
 using namespace torq;
-using arb::PoolSpec;
-using arb::PoolType;
+using bench::event_frame;
+using bench::kDai;
+using bench::kUsdc;
+using bench::kUsdt;
+using bench::kWeth;
+using bench::kWmatic;
+using bench::load_baseline;
+using bench::make_universe;
+using bench::Universe;
 using num::U256;
-using num::u128;
-using protocol::InstrumentId;
 
-U256 u256_from_double(double v) {
-  if (!(v >= 1.0)) return U256::one();
-  int e = 0;
-  const double m = std::frexp(v, &e);  // v = m * 2^e, m in [0.5, 1)
-  const auto mant = static_cast<std::uint64_t>(std::ldexp(m, 53));
-  return e >= 53 ? U256(mant) << static_cast<unsigned>(e - 53) : U256(mant) >> static_cast<unsigned>(53 - e);
-}
-
-struct Universe {
-  std::vector<PoolSpec> specs;
-  std::vector<double> token_usd;
-  std::vector<int> token_dec;
-  // Baseline state per pool.
-  std::vector<U256> r0, r1, sqrtp;
-  std::vector<u128> liq;
-  std::vector<std::int32_t> tick;
-};
-
-constexpr std::uint32_t kWmatic = 0, kUsdc = 1, kWeth = 2, kUsdt = 3, kDai = 4, kHubs = 5;
-
-Universe make_universe(std::size_t n_pools, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  Universe u;
-  const std::size_t n_tokens = kHubs + n_pools / 4;
-  u.token_usd = {0.5, 1.0, 2000.0, 1.0, 1.0};
-  u.token_dec = {18, 6, 18, 6, 18};
-  std::uniform_real_distribution<double> logp(-4.0, 3.0);
-  for (std::size_t t = kHubs; t < n_tokens; ++t) {
-    u.token_usd.push_back(std::pow(10.0, logp(rng)));
-    u.token_dec.push_back(18);
-  }
-  auto tok = [](std::uint64_t i) { return InstrumentId::make(protocol::InstrumentKind::Token, protocol::Chain::Polygon, protocol::Venue::None, i); };
-  auto add_pool = [&](std::uint32_t a, std::uint32_t b, bool v3) {
-    const std::uint64_t i = u.specs.size();
-    const auto venue = v3 ? protocol::Venue::UniswapV3 : (rng() % 2 ? protocol::Venue::QuickSwapV2 : protocol::Venue::SushiSwapV2);
-    PoolSpec s{InstrumentId::make(protocol::InstrumentKind::Pool, protocol::Chain::Polygon, venue, i), tok(a), tok(b),
-               v3 ? PoolType::V3 : PoolType::V2, v3 ? 500u : 3000u, v3 ? 10 : 0};
-    u.specs.push_back(s);
-  };
-  for (std::uint32_t a = 0; a < kHubs; ++a)
-    for (std::uint32_t b = a + 1; b < kHubs; ++b) {
-      add_pool(a, b, false);
-      add_pool(a, b, false);
-      add_pool(a, b, true);
-    }
-  const std::uint32_t hub_pick[] = {kWmatic, kWmatic, kWmatic, kUsdc, kUsdc, kWeth, kUsdt, kDai};
-  while (u.specs.size() < n_pools) {
-    const auto t = static_cast<std::uint32_t>(kHubs + rng() % (n_tokens - kHubs));
-    const std::uint32_t h = hub_pick[rng() % 8];
-    add_pool(h, t, rng() % 10 < 3);
-  }
-  const std::size_t n = u.specs.size();
-  u.r0.resize(n);
-  u.r1.resize(n);
-  u.sqrtp.resize(n);
-  u.liq.resize(n);
-  u.tick.resize(n);
-  std::uniform_real_distribution<double> depth(2e5, 5e6);  // USD per side
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto t0 = static_cast<std::uint32_t>(u.specs[i].token0.index());
-    const auto t1 = static_cast<std::uint32_t>(u.specs[i].token1.index());
-    const double d = depth(rng);
-    const double x = d / u.token_usd[t0] * std::pow(10.0, u.token_dec[t0]);
-    const double y = d / u.token_usd[t1] * std::pow(10.0, u.token_dec[t1]);
-    u.r0[i] = u256_from_double(x);
-    u.r1[i] = u256_from_double(y);
-    const double sp = std::sqrt(y / x);
-    u.sqrtp[i] = u256_from_double(sp * 0x1p96);
-    u.liq[i] = static_cast<u128>(std::sqrt(x * y));
-    u.tick[i] = *strategy::get_tick_at_sqrt_ratio(u.sqrtp[i]);
-  }
-  return u;
-}
-
-protocol::EventContext ctx(const Universe& u, std::size_t p, std::uint64_t block, std::uint32_t log) {
-  return protocol::EventContext{u.specs[p].id.raw(), block, block * 31, 0, log};
-}
-
-// One market-data frame with one TLV moving pool p to `move` (sqrt-price factor) off its baseline.
-std::size_t event_frame(std::span<std::byte> buf, const Universe& u, std::size_t p, double move, std::uint64_t block,
-                        std::uint32_t log, std::uint64_t seq, std::uint64_t ts) {
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::MarketData, 1, protocol::frame_flags::kNoChecksum);
-  if (u.specs[p].type == PoolType::V2) {
-    protocol::V2Sync s{ctx(u, p, block, log), u.r0[p], u.r1[p]};
-    if (move != 1.0) {
-      s.reserve0 = u256_from_double(arb::to_double(u.r0[p]) / move);
-      s.reserve1 = u256_from_double(arb::to_double(u.r1[p]) * move);
-    }
-    (void)b.add(s);
-  } else {
-    protocol::V3Swap s{ctx(u, p, block, log), num::I256::zero(), num::I256::zero(), u.sqrtp[p],
-                       protocol::Uint128Le::from(u.liq[p]), u.tick[p], 0};
-    if (move != 1.0) {
-      s.sqrt_price_x96 = u256_from_double(arb::to_double(u.sqrtp[p]) * move);
-      s.tick = *strategy::get_tick_at_sqrt_ratio(s.sqrt_price_x96);
-    }
-    (void)b.add(s);
-  }
-  return b.finish(seq, ts).size();
-}
-
-// Loads the baseline: one snapshot frame per pool (V3: state + ticks), then a BlockHeader.
-void load_baseline(arb::ArbEngine& eng, const Universe& u) {
-  std::vector<std::byte> buf(8192);
-  for (std::size_t p = 0; p < u.specs.size(); ++p) {
-    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 1, protocol::frame_flags::kNoChecksum);
-    protocol::PoolStateSnapshot s{};
-    s.pool = u.specs[p].id.raw();
-    s.block_number = 1;
-    s.fee_ppm = u.specs[p].fee_ppm;
-    if (u.specs[p].type == PoolType::V2) {
-      s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
-      s.reserve0 = u.r0[p];
-      s.reserve1 = u.r1[p];
-      (void)b.add(s);
-    } else {
-      s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
-      s.tick = u.tick[p];
-      s.tick_spacing = 10;
-      s.sqrt_price_x96 = u.sqrtp[p];
-      s.liquidity = protocol::Uint128Le::from(u.liq[p]);
-      (void)b.add(s);
-      // Two nested positions of L/2: [t-2000, t+2000) and [t-20000, t+20000).
-      const std::int32_t c = u.tick[p] / 10 * 10;
-      const auto half = static_cast<__int128>(u.liq[p] / 2);
-      const auto g = protocol::Uint128Le::from(static_cast<u128>(half));
-      protocol::V3TickEntry e[4] = {{c - 20000, 0, protocol::Int128Le::from(half), g},
-                                    {c - 2000, 0, protocol::Int128Le::from(half), g},
-                                    {c + 2000, 0, protocol::Int128Le::from(-half), g},
-                                    {c + 20000, 0, protocol::Int128Le::from(-half), g}};
-      protocol::V3TicksSnapshotHead h{u.specs[p].id.raw(), 1, 4, 0};
-      (void)b.add_raw(static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot),
-                      std::as_bytes(std::span(&h, 1)), std::as_bytes(std::span(e)));
-    }
-    (void)eng.on_frame(b.finish(p, 0));
-  }
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::MarketData, 1, protocol::frame_flags::kNoChecksum);
-  protocol::BlockHeader h{};
-  h.number = 2;
-  h.base_fee_per_gas = U256(60'000'000'000ULL);
-  (void)b.add(h);
-  (void)eng.on_frame(b.finish(0, 0));
-}
+// Frames without CRC32C (the engine runs with verify_checksum = false).
+constexpr std::uint8_t kFrameFlags = protocol::frame_flags::kNoChecksum;
+constexpr std::uint64_t kBaseFeeWei = 60'000'000'000ULL;
 
 arb::EngineConfig engine_config(arb::Sizing sizing) {
   arb::EngineConfig cfg;
@@ -205,7 +69,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
                      arb::Sizing sizing) {
   const Universe u = make_universe(n_pools, 1234 + n_pools);
   arb::ArbEngine eng(u.specs, engine_config(sizing));
-  load_baseline(eng, u);
+  load_baseline(eng, u, U256(kBaseFeeWei), kFrameFlags);
   ring::LocalRing in_ring = ring::LocalRing::create(1 << 22);
   ring::LocalRing out_ring = ring::LocalRing::create(1 << 22);
   auto in_prod = std::move(ring::SpscProducer::attach(in_ring.region()).value);
@@ -227,7 +91,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   std::uniform_real_distribution<double> small(-0.0004, 0.0004);
   for (std::size_t i = 0; i < events; ++i) {
     const std::size_t p = rng() % u.specs.size();
-    const std::size_t n = event_frame(buf, u, p, 1.0 + small(rng), ++block, 0, ++seq, 0);
+    const std::size_t n = event_frame(buf, u, p, 1.0 + small(rng), ++block, 0, ++seq, 0, kFrameFlags);
     const std::uint64_t t0 = hw::rdtscp();
     (void)eng.on_frame(std::span(buf.data(), n));
     quiet.record(hw::rdtscp() - t0);
@@ -236,12 +100,12 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   const arb::EngineStats st0 = eng.stats();
   for (std::size_t i = 0; i < events; ++i) {
     const std::size_t p = movable[rng() % movable.size()];
-    std::size_t n = event_frame(buf, u, p, 1.015, ++block, 0, ++seq, 0);
+    std::size_t n = event_frame(buf, u, p, 1.015, ++block, 0, ++seq, 0, kFrameFlags);
     const std::uint64_t t0 = hw::rdtscp();
     const std::size_t emitted = eng.on_frame(std::span(buf.data(), n));
     disl.record(hw::rdtscp() - t0);
     if (emitted == 0) ++in_thread_no_signal;
-    n = event_frame(buf, u, p, 1.0, block, 1, ++seq, 0);
+    n = event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags);
     (void)eng.on_frame(std::span(buf.data(), n));
     (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
   }
@@ -275,7 +139,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     const std::size_t p = movable[rng() % movable.size()];
     ++block;
     const std::uint64_t ts = hw::rdtsc();
-    publish(event_frame(buf, u, p, 1.015, block, 0, ++seq, ts));
+    publish(event_frame(buf, u, p, 1.015, block, 0, ++seq, ts, kFrameFlags));
     bool got = false;
     const std::uint64_t deadline = ts + clock.hz() / 1000;  // 1 ms
     while (!got && hw::rdtsc() < deadline) {
@@ -297,7 +161,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
       ++no_signal;
       missed.insert(ts);
     }
-    publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0));  // restore
+    publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags));  // restore
     const std::uint64_t settle = hw::rdtsc() + clock.hz() / 100000;  // 10 us for the rest of the signals
     while (hw::rdtsc() < settle)
       (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);

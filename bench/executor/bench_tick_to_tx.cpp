@@ -22,7 +22,7 @@
 // nonce manager's on_sent (done here after the tick, with on_outcome/on_mined, so in-flight
 // and exposure stay at zero and every tick is accepted).
 //
-// Universe: bench_tick_to_signal's synthetic Polygon-like universe (5 hubs + long-tail tokens,
+// Universe: torq/bench/universe.hpp, shared with bench_tick_to_signal (5 hubs + long-tail tokens,
 // 30% Uniswap V3 fee 500 with 4 initialized ticks, the rest QuickSwap/Sushi V2), registered in a
 // protocol::InstrumentRegistry exactly as torqd's pool list does, the engine built from
 // arb::pool_specs_from_registry and configured as torqd's engine_config (replay.cpp) does, the
@@ -60,9 +60,8 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
-#include "torq/arb/pool_book.hpp"
-#include "torq/arb/wide_math.hpp"
 #include "torq/bench/latency.hpp"
+#include "torq/bench/universe.hpp"
 #include "torq/executor/abi.hpp"
 #include "torq/executor/key.hpp"
 #include "torq/executor/signer.hpp"
@@ -73,16 +72,19 @@
 #include "torq/risk/nonce_manager.hpp"
 #include "torq/risk/risk_gates.hpp"
 #include "torq/ring/local_ring.hpp"
-#include "torq/strategy/tick_math.hpp"
 #include "torq/torqd/execution.hpp"
 
 namespace {
 
 using namespace torq;
 using num::U256;
-using num::u128;
 using num::UsdFixedPoint8;
-using protocol::InstrumentId;
+using bench::event_frame;
+using bench::kWeth;
+using bench::kWmatic;
+using bench::load_baseline;
+using bench::make_universe;
+using bench::Universe;
 
 // anvil's test key 0 and its address (worthless outside a local test chain). Never printed.
 constexpr const char* kTestKeyHex = "ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -96,162 +98,8 @@ constexpr std::uint64_t kGas2Hop = 260000, kGas3Hop = 380000;
 constexpr std::uint32_t kMinProfitShareBps = 5000;
 constexpr std::uint64_t kBaseFeeWei = 60'000'000'000ULL;
 
-U256 u256_from_double(double v) {
-  if (!(v >= 1.0)) return U256::one();
-  int e = 0;
-  const double m = std::frexp(v, &e);
-  const auto mant = static_cast<std::uint64_t>(std::ldexp(m, 53));
-  return e >= 53 ? U256(mant) << static_cast<unsigned>(e - 53) : U256(mant) >> static_cast<unsigned>(53 - e);
-}
-
-protocol::Address address_of_index(std::uint8_t tag, std::uint64_t i) {
-  protocol::Address a{};
-  a[0] = tag;
-  for (int b = 0; b < 8; ++b) a[19 - b] = static_cast<std::uint8_t>(i >> (8 * b));
-  return a;
-}
-
-// bench_tick_to_signal's universe, registered in an InstrumentRegistry (what torqd builds its
-// engine and path table from).
-struct Universe {
-  protocol::InstrumentRegistry registry;
-  std::vector<arb::PoolSpec> specs;  // arb::pool_specs_from_registry(registry)
-  std::vector<double> token_usd;
-  std::vector<int> token_dec;
-  std::vector<U256> r0, r1, sqrtp;
-  std::vector<u128> liq;
-  std::vector<std::int32_t> tick;
-};
-
-constexpr std::uint32_t kWmatic = 0, kUsdc = 1, kWeth = 2, kUsdt = 3, kDai = 4, kHubs = 5;
-
-std::unique_ptr<Universe> make_universe(std::size_t n_pools, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto u = std::make_unique<Universe>();
-  const std::size_t n_tokens = kHubs + n_pools / 4;
-  u->token_usd = {0.5, 1.0, 2000.0, 1.0, 1.0};
-  u->token_dec = {18, 6, 18, 6, 18};
-  const char* hub_sym[] = {"WMATIC", "USDC", "WETH", "USDT", "DAI"};
-  std::uniform_real_distribution<double> logp(-4.0, 3.0);
-  for (std::size_t t = kHubs; t < n_tokens; ++t) {
-    u->token_usd.push_back(std::pow(10.0, logp(rng)));
-    u->token_dec.push_back(18);
-  }
-  std::vector<InstrumentId> tok;
-  for (std::size_t t = 0; t < n_tokens; ++t) {
-    const std::string sym = t < kHubs ? hub_sym[t] : "T" + std::to_string(t);
-    const auto id = u->registry.add_token(protocol::Chain::Polygon, address_of_index(0x70, t),
-                                          static_cast<std::uint8_t>(u->token_dec[t]), sym);
-    if (!id || id->index() != t) throw std::runtime_error("token registration");
-    tok.push_back(*id);
-  }
-  std::uint64_t pool_no = 0;
-  auto add_pool = [&](std::uint32_t a, std::uint32_t b, bool v3) {
-    const auto venue = v3 ? protocol::Venue::UniswapV3 : (rng() % 2 ? protocol::Venue::QuickSwapV2 : protocol::Venue::SushiSwapV2);
-    const auto id = u->registry.add_pool(venue, address_of_index(0x90, pool_no++), tok[a], tok[b], v3 ? 500u : 3000u,
-                                         v3 ? 10 : 0);
-    if (!id) throw std::runtime_error("pool registration");
-  };
-  for (std::uint32_t a = 0; a < kHubs; ++a)
-    for (std::uint32_t b = a + 1; b < kHubs; ++b) {
-      add_pool(a, b, false);
-      add_pool(a, b, false);
-      add_pool(a, b, true);
-    }
-  const std::uint32_t hub_pick[] = {kWmatic, kWmatic, kWmatic, kUsdc, kUsdc, kWeth, kUsdt, kDai};
-  while (u->registry.pool_count() < n_pools) {
-    const auto t = static_cast<std::uint32_t>(kHubs + rng() % (n_tokens - kHubs));
-    const std::uint32_t h = hub_pick[rng() % 8];
-    add_pool(h, t, rng() % 10 < 3);
-  }
-  u->specs = arb::pool_specs_from_registry(u->registry);
-  const std::size_t n = u->specs.size();
-  u->r0.resize(n);
-  u->r1.resize(n);
-  u->sqrtp.resize(n);
-  u->liq.resize(n);
-  u->tick.resize(n);
-  std::uniform_real_distribution<double> depth(2e5, 5e6);  // USD per side
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto t0 = static_cast<std::uint32_t>(u->specs[i].token0.index());
-    const auto t1 = static_cast<std::uint32_t>(u->specs[i].token1.index());
-    const double d = depth(rng);
-    const double x = d / u->token_usd[t0] * std::pow(10.0, u->token_dec[t0]);
-    const double y = d / u->token_usd[t1] * std::pow(10.0, u->token_dec[t1]);
-    u->r0[i] = u256_from_double(x);
-    u->r1[i] = u256_from_double(y);
-    u->sqrtp[i] = u256_from_double(std::sqrt(y / x) * 0x1p96);
-    u->liq[i] = static_cast<u128>(std::sqrt(x * y));
-    u->tick[i] = *strategy::get_tick_at_sqrt_ratio(u->sqrtp[i]);
-  }
-  return u;
-}
-
-// One market-data frame (CRC32C-checksummed, as the collector publishes it) with one TLV moving
-// pool p to `move` (sqrt-price factor) off its baseline.
-std::size_t event_frame(std::span<std::byte> buf, const Universe& u, std::size_t p, double move, std::uint64_t block,
-                        std::uint32_t log, std::uint64_t seq, std::uint64_t ts) {
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::MarketData, 1, 0);
-  const protocol::EventContext c{u.specs[p].id.raw(), block, block * 31, 0, log};
-  if (u.specs[p].type == arb::PoolType::V2) {
-    protocol::V2Sync s{c, u.r0[p], u.r1[p]};
-    if (move != 1.0) {
-      s.reserve0 = u256_from_double(arb::to_double(u.r0[p]) / move);
-      s.reserve1 = u256_from_double(arb::to_double(u.r1[p]) * move);
-    }
-    (void)b.add(s);
-  } else {
-    protocol::V3Swap s{c, num::I256::zero(), num::I256::zero(), u.sqrtp[p], protocol::Uint128Le::from(u.liq[p]), u.tick[p], 0};
-    if (move != 1.0) {
-      s.sqrt_price_x96 = u256_from_double(arb::to_double(u.sqrtp[p]) * move);
-      s.tick = *strategy::get_tick_at_sqrt_ratio(s.sqrt_price_x96);
-    }
-    (void)b.add(s);
-  }
-  return b.finish(seq, ts).size();
-}
-
-// Baseline: one snapshot frame per pool (V3: state + 4 ticks), then a BlockHeader (base fee).
-void load_baseline(arb::ArbEngine& eng, const Universe& u) {
-  std::vector<std::byte> buf(8192);
-  for (std::size_t p = 0; p < u.specs.size(); ++p) {
-    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 1, 0);
-    protocol::PoolStateSnapshot s{};
-    s.pool = u.specs[p].id.raw();
-    s.block_number = 1;
-    s.fee_ppm = u.specs[p].fee_ppm;
-    if (u.specs[p].type == arb::PoolType::V2) {
-      s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
-      s.reserve0 = u.r0[p];
-      s.reserve1 = u.r1[p];
-      (void)b.add(s);
-    } else {
-      s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
-      s.tick = u.tick[p];
-      s.tick_spacing = 10;
-      s.sqrt_price_x96 = u.sqrtp[p];
-      s.liquidity = protocol::Uint128Le::from(u.liq[p]);
-      (void)b.add(s);
-      const std::int32_t c = u.tick[p] / 10 * 10;
-      const auto half = static_cast<__int128>(u.liq[p] / 2);
-      const auto g = protocol::Uint128Le::from(static_cast<u128>(half));
-      protocol::V3TickEntry e[4] = {{c - 20000, 0, protocol::Int128Le::from(half), g},
-                                    {c - 2000, 0, protocol::Int128Le::from(half), g},
-                                    {c + 2000, 0, protocol::Int128Le::from(-half), g},
-                                    {c + 20000, 0, protocol::Int128Le::from(-half), g}};
-      protocol::V3TicksSnapshotHead h{u.specs[p].id.raw(), 1, 4, 0};
-      (void)b.add_raw(static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot), std::as_bytes(std::span(&h, 1)),
-                      std::as_bytes(std::span(e)));
-    }
-    (void)eng.on_frame(b.finish(p, 0));
-  }
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::MarketData, 1, 0);
-  protocol::BlockHeader h{};
-  h.number = 2;
-  h.base_fee_per_gas = U256(kBaseFeeWei);
-  (void)b.add(h);
-  (void)eng.on_frame(b.finish(0, 0));
-}
+// Market-data and snapshot frames are CRC32C-checksummed, as the collector publishes them.
+constexpr std::uint8_t kFrameFlags = 0;
 
 // torqd's engine_config (control/torqd/src/replay.cpp) with its default options: stables are
 // the "USD*" tokens priced at 1 USD, start tokens the stables, WETH and the native token.
@@ -483,7 +331,7 @@ struct RunResult {
 RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, const executor::PrivateKey& key,
                   const char* signer_name, bool threaded, int cpu_a, int cpu_b, const hw::TscClock& clock) {
   arb::ArbEngine eng(u.specs, engine_config(u));
-  load_baseline(eng, u);
+  load_baseline(eng, u, U256(kBaseFeeWei), kFrameFlags);
   ring::LocalRing sig_ring = ring::LocalRing::create(1 << 22);
   auto sig_prod = std::move(ring::SpscProducer::attach(sig_ring.region()).value);
   auto sig_cons = std::move(ring::SpscConsumer::attach(sig_ring.region()).value);
@@ -539,7 +387,7 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
       if (!rfc && i % st.batch == 0) (void)signer.refill();  // between batches, off the clock
       const std::size_t p = pools[i];
       ++block;
-      const std::size_t n = event_frame(fbuf, u, p, 1.015, block, 0, ++seq, i + 1);
+      const std::size_t n = event_frame(fbuf, u, p, 1.015, block, 0, ++seq, i + 1, kFrameFlags);
       bool have = false, done = false;
       // ---- the tick: market-data frame in -> raw signed tx bytes ready ----
       const std::uint64_t t0 = hw::rdtscp();
@@ -560,7 +408,7 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
       // The tick's other signals (same dislocated pool: torqd skips them while the first is in
       // flight), then the restore frame and its signals, all off the clock.
       (void)sig_cons.consume_burst([&](std::span<const std::byte>) { ++extra_signals; }, SIZE_MAX);
-      const std::size_t m = event_frame(fbuf, u, p, 1.0, block, 1, ++seq, 0);
+      const std::size_t m = event_frame(fbuf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags);
       (void)eng.on_frame(std::span(fbuf.data(), m));
       (void)sig_cons.consume_burst([&](std::span<const std::byte>) { ++restore_signals; }, SIZE_MAX);
     }
@@ -602,7 +450,7 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
       if (!rfc && i % st.batch == 0) (void)signer.refill();  // between batches: the executor is idle
       const std::size_t p = pools[i];
       ++block;
-      const std::size_t n = event_frame(fbuf, u, p, 1.015, block, 0, ++seq, i + 1);
+      const std::size_t n = event_frame(fbuf, u, p, 1.015, block, 0, ++seq, i + 1, kFrameFlags);
       const std::uint64_t t0 = hw::rdtscp();
       tick_t0.store(t0, std::memory_order_release);
       (void)eng.on_frame(std::span(fbuf.data(), n));
@@ -615,7 +463,7 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
         }
         _mm_pause();
       }
-      const std::size_t m = event_frame(fbuf, u, p, 1.0, block, 1, ++seq, 0);
+      const std::size_t m = event_frame(fbuf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags);
       (void)eng.on_frame(std::span(fbuf.data(), m));
     }
     const std::uint64_t end = hw::rdtsc() + clock.hz() / 100;  // 10 ms for the last restore signals
@@ -706,7 +554,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const hw::TscClock clock = hw::TscClock::calibrate();
-  const std::unique_ptr<Universe> u = make_universe(st.pools, 1234 + st.pools);
+  const Universe u = make_universe(st.pools, 1234 + st.pools);
   const executor::PrivateKey key = executor::PrivateKey::from_hex(kTestKeyHex);
   executor::Signer fast(executor::SignerOptions{.nonces = executor::NonceMode::Precomputed});
   executor::Signer rfc;  // RFC 6979 (the default mode)
@@ -722,8 +570,8 @@ int main(int argc, char** argv) {
   bool ok = true;
   bench::JsonObject ratios;
   auto pair = [&](bool threaded, int a, int b) {
-    const RunResult f = run_one(*u, st, fast, key, "precomputed", threaded, a, b, clock);
-    const RunResult r = run_one(*u, st, rfc, key, "rfc6979", threaded, a, b, clock);
+    const RunResult f = run_one(u, st, fast, key, "precomputed", threaded, a, b, clock);
+    const RunResult r = run_one(u, st, rfc, key, "rfc6979", threaded, a, b, clock);
     runs.push_back(f.json);
     runs.push_back(r.json);
     ok = ok && f.ok && r.ok;
@@ -737,13 +585,13 @@ int main(int argc, char** argv) {
   const bool split = threads && cpu_a >= 0;
   if (split) pair(true, cpu_a, cpu_b);
 
-  arb::ArbEngine probe(u->specs, engine_config(*u));
+  arb::ArbEngine probe(u.specs, engine_config(u));
   bench::JsonObject top;
   top.add("benchmark", "bench_tick_to_tx");
   top.add("tsc_ghz", clock.ghz());
   top.add("tsc_invariant", clock.invariant());
-  top.add("pools", static_cast<std::uint64_t>(u->specs.size()));
-  top.add("tokens", static_cast<std::uint64_t>(u->registry.token_count()));
+  top.add("pools", static_cast<std::uint64_t>(u.specs.size()));
+  top.add("tokens", static_cast<std::uint64_t>(u.registry.token_count()));
   top.add("cycles", static_cast<std::uint64_t>(probe.cycles().size()));
   top.add("measured_ticks_per_run", static_cast<std::uint64_t>(st.ticks));
   top.add("warmup_ticks_per_run", static_cast<std::uint64_t>(st.warmup));
