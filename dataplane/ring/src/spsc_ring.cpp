@@ -317,7 +317,6 @@ SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
   tail_ = o.tail_;
   published_ = o.published_;
   head_cache_ = o.head_cache_;
-  last_record_bytes_ = o.last_record_bytes_;
   records_ = o.records_;
   rejected_full_ = o.rejected_full_;
   rejected_size_ = o.rejected_size_;

@@ -7,8 +7,6 @@
 // as an 8-byte RecordHeader + payload, 8-byte aligned; a record that would straddle the end of
 // the data area is preceded by a padding record. A full ring is reported to the producer
 // (empty claim / PublishResult::full, counted in rejected_full) and never overwritten.
-// After each publish the producer asks for ownership of the free lines its next record will use
-// (PREFETCHW), so the next commit does not wait for lines the consumer's core last read.
 // Thread-safety: exactly one SpscProducer and one SpscConsumer per ring, each used by one thread
 // at a time (they may live in different processes). RingRegion's monitoring calls are safe from
 // any thread or process. Allocation: none, ever. Hot-path calls (try_claim, commit, try_publish,
@@ -17,7 +15,6 @@
 // peer-state queries make syscalls (getpid, /proc): start-up and supervision only.
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -148,15 +145,6 @@ inline void store_header(std::byte* p, std::uint32_t length, std::uint32_t flags
 }
 // Publishes an index with its record count so that a successor can recover both exactly.
 // Order (all plain stores on x86): pending_index, pending_records, index, records.
-// PREFETCHW: the line in exclusive state ahead of a store (a NOP on CPUs without it).
-inline void prefetch_for_write(const void* p) noexcept {
-#if defined(__x86_64__)
-  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
-#else
-  __builtin_prefetch(p, 1, 3);
-#endif
-}
-
 inline void publish_index(std::atomic<std::uint64_t>& index, EndpointMeta& m, std::uint64_t value,
                           std::uint64_t records) noexcept {
   m.pending_index.store(value, std::memory_order_relaxed);
@@ -235,8 +223,7 @@ class SpscProducer {
   bool commit_deferred(std::uint32_t used) noexcept {
     if (claim_size_ == 0 || used == 0 || used > claim_size_) [[unlikely]] return false;
     detail::store_header(data_ + (tail_ & mask_), used, 0);
-    last_record_bytes_ = record_bytes(used);
-    tail_ += last_record_bytes_;
+    tail_ += record_bytes(used);
     ++records_;
     claim_size_ = 0;
     return true;
@@ -245,7 +232,6 @@ class SpscProducer {
     if (tail_ != published_) {
       detail::publish_index(ctl_->tail.value, ctl_->producer, tail_, records_);
       published_ = tail_;
-      prefetch_next_slot();
     }
   }
 
@@ -300,20 +286,6 @@ class SpscProducer {
   }
 
  private:
-  // Asks for ownership of the lines the next record will be written to (free space only: never
-  // a line the consumer may still be reading). They were last read by the consumer's core; with
-  // the transfer done ahead, the next commit's stores hit the cache and its release store of the
-  // tail is not held back behind them.
-  // As many bytes as the last record took (a stream's records tend to be alike), 128 to 512.
-  void prefetch_next_slot() const noexcept {
-    const std::uint64_t bytes = std::clamp<std::uint64_t>(last_record_bytes_, 128, 512);
-    if (capacity_ - (tail_ - head_cache_) < bytes) return;
-    const std::uint64_t pos = tail_ & mask_ & ~std::uint64_t{63};
-    for (std::uint64_t off = 0; off < bytes && pos + off < capacity_; off += 64) {
-      detail::prefetch_for_write(data_ + pos + off);
-    }
-  }
-
   ControlBlock* ctl_ = nullptr;
   std::byte* data_ = nullptr;
   std::uint64_t capacity_ = 0;
@@ -322,7 +294,6 @@ class SpscProducer {
   std::uint64_t tail_ = 0;        // written position (>= published_)
   std::uint64_t published_ = 0;   // last stored tail
   std::uint64_t head_cache_ = 0;  // consumer position as last loaded
-  std::uint64_t last_record_bytes_ = 0;  // size of the last committed record (prefetch span)
   std::uint64_t records_ = 0;
   std::uint64_t rejected_full_ = 0;
   std::uint64_t rejected_size_ = 0;
