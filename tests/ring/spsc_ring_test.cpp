@@ -209,12 +209,13 @@ TEST(SpscRing, ShouldPublishBurstUpToFreeSpaceAndReportHowMany) {
   EXPECT_EQ(f.producer.rejected_full(), 1u);
   std::uint64_t expect = 0;
   EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 5), 5u);
-  // 376 bytes free from offset 1008: 16 bytes of wrap padding + 5 records of 72.
-  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(14)), 5u);
+  // 376 bytes free from offset 1008: 16 bytes of wrap padding + 4 records of 72 + the 8 bytes
+  // every claim keeps for the end marker (a 5th record would need 384).
+  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(14)), 4u);
   EXPECT_EQ(f.producer.rejected_full(), 2u);
-  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 14u);
-  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(19)), 1u);
-  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 1u);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 13u);
+  EXPECT_EQ(f.producer.publish_burst(std::span(frames).subspan(18)), 2u);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100), 2u);
   EXPECT_EQ(expect, 20u);
 }
 
@@ -271,10 +272,62 @@ TEST(SpscRing, ShouldRecoverExactRecordCountWhenProducerDiedAfterTailStore) {
   EXPECT_EQ(p.value.published_records(), 3u);
 }
 
+// In-band commit: a producer that died after making a batch visible (the consumer may already
+// have read it) but before storing the tail index. Its successor walks the committed headers
+// past the index: nothing the consumer saw is overwritten, nothing is delivered twice.
+TEST(SpscRing, ShouldContinueAfterRecordsCommittedPastTheTailIndexByADeadProducer) {
+  Fixture f = make_ring(1024);
+  ControlBlock* c = f.region.control();
+  for (std::uint64_t s = 0; s < 2; ++s) ASSERT_EQ(f.producer.try_publish(bytes_of(s, 16)), PublishResult::ok);
+  const std::uint64_t tail2 = c->tail.value.load();
+  const std::uint64_t records2 = c->producer.records.load();
+  for (std::uint64_t s = 2; s < 4; ++s) ASSERT_EQ(f.producer.try_publish(bytes_of(s, 16)), PublishResult::ok);
+  std::uint64_t expect = 0;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 3), 3u);
+  // Rewind the index words to "records 2 and 3 committed, index not stored" (both stay committed in
+  // the data area; the consumer has read record 2 already).
+  c->tail.value.store(tail2);
+  c->producer.records.store(records2);
+  c->producer.pending_index.store(tail2);
+  c->producer.pending_records.store(records2);
+  auto p = SpscProducer::attach(f.region, AttachPolicy::force);
+  ASSERT_TRUE(p.ok()) << to_string(p.error);
+  EXPECT_EQ(p.value.published_records(), 4u);
+  EXPECT_GT(c->tail.value.load(), tail2);
+  for (std::uint64_t s = 4; s < 8; ++s) ASSERT_EQ(p.value.try_publish(bytes_of(s, 16 + s)), PublishResult::ok);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 5u);
+  EXPECT_EQ(expect, 8u);
+  EXPECT_FALSE(f.consumer.corrupted());
+}
+
+// A batch the dead producer wrote but never made visible (first header without the commit flag)
+// is dropped by its successor, whose own records follow the consumer's position.
+TEST(SpscRing, ShouldDropABatchThatWasNeverMadeVisibleWhenAProducerDied) {
+  Fixture f = make_ring(1024);
+  ASSERT_EQ(f.producer.try_publish(bytes_of(0, 16)), PublishResult::ok);
+  for (std::uint64_t s = 1; s < 3; ++s) {
+    auto span = f.producer.try_claim(16);
+    ASSERT_FALSE(span.empty());
+    const auto b = bytes_of(s, 16);
+    std::memcpy(span.data(), b.data(), b.size());
+    ASSERT_TRUE(f.producer.commit_deferred(16));
+  }
+  // "Dies" here: no flush. The consumer sees record 0 only.
+  std::uint64_t expect = 0;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 1u);
+  auto p = SpscProducer::attach(f.region, AttachPolicy::force);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p.value.published_records(), 1u);
+  ASSERT_EQ(p.value.try_publish(bytes_of(1, 40)), PublishResult::ok);
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 1u);
+  EXPECT_EQ(expect, 2u);
+  EXPECT_FALSE(f.consumer.corrupted());
+}
+
 TEST(SpscRing, ShouldStopDeliveringWhenRecordHeaderIsCorrupt) {
   Fixture f = make_ring(1024);
   ASSERT_EQ(f.producer.try_publish(bytes_of(0, 16)), PublishResult::ok);
-  detail::store_header(f.region.data(), 5000, 0);  // length beyond the published bytes
+  detail::store_header(f.region.data(), 5000, kRecordFlagCommitted);  // a record past the data area's end
   EXPECT_TRUE(f.consumer.peek().empty());
   EXPECT_TRUE(f.consumer.corrupted());
   EXPECT_EQ(f.consumer.consume_burst([](auto) {}, 10), 0u);

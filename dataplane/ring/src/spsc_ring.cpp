@@ -102,8 +102,11 @@ bool owner_word_dead(std::uint64_t w) noexcept {
   return false;
 }
 
+// The head may be ahead of the tail index: the consumer follows committed headers, and a
+// producer that died between a batch's commit and its tail store leaves the index behind (the
+// next producer walks past it on attach).
 bool indices_sane(std::uint64_t head, std::uint64_t tail, std::uint64_t capacity) noexcept {
-  return head % kRecordAlign == 0 && tail % kRecordAlign == 0 && head <= tail && tail - head <= capacity;
+  return head % kRecordAlign == 0 && tail % kRecordAlign == 0 && (head <= tail ? tail - head : head - tail) <= capacity;
 }
 
 ControlBlock* as_control(void* mem) noexcept { return std::launder(reinterpret_cast<ControlBlock*>(mem)); }
@@ -164,6 +167,8 @@ Expected<RingRegion> RingRegion::format(void* mem, std::size_t bytes, std::uint6
   ::clock_gettime(CLOCK_REALTIME, &ts);
   c->header.format_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
   c->header.creator_pid = static_cast<std::int32_t>(::getpid());
+  // The consumer starts by polling the header word at offset 0: nothing published there yet.
+  detail::store_header(reinterpret_cast<std::byte*>(c) + kControlBytes, 0, 0);
   c->header.magic.store(kRingMagic, std::memory_order_release);
   return {RingRegion(c), RingError::ok};
 }
@@ -273,22 +278,46 @@ Expected<SpscProducer> SpscProducer::attach(RingRegion region, AttachPolicy poli
   if (const RingError e = detail::acquire_endpoint(m, policy); e != RingError::ok) return {{}, e};
   const std::uint64_t owner = m.owner.load(std::memory_order_acquire);
   const std::uint64_t cap = c->header.capacity;
-  const std::uint64_t tail = c->tail.value.load(std::memory_order_acquire);
+  std::uint64_t tail = c->tail.value.load(std::memory_order_acquire);
   const std::uint64_t head = c->head.value.load(std::memory_order_acquire);
   if (!indices_sane(head, tail, cap)) {
     detail::release_endpoint(m, owner);
     return {{}, RingError::corrupt};
   }
+  std::uint64_t records = 0;
+  detail::recover_index(m, tail, records);
+  // A predecessor that died between committing a batch and storing the tail index left
+  // committed records past it, which the consumer may already have read: walk them (each was
+  // written in this lap: the end marker at the index came first). The walk stops at the first
+  // header without the commit flag: an end marker, or a batch that was never made visible.
+  std::byte* const data = region.data();
+  for (;;) {
+    const std::uint64_t pos = tail & (cap - 1);
+    const RecordHeader h = detail::load_header(data + pos);
+    if (!(h.flags & kRecordFlagCommitted)) break;
+    const std::uint64_t rb = record_bytes(h.length);
+    if (rb > cap - pos || tail + rb - std::min(head, tail) > cap) {
+      detail::release_endpoint(m, owner);
+      return {{}, RingError::corrupt};
+    }
+    tail += rb;
+    if (!(h.flags & kRecordFlagPadding)) ++records;
+  }
+  if (head > tail) {  // the consumer cannot have read past what was committed
+    detail::release_endpoint(m, owner);
+    return {{}, RingError::corrupt};
+  }
+  detail::store_header(data + (tail & (cap - 1)), 0, 0);  // end marker (drops a never-visible batch)
   Expected<SpscProducer> r;
   SpscProducer& p = r.value;
   p.ctl_ = c;
-  p.data_ = region.data();
+  p.data_ = data;
   p.capacity_ = cap;
   p.mask_ = cap - 1;
   p.max_payload_ = c->header.max_payload;
   p.tail_ = p.published_ = tail;
   p.head_cache_ = head;
-  detail::recover_index(m, tail, p.records_);
+  p.records_ = records;
   detail::publish_index(c->tail.value, m, tail, p.records_);  // normalise the recovery words
   p.rejected_full_ = m.rejected_full.load(std::memory_order_relaxed);
   p.rejected_size_ = m.rejected_size.load(std::memory_order_relaxed);
@@ -349,7 +378,6 @@ Expected<SpscConsumer> SpscConsumer::attach(RingRegion region, AttachPolicy poli
   s.capacity_ = cap;
   s.mask_ = cap - 1;
   s.head_ = s.released_ = head;
-  s.tail_cache_ = tail;
   detail::recover_index(m, head, s.records_);
   detail::publish_index(c->head.value, m, head, s.records_);
   s.heartbeats_ = m.heartbeat_count.load(std::memory_order_relaxed);
@@ -375,7 +403,6 @@ SpscConsumer& SpscConsumer::operator=(SpscConsumer&& o) noexcept {
   mask_ = o.mask_;
   head_ = o.head_;
   released_ = o.released_;
-  tail_cache_ = o.tail_cache_;
   peeked_ = o.peeked_;
   records_ = o.records_;
   heartbeats_ = o.heartbeats_;

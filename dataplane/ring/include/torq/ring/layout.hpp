@@ -22,11 +22,12 @@ inline constexpr std::size_t kCacheLine = 64;
 inline constexpr std::size_t kFalseSharingRange = 128;
 
 inline constexpr std::uint64_t kRingMagic = 0x474E4952'51524F54ULL;  // "TORQRING" little-endian
-inline constexpr std::uint32_t kLayoutVersion = 1;
+inline constexpr std::uint32_t kLayoutVersion = 2;  // 2: in-band commit (kRecordFlagCommitted)
 
 inline constexpr std::size_t kRecordAlign = 8;
 inline constexpr std::size_t kRecordHeaderBytes = 8;
-inline constexpr std::uint32_t kRecordFlagPadding = 1u;  // record skipped by the consumer (wrap)
+inline constexpr std::uint32_t kRecordFlagPadding = 1u;    // record skipped by the consumer (wrap)
+inline constexpr std::uint32_t kRecordFlagCommitted = 2u;  // the record is published (see RecordHeader)
 
 inline constexpr std::size_t kControlBytes = 1024;       // the data area starts here
 inline constexpr std::uint64_t kMinCapacity = 256;       // bytes of data area
@@ -34,6 +35,16 @@ inline constexpr std::uint64_t kMaxCapacity = 1ULL << 40;
 
 // Prefix of every record in the data area: payload length (bytes, excluding this header) and
 // flags. The record occupies record_bytes(length) bytes, so every header is 8-byte aligned.
+// In-band commit (layout 2): the header is the publication point. The consumer polls the 8-byte
+// header word at its position and takes the record once kRecordFlagCommitted is set (acquire);
+// it never reads the tail index, so a record costs it one cache-line transfer (the line that
+// holds the header and the frame's start) instead of two (tail line, then the record). The word
+// at the consumer's position is never stale: before the producer makes a batch visible it
+// zeroes the header word after the batch's last record (the "end marker", in the 8 bytes of
+// free space every claim keeps in reserve), then stores the batch's first header with the
+// committed flag (release); the batch's other headers carry the flag already and sit behind it.
+// The tail index is still published after each batch: monitoring, back pressure statistics and
+// crash recovery (a new producer walks committed headers past it).
 struct RecordHeader {
   std::uint32_t length;
   std::uint32_t flags;
