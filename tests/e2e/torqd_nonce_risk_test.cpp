@@ -331,6 +331,16 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
     EXPECT_EQ(d.decisions[before].reason, static_cast<std::uint8_t>(RejectReason::KillSwitch));
     EXPECT_EQ(count_reason(d, RejectReason::KillSwitch, before), d.decisions.size() - before) << "a non-kill decision while killed";
     EXPECT_EQ(d.txs.size(), 0U);
+    // A SIGHUP reload of the file (which says kill_switch = false) must not undo the operator's kill.
+    ::kill(pid, SIGHUP);
+    std::this_thread::sleep_for(600ms);
+    EXPECT_NE(api(port, "GET", "/api/status").find("\"kill_switch\":true"), std::string::npos) << "SIGHUP released an operator kill";
+    const std::size_t before2 = read_audit(audit_path("gates")).decisions.size();
+    dislocate("1");
+    const AuditDump d2 = wait_audit("gates", [&](const AuditDump& a) { return a.decisions.size() > before2; }, 10s);
+    ASSERT_GT(d2.decisions.size(), before2) << "no decision after the SIGHUP";
+    EXPECT_EQ(count_reason(d2, RejectReason::KillSwitch, before2), d2.decisions.size() - before2) << "not killed after the SIGHUP";
+    EXPECT_EQ(d2.txs.size(), 0U);
     api(port, "POST", "/api/resume", "{}");
     for (int i = 0; i < 50 && api(port, "GET", "/api/status").find("\"kill_switch\":false") == std::string::npos; ++i)
       std::this_thread::sleep_for(50ms);
@@ -343,6 +353,7 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
   std::this_thread::sleep_for(500ms);
   const TorqdRun r = stop_torqd("gates", pid);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("SIGHUP: reloaded"), std::string::npos) << r.err;
   std::printf("%s\n", r.summary.c_str());
 }
 

@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
         continue;
       }
       try {
-        pipeline->reload(reload_settings(opt.config_file));
-        std::fprintf(stderr, "torqd: SIGHUP: reloaded thresholds and risk limits from %s\n", opt.config_file.c_str());
+        const std::string done = feed->reload_from_file();
+        std::fprintf(stderr, "torqd: SIGHUP: %s\n", done.c_str());
       } catch (const torq::ops::ConfigError& e) {
         std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
       } catch (const std::exception& e) {

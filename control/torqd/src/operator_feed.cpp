@@ -46,7 +46,13 @@ struct OperatorFeed::Impl {
   std::unique_ptr<ops::JsonLinesAuditFile> audit;
   std::unique_ptr<ops::ApiServer> server;
   std::int64_t started = now_ns();
-  bool killed = false;
+  std::string config_file;
+  // The kill switch has two sources: the operator (kill / resume / risk set kill_switch, sticky
+  // until the operator resumes) and the config file's [risk] kill_switch (follows the file on
+  // every reload, SIGHUP or API). Engaged when either is; `resume` releases both.
+  bool operator_killed = false;
+  bool config_killed = false;
+  [[nodiscard]] bool killed() const noexcept { return operator_killed || config_killed; }
   std::int64_t last_pnl = -1;
   std::uint64_t last_trades = ~0ULL;
   std::uint64_t opportunity_id = 0;
@@ -131,7 +137,8 @@ OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file) {
   impl_ = std::make_unique<Impl>(pipeline);
   impl_->config = cfg;
   impl_->alerts.set_config(cfg->alerts);
-  impl_->killed = pipeline.options().reload.kill_switch;
+  impl_->config_killed = pipeline.options().reload.kill_switch;
+  impl_->config_file = config_file;
   impl_->state.set_limits(cfg->metrics.opportunities_kept, cfg->metrics.trades_kept);
   if (cfg->api.token_file.empty() || !std::filesystem::exists(cfg->api.token_file)) {
     why_ = "operator API not started: [api] token_file '" + cfg->api.token_file + "' does not exist";
@@ -164,6 +171,23 @@ void OperatorFeed::stop() {
 
 const ops::OperatorState* OperatorFeed::state() const noexcept { return impl_ ? &impl_->state : nullptr; }
 
+std::string OperatorFeed::reload_from_file() {
+  if (!impl_) return "no --config file, nothing to reload";
+  auto next = std::make_shared<const ops::TorqConfig>(ops::load_config_file(impl_->config_file));  // throws ConfigError
+  const ops::ReloadDiff d = ops::diff_reloadable(*impl_->config, *next);
+  if (!d.allowed()) {
+    std::string msg = "reload refused, structural settings changed (restart needed): ";
+    for (std::size_t i = 0; i < d.structural.size(); ++i) msg += (i ? ", " : "") + d.structural[i];
+    throw std::runtime_error(msg);
+  }
+  ops::Command c;
+  c.kind = ops::CommandKind::reload;
+  c.config = std::move(next);
+  (void)impl_->commands.push(c);
+  tick();  // applied now, the same way as POST /api/reload
+  return "reloaded thresholds and risk limits from " + impl_->config_file;
+}
+
 void OperatorFeed::tick() {
   if (!impl_) return;
   Impl& m = *impl_;
@@ -172,8 +196,8 @@ void OperatorFeed::tick() {
     Options cur = m.pipeline.options();
     Reloadable r = cur.reload;
     switch (c.kind) {
-      case ops::CommandKind::kill: r.kill_switch = true; break;
-      case ops::CommandKind::resume: r.kill_switch = false; break;
+      case ops::CommandKind::kill: m.operator_killed = true; break;
+      case ops::CommandKind::resume: m.operator_killed = m.config_killed = false; break;
       case ops::CommandKind::reload:
         if (c.config) {
           r.min_profit_usd = c.config->strategy.min_profit_usd.raw != 0 ? c.config->strategy.min_profit_usd : r.min_profit_usd;
@@ -186,7 +210,7 @@ void OperatorFeed::tick() {
           r.max_gas_price_gwei = c.config->risk.max_gas_price_gwei;
           r.breaker_reverts = c.config->risk.breaker_reverts;
           r.breaker_cooldown_s = c.config->risk.breaker_cooldown_s;
-          r.kill_switch = c.config->risk.kill_switch || m.killed;
+          m.config_killed = c.config->risk.kill_switch;
           m.alerts.set_config(c.config->alerts);
           m.config = c.config;
           if (m.server) m.server->set_current_config(c.config);
@@ -215,7 +239,11 @@ void OperatorFeed::tick() {
         break;
       }
     }
-    m.killed = r.kill_switch;
+    if (c.kind == ops::CommandKind::risk_set && c.key == "kill_switch") {
+      m.operator_killed = c.value == "true";
+      if (!m.operator_killed) m.config_killed = false;  // an explicit operator release
+    }
+    r.kill_switch = m.killed();
     m.pipeline.reload(r);
   }
 
@@ -257,7 +285,7 @@ void OperatorFeed::tick() {
   st.breaker = rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::Open)       ? ops::BreakerState::open
                : rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::HalfOpen) ? ops::BreakerState::half_open
                                                                                         : ops::BreakerState::closed;
-  st.kill_switch = m.killed;
+  st.kill_switch = m.killed();
   st.last_event_unix_ns = static_cast<std::int64_t>(ld(k.last_event_unix_ns));
   st.ready = ld(k.snapshot_block) != 0 || opt.role == Role::strategy || opt.role == Role::executor;
   m.state.set_status(st);

@@ -36,6 +36,10 @@ class OperatorFeed {
   OperatorFeed& operator=(const OperatorFeed&) = delete;
 
   void tick();  // apply queued commands, publish state, evaluate alerts
+  // SIGHUP: re-reads the config file and applies it exactly as POST /api/reload does (reloadable
+  // settings only: structural changes are refused with the keys named; an operator kill stays
+  // engaged). Returns what was done; throws ops::ConfigError / std::runtime_error when refused.
+  std::string reload_from_file();
   // The state the API serves (tests); nullptr without a config file.
   [[nodiscard]] const ops::OperatorState* state() const noexcept;
   void stop();
