@@ -210,6 +210,7 @@ void OperatorFeed::tick() {
           r.max_gas_price_gwei = c.config->risk.max_gas_price_gwei;
           r.breaker_reverts = c.config->risk.breaker_reverts;
           r.breaker_cooldown_s = c.config->risk.breaker_cooldown_s;
+          r.token_exposure_usd = c.config->risk.per_token_exposure_usd;
           m.config_killed = c.config->risk.kill_switch;
           m.alerts.set_config(c.config->alerts);
           m.config = c.config;
@@ -226,7 +227,9 @@ void OperatorFeed::tick() {
         rc.max_gas_price_gwei = r.max_gas_price_gwei;
         rc.breaker_reverts = r.breaker_reverts;
         rc.breaker_cooldown_s = r.breaker_cooldown_s;
+        rc.per_token_exposure_usd = r.token_exposure_usd;
         if (!ops::apply_risk_setting(rc, c.key, c.value)) {
+          r.token_exposure_usd = rc.per_token_exposure_usd;
           r.max_notional_usd = rc.max_notional_usd;
           r.daily_loss_usd = rc.daily_loss_usd;
           r.max_drawdown_usd = rc.max_drawdown_usd;

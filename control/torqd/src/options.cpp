@@ -32,6 +32,7 @@ Reloadable reloadable_of(const ops::TorqConfig& c) {
   r.breaker_reverts = c.risk.breaker_reverts;
   r.breaker_cooldown_s = c.risk.breaker_cooldown_s;
   r.kill_switch = c.risk.kill_switch;
+  r.token_exposure_usd = c.risk.per_token_exposure_usd;
   return r;
 }
 

@@ -1872,6 +1872,12 @@ void Pipeline::reload(const Reloadable& r) {
   impl_->priority_fee_gwei.store(r.priority_fee_gwei, std::memory_order_relaxed);
   if (impl_->gates) {
     (void)impl_->gates->set_limits(Impl::limits_of(r));
+    // Per-token exposure limits by symbol (control thread; RiskGates::set_token is a seqlock).
+    for (auto& p : impl_->prices) {
+      const auto it = r.token_exposure_usd.find(p.symbol);
+      p.max_exposure_usd = it != r.token_exposure_usd.end() ? it->second : num::UsdFixedPoint8{0};
+    }
+    impl_->apply_token_limits();
     if (r.kill_switch) impl_->gates->engage_kill_switch();
     else impl_->gates->release_kill_switch();
   }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct Reloadable {
   std::uint32_t breaker_reverts = 3;
   std::uint32_t breaker_cooldown_s = 300;
   bool kill_switch = false;
+  // [risk] per_token_exposure_usd: symbol -> limit. Applied by Pipeline::reload (every token not
+  // named has no per-token limit beyond max_notional); at start-up Options::prices carry them.
+  std::map<std::string, num::UsdFixedPoint8> token_exposure_usd;
 };
 
 // The risk gates' limits for these settings (USD as UsdFixedPoint8 raw, gwei as wei, s as ns).
