@@ -448,8 +448,19 @@ TEST_F(TorqdExecutorOnChain, ShouldRefuseWithTokenExposureWhenTheInputExceedsThe
 // Last in the suite: the restarted node has none of the old node's EVM snapshots.
 TEST_F(TorqdExecutorOnChain, ShouldReconnectAndSettleItsInFlightTradeAcrossANodeRestart) {
   if (!restartable_) GTEST_SKIP() << "chain/fixture.mjs has no --state-file (node restart)";
-  const pid_t pid = start_torqd("restart", {"--replace-after-ms", "1500", "--replace-after-blocks", "1000"});
+  const pid_t pid = start_torqd("restart", {"--config", write_config("restart").string(), "--replace-after-ms", "1500",
+                                            "--replace-after-blocks", "1000"});
   ASSERT_GT(pid, 0);
+  const int port = api_port("restart");
+  ASSERT_GT(port, 0);
+  {
+    std::string st;
+    for (int i = 0; i < 50 && st.find("\"connected\":true") == std::string::npos; ++i) {
+      st = api(port, "GET", "/api/status");
+      if (st.find("\"connected\":true") == std::string::npos) std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_NE(st.find("\"connected\":true"), std::string::npos) << st;
+  }
   automine(false);
   dislocate("15", false);
   mine();
@@ -458,13 +469,22 @@ TEST_F(TorqdExecutorOnChain, ShouldReconnectAndSettleItsInFlightTradeAcrossANode
   const torq::risk::AuditTransaction sent = d.txs.front();
   // The node goes down with the trade in its pool and comes back without it (same chain, same port).
   ASSERT_TRUE(node_signal(SIGUSR1, "\"node-stopped\"", 1, 20s)) << read_file(dir_ / "fixture.err");
-  std::this_thread::sleep_for(1000ms);  // torqd's receipt polls and its WebSocket fail meanwhile
+  // torqd's receipt polls and its WebSocket fail meanwhile; the operator API says so.
+  std::string status;
+  for (int i = 0; i < 50 && status.find("\"connected\":false") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    status = api(port, "GET", "/api/status");
+  }
+  EXPECT_NE(status.find("\"connected\":false"), std::string::npos) << "node down, endpoint still reported connected: " << status;
   ASSERT_TRUE(node_signal(SIGUSR2, "\"node-started\"", 1, 30s)) << read_file(dir_ / "fixture.err");
   // torqd reconnects, finds no receipt, resends at the same nonce (automining is on again) and the
   // resent trade succeeds. (It was once seen to revert on a loaded machine: mined blocks later, its
   // gas use grew past a gas limit equal to the estimate; the limit now has headroom.)
   const auto settled = [&](const auto& x) { return x.order_id == sent.order_id && (x.status == kIncluded || x.status == kReverted); };
   d = wait_audit("restart", [&](const AuditDump& a) { return std::any_of(a.receipts.begin(), a.receipts.end(), settled); }, 30s);
+  for (int i = 0; i < 50 && api(port, "GET", "/api/status").find("\"connected\":true") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_NE(api(port, "GET", "/api/status").find("\"connected\":true"), std::string::npos) << "reconnected, still reported down";
   Rpc rpc(http_);
   base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   std::this_thread::sleep_for(500ms);

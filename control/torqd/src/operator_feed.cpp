@@ -273,7 +273,7 @@ void OperatorFeed::tick() {
   st.started_unix_ns = m.started;
   const std::uint64_t local = ld(k.md_last_block);
   const std::uint64_t head = std::max(ld(k.latest_block), local);
-  st.endpoints.push_back(ops::EndpointStatus{opt.rpc_ws, true, ld(k.reconnects), head});
+  st.endpoints.push_back(ops::EndpointStatus{opt.rpc_ws, ld(k.node_connected) != 0, ld(k.reconnects), head});
   st.head_block = head;
   st.local_block = local != 0 ? local : head;
   // Fill levels straight from the rings' shared control blocks; drops = claims refused because

@@ -875,6 +875,7 @@ struct Pipeline::Impl {
       // Connection lost: reconnect with backoff, resubscribe, then backfill from the last block.
       log_line("collector: node connection lost (" + std::string(control::to_string(st)) + "): " + ws.last_error());
       counters.reconnects.fetch_add(1, std::memory_order_relaxed);
+      counters.node_connected.store(0, std::memory_order_relaxed);
       ws.close();
       early.clear();
       while (!stop_collector.load(std::memory_order_acquire)) {
@@ -884,6 +885,7 @@ struct Pipeline::Impl {
         backoff_ms = std::min<std::uint32_t>(backoff_ms * 2, 5000);
       }
       if (stop_collector.load(std::memory_order_acquire)) break;
+      counters.node_connected.store(1, std::memory_order_relaxed);
       backoff_ms = 100;
       try {
         const std::uint64_t head = value_or_throw(http.block_number(), "eth_blockNumber");
@@ -1795,6 +1797,8 @@ struct Pipeline::Impl {
     k.md_dropped.store(c.sink_drops.load());
     k.decode_errors.store(c.decode_errors.load());
     k.reconnects.store(c.reconnects.load());
+    const control::SessionState s = session->state();
+    k.node_connected.store(s == control::SessionState::Streaming || s == control::SessionState::Backfilling ? 1 : 0);
     k.reorgs.store(c.reorg_notices.load());
     k.backfilled_logs.store(c.backfill_logs.load());
     if (c.last_block.load() > k.latest_block.load()) k.latest_block.store(c.last_block.load());

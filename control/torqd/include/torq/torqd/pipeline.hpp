@@ -44,6 +44,7 @@ struct Counters {
   std::atomic<std::uint64_t> md_dropped{0};
   std::atomic<std::uint64_t> decode_errors{0};
   std::atomic<std::uint64_t> reconnects{0};
+  std::atomic<std::uint64_t> node_connected{1};  // collector: 1 while its node session is up (streaming or backfilling)
   std::atomic<std::uint64_t> backfilled_logs{0};
   std::atomic<std::uint64_t> reorgs{0};
   std::atomic<std::uint64_t> latest_block{0};
