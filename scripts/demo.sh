@@ -44,7 +44,14 @@ cleanup() {
     echo "demo: audit log $demo/audit.log — verify with: $bin/strategy/risk/torq-audit $demo/audit.log"
   fi
 }
-trap cleanup INT TERM EXIT
+# Ctrl-C / SIGTERM: stop everything and exit 0 (a trap that only cleaned up would return into the
+# monitoring loop below, which then reported the stopped components as crashed and exited 1).
+on_signal() {
+  cleanup
+  exit 0
+}
+trap on_signal INT TERM
+trap cleanup EXIT
 
 echo "demo: starting the local chain"
 node chain/fixture.mjs --out "$demo/manifest.json" > "$demo/fixture.log" 2>&1 &
