@@ -9,7 +9,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build meson pkg-config git
   clang libclang-rt-14-dev                       # libFuzzer + sanitizer runtimes
   libboost-dev libboost-system-dev               # Beast, Asio, lockfree, multiprecision (tests)
-  libssl-dev libsimdjson-dev
+  libssl-dev openssl libsimdjson-dev             # openssl: the TLS verification test's server
   libdpdk-dev dpdk                               # DPDK 22.11 (virtual devices in tests)
   libhwloc-dev libnuma-dev
   libgtest-dev libgmock-dev libbenchmark-dev
