@@ -74,6 +74,15 @@ class TorqdExecutorOnChain : public ChainSuite {
     Rpc rpc(http_);
     return rpc.call("eth_getTransactionReceipt", "[\"" + hex_of(h.data(), 32) + "\"]");
   }
+  // Polls /api/status (every 100 ms, up to 5 s) until it contains `needle`; returns the last answer.
+  std::string wait_status(int port, const std::string& needle) {
+    std::string st = api(port, "GET", "/api/status");
+    for (int i = 0; i < 50 && st.find(needle) == std::string::npos; ++i) {
+      std::this_thread::sleep_for(100ms);
+      st = api(port, "GET", "/api/status");
+    }
+    return st;
+  }
   void automine(bool on) {
     Rpc rpc(http_);
     (void)rpc.call("evm_setAutomine", on ? "[true]" : "[false]");
@@ -322,8 +331,7 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
   // Kill switch: the first decision after the kill (seen by the API) is a KillSwitch reject.
   {
     api(port, "POST", "/api/kill", "{\"reason\":\"e2e\"}");
-    for (int i = 0; i < 50 && api(port, "GET", "/api/status").find("\"kill_switch\":true") == std::string::npos; ++i)
-      std::this_thread::sleep_for(50ms);
+    (void)wait_status(port, "\"kill_switch\":true");
     std::this_thread::sleep_for(400ms);  // the feed applies the command on its next tick
     const std::size_t before = read_audit(audit_path("gates")).decisions.size();
     dislocate("1");
@@ -343,8 +351,7 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
     EXPECT_EQ(count_reason(d2, RejectReason::KillSwitch, before2), d2.decisions.size() - before2) << "not killed after the SIGHUP";
     EXPECT_EQ(d2.txs.size(), 0U);
     api(port, "POST", "/api/resume", "{}");
-    for (int i = 0; i < 50 && api(port, "GET", "/api/status").find("\"kill_switch\":false") == std::string::npos; ++i)
-      std::this_thread::sleep_for(50ms);
+    (void)wait_status(port, "\"kill_switch\":false");
     std::this_thread::sleep_for(400ms);
   }
   // Released: the accumulated dislocation is traded.
@@ -454,11 +461,7 @@ TEST_F(TorqdExecutorOnChain, ShouldReconnectAndSettleItsInFlightTradeAcrossANode
   const int port = api_port("restart");
   ASSERT_GT(port, 0);
   {
-    std::string st;
-    for (int i = 0; i < 50 && st.find("\"connected\":true") == std::string::npos; ++i) {
-      st = api(port, "GET", "/api/status");
-      if (st.find("\"connected\":true") == std::string::npos) std::this_thread::sleep_for(100ms);
-    }
+    const std::string st = wait_status(port, "\"connected\":true");
     EXPECT_NE(st.find("\"connected\":true"), std::string::npos) << st;
   }
   automine(false);
@@ -470,11 +473,7 @@ TEST_F(TorqdExecutorOnChain, ShouldReconnectAndSettleItsInFlightTradeAcrossANode
   // The node goes down with the trade in its pool and comes back without it (same chain, same port).
   ASSERT_TRUE(node_signal(SIGUSR1, "\"node-stopped\"", 1, 20s)) << read_file(dir_ / "fixture.err");
   // torqd's receipt polls and its WebSocket fail meanwhile; the operator API says so.
-  std::string status;
-  for (int i = 0; i < 50 && status.find("\"connected\":false") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(100ms);
-    status = api(port, "GET", "/api/status");
-  }
+  const std::string status = wait_status(port, "\"connected\":false");
   EXPECT_NE(status.find("\"connected\":false"), std::string::npos) << "node down, endpoint still reported connected: " << status;
   ASSERT_TRUE(node_signal(SIGUSR2, "\"node-started\"", 1, 30s)) << read_file(dir_ / "fixture.err");
   // torqd reconnects, finds no receipt, resends at the same nonce (automining is on again) and the
@@ -482,9 +481,7 @@ TEST_F(TorqdExecutorOnChain, ShouldReconnectAndSettleItsInFlightTradeAcrossANode
   // gas use grew past a gas limit equal to the estimate; the limit now has headroom.)
   const auto settled = [&](const auto& x) { return x.order_id == sent.order_id && (x.status == kIncluded || x.status == kReverted); };
   d = wait_audit("restart", [&](const AuditDump& a) { return std::any_of(a.receipts.begin(), a.receipts.end(), settled); }, 30s);
-  for (int i = 0; i < 50 && api(port, "GET", "/api/status").find("\"connected\":true") == std::string::npos; ++i)
-    std::this_thread::sleep_for(100ms);
-  EXPECT_NE(api(port, "GET", "/api/status").find("\"connected\":true"), std::string::npos) << "reconnected, still reported down";
+  EXPECT_NE(wait_status(port, "\"connected\":true").find("\"connected\":true"), std::string::npos) << "reconnected, still reported down";
   Rpc rpc(http_);
   base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   std::this_thread::sleep_for(500ms);
