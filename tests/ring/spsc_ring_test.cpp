@@ -331,6 +331,12 @@ TEST(SpscRing, ShouldStopDeliveringWhenRecordHeaderIsCorrupt) {
   EXPECT_TRUE(f.consumer.peek().empty());
   EXPECT_TRUE(f.consumer.corrupted());
   EXPECT_EQ(f.consumer.consume_burst([](auto) {}, 10), 0u);
+  // Inside the data area but longer than max_payload (504 B here): no producer writes that.
+  Fixture g = make_ring(1024);
+  ASSERT_EQ(g.producer.try_publish(bytes_of(0, 16)), PublishResult::ok);
+  detail::store_header(g.region.data(), 600, kRecordFlagCommitted);
+  EXPECT_EQ(g.consumer.consume_burst([](auto) {}, 10), 0u);
+  EXPECT_TRUE(g.consumer.corrupted());
 }
 
 TEST(SpscRing, ShouldReportDeadOwnerWhenOwnerProcessExitedAndAllowTakeover) {

@@ -377,6 +377,7 @@ Expected<SpscConsumer> SpscConsumer::attach(RingRegion region, AttachPolicy poli
   s.data_ = region.data();
   s.capacity_ = cap;
   s.mask_ = cap - 1;
+  s.max_payload_ = c->header.max_payload;
   s.head_ = s.released_ = head;
   detail::recover_index(m, head, s.records_);
   detail::publish_index(c->head.value, m, head, s.records_);
@@ -401,6 +402,7 @@ SpscConsumer& SpscConsumer::operator=(SpscConsumer&& o) noexcept {
   data_ = o.data_;
   capacity_ = o.capacity_;
   mask_ = o.mask_;
+  max_payload_ = o.max_payload_;
   head_ = o.head_;
   released_ = o.released_;
   peeked_ = o.peeked_;

@@ -6,8 +6,9 @@
 // Records are opaque bytes (e.g. a Protocol V2 frame: 32-byte header + payload); each is stored
 // as an 8-byte RecordHeader + payload, 8-byte aligned; a record that would straddle the end of
 // the data area is preceded by a padding record. Publication is in-band (layout.hpp,
-// RecordHeader): the consumer polls the header word at its position, not the tail index. A full ring is reported to the producer
-// (empty claim / PublishResult::full, counted in rejected_full) and never overwritten.
+// RecordHeader): the consumer polls the header word at its position, not the tail index. A full
+// ring is reported to the producer (empty claim / PublishResult::full, counted in rejected_full)
+// and never overwritten.
 // Thread-safety: exactly one SpscProducer and one SpscConsumer per ring, each used by one thread
 // at a time (they may live in different processes). RingRegion's monitoring calls are safe from
 // any thread or process. Allocation: none, ever. Hot-path calls (try_claim, commit, try_publish,
@@ -361,7 +362,7 @@ class SpscConsumer {
       const RecordHeader h = detail::load_header(data_ + pos);
       if (!(h.flags & kRecordFlagCommitted)) return {};
       const std::uint64_t rb = record_bytes(h.length);
-      if (rb > capacity_ - pos) [[unlikely]] {
+      if (rb > capacity_ - pos || (!(h.flags & kRecordFlagPadding) && h.length > max_payload_)) [[unlikely]] {
         corrupt_ = true;
         return {};
       }
@@ -396,7 +397,7 @@ class SpscConsumer {
       const RecordHeader h = detail::load_header(data_ + pos);
       if (!(h.flags & kRecordFlagCommitted)) break;  // not published (yet)
       const std::uint64_t rb = record_bytes(h.length);
-      if (rb > capacity_ - pos) [[unlikely]] {
+      if (rb > capacity_ - pos || (!(h.flags & kRecordFlagPadding) && h.length > max_payload_)) [[unlikely]] {
         corrupt_ = true;
         break;
       }
@@ -446,6 +447,7 @@ class SpscConsumer {
   std::byte* data_ = nullptr;
   std::uint64_t capacity_ = 0;
   std::uint64_t mask_ = 0;
+  std::uint64_t max_payload_ = 0;  // a longer non-padding record is corrupt
   std::uint64_t head_ = 0;        // read position (>= released_)
   std::uint64_t released_ = 0;    // last stored head
   std::uint64_t peeked_ = 0;      // record bytes of the outstanding peek (0: none)
