@@ -83,7 +83,6 @@ const char* to_string(Role r) noexcept {
   return "?";
 }
 
-Reloadable reload_settings(const std::string& config_file) { return reloadable_of(ops::load_config_file(config_file)); }
 
 ParsedArgs parse_args(int argc, const char* const* argv) {
   ParsedArgs out;

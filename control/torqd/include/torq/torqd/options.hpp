@@ -123,9 +123,6 @@ struct ParsedArgs {
 };
 [[nodiscard]] ParsedArgs parse_args(int argc, const char* const* argv);
 
-// Reads the reloadable part of the config file again (SIGHUP). Throws ops::ConfigError.
-[[nodiscard]] Reloadable reload_settings(const std::string& config_file);
-
 [[nodiscard]] const char* to_string(Role r) noexcept;
 
 }  // namespace torq::torqd
