@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <string>
 #include <algorithm>
 #include <unistd.h>
@@ -276,12 +277,74 @@ TEST(Config, ShouldReportSyntaxErrorLine) {
 TEST(Config, ShouldRequireLinksAndRolesInDistributedMode) {
   const std::string text = std::string(kBase) +
       "\n[mode]\nmode = \"distributed\"\nroles = [\"strategy\"]\n[mode.links]\nmarket_data = \"shm:/torq-md\"\n"
-      "signals = \"udp://127.0.0.1:9000\"\nexecution = \"inproc:exec\"\n";
+      "signals = \"inproc:sig\"\n";
   const auto issues = errors_of(text);
   ASSERT_EQ(issues.size(), 2u);
-  EXPECT_EQ(issues[0].key, "mode.links.execution");  // inproc cannot cross processes
-  EXPECT_EQ(static_cast<int>(issues[0].line), line_of(text, "execution = "));
-  EXPECT_EQ(issues[1].key, "mode.links.execution");  // hence missing
+  EXPECT_EQ(issues[0].key, "mode.links.signals");  // inproc cannot cross processes
+  EXPECT_EQ(static_cast<int>(issues[0].line), line_of(text, "signals = "));
+  EXPECT_EQ(issues[1].key, "mode.links.signals");  // hence missing
+}
+
+constexpr const char* kUdpMode =
+    "\n[mode]\nmode = \"distributed\"\nroles = [\"strategy\", \"executor\"]\n[mode.links]\n"
+    "market_data = \"udp://239.10.0.1:5001\"\nmarket_data_b = \"udp://239.10.0.2:5002\"\nsignals = \"shm:/torq-sig\"\n";
+
+TEST(Config, ShouldParseNicSectionForDpdkWithTwoArbitratedLines) {
+  const std::string text = std::string(kBase) + kUdpMode +
+      "[nic]\nbackend = \"dpdk\"\npoll_core = 5\narbitrate = true\narbiter_window = 512\narbiter_timeout_us = 800\n"
+      "[nic.eal]\ncores = \"5\"\nmemory_mb = 512\nhugepages = \"require\"\nallow_pci = [\"0000:3b:00.0\"]\n"
+      "[[nic.lines]]\naddress = \"239.10.0.1:5001\"\ndpdk_device = \"0000:3b:00.0\"\n"
+      "[[nic.lines]]\nname = \"feed-b\"\naddress = \"239.10.0.2:5002\"\ndpdk_device = \"0000:3b:00.0\"\nqueue = 1\n";
+  const auto c = torq::ops::parse_config(text, "nic.toml");
+  EXPECT_TRUE(c.nic.present);
+  EXPECT_EQ(c.nic.backend, torq::ops::NicBackend::dpdk);
+  EXPECT_EQ(c.nic.poll_core, 5);
+  EXPECT_TRUE(c.nic.arbitrate);
+  EXPECT_EQ(c.nic.arbiter_window, 512u);
+  EXPECT_EQ(c.nic.eal_memory_mb, 512u);
+  EXPECT_EQ(c.nic.hugepages, "require");
+  EXPECT_EQ(c.nic.allow_pci, std::vector<std::string>{"0000:3b:00.0"});
+  ASSERT_EQ(c.nic.lines.size(), 2u);
+  EXPECT_EQ(c.nic.lines[0].name, "A");
+  EXPECT_EQ(c.nic.lines[1].name, "feed-b");
+  EXPECT_EQ(c.nic.lines[1].queue, 1);
+  EXPECT_EQ(c.mode.links.at("market_data_b"), "udp://239.10.0.2:5002");
+  auto other = c;
+  other.nic.poll_core = 6;
+  const auto d = torq::ops::diff_reloadable(c, other);
+  EXPECT_FALSE(d.allowed()) << "[nic] is structural";
+}
+
+TEST(Config, ShouldNameEveryBadNicKey) {
+  const std::string text = std::string(kBase) + kUdpMode +
+      "[nic]\nbackend = \"rdma\"\narbitrate = true\narbiter_window = 100\n"
+      "[[nic.lines]]\naddress = \"239.10.0.1\"\n";
+  const auto issues = errors_of(text);
+  std::set<std::string> keys;
+  for (const auto& i : issues) keys.insert(i.key);
+  EXPECT_TRUE(keys.count("nic.backend"));
+  EXPECT_TRUE(keys.count("nic.arbiter_window"));        // not a power of two
+  EXPECT_TRUE(keys.count("nic.lines[0].address"));      // no port
+  EXPECT_TRUE(keys.count("nic.arbitrate"));             // one line
+  EXPECT_EQ(static_cast<int>(std::find_if(issues.begin(), issues.end(), [](const auto& i) { return i.key == "nic.backend"; })->line),
+            line_of(text, "backend = \"rdma\""));
+}
+
+TEST(Config, ShouldRefuseNicWithoutAUdpMarketDataLinkAndDpdkLineWithoutDevice) {
+  const auto monolith = errors_of(std::string(kBase) + "\n[nic]\n[[nic.lines]]\naddress = \"10.0.0.1:5001\"\n");
+  ASSERT_EQ(monolith.size(), 1u);
+  EXPECT_EQ(monolith[0].key, "nic");
+  const auto no_device = errors_of(std::string(kBase) + kUdpMode + "[nic]\nbackend = \"dpdk\"\n[[nic.lines]]\naddress = \"10.0.0.1:5001\"\n");
+  ASSERT_EQ(no_device.size(), 1u);
+  EXPECT_EQ(no_device[0].key, "nic.lines[0].dpdk_device");
+  const auto eal_kernel = errors_of(std::string(kBase) + kUdpMode + "[nic]\n[nic.eal]\ncores = \"2\"\n[[nic.lines]]\naddress = \"10.0.0.1:5001\"\n");
+  ASSERT_EQ(eal_kernel.size(), 1u);
+  EXPECT_EQ(eal_kernel[0].key, "nic.eal");
+  const auto line_b = errors_of(std::string(kBase) +
+      "\n[mode]\nmode = \"distributed\"\nroles = [\"collector\"]\n[mode.links]\nmarket_data = \"shm:/torq-md\"\n"
+      "market_data_b = \"udp://10.0.0.2:5002\"\nsignals = \"shm:/torq-sig\"\n");
+  ASSERT_EQ(line_b.size(), 1u);
+  EXPECT_EQ(line_b[0].key, "mode.links.market_data_b");
 }
 
 TEST(Config, ShouldAcceptDistributedModeWithAllLinks) {

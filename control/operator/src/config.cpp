@@ -27,6 +27,7 @@ struct TomlInternalError : std::logic_error {
 #pragma pop_macro("NDEBUG")
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
@@ -66,6 +67,7 @@ std::string_view to_string(Role r) noexcept {
   }
   return "?";
 }
+std::string_view to_string(NicBackend b) noexcept { return b == NicBackend::dpdk ? "dpdk" : "kernel"; }
 std::optional<Role> parse_role(std::string_view s) noexcept {
   if (s == "collector") return Role::collector;
   if (s == "strategy") return Role::strategy;
@@ -279,7 +281,7 @@ class Loader {
     TorqConfig cfg;
     cfg.source = source_;
     check_keys(root, "", {"include_manifest", "chain", "endpoints", "tokens", "venues", "pools", "strategy",
-                          "risk", "key", "cores", "mode", "api", "metrics", "alerts"});
+                          "risk", "key", "cores", "mode", "nic", "api", "metrics", "alerts"});
     std::uint32_t manifest_line = 0;
     if (auto m = string_at(root, "include_manifest", "include_manifest", false, &manifest_line)) {
       cfg.manifest = resolve(*m);
@@ -295,6 +297,7 @@ class Loader {
     key(root, cfg);
     cores(root, cfg);
     mode(root, cfg);
+    nic(root, cfg);
     api(root, cfg);
     metrics(root, cfg);
     alerts(root, cfg);
@@ -885,7 +888,7 @@ class Loader {
       if (lt == nullptr) {
         issue("mode.links", line_of(*n), "expected a table of link = \"transport\"");
       } else {
-        check_keys(*lt, "mode.links", {"market_data", "signals", "execution", "telemetry"});
+        check_keys(*lt, "mode.links", {"market_data", "market_data_b", "signals", "execution", "telemetry"});
         for (const auto& [k, v] : *lt) {
           const std::string full = "mode.links." + std::string(k.str());
           const auto* s = v.as_string();
@@ -906,13 +909,125 @@ class Loader {
         }
       }
     }
+    if (const auto b = cfg.mode.links.find("market_data_b"); b != cfg.mode.links.end()) {
+      const auto a = cfg.mode.links.find("market_data");
+      if (b->second.rfind("udp://", 0) != 0 || a == cfg.mode.links.end() || a->second.rfind("udp://", 0) != 0)
+        issue("mode.links.market_data_b", line_of(*t),
+              "line B of the market data is a second udp:// feed: market_data must be udp:// as well");
+    }
     if (cfg.mode.mode == DeployMode::distributed) {
       if (cfg.mode.roles.empty()) issue("mode.roles", line_of(*t), "distributed mode needs the roles this process runs");
-      for (const char* l : {"market_data", "signals", "execution"})
+      for (const char* l : {"market_data", "signals"})
         if (!cfg.mode.links.count(l))
           issue(std::string("mode.links.") + l, line_of(*t), "distributed mode needs a transport for this link");
     } else if (!cfg.mode.roles.empty()) {
       issue("mode.roles", line_of(*t->get("roles")), "roles apply to distributed mode only (monolith runs all)");
+    }
+  }
+
+  // "a.b.c.d:port" (port 1..65535).
+  static bool is_ipv4_port(std::string_view s) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string_view::npos || !is_ipv4(s.substr(0, colon))) return false;
+    const std::string_view p = s.substr(colon + 1);
+    if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+    const int v = std::stoi(std::string(p));
+    return v >= 1 && v <= 65535;
+  }
+
+  std::vector<std::string> strings_at(const toml::table& t, std::string_view k, const std::string& full) {
+    std::vector<std::string> out;
+    const toml::node* n = t.get(k);
+    if (n == nullptr) return out;
+    const auto* arr = n->as_array();
+    if (arr == nullptr) {
+      issue(full, line_of(*n), "expected an array of strings");
+      return out;
+    }
+    std::size_t i = 0;
+    for (const auto& el : *arr) {
+      const std::string ki = full + "[" + std::to_string(i++) + "]";
+      const auto* s = el.as_string();
+      if (s == nullptr) { issue(ki, line_of(el), "expected a string"); continue; }
+      if (auto e = expand(s->get(), ki, line_of(el))) out.push_back(*e);
+    }
+    return out;
+  }
+
+  void nic(const toml::table& root, TorqConfig& cfg) {
+    const auto* t = section(root, "nic", false);
+    if (t == nullptr) return;
+    NicConfig& n = cfg.nic;
+    n.present = true;
+    check_keys(*t, "nic", {"backend", "poll_core", "burst", "arbitrate", "arbiter_window", "arbiter_timeout_us",
+                           "verify_udp_checksum", "mbufs", "eal", "lines"});
+    if (auto b = string_at(*t, "backend", "nic.backend", false)) {
+      if (*b == "kernel") n.backend = NicBackend::kernel;
+      else if (*b == "dpdk") n.backend = NicBackend::dpdk;
+      else issue("nic.backend", line_of(*t->get("backend")), "\"" + *b + "\" is not kernel or dpdk");
+    }
+    set_uint(*t, "poll_core", "nic", false, n.poll_core, -1, 4095);
+    set_uint(*t, "burst", "nic", false, n.burst, 1, 64);
+    if (auto b = bool_at(*t, "arbitrate", "nic.arbitrate")) n.arbitrate = *b;
+    set_uint(*t, "arbiter_window", "nic", false, n.arbiter_window, 2, 4096);
+    if (const toml::node* w = t->get("arbiter_window"); w && !std::has_single_bit(n.arbiter_window))
+      issue("nic.arbiter_window", line_of(*w), "must be a power of two");
+    set_uint(*t, "arbiter_timeout_us", "nic", false, n.arbiter_timeout_us, 1, 10'000'000);
+    if (auto b = bool_at(*t, "verify_udp_checksum", "nic.verify_udp_checksum")) n.verify_udp_checksum = *b;
+    set_uint(*t, "mbufs", "nic", false, n.mbufs, 1023, 1'048'575);
+    if (const toml::node* en = t->get("eal")) {
+      const auto* e = en->as_table();
+      if (e == nullptr) {
+        issue("nic.eal", line_of(*en), "expected a table [nic.eal]");
+      } else {
+        check_keys(*e, "nic.eal", {"cores", "memory_mb", "hugepages", "allow_pci", "vdevs", "driver_paths", "file_prefix", "log_level"});
+        if (auto c = string_at(*e, "cores", "nic.eal.cores", false)) {
+          const bool ok = !c->empty() && std::all_of(c->begin(), c->end(), [](char ch) { return (ch >= '0' && ch <= '9') || ch == ',' || ch == '-'; });
+          if (!ok) issue("nic.eal.cores", line_of(*e->get("cores")), "expected a core list such as \"2\", \"2-3\" or \"2,4\"");
+          n.eal_cores = *c;
+        }
+        set_uint(*e, "memory_mb", "nic.eal", false, n.eal_memory_mb, 0, 1'048'576);
+        if (auto h = string_at(*e, "hugepages", "nic.eal.hugepages", false)) {
+          if (*h != "auto" && *h != "require" && *h != "none")
+            issue("nic.eal.hugepages", line_of(*e->get("hugepages")), "\"" + *h + "\" is not auto, require or none");
+          n.hugepages = *h;
+        }
+        n.allow_pci = strings_at(*e, "allow_pci", "nic.eal.allow_pci");
+        n.vdevs = strings_at(*e, "vdevs", "nic.eal.vdevs");
+        for (const auto& d : strings_at(*e, "driver_paths", "nic.eal.driver_paths")) n.driver_paths.push_back(resolve(d));
+        if (auto f = string_at(*e, "file_prefix", "nic.eal.file_prefix", false)) n.file_prefix = *f;
+        if (auto l = string_at(*e, "log_level", "nic.eal.log_level", false)) n.log_level = *l;
+      }
+    }
+    each_table(*t, "lines", [&](const toml::table& l, const std::string& path0) {
+      const std::string path = "nic." + path0;
+      check_keys(l, path, {"name", "address", "interface_ip", "dpdk_device", "queue"});
+      NicLineConfig line;
+      line.name = std::string(1, static_cast<char>('A' + n.lines.size()));
+      if (auto s = string_at(l, "name", path + ".name", false)) line.name = *s;
+      if (auto s = string_at(l, "address", path + ".address", true)) {
+        if (!is_ipv4_port(*s)) issue(path + ".address", line_of(*l.get("address")), "expected a.b.c.d:port");
+        line.address = *s;
+      }
+      if (auto s = string_at(l, "interface_ip", path + ".interface_ip", false)) {
+        if (!is_ipv4(*s)) issue(path + ".interface_ip", line_of(*l.get("interface_ip")), "expected an IPv4 address");
+        line.interface_ip = *s;
+      }
+      if (auto s = string_at(l, "dpdk_device", path + ".dpdk_device", false)) line.dpdk_device = *s;
+      set_uint(l, "queue", path, false, line.queue, 0, 1023);
+      if (n.backend == NicBackend::dpdk && line.dpdk_device.empty())
+        issue(path + ".dpdk_device", line_of(l), "backend dpdk: each line names the port device it arrives on");
+      n.lines.push_back(std::move(line));
+    });
+    if (n.lines.empty()) issue("nic.lines", line_of(*t), "at least one [[nic.lines]] (the market-data feed lines)");
+    if (n.lines.size() > 4) issue("nic.lines", line_of(*t), "at most 4 lines");
+    if (n.arbitrate && n.lines.size() < 2) issue("nic.arbitrate", line_of(*t), "arbitration merges two or more lines");
+    const auto md = cfg.mode.links.find("market_data");
+    if (cfg.mode.mode != DeployMode::distributed || md == cfg.mode.links.end() || md->second.rfind("udp://", 0) != 0)
+      issue("nic", line_of(*t), "[nic] receives a udp:// market_data link: it needs [mode] mode = \"distributed\" and mode.links.market_data = \"udp://...\"");
+    if (n.backend != NicBackend::dpdk) {
+      const bool eal = t->get("eal") != nullptr;
+      if (eal) issue("nic.eal", line_of(*t->get("eal")), "only with backend = \"dpdk\"");
     }
   }
 
@@ -1020,6 +1135,7 @@ ReloadDiff diff_reloadable(const TorqConfig& a, const TorqConfig& b) {
   structural(a.key == b.key, "key");
   structural(a.cores == b.cores, "cores");
   structural(a.mode == b.mode, "mode");
+  structural(a.nic == b.nic, "nic");
   structural(a.api == b.api, "api");
   structural(a.strategy.reference_pools == b.strategy.reference_pools, "strategy.reference_pools");
   auto changed = [&](bool same, const char* name) { if (!same) d.reloadable.emplace_back(name); };

@@ -36,12 +36,14 @@ enum class EndpointScheme : std::uint8_t { ws, wss, http, https };
 enum class VenueKind : std::uint8_t { v2, v3, algebra };
 enum class DeployMode : std::uint8_t { monolith, distributed };
 enum class Role : std::uint8_t { collector, strategy, executor, dashboard };
+enum class NicBackend : std::uint8_t { kernel, dpdk };
 
 [[nodiscard]] std::string_view to_string(EndpointScheme s) noexcept;
 [[nodiscard]] std::string_view to_string(VenueKind k) noexcept;
 [[nodiscard]] std::string_view to_string(DeployMode m) noexcept;
 [[nodiscard]] std::string_view to_string(Role r) noexcept;
 [[nodiscard]] std::optional<Role> parse_role(std::string_view s) noexcept;
+[[nodiscard]] std::string_view to_string(NicBackend b) noexcept;
 
 struct ChainConfig {
   std::string name;
@@ -126,6 +128,40 @@ struct ModeConfig {
   bool operator==(const ModeConfig&) const = default;
 };
 
+// [nic]: how this process receives the market-data link when it arrives over UDP: kernel sockets
+// or DPDK (docs/dpdk.md, docs/operator.md). Absent: a udp:// market_data link (and its optional
+// market_data_b line) is received with kernel sockets built from the link strings.
+struct NicLineConfig {
+  std::string name;            // "A", "B", ...
+  std::string address;         // "a.b.c.d:port": multicast group or unicast destination of the line
+  std::string interface_ip;    // kernel multicast: join on the interface with this address ("" default)
+  std::string dpdk_device;     // dpdk: the port's device (PCI address or a --vdev name such as net_tap0)
+  std::uint16_t queue = 0;     // dpdk: rx queue
+  bool operator==(const NicLineConfig&) const = default;
+};
+struct NicConfig {
+  bool present = false;                  // the file has a [nic] section
+  NicBackend backend = NicBackend::kernel;
+  int poll_core = -1;                    // the receive poll loop's CPU (-1: not pinned)
+  std::uint32_t burst = 32;              // packets per rx burst / datagrams per recvmmsg
+  bool arbitrate = false;                // merge the lines A/B by sequence (needs >= 2 lines)
+  std::uint32_t arbiter_window = 256;    // sequences buffered ahead of a hole (power of two)
+  std::uint32_t arbiter_timeout_us = 2000;  // a hole older than this is declared lost
+  bool verify_udp_checksum = false;      // dpdk: check UDP checksums in software
+  std::uint32_t mbufs = 8191;            // dpdk: mbufs per NUMA pool
+  // [nic.eal] (dpdk only)
+  std::string eal_cores;                 // -l (default: poll_core, else "0")
+  std::uint32_t eal_memory_mb = 0;       // -m (0: DPDK default; 256 without hugepages)
+  std::string hugepages = "auto";        // auto | require | none
+  std::vector<std::string> allow_pci;    // -a per device; empty: --no-pci
+  std::vector<std::string> vdevs;        // --vdev per virtual device
+  std::vector<std::string> driver_paths; // -d per extra PMD
+  std::string file_prefix;               // --file-prefix (default torqd-<pid>)
+  std::string log_level;                 // --log-level
+  std::vector<NicLineConfig> lines;      // [[nic.lines]], 1..4
+  bool operator==(const NicConfig&) const = default;
+};
+
 struct ApiConfig {
   std::string bind = "127.0.0.1";
   std::uint16_t port = 8787;
@@ -166,6 +202,7 @@ struct TorqConfig {
   KeyConfig key;
   CoresConfig cores;
   ModeConfig mode;
+  NicConfig nic;
   ApiConfig api;
   MetricsConfig metrics;
   AlertsConfig alerts;
