@@ -12,9 +12,12 @@
 // shm rings). Exits 77 (skipped) when chain/node_modules is absent.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +41,7 @@
 #include "torq/risk/audit_log.hpp"
 #include "torq/risk/risk_gates.hpp"
 #include "torq/control/chain_client.hpp"
+#include "torq/nic/dpdk.hpp"
 #include "torq/torqd/hex.hpp"
 #include "e2e_harness.hpp"
 
@@ -148,6 +152,15 @@ class TorqdEndToEnd : public ::testing::Test {
   }
   std::string tool(const std::string& args) { return run("node " + kSrc + "/tests/e2e/chain_tool.mjs " + args + " --manifest " + manifest_); }
   std::string usdc_balance(const std::string& who) { return json_field(tool("balance --token USDC --who " + who), "balance"); }
+  // summary.a.b.c as a number (0 when absent, which the equality checks then catch).
+  static std::uint64_t json_path_num(const std::string& summary, const char* a, const char* b, const char* c) {
+    simdjson::dom::parser p;
+    simdjson::dom::element doc;
+    std::uint64_t v = 0;
+    if (p.parse(summary).get(doc) != simdjson::SUCCESS) return 0;
+    if (doc[a][b][c].get(v) != simdjson::SUCCESS) return 0;
+    return v;
+  }
   static std::uint64_t num(const std::string& summary, const char* key) {
     const std::string v = json_field(summary, key);
     return v.empty() ? 0 : std::stoull(v);
@@ -170,7 +183,8 @@ class TorqdEndToEnd : public ::testing::Test {
   }
 
   // A torqd config over the manifest with the operator API on an ephemeral port.
-  fs::path write_config(const std::string& name, bool kill, const std::string& extra = "") {
+  fs::path write_config(const std::string& name, bool kill, const std::string& extra = "",
+                        const std::string& mode = "[mode]\nmode = \"monolith\"\n") {
     const fs::path cfg = dir_ / (name + ".toml");
     {
       std::ofstream(dir_ / "api.token") << "e2e-operator-token-0123456789\n";
@@ -181,7 +195,7 @@ class TorqdEndToEnd : public ::testing::Test {
       << "[strategy]\nmin_profit_usd = \"0.01\"\n"
       << "[risk]\nmax_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"
       << "breaker_reverts = 3\nmax_gas_price_gwei = 1000\nkill_switch = " << (kill ? "true" : "false") << "\n"
-      << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n[mode]\nmode = \"monolith\"\n"
+      << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n" << mode
       << "[api]\nbind = \"127.0.0.1\"\nport = 0\ntoken_file = \"" << (dir_ / "api.token").string() << "\"\n"
       << "audit_file = \"" << (dir_ / (name + "-operator-audit.jsonl")).string() << "\"\n"
       << extra;
@@ -646,6 +660,148 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverShmRings) {
   EXPECT_NE(after, before);
   EXPECT_FALSE(fs::exists("/dev/shm/torqd-e2e-" + tag + "-md")) << "shm ring left behind";
   for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
+}
+
+// A free UDP port on loopback (bound and released: nothing else races for it in a test run).
+std::uint16_t free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
+  // Distributed over the network: market data collector → strategy and signals strategy →
+  // executor both cross udp:// links (kernel sockets on loopback), each bridged to the stage's
+  // local ring. The strategy process takes its roles (strategy + dashboard) and links from the
+  // config file's [mode]; the others from the command line.
+  const std::string md = "udp://127.0.0.1:" + std::to_string(free_udp_port());
+  const std::string sig = "udp://127.0.0.1:" + std::to_string(free_udp_port());
+  const fs::path cfg = write_config("udp-strategy", false, "",
+                                    "[mode]\nmode = \"distributed\"\nroles = [\"strategy\", \"dashboard\"]\n[mode.links]\n"
+                                    "market_data = \"" + md + "\"\nsignals = \"" + sig + "\"\n");
+  const std::string before = usdc_balance(contract_);
+  const pid_t ex = start_torqd("udp-executor", {"--role", "executor", "--signal-link", sig});
+  ASSERT_GT(ex, 0);
+  const pid_t st = start_torqd("udp-strategy", {"--config", cfg.string()});
+  ASSERT_GT(st, 0);
+  const pid_t co = start_torqd("udp-collector", {"--role", "collector", "--md-link", md});
+  ASSERT_GT(co, 0);
+  EXPECT_EQ(api_port("udp-executor"), 0) << "a role without dashboard serves no operator API";
+  const int port = api_port("udp-strategy");
+  ASSERT_GT(port, 0) << read_file(dir_ / "udp-strategy.err");
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(500ms);
+  EXPECT_NE(api_get(port, "/api/status").find("\"roles\":\"strategy+dashboard\""), std::string::npos);
+  const std::string metrics = api_get(port, "/metrics");
+  EXPECT_NE(metrics.find("torq_sequence_gaps_total 0"), std::string::npos) << metrics.substr(0, 2000);
+  const TorqdRun rc = stop_torqd("udp-collector", co);
+  const TorqdRun rs = stop_torqd("udp-strategy", st);
+  const TorqdRun re = stop_torqd("udp-executor", ex);
+  EXPECT_EQ(rc.exit_code, 0) << rc.err;
+  EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_EQ(re.exit_code, 0) << re.err;
+  EXPECT_NE(rs.err.find("kernel udp, 1 line"), std::string::npos) << rs.err;
+  // Every market-data frame the collector sent reached the strategy's ring, without a gap.
+  EXPECT_GT(num(rc.summary, "md_frames"), 0U) << rc.summary;
+  EXPECT_EQ(json_path_num(rc.summary, "links", "market_data_out", "frames"),
+            json_path_num(rs.summary, "links", "market_data_in", "frames")) << rc.summary << "\n" << rs.summary;
+  EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "gaps"), 0U) << rs.summary;
+  EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "duplicates"), 0U) << rs.summary;
+  EXPECT_EQ(num(rs.summary, "strategy_frames"), json_path_num(rs.summary, "links", "market_data_in", "frames"));
+  EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
+  EXPECT_EQ(num(re.summary, "signals_received"), num(rs.summary, "signals")) << "signals lost between processes";
+  EXPECT_EQ(json_path_num(re.summary, "links", "signals_in", "gaps"), 0U) << re.summary;
+  EXPECT_GE(num(re.summary, "included"), 1U) << re.summary;
+  EXPECT_EQ(num(re.summary, "reverted"), 0U);
+  EXPECT_NE(after, before);
+  for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
+}
+
+// A veth pair in this network namespace: the kernel side (with an address and a static neighbour
+// entry for the DPDK side's address) and the DPDK side (no address; read by net_af_packet).
+class VethPair {
+ public:
+  VethPair() {
+    const std::string id = std::to_string(::getpid() % 100000);
+    dpdk_ = "tqdd" + id;
+    kernel_ = "tqdk" + id;
+    const std::string net = "10.79." + std::to_string(::getpid() % 250) + ".";
+    dpdk_ip_ = net + "1";
+    ok_ = sh("ip link add " + dpdk_ + " type veth peer name " + kernel_) &&
+          sh("ip link set " + dpdk_ + " address 02:00:00:00:79:01") && sh("ip link set " + dpdk_ + " up") &&
+          sh("ip addr add " + net + "2/24 dev " + kernel_) && sh("ip link set " + kernel_ + " up") &&
+          sh("ip neigh replace " + dpdk_ip_ + " lladdr 02:00:00:00:79:01 dev " + kernel_);
+  }
+  ~VethPair() { (void)sh("ip link del " + kernel_); }  // deletes both ends
+  VethPair(const VethPair&) = delete;
+  VethPair& operator=(const VethPair&) = delete;
+  [[nodiscard]] bool ok() const { return ok_; }
+  const std::string& dpdk_iface() const { return dpdk_; }
+  const std::string& dpdk_ip() const { return dpdk_ip_; }
+
+ private:
+  static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+  std::string dpdk_, kernel_, dpdk_ip_;
+  bool ok_ = false;
+};
+
+TEST_F(TorqdEndToEnd, ShouldTradeWhenTheStrategyReceivesMarketDataThroughDpdk) {
+  // The kernel-bypass path in torqd: the collector sends market data over kernel UDP into a veth
+  // pair; the strategy process's [nic] section starts DPDK's EAL (no hugepages) and polls the
+  // other end with net_af_packet; the frames reach the strategy ring, the signal the executor.
+  if (!torq::nic::dpdk::available()) GTEST_SKIP() << "torqd built without DPDK";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a veth pair";
+  VethPair veth;
+  if (!veth.ok()) GTEST_SKIP() << "veth pairs unavailable";
+  const std::string port = std::to_string(free_udp_port());
+  const std::string md = "udp://" + veth.dpdk_ip() + ":" + port;
+  const std::string sig = "shm:/torqd-e2e-" + std::to_string(::getpid()) + "-dpdk-sig?unlink=1";
+  const fs::path cfg = write_config(
+      "dpdk-strategy", false,
+      "[nic]\nbackend = \"dpdk\"\n[nic.eal]\nhugepages = \"none\"\nmemory_mb = 256\n"
+      "[[nic.lines]]\nname = \"A\"\naddress = \"" + veth.dpdk_ip() + ":" + port + "\"\n"
+      "dpdk_device = \"net_af_packet0,iface=" + veth.dpdk_iface() + ",qpairs=1\"\n",
+      "[mode]\nmode = \"distributed\"\nroles = [\"strategy\", \"dashboard\"]\n[mode.links]\n"
+      "market_data = \"" + md + "\"\nsignals = \"" + sig + "\"\n");
+  const std::string before = usdc_balance(contract_);
+  const pid_t ex = start_torqd("dpdk-executor", {"--role", "executor", "--signal-link", sig});
+  ASSERT_GT(ex, 0);
+  const pid_t st = start_torqd("dpdk-strategy", {"--config", cfg.string()});
+  ASSERT_GT(st, 0);
+  const pid_t co = start_torqd("dpdk-collector", {"--role", "collector", "--md-link", md});
+  ASSERT_GT(co, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(500ms);
+  const TorqdRun rc = stop_torqd("dpdk-collector", co);
+  const TorqdRun rs = stop_torqd("dpdk-strategy", st);
+  const TorqdRun re = stop_torqd("dpdk-executor", ex);
+  EXPECT_EQ(rc.exit_code, 0) << rc.err;
+  EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_EQ(re.exit_code, 0) << re.err;
+  EXPECT_NE(rs.err.find("market data link " + md + ": dpdk, 1 line"), std::string::npos) << rs.err;
+  EXPECT_EQ(json_path_num(rc.summary, "links", "market_data_out", "frames"),
+            json_path_num(rs.summary, "links", "market_data_in", "frames")) << rc.summary << "\n" << rs.summary;
+  EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "gaps"), 0U) << rs.summary;
+  EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
+  EXPECT_EQ(num(re.summary, "signals_received"), num(rs.summary, "signals"));
+  EXPECT_GE(num(re.summary, "included"), 1U) << re.summary;
+  EXPECT_NE(after, before);
 }
 
 }  // namespace

@@ -183,11 +183,35 @@ TEST(TorqdOptions, ShouldRequireKeyAndContractForAMonolith) {
 TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   const char* argv[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-usd", "2.5", "--idle", "spin"};
   const auto p = parse_args(9, argv);
-  EXPECT_EQ(p.options.role, Role::strategy);
+  EXPECT_TRUE(p.options.roles.has(Role::strategy));
+  EXPECT_FALSE(p.options.roles.has(Role::executor));
+  EXPECT_EQ(to_string(p.options.roles), "strategy");
   EXPECT_EQ(p.options.idle, IdleKind::spin);
   EXPECT_EQ(p.options.reload.min_profit_usd.raw, 250'000'000);
   const char* bad_usd[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-usd", "1e3"};
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
+}
+
+TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndRefuseADashboardAlone) {
+  const char* two[] = {"torqd", "--manifest", "m.json", "--role", "strategy,executor", "--key-file", "k", "--contract",
+                       "0x0000000000000000000000000000000000000001"};
+  const auto p = parse_args(9, two);
+  EXPECT_TRUE(p.options.roles.has(Role::strategy));
+  EXPECT_TRUE(p.options.roles.has(Role::executor));
+  EXPECT_FALSE(p.options.roles.has(Role::collector));
+  EXPECT_FALSE(p.options.roles.monolith());
+  EXPECT_EQ(to_string(p.options.roles), "strategy+executor");
+  const char* no_key[] = {"torqd", "--manifest", "m.json", "--role", "strategy+executor"};
+  EXPECT_THROW((void)parse_args(5, no_key), std::invalid_argument) << "an executor needs its key";
+  const char* alone[] = {"torqd", "--manifest", "m.json", "--role", "dashboard"};
+  EXPECT_THROW((void)parse_args(5, alone), std::invalid_argument);
+  const char* twice[] = {"torqd", "--manifest", "m.json", "--role", "strategy,strategy"};
+  EXPECT_THROW((void)parse_args(5, twice), std::invalid_argument);
+  EXPECT_TRUE(parse_roles("monolith").monolith());
+  EXPECT_TRUE(parse_roles("monolith").has(Role::dashboard)) << "a monolith serves the operator surface";
+  const char* line_b[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--md-link", "shm:/torq-md", "--md-link-b",
+                          "udp://127.0.0.1:5002"};
+  EXPECT_THROW((void)parse_args(9, line_b), std::invalid_argument) << "line B needs udp:// on both lines";
 }
 
 TEST(TorqdOptions, ShouldSignWithAGasLimitAboveTheExpectedGasUnits) {

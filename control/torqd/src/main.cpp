@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<OperatorFeed> feed;
   try {
-    feed = std::make_unique<OperatorFeed>(*pipeline, opt.config_file);
+    // A distributed process serves the operator surface only when it runs the dashboard role.
+    const bool serve = opt.roles.monolith() || (opt.roles.bits & RoleSet::bit(Role::dashboard)) != 0;
+    feed = std::make_unique<OperatorFeed>(*pipeline, opt.config_file, serve);
     if (feed->active()) std::fprintf(stderr, "torqd: operator API on port %u\n", static_cast<unsigned>(feed->port()));
     else std::fprintf(stderr, "torqd: %s\n", feed->why_inactive().c_str());
   } catch (const std::exception& e) {
@@ -72,7 +74,7 @@ int main(int argc, char** argv) {
     pipeline->shutdown();
     return 1;
   }
-  std::printf("{\"event\":\"ready\",\"role\":\"%s\",\"sender\":\"%s\",\"pid\":%d}\n", to_string(opt.role),
+  std::printf("{\"event\":\"ready\",\"role\":\"%s\",\"sender\":\"%s\",\"pid\":%d}\n", to_string(opt.roles).c_str(),
               pipeline->sender_address().c_str(), static_cast<int>(::getpid()));
   std::fflush(stdout);
 

@@ -128,7 +128,7 @@ struct OperatorFeed::Impl {
   }
 };
 
-OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file) {
+OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api) {
   if (config_file.empty()) {
     why_ = "no --config: operator API and alerts not started";
     return;
@@ -140,6 +140,10 @@ OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file) {
   impl_->config_killed = pipeline.options().reload.kill_switch;
   impl_->config_file = config_file;
   impl_->state.set_limits(cfg->metrics.opportunities_kept, cfg->metrics.trades_kept);
+  if (!serve_api) {
+    why_ = "operator API not started: this process does not run the dashboard role ([mode] roles)";
+    return;
+  }
   if (cfg->api.token_file.empty() || !std::filesystem::exists(cfg->api.token_file)) {
     why_ = "operator API not started: [api] token_file '" + cfg->api.token_file + "' does not exist";
     return;
@@ -266,8 +270,8 @@ void OperatorFeed::tick() {
   const auto& prices = m.pipeline.token_prices();
 
   ops::StatusSnapshot st;
-  st.mode = opt.role == Role::monolith ? "monolith" : "distributed";
-  st.roles = to_string(opt.role);
+  st.mode = opt.roles.monolith() ? "monolith" : "distributed";
+  st.roles = to_string(opt.roles);
   st.chain_id = opt.chain_id;
   st.chain = m.config->chain.name;
   st.started_unix_ns = m.started;
@@ -290,7 +294,7 @@ void OperatorFeed::tick() {
                                                                                         : ops::BreakerState::closed;
   st.kill_switch = m.killed();
   st.last_event_unix_ns = static_cast<std::int64_t>(ld(k.last_event_unix_ns));
-  st.ready = ld(k.snapshot_block) != 0 || opt.role == Role::strategy || opt.role == Role::executor;
+  st.ready = ld(k.snapshot_block) != 0 || !opt.roles.has(Role::collector);
   m.state.set_status(st);
 
   // Pools: freshness from the collector's per-pool last block; quarantine from the session.
@@ -320,6 +324,7 @@ void OperatorFeed::tick() {
       {8, "v3_initialize"}, {9, "block_header"}, {10, "reorg_notice"}, {101, "pool_snapshot"}, {102, "v3_ticks_snapshot"}};
   for (const auto& [type, name] : kTypes) c.events_by_type[name] = m.pipeline.events_of_type(type);
   c.reorgs = ld(k.reorgs);
+  for (const Pipeline::LinkRow& l : m.pipeline.links()) c.sequence_gaps += l.gaps;
   c.opportunities_found = ld(k.signals_received);
   c.opportunities_taken = ld(k.risk_accepted);
   c.tx_sent = ld(k.sent);
@@ -369,11 +374,11 @@ void OperatorFeed::tick() {
       in.fullest_ring = r.name;
     }
   }
-  if (opt.role == Role::executor) {  // no market data in this process: lag and silence are the collector's
+  if (!opt.roles.has(Role::collector)) {  // no node session here: lag and silence are the collector's
     in.last_event_unix_ns = in.now_unix_ns;
     in.local_block = 0;
   }
-  if (opt.role != Role::strategy) {
+  if (opt.roles.has(Role::collector) || opt.roles.has(Role::executor)) {
     for (const Alert& a : m.alerts.evaluate(in)) m.notifier.notify(a, m.alerts.config().webhook_url);
   }
 

@@ -57,8 +57,20 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
   o.gas_limit_headroom_pct = c.strategy.gas_limit_headroom_pct;
   for (const auto& [name, link] : c.mode.links) {
     if (name == "market_data") o.md_link = link;
+    if (name == "market_data_b") o.md_link_b = link;
     if (name == "signals") o.signal_link = link;
   }
+  if (c.mode.mode == ops::DeployMode::distributed) {
+    for (const ops::Role r : c.mode.roles) {
+      switch (r) {
+        case ops::Role::collector: o.roles.add(Role::collector); break;
+        case ops::Role::strategy: o.roles.add(Role::strategy); break;
+        case ops::Role::executor: o.roles.add(Role::executor); break;
+        case ops::Role::dashboard: o.roles.add(Role::dashboard); break;
+      }
+    }
+  }
+  o.nic = c.nic;
   for (const auto& t : c.tokens) {
     TokenPrice p;
     p.symbol = t.symbol;
@@ -79,8 +91,40 @@ const char* to_string(Role r) noexcept {
     case Role::collector: return "collector";
     case Role::strategy: return "strategy";
     case Role::executor: return "executor";
+    case Role::dashboard: return "dashboard";
   }
   return "?";
+}
+
+std::string to_string(RoleSet roles) {
+  if (roles.monolith()) return "monolith";
+  std::string out;
+  for (Role r : {Role::collector, Role::strategy, Role::executor, Role::dashboard}) {
+    if ((roles.bits & RoleSet::bit(r)) == 0) continue;
+    if (!out.empty()) out += '+';
+    out += to_string(r);
+  }
+  return out;
+}
+
+RoleSet parse_roles(const std::string& text) {
+  RoleSet out;
+  if (text == "monolith") return out;
+  std::size_t i = 0;
+  while (i <= text.size()) {
+    const std::size_t j = std::min(text.find_first_of(",+", i), text.size());
+    const std::string name = text.substr(i, j - i);
+    Role r{};
+    if (name == "collector") r = Role::collector;
+    else if (name == "strategy") r = Role::strategy;
+    else if (name == "executor") r = Role::executor;
+    else if (name == "dashboard") r = Role::dashboard;
+    else throw std::invalid_argument("--role: '" + name + "' is not monolith, collector, strategy, executor or dashboard");
+    if ((out.bits & RoleSet::bit(r)) != 0) throw std::invalid_argument("--role: '" + name + "' given twice");
+    out.add(r);
+    i = j + 1;
+  }
+  return out;
 }
 
 
@@ -89,7 +133,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   Options& o = out.options;
   CLI::App app{"torqd — Torq DEX-arbitrage daemon (collector, strategy, executor, submitter)"};
   std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
-  std::string min_profit, max_notional, collector;
+  std::string min_profit, max_notional, collector, md_link_b;
   int core_c = -2, core_s = -2, core_e = -2;
   std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
   std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
@@ -104,9 +148,10 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   app.add_option("--contract", contract, "TorqArbitrage contract address");
   app.add_option("--audit", audit, "audit log file (append-only, checksummed)");
   app.add_option("--stats-file", stats, "write the run summary (JSON) here at exit");
-  app.add_option("--role", role, "monolith | collector | strategy | executor");
-  app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ string)");
-  app.add_option("--signal-link", sig_link, "distributed: signal link (mycelium shm:/ string)");
+  app.add_option("--role", role, "monolith, or roles joined by ',': collector, strategy, executor, dashboard (default: [mode] roles)");
+  app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ or udp:// string)");
+  app.add_option("--md-link-b", md_link_b, "distributed: line B of a udp:// market-data link (sent on both, merged A/B)");
+  app.add_option("--signal-link", sig_link, "distributed: signal link (mycelium shm:/ or udp:// string)");
   app.add_option("--collector", collector, "session (control::NodeSession, default) | builtin (torqd's adapter)");
   app.add_option("--idle", idle, "spin | backoff | yield (strategy and executor loops)");
   app.add_option("--core-collector", core_c, "CPU for the collector thread (-1: not pinned)");
@@ -147,6 +192,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   if (!audit.empty()) o.audit_file = audit;
   if (!stats.empty()) o.stats_file = stats;
   if (!md_link.empty()) o.md_link = md_link;
+  if (!md_link_b.empty()) o.md_link_b = md_link_b;
   if (!sig_link.empty()) o.signal_link = sig_link;
   if (core_c != -2) o.core_collector = core_c;
   if (core_s != -2) o.core_strategy = core_s;
@@ -172,13 +218,11 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     o.replace_bump_pct = *replace_pct;
   }
   if (kill) o.reload.kill_switch = true;
-  if (!role.empty()) {
-    if (role == "monolith") o.role = Role::monolith;
-    else if (role == "collector") o.role = Role::collector;
-    else if (role == "strategy") o.role = Role::strategy;
-    else if (role == "executor") o.role = Role::executor;
-    else throw std::invalid_argument("--role: '" + role + "' is not monolith, collector, strategy or executor");
-  }
+  if (!role.empty()) o.roles = parse_roles(role);
+  if (!o.roles.monolith() && o.roles.bits == RoleSet::bit(Role::dashboard))
+    throw std::invalid_argument("role dashboard serves the operator surface of the roles in its process: give it with collector, strategy or executor");
+  if (!o.md_link_b.empty() && (o.md_link_b.rfind("udp://", 0) != 0 || o.md_link.rfind("udp://", 0) != 0))
+    throw std::invalid_argument("--md-link-b: line B needs udp:// links on both lines");
   if (!collector.empty()) {
     if (collector == "session") o.builtin_collector = false;
     else if (collector == "builtin") o.builtin_collector = true;
@@ -195,12 +239,12 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     else if (replay_speed != "max") throw std::invalid_argument("--replay-speed: '" + replay_speed + "' is not max or recorded");
   }
   if (!o.replay_file.empty()) return out;  // a replay takes everything from the recording
-  if (!o.record_file.empty() && (o.builtin_collector || (o.role != Role::monolith && o.role != Role::collector)))
+  if (!o.record_file.empty() && (o.builtin_collector || !o.roles.has(Role::collector)))
     throw std::invalid_argument("--record: needs the node-session collector (--collector session; role monolith or collector)");
   // Required settings.
   if (o.manifest.empty()) throw std::invalid_argument("no pool list: give --manifest (or include_manifest in --config)");
-  const bool needs_node = o.role != Role::strategy;
-  const bool needs_key = o.role == Role::monolith || o.role == Role::executor;
+  const bool needs_node = o.roles.has(Role::collector) || o.roles.has(Role::executor);
+  const bool needs_key = o.roles.has(Role::executor);
   if (needs_key && o.key_file.empty() && o.key_env.empty()) throw std::invalid_argument("no signing key: give --key-file (or [key] in --config)");
   if (needs_key && o.contract.empty()) throw std::invalid_argument("no contract: give --contract (the deployed TorqArbitrage address)");
   if (needs_node && o.rpc_ws.empty() && o.rpc_http.empty()) {

@@ -41,6 +41,7 @@
 #include "torq/risk/risk_gates.hpp"
 #include "torq/torqd/execution.hpp"
 #include "torq/torqd/hex.hpp"
+#include "torq/torqd/links.hpp"
 #include "torq/control/recording.hpp"  // record/replay (docs/record-replay.md)
 #include "torq/torqd/replay.hpp"
 
@@ -54,6 +55,8 @@ using num::UsdFixedPoint8;
 
 constexpr std::uint8_t kSourceCollector = 10;
 constexpr std::uint8_t kSourceSnapshot = 11;
+constexpr std::uint8_t kSourceMdLink = 12;      // frames renumbered by the market-data udp:// link
+constexpr std::uint8_t kSourceSignalLink = 13;  // ... by the signal udp:// link
 constexpr std::size_t kMaxRawTx = 640;
 constexpr std::size_t kMaxOrders = 64;
 constexpr std::uint32_t kMaxNonceRetries = 2;  // re-signs of one order with a fresh nonce after nonce errors
@@ -239,9 +242,17 @@ struct Pipeline::Impl {
 
   // Links.
   std::string md_link, signal_link, tx_link, report_link;
+  std::string md_local, sig_local;  // the rings the stages use (= the links unless those are udp://)
   std::unique_ptr<mycelium::Publisher> md_pub, signal_pub, tx_pub, report_pub;
   std::unique_ptr<mycelium::Subscriber> md_sub, signal_sub, tx_sub, report_sub;
   std::vector<std::pair<const char*, ring::RingRegion>> ring_regions;  // set in start(), read-only after
+  // udp:// links (torq/torqd/links.hpp): a bridge thread between the local ring and the network.
+  std::unique_ptr<mycelium::Subscriber> md_egress_sub, signal_egress_sub;
+  std::unique_ptr<mycelium::Publisher> md_ingress_pub, signal_ingress_pub;
+  std::unique_ptr<LinkEgress> md_egress, signal_egress;
+  std::unique_ptr<LinkIngress> md_ingress, signal_ingress;
+  std::thread md_egress_t, signal_egress_t, md_ingress_t, signal_ingress_t;
+  std::atomic<bool> stop_md_egress{false}, stop_signal_egress{false}, stop_md_ingress{false}, stop_signal_ingress{false};
 
   // Operator telemetry: one SPSC queue per producing thread, drained by the control thread.
   std::unique_ptr<TelemetryRing> tel_exec = std::make_unique<TelemetryRing>();
@@ -351,7 +362,7 @@ struct Pipeline::Impl {
   std::string collector_error;
   bool shut = false;
 
-  bool has(Role r) const { return opt.role == Role::monolith || opt.role == r; }
+  bool has(Role r) const { return opt.roles.has(r); }
 
   // One control::ChainClient per thread that talks HTTP JSON-RPC (start-up, submitter, builtin
   // collector): the node's HTTP endpoint, no request budget on the local path.
@@ -393,7 +404,7 @@ struct Pipeline::Impl {
       if (t->symbol == "WMATIC" || t->symbol == "WPOL" || t->symbol == "POL") native_token = static_cast<std::uint32_t>(i);
     }
 
-    const bool distributed = opt.role != Role::monolith;
+    const bool distributed = !opt.roles.monolith();
     const std::string tag = std::to_string(::getpid());
     md_link = distributed ? opt.md_link : "inproc:torqd-md-" + tag + "?capacity=4194304";
     signal_link = distributed ? opt.signal_link : "inproc:torqd-signals-" + tag + "?capacity=1048576";
@@ -614,15 +625,46 @@ struct Pipeline::Impl {
   }
 
   void open_links() {
+    // A udp:// link whose two ends both run here is an in-process ring; otherwise the stage keeps
+    // its ring ("inproc:" local) and a bridge moves frames between that ring and the network.
+    const std::string tag = std::to_string(::getpid());
+    const bool md_net = is_udp_link(md_link) && has(Role::collector) != has(Role::strategy);
+    const bool sig_net = is_udp_link(signal_link) && has(Role::strategy) != has(Role::executor);
+    md_local = is_udp_link(md_link) ? "inproc:torqd-md-" + tag + "?capacity=4194304" : md_link;
+    sig_local = is_udp_link(signal_link) ? "inproc:torqd-signals-" + tag + "?capacity=1048576" : signal_link;
     // Consumers first where both sides live here (inproc: either order works).
-    if (has(Role::collector)) md_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_link));
+    if (has(Role::collector)) {
+      md_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_local));
+      if (md_net) {
+        md_egress_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_local));
+        std::vector<std::string> lines{md_link};
+        if (!opt.md_link_b.empty()) lines.push_back(opt.md_link_b);
+        md_egress = std::make_unique<LinkEgress>("market_data", lines, kSourceMdLink, consumer_of(*md_egress_sub, md_local));
+      }
+    }
     if (has(Role::strategy)) {
-      md_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_link));
-      signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(signal_link));
-      engine->attach_output(&producer_of(*signal_pub, signal_link));
+      md_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_local));
+      if (md_net) {
+        md_ingress_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_local));
+        md_ingress = std::make_unique<LinkIngress>("market_data", nic_config_for(opt.nic, md_link, opt.md_link_b, -1),
+                                                   producer_of(*md_ingress_pub, md_local));
+        log_line("market data link " + md_link + ": " + md_ingress->describe());
+      }
+      signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(sig_local));
+      engine->attach_output(&producer_of(*signal_pub, sig_local));
+      if (sig_net) {
+        signal_egress_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(sig_local));
+        signal_egress = std::make_unique<LinkEgress>("signals", std::vector<std::string>{signal_link}, kSourceSignalLink,
+                                                     consumer_of(*signal_egress_sub, sig_local));
+      }
     }
     if (has(Role::executor)) {
-      signal_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(signal_link));
+      signal_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(sig_local));
+      if (sig_net) {
+        signal_ingress_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(sig_local));
+        signal_ingress = std::make_unique<LinkIngress>("signals", nic_config_for(ops::NicConfig{}, signal_link, "", -1),
+                                                       producer_of(*signal_ingress_pub, sig_local));
+      }
       tx_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(tx_link));
       tx_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(tx_link));
       report_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(report_link));
@@ -797,7 +839,7 @@ struct Pipeline::Impl {
   void collector_loop() {
     auto ep = control::parse_endpoint(opt.rpc_ws);
     if (!ep || !ep->websocket) throw std::invalid_argument("--rpc '" + opt.rpc_ws + "' is not a ws:// or wss:// URL");
-    ring::SpscProducer& md = producer_of(*md_pub, md_link);
+    ring::SpscProducer& md = producer_of(*md_pub, md_local);
     RingSink sink{&md, this};
     control::EventPublisher<RingSink> publisher(sink, kSourceCollector, /*checksum=*/false);
     control::LogDecoder decoder(registry, chain);
@@ -925,7 +967,7 @@ struct Pipeline::Impl {
   // ---------------------------------------------------------------- strategy
   template <class Idle>
   void strategy_loop(Idle& idle) {
-    ring::SpscConsumer& in = consumer_of(*md_sub, md_link);
+    ring::SpscConsumer& in = consumer_of(*md_sub, md_local);
     TelemetryRing& tel = *tel_strat;
     std::uint64_t signals_before = 0;
     for (;;) {
@@ -1406,7 +1448,7 @@ struct Pipeline::Impl {
 
   template <class Idle>
   void executor_loop(Idle& idle) {
-    ring::SpscConsumer& sig_in = consumer_of(*signal_sub, signal_link);
+    ring::SpscConsumer& sig_in = consumer_of(*signal_sub, sig_local);
     ring::SpscConsumer& rep_in = consumer_of(*report_sub, report_link);
     ring::SpscProducer& tx_out = producer_of(*tx_pub, tx_link);
     risk::AuditChannel& ach = audit->channel(0);
@@ -1684,8 +1726,28 @@ struct Pipeline::Impl {
   }
 
   // ---------------------------------------------------------------- lifecycle
+  void start_links() {
+    if (md_egress) md_egress_t = std::thread([this] { md_egress->run(stop_md_egress, -1, opt.idle); });
+    if (signal_egress) signal_egress_t = std::thread([this] { signal_egress->run(stop_signal_egress, -1, opt.idle); });
+    if (md_ingress) {
+      md_ingress_t = std::thread([this] {
+        if (!md_ingress->run(stop_md_ingress, opt.idle)) log_line("market data link: cannot pin the receive loop");
+      });
+    }
+    if (signal_ingress) {
+      signal_ingress_t = std::thread([this] {
+        if (!signal_ingress->run(stop_signal_ingress, opt.idle)) log_line("signal link: cannot pin the receive loop");
+      });
+    }
+  }
+  static void stop_thread(std::atomic<bool>& flag, std::thread& t) {
+    flag.store(true, std::memory_order_release);
+    if (t.joinable()) t.join();
+  }
+
   void start() {
     open_links();
+    start_links();
     if (has(Role::executor)) {
       submitter_t = std::thread([this] { run_submitter(); });
       executor_t = std::thread([this] { run_executor(); });
@@ -1704,7 +1766,7 @@ struct Pipeline::Impl {
         session_sink.rec = recorder.get();
         log_line("recording the node session to " + opt.record_file);
       }
-      session_sink.p = &producer_of(*md_pub, md_link);
+      session_sink.p = &producer_of(*md_pub, md_local);
       session_sink.impl = this;
       session = std::make_unique<control::NodeSession<SessionSink>>(sc, registry, session_sink);
       session->start();
@@ -1756,6 +1818,7 @@ struct Pipeline::Impl {
       session->stop();
       sync_session_counters();
     }
+    stop_thread(stop_md_egress, md_egress_t);  // sends what the collector published, then stops
     if (recorder) {  // --record: the session has stopped; nothing more is written
       recorder->close();
       log_line("recording: " + std::to_string(recorder->records()) + " records, " +
@@ -1763,8 +1826,11 @@ struct Pipeline::Impl {
                (recorder->error().empty() ? std::string() : " (" + recorder->error() + ")"));
     }
     // 2. Strategy drains the md ring (its loop exits only when a poll finds nothing).
+    stop_thread(stop_md_ingress, md_ingress_t);  // nothing more arrives from the network
     stop_strategy.store(true, std::memory_order_release);
     if (strategy_t.joinable()) strategy_t.join();
+    stop_thread(stop_signal_egress, signal_egress_t);
+    stop_thread(stop_signal_ingress, signal_ingress_t);
     // 3. Submitter finishes sent transactions (receipts or timeouts); the executor keeps running
     //    meanwhile so that it drains the signal ring and books the reports.
     if (submitter_t.joinable()) {
@@ -1783,6 +1849,24 @@ struct Pipeline::Impl {
       (void)audit->flush();
       audit->close();
     }
+  }
+
+  std::vector<Pipeline::LinkRow> link_rows() const {
+    std::vector<Pipeline::LinkRow> out;
+    constexpr auto R = std::memory_order_relaxed;
+    for (const LinkIngress* in : {md_ingress.get(), signal_ingress.get()}) {
+      if (in == nullptr) continue;
+      const LinkIngressStats& st = in->stats();
+      out.push_back(Pipeline::LinkRow{in->name(), true, st.delivered.load(R), st.gaps.load(R), st.missing.load(R),
+                                      st.duplicates.load(R), st.ring_full.load(R),
+                                      st.bad_packets.load(R) + st.bad_frames.load(R), st.restarts.load(R), st.heartbeats.load(R)});
+    }
+    for (const LinkEgress* eg : {md_egress.get(), signal_egress.get()}) {
+      if (eg == nullptr) continue;
+      const LinkEgressStats& st = eg->stats();
+      out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0, st.heartbeats.load(R)});
+    }
+    return out;
   }
 
   // Mirrors the node session's counters into ours (operator feed, summary).
@@ -1809,7 +1893,7 @@ struct Pipeline::Impl {
     std::ostringstream o;
     auto c = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
     auto usd = [](std::int64_t raw) { return UsdFixedPoint8{raw}.to_string(); };
-    o << "{\"event\":\"summary\",\"role\":\"" << to_string(opt.role) << "\",\"snapshot_block\":" << c(counters.snapshot_block)
+    o << "{\"event\":\"summary\",\"role\":\"" << to_string(opt.roles) << "\",\"snapshot_block\":" << c(counters.snapshot_block)
       << ",\"latest_block\":" << c(counters.latest_block) << ",\"heads\":" << c(counters.heads) << ",\"logs\":" << c(counters.logs)
       << ",\"md_frames\":" << c(counters.md_frames) << ",\"md_dropped\":" << c(counters.md_dropped)
       << ",\"decode_errors\":" << c(counters.decode_errors) << ",\"reconnects\":" << c(counters.reconnects)
@@ -1834,6 +1918,16 @@ struct Pipeline::Impl {
       << ",\"replacements_refused\":" << c(counters.replacements_refused) << ",\"replacement_capped\":" << c(counters.replacement_capped)
       << ",\"realized_pnl_usd\":\"" << usd(counters.realized_pnl_usd.load()) << "\",\"realized_profit_usd\":\""
       << usd(counters.realized_profit_usd.load()) << "\",\"gas_usd\":\"" << usd(counters.gas_usd.load()) << "\"";
+    o << ",\"links\":{";
+    bool first_link = true;
+    for (const Pipeline::LinkRow& l : link_rows()) {
+      o << (first_link ? "" : ",") << "\"" << l.name << (l.ingress ? "_in" : "_out") << "\":{\"frames\":" << l.frames
+        << ",\"gaps\":" << l.gaps << ",\"missing\":" << l.missing << ",\"duplicates\":" << l.duplicates
+        << ",\"ring_full\":" << l.ring_full << ",\"bad\":" << l.bad << ",\"restarts\":" << l.restarts
+        << ",\"heartbeats\":" << l.heartbeats << "}";
+      first_link = false;
+    }
+    o << "}";
     o << ",\"realized_profit_raw\":{";
     bool first = true;
     for (std::size_t i = 0; i < realized_raw.size(); ++i) {
@@ -1919,6 +2013,8 @@ std::uint64_t Pipeline::events_of_type(std::uint8_t type) const noexcept {
   return impl_->events_by_type[type].load(std::memory_order_relaxed);
 }
 bool Pipeline::has_executor() const noexcept { return impl_->gates != nullptr; }
+
+std::vector<Pipeline::LinkRow> Pipeline::links() const { return impl_->link_rows(); }
 
 std::vector<Pipeline::RingFill> Pipeline::ring_fill() const {
   std::vector<RingFill> out;

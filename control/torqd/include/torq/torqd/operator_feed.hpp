@@ -29,8 +29,9 @@ class OperatorFeed {
  public:
   // With `config_file`: loads it (alerts run from here on) and starts the API server when its
   // [api] token file exists; otherwise the API is inactive (active() false, `why_inactive()` says
-  // why). Throws on a bind failure or a config error.
-  OperatorFeed(Pipeline& pipeline, const std::string& config_file);
+  // why). serve_api false (a distributed process without the dashboard role): the config still
+  // drives reloads and alerts, but no server starts. Throws on a bind failure or a config error.
+  OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api = true);
   ~OperatorFeed();
   OperatorFeed(const OperatorFeed&) = delete;
   OperatorFeed& operator=(const OperatorFeed&) = delete;

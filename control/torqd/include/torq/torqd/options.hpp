@@ -8,7 +8,7 @@
 //                          (same host/port, http/https) unless --rpc-http is given
 //   --key-file FILE        signing key, 64 hex digits, mode 0600 (never printed)
 //   --contract ADDRESS     deployed TorqArbitrage (owner = the key's address)
-//   --audit FILE, --stats-file FILE, --role ROLE, --idle spin|backoff|yield, ...
+//   --audit FILE, --stats-file FILE, --role ROLES, --idle spin|backoff|yield, ...
 // Reloadable settings (SIGHUP) are grouped in Reloadable.
 // Start-up code: allocates, throws std::invalid_argument / ops::ConfigError with the key named.
 #pragma once
@@ -19,11 +19,30 @@
 #include <vector>
 
 #include "torq/num/usd_fixed.hpp"
+#include "torq/ops/config.hpp"
 #include "torq/risk/risk_gates.hpp"
 
 namespace torq::torqd {
 
-enum class Role : std::uint8_t { monolith, collector, strategy, executor };
+enum class Role : std::uint8_t { monolith, collector, strategy, executor, dashboard };
+
+// The roles this process runs: one bit per role; no bit = monolith (every role, in-process links).
+// dashboard = this process serves the operator surface (API, dashboard, metrics, alerts); it is
+// always given together with another role (a monolith always serves it).
+struct RoleSet {
+  std::uint8_t bits = 0;
+  [[nodiscard]] static constexpr std::uint8_t bit(Role r) noexcept {
+    return r == Role::monolith ? 0 : static_cast<std::uint8_t>(1u << (static_cast<unsigned>(r) - 1));
+  }
+  [[nodiscard]] constexpr bool monolith() const noexcept { return bits == 0; }
+  [[nodiscard]] constexpr bool has(Role r) const noexcept { return bits == 0 || (bits & bit(r)) != 0; }
+  constexpr void add(Role r) noexcept { bits = static_cast<std::uint8_t>(bits | bit(r)); }
+  constexpr bool operator==(const RoleSet&) const = default;
+};
+// "monolith", or the roles joined by '+' ("strategy+executor").
+[[nodiscard]] std::string to_string(RoleSet roles);
+// "collector,strategy" (',' or '+' between names; "monolith" alone). Throws std::invalid_argument.
+[[nodiscard]] RoleSet parse_roles(const std::string& text);
 enum class IdleKind : std::uint8_t { spin, backoff, yield };
 
 // Settings SIGHUP may change while running.
@@ -78,10 +97,14 @@ struct Options {
   std::string contract;
   std::string audit_file = "torq-audit.log";
   std::string stats_file;  // JSON summary written at exit (also printed on stdout)
-  Role role = Role::monolith;
+  RoleSet roles;                                 // from --role, else [mode] roles; none: monolith
   std::string md_link = "shm:/torq-md";         // distributed: collector → strategy
+  std::string md_link_b;                        // distributed, udp:// only: line B (sent on both, merged A/B)
   std::string signal_link = "shm:/torq-signals";  // distributed: strategy → executor
   IdleKind idle = IdleKind::backoff;
+  // How a udp:// market-data link is received (the [nic] section; without it, kernel sockets
+  // built from md_link / md_link_b). See torq/torqd/links.hpp.
+  ops::NicConfig nic;
   // Collector implementation: the control library's NodeSession (failover, rate budgets,
   // adaptive backfill, reorg resnapshots) or torqd's built-in adapter (full tick-bitmap snapshot).
   bool builtin_collector = false;

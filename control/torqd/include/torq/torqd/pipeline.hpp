@@ -155,6 +155,22 @@ class Pipeline {
     std::uint64_t rejected_full = 0;
   };
   [[nodiscard]] std::vector<RingFill> ring_fill() const;
+  // The udp:// link bridges of this process (torq/torqd/links.hpp), one row per direction:
+  // frames moved, sequence gaps and the frames lost in them, duplicates dropped, frames dropped
+  // because the local ring was full, invalid packets/frames, publisher restarts. Any thread.
+  struct LinkRow {
+    std::string name;      // "market_data", "signals"
+    bool ingress = false;  // received (true) or sent (false)
+    std::uint64_t frames = 0;
+    std::uint64_t gaps = 0;
+    std::uint64_t missing = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t ring_full = 0;
+    std::uint64_t bad = 0;
+    std::uint64_t restarts = 0;
+    std::uint64_t heartbeats = 0;
+  };
+  [[nodiscard]] std::vector<LinkRow> links() const;
 
   struct Impl;
 

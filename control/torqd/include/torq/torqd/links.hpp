@@ -1,0 +1,147 @@
+// torq/torqd/links.hpp — torqd's network links: a udp:// market-data or signal link between
+// processes or hosts, bridged to the in-process rings that the pinned loops poll. The stages never
+// see a socket: the collector, strategy and executor keep reading and writing SPSC rings, and one
+// bridge thread per link direction moves frames between a ring and the network.
+//
+// Owns:
+//   LinkEgress — the publishing side. Drains a local ring and sends each frame as one UDP datagram
+//     to every line (A, and B when configured: both carry every frame). Frames are renumbered
+//     under the link's own source and sequence (1, 2, 3, …: the collector numbers market-data and
+//     snapshot frames separately, and a lossy link needs one sequence per source to find gaps),
+//     re-sealed with CRC32C (an in-process frame may skip the checksum, a network frame never
+//     does), and preceded by a Heartbeat that is repeated every heartbeat interval. The heartbeat's
+//     epoch is the start time in ms, so a restarted publisher is recognised and its new numbering
+//     accepted instead of being dropped as stale. A full socket buffer is back pressure: the frame
+//     is retried, never dropped by the sender.
+//   LinkIngress — the receiving side. Runs nic::NicReceiver (kernel UDP sockets, or DPDK ports
+//     when [nic] backend = "dpdk"), whose RxPipeline validates every frame (magic, sizes, CRC32C),
+//     sequences it per source (gaps counted) or arbitrates lines A/B, and hands each data frame to
+//     the local ring; heartbeats stop here. A full local ring drops the frame and counts it: the
+//     receive loop never blocks on its consumer.
+//   nic_config_for() — the receiver configuration of a link: [nic] when given, otherwise kernel
+//     sockets built from the udp:// strings (multicast joined on the interface named by ?iface=).
+// Thread-safety: each bridge is driven by one thread (run()); stats() may be read from any thread
+// (relaxed atomics the loop refreshes at least every 256 idle polls and at exit).
+// Allocation: constructors only (sockets, buffers, EAL, mbuf pools; they throw on failure); the run
+// loops are allocation-free, one syscall per datagram (egress) or per recvmmsg burst (kernel ingress).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "torq/mycelium/heartbeat.hpp"
+#include "torq/mycelium/socket_transport.hpp"
+#include "torq/nic/config.hpp"
+#include "torq/nic/receiver.hpp"
+#include "torq/ops/config.hpp"
+#include "torq/ring/spsc_ring.hpp"
+#include "torq/torqd/options.hpp"
+
+namespace torq::torqd {
+
+[[nodiscard]] inline bool is_udp_link(const std::string& link) noexcept { return link.rfind("udp://", 0) == 0; }
+
+// The receiver of a udp:// link (A, and B when non-empty). With [nic] present its settings win
+// (backend, EAL, lines, arbitration, poll core); `pin_cpu` is used when [nic] names no poll core.
+// Throws std::invalid_argument naming the bad link or key.
+[[nodiscard]] nic::NicConfig nic_config_for(const ops::NicConfig& nic, const std::string& link_a,
+                                            const std::string& link_b, int pin_cpu);
+
+struct LinkEgressStats {
+  std::atomic<std::uint64_t> frames{0};       // frames sent (on every line)
+  std::atomic<std::uint64_t> datagrams{0};    // datagrams sent, all lines, heartbeats included
+  std::atomic<std::uint64_t> heartbeats{0};
+  std::atomic<std::uint64_t> would_block{0};  // sends retried because a socket buffer was full
+  std::atomic<std::uint64_t> oversize{0};     // ring records that are not one valid frame (dropped)
+};
+
+class LinkEgress {
+ public:
+  // `links`: one udp:// string per line. `source`: the link's Protocol V2 source id.
+  LinkEgress(std::string name, const std::vector<std::string>& links, std::uint8_t source, ring::SpscConsumer& in,
+             std::uint64_t heartbeat_interval_ns = 100'000'000);
+  LinkEgress(const LinkEgress&) = delete;
+  LinkEgress& operator=(const LinkEgress&) = delete;
+
+  // Sends until `stop` is set and the ring is empty (so a drain before shutdown loses nothing).
+  // Pinned to `cpu` when >= 0. `idle` applies when the ring is empty.
+  void run(const std::atomic<bool>& stop, int cpu, IdleKind idle) noexcept;
+  // One pass: sends what the ring holds (up to `max` frames) and a heartbeat when due. Returns
+  // the frames sent. (run() calls it; tests drive it directly.)
+  std::size_t pump(std::uint64_t now_ns, std::size_t max = 64) noexcept;
+
+  [[nodiscard]] const LinkEgressStats& stats() const noexcept { return stats_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] std::uint32_t epoch() const noexcept { return seq_.epoch(); }
+
+ private:
+  void send_all(std::span<const std::byte> frame) noexcept;
+  template <class Idle>
+  void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
+
+  std::string name_;
+  std::vector<mycelium::UdpPublisher> lines_;
+  ring::SpscConsumer& in_;
+  mycelium::Sequencer seq_;
+  std::unique_ptr<std::byte[]> buf_;
+  const std::atomic<bool>* stop_ = nullptr;
+  LinkEgressStats stats_;
+};
+
+// Pushes received data frames into a local ring (the RxPipeline's sink).
+struct RingPushSink {
+  ring::SpscProducer* out = nullptr;
+  std::uint64_t delivered = 0;
+  std::uint64_t ring_full = 0;
+  std::uint64_t heartbeats = 0;
+  bool on_frame(std::span<const std::byte> frame) noexcept;
+};
+
+struct LinkIngressStats {
+  std::atomic<std::uint64_t> delivered{0};    // data frames into the local ring
+  std::atomic<std::uint64_t> ring_full{0};    // dropped: the local ring was full
+  std::atomic<std::uint64_t> heartbeats{0};
+  std::atomic<std::uint64_t> gaps{0};         // holes in a source's sequence (events)
+  std::atomic<std::uint64_t> missing{0};      // frames in those holes (lost on every line)
+  std::atomic<std::uint64_t> duplicates{0};   // dropped copies (the other line's, or resent)
+  std::atomic<std::uint64_t> restarts{0};     // publisher restarts seen (new heartbeat epoch)
+  std::atomic<std::uint64_t> bad_packets{0};  // Ethernet/IP/UDP checks failed (DPDK)
+  std::atomic<std::uint64_t> bad_frames{0};   // Protocol V2 validation failed
+  std::atomic<std::uint64_t> datagrams{0};    // UDP payloads received
+};
+
+class LinkIngress {
+ public:
+  LinkIngress(std::string name, const nic::NicConfig& cfg, ring::SpscProducer& out);
+  LinkIngress(const LinkIngress&) = delete;
+  LinkIngress& operator=(const LinkIngress&) = delete;
+
+  // Polls until `stop`; pinned to the config's poll_cpu when set (false if that failed: not run).
+  bool run(const std::atomic<bool>& stop, IdleKind idle) noexcept;
+  // One poll of every line (tests): returns datagrams/packets received; refreshes stats().
+  std::size_t poll_once() noexcept;
+
+  [[nodiscard]] const LinkIngressStats& stats() const noexcept { return stats_; }
+  // "kernel udp, 1 line" / "dpdk, 2 lines, A/B arbitration" (+ why DPDK was not used).
+  [[nodiscard]] std::string describe() const;
+  [[nodiscard]] nic::Backend backend() const noexcept { return rx_->backend(); }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+
+ private:
+  void publish_stats() noexcept;
+  template <class Idle>
+  void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
+
+  std::string name_;
+  nic::NicConfig cfg_;
+  RingPushSink sink_;
+  std::unique_ptr<nic::NicReceiver<RingPushSink>> rx_;
+  LinkIngressStats stats_;
+};
+
+}  // namespace torq::torqd

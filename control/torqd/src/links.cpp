@@ -1,0 +1,303 @@
+#include "torq/torqd/links.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "torq/hw/affinity.hpp"
+#include "torq/mycelium/config.hpp"
+#include "torq/mycelium/idle.hpp"
+#include "torq/protocol/frame.hpp"
+#include "torq/protocol/tlv_types.hpp"
+
+namespace torq::torqd {
+
+namespace {
+
+std::uint64_t mono_ns() noexcept { return nic::monotonic_ns(); }
+
+// The IPv4 address of interface `name` (multicast joins name the interface by address).
+std::uint32_t interface_address(const std::string& name, const std::string& link) {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) throw std::runtime_error("link " + link + ": getifaddrs failed");
+  std::uint32_t out = 0;
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET || name != i->ifa_name) continue;
+    out = ntohl(reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr.s_addr);
+    break;
+  }
+  ::freeifaddrs(list);
+  if (out == 0) throw std::invalid_argument("link " + link + ": interface '" + name + "' has no IPv4 address");
+  return out;
+}
+
+nic::LineConfig kernel_line(const std::string& link, const char* name) {
+  const mycelium::TransportConfig t = mycelium::parse_transport_config(link);
+  if (t.kind != mycelium::TransportKind::udp) throw std::invalid_argument("link " + link + ": not udp://");
+  nic::LineConfig l;
+  l.name = name;
+  l.dst_ip = t.multicast() ? nic::parse_ipv4(t.address) : 0;  // unicast: bind every address
+  l.dst_port = t.port;
+  if (t.multicast() && !t.interface.empty()) l.interface_ip = interface_address(t.interface, link);
+  if (t.rcvbuf > 0) l.kernel_rcvbuf = static_cast<std::uint32_t>(t.rcvbuf);
+  return l;
+}
+
+void split_address(const std::string& text, std::uint32_t& ip, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::invalid_argument("nic line address '" + text + "': expected a.b.c.d:port");
+  ip = nic::parse_ipv4(text.substr(0, colon));
+  port = static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1)));
+}
+
+}  // namespace
+
+nic::NicConfig nic_config_for(const ops::NicConfig& n, const std::string& link_a, const std::string& link_b, int pin_cpu) {
+  nic::NicConfig c;
+  c.lines.clear();
+  if (!n.present) {
+    c.backend = nic::Backend::kernel;
+    c.lines.push_back(kernel_line(link_a, "A"));
+    if (!link_b.empty()) {
+      c.lines.push_back(kernel_line(link_b, "B"));
+      c.arbitrate = true;
+    }
+    c.poll_cpu = pin_cpu;
+    return c;
+  }
+  c.backend = n.backend == ops::NicBackend::dpdk ? nic::Backend::dpdk : nic::Backend::kernel;
+  c.poll_cpu = n.poll_core >= 0 ? n.poll_core : pin_cpu;
+  c.burst = static_cast<std::uint16_t>(n.burst);
+  c.arbitrate = n.arbitrate;
+  c.arbiter.window = n.arbiter_window;
+  c.arbiter.timeout_ns = std::uint64_t{n.arbiter_timeout_us} * 1000;
+  c.verify_udp_checksum = n.verify_udp_checksum;
+  c.mbufs.mbufs = n.mbufs;
+  c.eal.cores = !n.eal_cores.empty() ? n.eal_cores : std::to_string(c.poll_cpu >= 0 ? c.poll_cpu : 0);
+  c.eal.memory_mb = n.eal_memory_mb;
+  c.eal.hugepages = n.hugepages == "require" ? nic::Hugepages::require
+                    : n.hugepages == "none"  ? nic::Hugepages::none
+                                             : nic::Hugepages::auto_detect;
+  c.eal.allow_pci = n.allow_pci;
+  c.eal.vdevs = n.vdevs;
+  c.eal.driver_paths = n.driver_paths;
+  c.eal.file_prefix = !n.file_prefix.empty() ? n.file_prefix : "torqd-" + std::to_string(::getpid());
+  c.eal.log_level = n.log_level;
+  for (const ops::NicLineConfig& l : n.lines) {
+    nic::LineConfig line;
+    line.name = l.name;
+    split_address(l.address, line.dst_ip, line.dst_port);
+    // Kernel: a unicast address is bound as given (it must be local); multicast is joined.
+    if (!l.interface_ip.empty()) line.interface_ip = nic::parse_ipv4(l.interface_ip);
+    line.dpdk_device = l.dpdk_device;
+    line.dpdk_queue = l.queue;
+    c.lines.push_back(line);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------- egress
+
+LinkEgress::LinkEgress(std::string name, const std::vector<std::string>& links, std::uint8_t source,
+                       ring::SpscConsumer& in, std::uint64_t heartbeat_interval_ns)
+    : name_(std::move(name)),
+      in_(in),
+      seq_(source,
+           static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()),
+           heartbeat_interval_ns),
+      buf_(std::make_unique<std::byte[]>(protocol::kMaxFrameSize)) {
+  if (links.empty()) throw std::invalid_argument("link " + name_ + ": no udp:// line");
+  for (const std::string& l : links) {
+    const mycelium::TransportConfig t = mycelium::parse_transport_config(l);
+    if (t.kind != mycelium::TransportKind::udp) throw std::invalid_argument("link " + name_ + ": '" + l + "' is not udp://");
+    lines_.push_back(mycelium::open_udp_publisher(t));
+  }
+}
+
+void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
+  for (mycelium::UdpPublisher& p : lines_) {
+    for (;;) {
+      const mycelium::PublishResult r = p.try_publish(frame);
+      if (r == mycelium::PublishResult::ok) {
+        stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
+      if (r != mycelium::PublishResult::would_block) break;  // socket error: counted by the publisher, the receiver sees a gap
+      stats_.would_block.fetch_add(1, std::memory_order_relaxed);
+      // Back pressure from the kernel: retry (the link is lossy, the sender is not).
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
+}
+
+std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
+  if (seq_.heartbeat_due(now_ns)) {
+    const auto hb = seq_.build_heartbeat(std::span<std::byte>(buf_.get(), protocol::kMaxFrameSize), now_ns);
+    if (!hb.empty()) {
+      send_all(hb);
+      stats_.heartbeats.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  return in_.consume_burst(
+      [&](std::span<const std::byte> f) noexcept {
+        if (f.size() < protocol::kHeaderSize || f.size() > protocol::kMaxFrameSize) {
+          stats_.oversize.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        // Renumber under the link's source and re-seal (checksum always on across a network).
+        std::memcpy(buf_.get(), f.data(), f.size());
+        protocol::FrameHeader h;
+        std::memcpy(&h, buf_.get(), sizeof h);
+        h.source = seq_.source();
+        h.sequence = seq_.next_sequence();
+        h.flags = static_cast<std::uint8_t>(h.flags & ~protocol::frame_flags::kNoChecksum);
+        h.checksum = 0;
+        std::memcpy(buf_.get(), &h, sizeof h);
+        const std::span<const std::byte> frame(buf_.get(), f.size());
+        h.checksum = protocol::frame_checksum(frame.first(protocol::kHeaderSize), frame.subspan(protocol::kHeaderSize));
+        std::memcpy(buf_.get(), &h, sizeof h);
+        send_all(frame);
+        stats_.frames.fetch_add(1, std::memory_order_relaxed);
+      },
+      max);
+}
+
+template <class Idle>
+void LinkEgress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
+  for (;;) {
+    const bool stopping = stop.load(std::memory_order_acquire);
+    const std::size_t n = pump(mono_ns());
+    if (n == 0 && stopping) break;  // drained after the stop request
+    idle.idle(n);
+  }
+}
+
+void LinkEgress::run(const std::atomic<bool>& stop, int cpu, IdleKind idle) noexcept {
+  if (cpu >= 0) (void)hw::pin_current_thread(cpu);
+  switch (idle) {
+    case IdleKind::spin: {
+      mycelium::BusySpinIdle i;
+      loop(stop, i);
+      break;
+    }
+    case IdleKind::yield: {
+      mycelium::YieldIdle i;
+      loop(stop, i);
+      break;
+    }
+    case IdleKind::backoff: {
+      mycelium::BackoffIdle i;
+      loop(stop, i);
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ingress
+
+bool RingPushSink::on_frame(std::span<const std::byte> frame) noexcept {
+  // Heartbeats end at the link: System domain, first TLV a Heartbeat.
+  if (frame.size() > protocol::kHeaderSize &&
+      static_cast<std::uint8_t>(frame[4]) == static_cast<std::uint8_t>(protocol::RelayDomain::System) &&
+      static_cast<std::uint8_t>(frame[protocol::kHeaderSize]) == static_cast<std::uint8_t>(protocol::TlvType::Heartbeat)) {
+    ++heartbeats;
+    return true;
+  }
+  if (out->try_publish(frame) != ring::PublishResult::ok) {
+    ++ring_full;
+    return false;
+  }
+  ++delivered;
+  return true;
+}
+
+LinkIngress::LinkIngress(std::string name, const nic::NicConfig& cfg, ring::SpscProducer& out)
+    : name_(std::move(name)), cfg_(cfg) {
+  sink_.out = &out;
+  rx_ = std::make_unique<nic::NicReceiver<RingPushSink>>(cfg_, sink_);
+}
+
+void LinkIngress::publish_stats() noexcept {
+  constexpr auto R = std::memory_order_relaxed;
+  const auto& p = rx_->pipeline();
+  const nic::RxCounters c = p.counters();
+  stats_.delivered.store(sink_.delivered, R);
+  stats_.ring_full.store(sink_.ring_full, R);
+  stats_.heartbeats.store(sink_.heartbeats, R);
+  stats_.bad_packets.store(c.bad_packets(), R);
+  stats_.bad_frames.store(c.bad_frames(), R);
+  stats_.datagrams.store(c.datagrams, R);
+  if (const auto* a = p.arbiter()) {
+    stats_.gaps.store(a->counters().gaps, R);
+    stats_.missing.store(a->counters().missing, R);
+    stats_.duplicates.store(a->counters().duplicates, R);
+  } else if (const auto* t = p.tracker()) {
+    const auto tot = t->totals();
+    stats_.gaps.store(tot.gaps, R);
+    stats_.missing.store(tot.missing, R);
+    stats_.duplicates.store(p.tracker_drops().duplicates + p.tracker_drops().stale, R);
+    stats_.restarts.store(tot.restarts, R);
+  }
+}
+
+std::size_t LinkIngress::poll_once() noexcept {
+  const std::size_t n = rx_->poll(mono_ns());
+  publish_stats();
+  return n;
+}
+
+template <class Idle>
+void LinkIngress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
+  std::uint32_t empty = 0;
+  while (!stop.load(std::memory_order_acquire)) {
+    const std::uint64_t now = mono_ns();
+    const std::size_t n = rx_->poll(now);
+    if (n == 0 && (++empty & 255) == 0) {
+      rx_->pipeline().expire(now);
+      publish_stats();
+    }
+    idle.idle(n);
+  }
+  rx_->pipeline().flush();
+  publish_stats();
+}
+
+bool LinkIngress::run(const std::atomic<bool>& stop, IdleKind idle) noexcept {
+  if (cfg_.poll_cpu >= 0 && !hw::pin_current_thread(cfg_.poll_cpu)) return false;
+  switch (idle) {
+    case IdleKind::spin: {
+      mycelium::BusySpinIdle i;
+      loop(stop, i);
+      break;
+    }
+    case IdleKind::yield: {
+      mycelium::YieldIdle i;
+      loop(stop, i);
+      break;
+    }
+    case IdleKind::backoff: {
+      mycelium::BackoffIdle i;
+      loop(stop, i);
+      break;
+    }
+  }
+  return true;
+}
+
+std::string LinkIngress::describe() const {
+  std::string s = rx_->backend() == nic::Backend::dpdk ? "dpdk" : "kernel udp";
+  s += ", " + std::to_string(cfg_.lines.size()) + (cfg_.lines.size() == 1 ? " line" : " lines");
+  if (cfg_.arbitrate) s += ", A/B arbitration";
+  if (!rx_->backend_reason().empty()) s += " (" + rx_->backend_reason() + ")";
+  return s;
+}
+
+}  // namespace torq::torqd

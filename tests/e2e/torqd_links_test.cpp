@@ -1,0 +1,226 @@
+// torqd's udp:// link bridges (torq/torqd/links.hpp) over real loopback sockets: a local ring →
+// LinkEgress → UDP → LinkIngress (nic::NicReceiver, kernel backend) → local ring. Checks that the
+// collector's two sequences (market data and snapshots, one source) arrive as one gap-free stream,
+// that frames carry a valid checksum after the link even when the in-process frame had none, that a
+// lost datagram is counted as a gap, that a restarted publisher is accepted, that A/B lines are
+// merged without duplicates, and that a full local ring drops and counts instead of blocking.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "torq/mycelium/transport.hpp"
+#include "torq/protocol/frame.hpp"
+#include "torq/torqd/links.hpp"
+
+using namespace torq;
+using namespace torq::torqd;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::uint16_t free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string udp(std::uint16_t port) { return "udp://127.0.0.1:" + std::to_string(port); }
+
+// One in-process ring with both ends (the way torqd opens its local link rings).
+struct Ring {
+  mycelium::Publisher pub;
+  mycelium::Subscriber sub;
+  explicit Ring(const std::string& name, std::uint64_t capacity = 1 << 20)
+      : pub(mycelium::Publisher::open("inproc:" + name + "?capacity=" + std::to_string(capacity))),
+        sub(mycelium::Subscriber::open("inproc:" + name + "?capacity=" + std::to_string(capacity))) {}
+  ring::SpscProducer& producer() {
+    ring::SpscProducer* p = nullptr;
+    pub.visit([&](auto& c) {
+      if constexpr (requires { c.producer(); }) p = &c.producer();
+    });
+    return *p;
+  }
+  ring::SpscConsumer& consumer() {
+    ring::SpscConsumer* p = nullptr;
+    sub.visit([&](auto& c) {
+      if constexpr (requires { c.consumer(); }) p = &c.consumer();
+    });
+    return *p;
+  }
+};
+
+// A frame like the collector's: `domain`, its own sequence, no checksum (in-process), one TLV
+// whose first 8 bytes carry `tag`.
+std::vector<std::byte> frame(protocol::RelayDomain domain, std::uint64_t seq, std::uint32_t tag, bool checksum = false) {
+  std::vector<std::byte> buf(256);
+  protocol::FrameBuilder b(buf, domain, 10, checksum ? 0 : protocol::frame_flags::kNoChecksum);
+  protocol::BlockHeader v{};
+  v.number = tag;
+  EXPECT_TRUE(b.add(v));
+  const auto f = b.finish(seq, 1'000'000 + tag);
+  return {f.begin(), f.end()};
+}
+
+std::uint32_t tag_of(std::span<const std::byte> f) {
+  const auto r = protocol::parse_frame(f, protocol::ParseOptions{.verify_checksum = true, .require_checksum = true});
+  EXPECT_TRUE(r.ok()) << "frame after the link does not parse with a required checksum";
+  if (!r.ok()) return 0;
+  std::uint32_t t = 0;
+  for (const auto& tlv : r.view.tlvs()) std::memcpy(&t, tlv.value.data(), 4);
+  return t;
+}
+
+// Pumps the egress and polls the ingress until `want` frames arrived in `out` or 2 s passed.
+std::vector<std::uint32_t> carry(LinkEgress& eg, LinkIngress& in, Ring& out, std::size_t want) {
+  std::vector<std::uint32_t> got;
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
+    (void)eg.pump(nic::monotonic_ns());
+    (void)in.poll_once();
+    (void)out.consumer().consume_burst([&](std::span<const std::byte> f) noexcept { got.push_back(tag_of(f)); }, 64);
+  }
+  return got;
+}
+
+TEST(TorqdLinks, ShouldCarryBothCollectorSequencesInOrderWithChecksumsAndNoGap) {
+  const std::uint16_t port = free_udp_port();
+  Ring src("links-src-1"), dst("links-dst-1");
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  // Market data 1..40 and snapshots 1..40 interleaved: the same source, two sequences that
+  // collide (a per-source tracker would drop half of them as duplicates without renumbering).
+  std::vector<std::uint32_t> sent;
+  for (std::uint32_t i = 1; i <= 40; ++i) {
+    for (auto d : {protocol::RelayDomain::MarketData, protocol::RelayDomain::System}) {
+      const std::uint32_t tag = i * 10 + (d == protocol::RelayDomain::System ? 1 : 0);
+      ASSERT_EQ(src.producer().try_publish(frame(d, i, tag)), ring::PublishResult::ok);
+      sent.push_back(tag);
+    }
+  }
+  const auto got = carry(eg, in, dst, sent.size());
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(in.stats().gaps.load(), 0u);
+  EXPECT_EQ(in.stats().duplicates.load(), 0u);
+  EXPECT_EQ(in.stats().delivered.load(), sent.size());
+  EXPECT_GE(in.stats().heartbeats.load(), 1u) << "the egress announces itself with a heartbeat";
+  EXPECT_EQ(eg.stats().frames.load(), sent.size());
+}
+
+TEST(TorqdLinks, ShouldCountALostDatagramAsAGap) {
+  const std::uint16_t port = free_udp_port();
+  Ring dst("links-dst-2");
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  auto pub = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(port)));
+  for (std::uint64_t seq : {1, 2, 3, 5, 6}) ASSERT_EQ(pub.try_publish(frame(protocol::RelayDomain::MarketData, seq, static_cast<std::uint32_t>(seq), true)), mycelium::PublishResult::ok);
+  std::vector<std::uint32_t> got;
+  for (int i = 0; i < 200 && got.size() < 5; ++i) {
+    (void)in.poll_once();
+    (void)dst.consumer().consume_burst([&](std::span<const std::byte> f) noexcept { got.push_back(tag_of(f)); }, 64);
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_EQ(got, (std::vector<std::uint32_t>{1, 2, 3, 5, 6}));
+  EXPECT_EQ(in.stats().gaps.load(), 1u);
+  EXPECT_EQ(in.stats().missing.load(), 1u);
+}
+
+TEST(TorqdLinks, ShouldAcceptARestartedPublisherWhoseNumberingStartsAgain) {
+  const std::uint16_t port = free_udp_port();
+  Ring src("links-src-3"), dst("links-dst-3");
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  {
+    LinkEgress first("market_data", {udp(port)}, 12, src.consumer());
+    for (std::uint32_t i = 1; i <= 5; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+    EXPECT_EQ(carry(first, in, dst, 5).size(), 5u);
+  }
+  std::this_thread::sleep_for(5ms);  // the epoch is the start time in ms
+  LinkEgress second("market_data", {udp(port)}, 12, src.consumer());
+  for (std::uint32_t i = 1; i <= 3; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, 100 + i)), ring::PublishResult::ok);
+  EXPECT_EQ(carry(second, in, dst, 3), (std::vector<std::uint32_t>{101, 102, 103})) << "the restarted collector's frames were dropped";
+  EXPECT_EQ(in.stats().restarts.load(), 1u);
+  EXPECT_EQ(in.stats().gaps.load(), 0u);
+}
+
+TEST(TorqdLinks, ShouldMergeLinesAAndBWithoutDuplicates) {
+  const std::uint16_t pa = free_udp_port(), pb = free_udp_port();
+  Ring src("links-src-4"), dst("links-dst-4");
+  const nic::NicConfig cfg = nic_config_for(ops::NicConfig{}, udp(pa), udp(pb), -1);
+  ASSERT_EQ(cfg.lines.size(), 2u);
+  ASSERT_TRUE(cfg.arbitrate);
+  LinkIngress in("market_data", cfg, dst.producer());
+  LinkEgress eg("market_data", {udp(pa), udp(pb)}, 12, src.consumer());
+  std::vector<std::uint32_t> sent;
+  for (std::uint32_t i = 1; i <= 50; ++i) {
+    ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+    sent.push_back(i);
+  }
+  EXPECT_EQ(carry(eg, in, dst, sent.size()), sent);
+  for (int i = 0; i < 20; ++i) (void)in.poll_once();  // the B copies
+  EXPECT_EQ(in.stats().delivered.load(), 50u);
+  EXPECT_GE(in.stats().duplicates.load(), 40u) << "line B's copies";
+  EXPECT_EQ(in.stats().missing.load(), 0u);
+}
+
+TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {
+  const std::uint16_t port = free_udp_port();
+  Ring src("links-src-5"), dst("links-dst-5", 4096);
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  for (std::uint32_t i = 1; i <= 200; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+  for (int i = 0; i < 200; ++i) {
+    (void)eg.pump(nic::monotonic_ns());
+    (void)in.poll_once();
+  }
+  EXPECT_EQ(eg.stats().frames.load(), 200u);
+  EXPECT_GT(in.stats().ring_full.load(), 0u);
+  EXPECT_EQ(in.stats().delivered.load() + in.stats().ring_full.load(), 200u) << "every frame is either delivered or counted";
+}
+
+TEST(TorqdLinks, ShouldBuildTheReceiverFromNicSectionOrFromTheLinkStrings) {
+  EXPECT_THROW((void)nic_config_for(ops::NicConfig{}, "shm:/torq-md", "", -1), std::invalid_argument);
+  const nic::NicConfig k = nic_config_for(ops::NicConfig{}, "udp://239.1.2.3:5001", "", 3);
+  ASSERT_EQ(k.lines.size(), 1u);
+  EXPECT_EQ(k.backend, nic::Backend::kernel);
+  EXPECT_EQ(k.lines[0].dst_ip, nic::parse_ipv4("239.1.2.3")) << "a multicast group is joined";
+  EXPECT_EQ(k.lines[0].dst_port, 5001);
+  EXPECT_EQ(k.poll_cpu, 3);
+  EXPECT_EQ(nic_config_for(ops::NicConfig{}, "udp://127.0.0.1:5001", "", -1).lines[0].dst_ip, 0u) << "unicast binds every address";
+
+  ops::NicConfig n;
+  n.present = true;
+  n.backend = ops::NicBackend::dpdk;
+  n.poll_core = 5;
+  n.arbitrate = true;
+  n.arbiter_timeout_us = 500;
+  n.vdevs = {"net_tap0"};
+  n.hugepages = "none";
+  n.lines = {{"A", "10.0.0.1:5001", "", "net_tap0", 0}, {"B", "10.0.0.2:5002", "", "net_tap0", 1}};
+  const nic::NicConfig d = nic_config_for(n, "udp://10.0.0.1:5001", "", -1);
+  EXPECT_EQ(d.backend, nic::Backend::dpdk);
+  EXPECT_EQ(d.poll_cpu, 5);
+  EXPECT_EQ(d.eal.cores, "5") << "the EAL core list defaults to the poll core";
+  EXPECT_EQ(d.eal.hugepages, nic::Hugepages::none);
+  EXPECT_EQ(d.eal.vdevs, std::vector<std::string>{"net_tap0"});
+  EXPECT_EQ(d.arbiter.timeout_ns, 500'000u);
+  ASSERT_EQ(d.lines.size(), 2u);
+  EXPECT_EQ(d.lines[1].dpdk_queue, 1);
+  EXPECT_EQ(d.lines[1].dst_port, 5002);
+  const auto args = nic::eal_arguments(d.eal, false);
+  EXPECT_NE(std::find(args.begin(), args.end(), "--no-huge"), args.end());
+}
+
+}  // namespace
