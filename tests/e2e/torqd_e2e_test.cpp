@@ -119,9 +119,11 @@ class TorqdEndToEnd : public ::testing::Test {
     running_.clear();
   }
 
-  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {TORQD_PATH, "--manifest", manifest_, "--key-file", (dir_ / "executor.key").string(),
+  // with_manifest false: the pool list must come from the config's [[pools]].
+  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra, bool with_manifest = true) {
+    std::vector<std::string> args = {TORQD_PATH, "--key-file", (dir_ / "executor.key").string(),
                                      "--contract", contract_, "--audit", (dir_ / (name + ".audit")).string()};
+    if (with_manifest) args.insert(args.begin() + 1, {"--manifest", manifest_});
     args.insert(args.end(), extra.begin(), extra.end());
     const pid_t pid = spawn(args, dir_ / (name + ".out"), dir_ / (name + ".err"));
     running_.push_back(pid);
@@ -726,6 +728,113 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
   EXPECT_EQ(num(re.summary, "reverted"), 0U);
   EXPECT_NE(after, before);
   for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
+}
+
+TEST_F(TorqdEndToEnd, ShouldResolveConfiguredPoolsOnChainAndTradeWithoutAManifest) {
+  // A mainnet-style config: no include_manifest; [[endpoints]], [[tokens]], [[venues]] and
+  // [[pools]] only (taken here from the fixture's manifest). torqd resolves the pools' tokens,
+  // fees and tick spacings on chain at start-up and trades a dislocation.
+  simdjson::dom::parser p;
+  simdjson::dom::element m;
+  ASSERT_EQ(p.load(manifest_).get(m), simdjson::SUCCESS);
+  std::ostringstream toml;
+  toml << "[chain]\nname = \"local\"\nchain_id = 137\n";
+  toml << "[[endpoints]]\nurl = \"" << std::string_view(m["rpc"]["ws"].get_string().value()) << "\"\n";
+  toml << "[[endpoints]]\nurl = \"" << std::string_view(m["rpc"]["http"].get_string().value()) << "\"\npriority = 1\n";
+  std::map<std::string, std::string> symbol_of;
+  for (simdjson::dom::element t : m["tokens"].get_array()) {
+    char usd[64];
+    std::snprintf(usd, sizeof usd, "%.8f", t["usdPrice"].get_double().value());
+    // Renamed (but not the native token, which torqd finds by its symbol) to show the symbols
+    // come from [[tokens]] and not from the token contracts.
+    const std::string chain_sym(std::string_view(t["symbol"].get_string().value()));
+    const std::string sym = chain_sym == "WMATIC" ? chain_sym : chain_sym + ".cfg";
+    symbol_of[std::string(std::string_view(t["address"].get_string().value()))] = sym;
+    toml << "[[tokens]]\nsymbol = \"" << sym << "\"\naddress = \"" << std::string_view(t["address"].get_string().value())
+         << "\"\ndecimals = " << t["decimals"].get_uint64().value() << "\nusd_reference = \"" << usd << "\"\n";
+  }
+  for (simdjson::dom::element v : m["venues"].get_array()) {
+    const std::string_view kind = v["kind"].get_string().value();
+    toml << "[[venues]]\nname = \"" << std::string_view(v["name"].get_string().value()) << "\"\nkind = \"" << kind
+         << "\"\nfactory = \"" << std::string_view(v["factory"].get_string().value()) << "\"\n" << (kind == "v2" ? "fee = 3000\n" : "");
+  }
+  std::vector<std::pair<std::string, std::string>> want;  // address -> "fee/tickSpacing"
+  for (simdjson::dom::element pool : m["pools"].get_array()) {
+    const std::string addr(std::string_view(pool["address"].get_string().value()));
+    toml << "[[pools]]\nvenue = \"" << std::string_view(pool["venue"].get_string().value()) << "\"\naddress = \"" << addr << "\"\n";
+    std::int64_t ts = 0;
+    if (pool["tickSpacing"].get(ts) != simdjson::SUCCESS) ts = 0;
+    want.emplace_back(addr, std::to_string(pool["fee"].get_uint64().value()) + "/" + std::to_string(ts));
+  }
+  toml << "[strategy]\nmin_profit_usd = \"0.01\"\n[risk]\nmax_notional_usd = \"20000\"\nmax_in_flight = 1\n"
+       << "daily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\nbreaker_reverts = 3\nmax_gas_price_gwei = 1000\n"
+       << "[key]\nfile = \"" << (dir_ / "executor.key").string() << "\"\n"
+       << "[api]\nbind = \"127.0.0.1\"\nport = 0\ntoken_file = \"" << (dir_ / "api.token").string() << "\"\n";
+  (void)write_config("unused", false);  // writes api.token
+  const fs::path cfg = dir_ / "nomanifest.toml";
+  std::ofstream(cfg) << toml.str();
+  const std::string before = usdc_balance(contract_);
+  const pid_t pid = start_torqd("nomanifest", {"--config", cfg.string()}, false);
+  ASSERT_GT(pid, 0);
+  // The resolved list (next to the audit log) matches the fixture's pools.
+  const fs::path resolved = dir_ / "torq-pools-137.json";
+  ASSERT_TRUE(fs::exists(resolved)) << read_file(dir_ / "nomanifest.err");
+  simdjson::dom::parser rp;
+  simdjson::dom::element r;
+  ASSERT_EQ(rp.load(resolved.string()).get(r), simdjson::SUCCESS);
+  std::map<std::string, std::string> got;
+  for (simdjson::dom::element pool : r["pools"].get_array()) {
+    std::int64_t ts = 0;
+    if (pool["tickSpacing"].get(ts) != simdjson::SUCCESS) ts = 0;
+    std::string a(std::string_view(pool["address"].get_string().value()));
+    std::transform(a.begin(), a.end(), a.begin(), ::tolower);
+    got[a] = std::to_string(pool["fee"].get_uint64().value()) + "/" + std::to_string(ts);
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (auto [addr, fee_ts] : want) {
+    std::transform(addr.begin(), addr.end(), addr.begin(), ::tolower);
+    EXPECT_EQ(got[addr], fee_ts) << addr;
+  }
+  for (simdjson::dom::element t : r["tokens"].get_array()) {
+    const std::string sym(std::string_view(t["symbol"].get_string().value()));
+    EXPECT_TRUE(sym == "WMATIC" || sym.ends_with(".cfg")) << sym << ": symbols come from [[tokens]]";
+  }
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  const TorqdRun run = stop_torqd("nomanifest", pid);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_GE(num(run.summary, "included"), 1U) << run.summary;
+  EXPECT_EQ(num(run.summary, "reverted"), 0U);
+  EXPECT_NE(after, before);
+}
+
+TEST_F(TorqdEndToEnd, ShouldTakeTheShippedMainnetConfigUpToResolvingItsPoolsOnChain) {
+  // config/polygon-mainnet.toml as an operator runs it (secrets and URLs from the environment),
+  // pointed at the local node: every setting is accepted and torqd goes on to resolve the real
+  // mainnet pools on chain, which do not exist here: it stops there, naming the pool.
+  simdjson::dom::parser p;
+  simdjson::dom::element m;
+  ASSERT_EQ(p.load(manifest_).get(m), simdjson::SUCCESS);
+  (void)write_config("unused", false);  // writes api.token
+  const std::string ws(std::string_view(m["rpc"]["ws"].get_string().value()));
+  ::setenv("POLYGON_WSS_URL", ws.c_str(), 1);
+  ::setenv("POLYGON_HTTPS_URL", http_.c_str(), 1);
+  ::setenv("TORQ_SIGNER_KEY", key_hex_.c_str(), 1);
+  ::setenv("TORQ_CONTRACT", contract_.c_str(), 1);
+  ::setenv("TORQ_API_TOKEN_FILE", (dir_ / "api.token").c_str(), 1);
+  ::setenv("TORQ_STATE_DIR", dir_.c_str(), 1);
+  const pid_t pid = spawn({TORQD_PATH, "--config", kSrc + "/config/polygon-mainnet.toml"}, dir_ / "mainnet.out", dir_ / "mainnet.err");
+  const int rc = wait_exit(pid, 60s);
+  for (const char* v : {"POLYGON_WSS_URL", "POLYGON_HTTPS_URL", "TORQ_SIGNER_KEY", "TORQ_CONTRACT", "TORQ_API_TOKEN_FILE", "TORQ_STATE_DIR"})
+    ::unsetenv(v);
+  const std::string err = read_file(dir_ / "mainnet.err");
+  EXPECT_EQ(rc, 1) << err;
+  EXPECT_NE(err.find("start-up failed: pool 0x853Ee4b2A13f8a742d64C8F088bE7bA2131f670d token0(): no answer"), std::string::npos) << err;
+  EXPECT_EQ(err.find(key_hex_), std::string::npos) << "the key leaked";
 }
 
 // A veth pair in this network namespace: the kernel side (with an address and a static neighbour

@@ -119,7 +119,8 @@ TEST(Config, ShouldParseBaseFileIntoTypedFields) {
 TEST(Config, ShouldParsePolygonMainnetSampleWithRealAddresses) {
   const auto c = torq::ops::load_config_file(source_dir() / "config/polygon-mainnet.toml",
                                              env({{"POLYGON_WSS_URL", "wss://polygon.example/ws"},
-                                                  {"POLYGON_HTTPS_URL", "https://polygon.example"}}));
+                                                  {"POLYGON_HTTPS_URL", "https://polygon.example"},
+                                                  {"TORQ_CONTRACT", "0x00000000000000000000000000000000000000c0"}}));
   EXPECT_EQ(c.chain.chain_id, 137u);
   EXPECT_EQ(c.endpoints.at(0).url, "wss://polygon.example/ws");
   bool quickswap = false;
@@ -127,6 +128,10 @@ TEST(Config, ShouldParsePolygonMainnetSampleWithRealAddresses) {
     if (v.name == "quickswap") quickswap = v.factory == "0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32";
   EXPECT_TRUE(quickswap);
   EXPECT_EQ(c.api.token_file, "/etc/torq/api.token");  // ${VAR:-default}
+  EXPECT_EQ(c.executor.contract, "0x00000000000000000000000000000000000000c0");
+  EXPECT_EQ(c.executor.audit_file, "/var/lib/torq/torq-audit.log");
+  EXPECT_TRUE(c.manifest.empty()) << "mainnet pools come from [[pools]], resolved on chain";
+  EXPECT_GE(c.pools.size(), 5u);
   EXPECT_GE(c.strategy.priority_fee_gwei, 25u);
 }
 

@@ -281,7 +281,7 @@ class Loader {
     TorqConfig cfg;
     cfg.source = source_;
     check_keys(root, "", {"include_manifest", "chain", "endpoints", "tokens", "venues", "pools", "strategy",
-                          "risk", "key", "cores", "mode", "nic", "api", "metrics", "alerts"});
+                          "risk", "key", "executor", "cores", "mode", "nic", "api", "metrics", "alerts"});
     std::uint32_t manifest_line = 0;
     if (auto m = string_at(root, "include_manifest", "include_manifest", false, &manifest_line)) {
       cfg.manifest = resolve(*m);
@@ -295,6 +295,7 @@ class Loader {
     strategy(root, cfg);
     risk(root, cfg);
     key(root, cfg);
+    executor(root, cfg);
     cores(root, cfg);
     mode(root, cfg);
     nic(root, cfg);
@@ -836,6 +837,17 @@ class Loader {
     }
   }
 
+  void executor(const toml::table& root, TorqConfig& cfg) {
+    const auto* t = section(root, "executor", false);
+    if (t == nullptr) return;
+    check_keys(*t, "executor", {"contract", "audit_file"});
+    if (auto c = string_at(*t, "contract", "executor.contract", false)) {
+      if (!c->empty() && !is_address(*c)) issue("executor.contract", line_of(*t->get("contract")), "expected a 0x-prefixed 20-byte address");
+      cfg.executor.contract = *c;
+    }
+    if (auto f = string_at(*t, "audit_file", "executor.audit_file", false)) cfg.executor.audit_file = resolve(*f);
+  }
+
   void cores(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "cores", false);
     if (t == nullptr) return;
@@ -1135,6 +1147,7 @@ ReloadDiff diff_reloadable(const TorqConfig& a, const TorqConfig& b) {
   structural(a.key == b.key, "key");
   structural(a.cores == b.cores, "cores");
   structural(a.mode == b.mode, "mode");
+  structural(a.executor == b.executor, "executor");
   structural(a.nic == b.nic, "nic");
   structural(a.api == b.api, "api");
   structural(a.strategy.reference_pools == b.strategy.reference_pools, "strategy.reference_pools");

@@ -47,6 +47,8 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
     if (ws && o.rpc_ws.empty()) o.rpc_ws = e.url;
     if (!ws && o.rpc_http.empty()) o.rpc_http = e.url;
   }
+  if (!c.executor.contract.empty()) o.contract = c.executor.contract;
+  if (!c.executor.audit_file.empty()) o.audit_file = c.executor.audit_file;
   o.key_file = c.key.file;
   o.key_env = c.key.env;
   o.core_collector = c.cores.collector;
@@ -71,6 +73,11 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
     }
   }
   o.nic = c.nic;
+  if (c.manifest.empty()) {  // pools from the file itself (with a manifest these mirror it)
+    o.config_tokens = c.tokens;
+    o.config_venues = c.venues;
+    o.config_pools = c.pools;
+  }
   for (const auto& t : c.tokens) {
     TokenPrice p;
     p.symbol = t.symbol;
@@ -242,11 +249,12 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   if (!o.record_file.empty() && (o.builtin_collector || !o.roles.has(Role::collector)))
     throw std::invalid_argument("--record: needs the node-session collector (--collector session; role monolith or collector)");
   // Required settings.
-  if (o.manifest.empty()) throw std::invalid_argument("no pool list: give --manifest (or include_manifest in --config)");
+  if (o.manifest.empty() && o.config_pools.empty())
+    throw std::invalid_argument("no pool list: give --manifest, include_manifest or [[pools]] in --config");
   const bool needs_node = o.roles.has(Role::collector) || o.roles.has(Role::executor);
   const bool needs_key = o.roles.has(Role::executor);
   if (needs_key && o.key_file.empty() && o.key_env.empty()) throw std::invalid_argument("no signing key: give --key-file (or [key] in --config)");
-  if (needs_key && o.contract.empty()) throw std::invalid_argument("no contract: give --contract (the deployed TorqArbitrage address)");
+  if (needs_key && o.contract.empty()) throw std::invalid_argument("no contract: give --contract or [executor] contract (the deployed TorqArbitrage address)");
   if (needs_node && o.rpc_ws.empty() && o.rpc_http.empty()) {
     // The manifest names the node; filled by the pipeline from it.
   }

@@ -42,6 +42,7 @@
 #include "torq/torqd/execution.hpp"
 #include "torq/torqd/hex.hpp"
 #include "torq/torqd/links.hpp"
+#include "torq/torqd/pool_resolve.hpp"
 #include "torq/control/recording.hpp"  // record/replay (docs/record-replay.md)
 #include "torq/torqd/replay.hpp"
 
@@ -374,6 +375,10 @@ struct Pipeline::Impl {
 
   // ---------------------------------------------------------------- start-up
   explicit Impl(Options o) : opt(std::move(o)) {
+    if (opt.manifest.empty()) {  // [[pools]] of the config, resolved on chain (pool_resolve.hpp)
+      opt.manifest = resolve_config_pools(opt, resolved_pool_list_path(opt));
+      log_line("resolved " + std::to_string(opt.config_pools.size()) + " [[pools]] on chain into " + opt.manifest);
+    }
     list = control::load_pool_list(opt.manifest);
     if (list.chain_id != 0) opt.chain_id = list.chain_id;
     const auto c = protocol::chain_from_id(opt.chain_id);

@@ -114,6 +114,12 @@ struct KeyConfig {  // exactly one of file / env
   bool operator==(const KeyConfig&) const = default;
 };
 
+struct ExecutorConfig {  // structural
+  std::string contract;     // the deployed TorqArbitrage (owner = the signing key's address)
+  std::string audit_file;   // trade audit log (append-only, checksummed); empty: torqd's default
+  bool operator==(const ExecutorConfig&) const = default;
+};
+
 struct CoresConfig {  // -1: not pinned
   int collector = -1;
   int strategy = -1;
@@ -200,6 +206,7 @@ struct TorqConfig {
   StrategyConfig strategy;
   RiskConfig risk;
   KeyConfig key;
+  ExecutorConfig executor;
   CoresConfig cores;
   ModeConfig mode;
   NicConfig nic;

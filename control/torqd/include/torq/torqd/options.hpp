@@ -128,6 +128,11 @@ struct Options {
   std::uint32_t replace_after_ms = 20000;
   std::uint32_t replace_bump_pct = 12;
   std::vector<TokenPrice> prices;  // from the config file's [[tokens]] (the manifest's usdPrice otherwise)
+  // Without a manifest: the config's [[tokens]], [[venues]] and [[pools]], resolved on chain at
+  // start-up into a pool list file (torq/torqd/pool_resolve.hpp).
+  std::vector<ops::TokenConfig> config_tokens;
+  std::vector<ops::VenueConfig> config_venues;
+  std::vector<ops::PoolConfig> config_pools;
   Reloadable reload;
   // Record and replay (docs/record-replay.md).
   std::string record_file;             // --record: node transport + md frames of the node session
