@@ -392,6 +392,153 @@ TEST_F(ApiTest, TorqctlShouldExitWithDocumentedCodes) {
   EXPECT_NE(down.out.find("not reachable"), std::string::npos);
 }
 
+TEST_F(ApiTest, TorqctlResumeShouldQueueResumeReleaseKillFlagAndAuditIt) {
+  ASSERT_EQ(torqctl("kill --reason before-resume").rc, 0);
+  ASSERT_TRUE(commands_.kill_flag().load());
+  const auto kill = commands_.try_pop();
+  ASSERT_TRUE(kill.has_value());
+  ASSERT_EQ(kill->kind, CommandKind::kill);
+
+  const auto r = torqctl("resume");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out, "resume accepted (command " + std::to_string(kill->id + 1) + ")\n");
+  EXPECT_FALSE(commands_.kill_flag().load());  // released at once, before the control thread drains
+  const auto c = commands_.try_pop();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, CommandKind::resume);
+  EXPECT_EQ(c->id, kill->id + 1);
+  EXPECT_EQ(c->actor.rfind("127.0.0.1:", 0), 0u) << c->actor;
+  EXPECT_EQ(commands_.size(), 0u);
+  {
+    std::lock_guard lk(mu_);
+    ASSERT_EQ(audit_.size(), 2u);
+    const auto& a = audit_.back();
+    EXPECT_EQ(a.method, "POST");
+    EXPECT_EQ(a.target, "/api/resume");
+    EXPECT_EQ(a.status, 202u);
+    EXPECT_EQ(a.outcome, "accepted");
+    EXPECT_EQ(a.command_id, c->id);
+    EXPECT_EQ(a.actor, c->actor);
+  }
+  // --json prints the API's answer.
+  const auto j = torqctl("--json resume");
+  EXPECT_EQ(j.rc, 0) << j.out;
+  const auto v = json::parse(j.out);
+  ASSERT_TRUE(v.has_value()) << j.out;
+  EXPECT_TRUE(v->find("accepted")->as_bool());
+  EXPECT_EQ(v->find("command_id")->as_uint(), c->id + 1);
+}
+
+TEST_F(ApiTest, TorqctlReloadShouldQueueTheValidatedConfigAndNameTheChangedKeys) {
+  write_file(dir_ / "torq.toml", config_text("900"), 0600);
+  const auto r = torqctl("reload");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out, "reload accepted (command 1); changed: risk.max_notional_usd\n");
+  auto c = commands_.try_pop();
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->kind, CommandKind::reload);
+  ASSERT_TRUE(c->config);
+  EXPECT_EQ(c->config->risk.max_notional_usd.raw, 90'000'000'000);
+  EXPECT_FALSE(commands_.kill_flag().load());
+  {
+    std::lock_guard lk(mu_);
+    ASSERT_EQ(audit_.size(), 1u);
+    EXPECT_EQ(audit_[0].method, "POST");
+    EXPECT_EQ(audit_[0].target, "/api/reload");
+    EXPECT_EQ(audit_[0].status, 202u);
+    EXPECT_EQ(audit_[0].outcome, "accepted");
+    EXPECT_EQ(audit_[0].command_id, c->id);
+  }
+  // Unchanged file: accepted, nothing to list.
+  write_file(dir_ / "torq.toml", config_text("1000"), 0600);
+  const auto same = torqctl("reload");
+  EXPECT_EQ(same.rc, 0) << same.out;
+  EXPECT_EQ(same.out, "reload accepted (command 2)\n");
+  ASSERT_TRUE(commands_.try_pop().has_value());
+
+  // Structural change: 409 → exit 5 with torqd's message; nothing queued.
+  write_file(dir_ / "torq.toml", config_text("900", "wss://other.example/ws"), 0600);
+  const auto structural = torqctl("reload");
+  EXPECT_EQ(structural.rc, 5) << structural.out;
+  EXPECT_NE(structural.out.find("rejected by torqd (HTTP 409)"), std::string::npos) << structural.out;
+  EXPECT_NE(structural.out.find("restart needed): endpoints"), std::string::npos) << structural.out;
+  // A file with errors: 422 → exit 5 naming the key; nothing queued.
+  write_file(dir_ / "torq.toml", config_text("-5"), 0600);
+  const auto invalid = torqctl("reload");
+  EXPECT_EQ(invalid.rc, 5) << invalid.out;
+  EXPECT_NE(invalid.out.find("rejected by torqd (HTTP 422)"), std::string::npos) << invalid.out;
+  EXPECT_NE(invalid.out.find("max_notional_usd"), std::string::npos) << invalid.out;
+  EXPECT_EQ(commands_.size(), 0u);
+  std::lock_guard lk(mu_);
+  ASSERT_EQ(audit_.size(), 4u);
+  EXPECT_EQ(audit_[2].status, 409u);
+  EXPECT_EQ(audit_[2].outcome.rfind("rejected: structural settings changed", 0), 0u) << audit_[2].outcome;
+  EXPECT_EQ(audit_[3].status, 422u);
+}
+
+TEST_F(ApiTest, TorqctlReloadShouldReportATorqdWithoutConfigFile) {
+  ApiServerOptions o;
+  o.bind = "127.0.0.1";
+  o.port = 0;
+  o.token = "s3cret-token";
+  o.audit = [this](const AuditRecord& r) {
+    std::lock_guard lk(mu_);
+    audit_.push_back(r);
+  };
+  ApiServer no_file(state_, commands_, std::move(o));  // no config_path: POST /api/reload is 501
+  no_file.start();
+  const auto r = torqctl("reload", "http://127.0.0.1:" + std::to_string(no_file.port()));
+  EXPECT_EQ(r.rc, 6) << r.out;
+  EXPECT_NE(r.out.find("unexpected response from torqd (HTTP 501)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("reload is not configured (no config file)"), std::string::npos) << r.out;
+  EXPECT_EQ(commands_.size(), 0u);
+  std::lock_guard lk(mu_);
+  ASSERT_EQ(audit_.size(), 1u);
+  EXPECT_EQ(audit_[0].status, 501u);
+}
+
+TEST_F(ApiTest, TorqctlResumeAndReloadShouldFailWithDocumentedCodesAndMessages) {
+  ASSERT_EQ(post("/api/kill", R"({"reason":"stay killed"})").status, 202u);
+  ASSERT_TRUE(commands_.try_pop().has_value());
+  write_file(dir_ / "torq.toml", config_text("900"), 0600);  // a reload would be accepted
+  // Wrong token → 4, nothing queued, the kill stays engaged, both refusals audited.
+  write_file(token_file_, "wrong-token", 0600);
+  for (const char* cmd : {"resume", "reload"}) {
+    const auto r = torqctl(cmd);
+    EXPECT_EQ(r.rc, 4) << cmd << ": " << r.out;
+    EXPECT_EQ(r.out, "torqctl: unauthorized: torqd refused the token from " + token_file_.string() + "\n") << cmd;
+  }
+  EXPECT_TRUE(commands_.kill_flag().load());
+  EXPECT_EQ(commands_.size(), 0u);
+  {
+    std::lock_guard lk(mu_);
+    ASSERT_EQ(audit_.size(), 3u);
+    EXPECT_EQ(audit_[1].target, "/api/resume");
+    EXPECT_EQ(audit_[1].status, 401u);
+    EXPECT_EQ(audit_[1].outcome, "unauthorized");
+    EXPECT_EQ(audit_[2].target, "/api/reload");
+    EXPECT_EQ(audit_[2].status, 401u);
+    EXPECT_EQ(audit_[2].outcome, "unauthorized");
+  }
+  // Missing token file → 4 before anything is sent.
+  fs::remove(token_file_);
+  const auto missing = torqctl("reload");
+  EXPECT_EQ(missing.rc, 4) << missing.out;
+  EXPECT_NE(missing.out.find("--token-file or TORQ_API_TOKEN_FILE"), std::string::npos) << missing.out;
+  write_file(token_file_, "s3cret-token", 0600);
+  // Nothing listens → 3 with the URL and the hint.
+  const std::string url = "http://127.0.0.1:" + std::to_string(server_->port());
+  server_->stop();
+  for (const char* cmd : {"resume", "reload"}) {
+    const auto r = torqctl(cmd, url);
+    EXPECT_EQ(r.rc, 3) << cmd << ": " << r.out;
+    EXPECT_EQ(r.out.rfind("torqctl: torqd is not reachable at " + url + " (", 0), 0u) << cmd << ": " << r.out;
+    EXPECT_NE(r.out.find("is torqd running?"), std::string::npos) << cmd << ": " << r.out;
+  }
+  EXPECT_TRUE(commands_.kill_flag().load());
+  EXPECT_EQ(commands_.size(), 0u);
+}
+
 // --- pieces ------------------------------------------------------------------------------------
 
 TEST(TokenFile, ShouldRefuseWorldReadableTokenFile) {

@@ -113,7 +113,10 @@ class Ctl {
       return kRejected;
     }
     if (r.status < 200 || r.status >= 300 || !parsed) {
-      std::cerr << "torqctl: unexpected response from torqd (HTTP " << r.status << ")\n";
+      const Value* err = parsed ? parsed->find("error") : nullptr;  // e.g. 501: reload has no config file
+      std::cerr << "torqctl: unexpected response from torqd (HTTP " << r.status << ")";
+      if (err != nullptr && err->is_string()) std::cerr << ": " << err->text();
+      std::cerr << '\n';
       return kBadResponse;
     }
     if (o_.json) std::cout << r.body << '\n';
