@@ -232,5 +232,30 @@ TEST_F(BookFixture, ShouldRejectTickSnapshotsThatAreUnsortedOrContradictGross) {
   EXPECT_FALSE(book->state(1).quarantined());
 }
 
+TEST_F(BookFixture, ShouldAppendTheChunksOfASplitTickSnapshotAndReplaceOnANewSnapshot) {
+  auto entry = [](std::int32_t t, i128 net, u128 gross) {
+    return protocol::V3TickEntry{t, 0, protocol::Int128Le::from(net), protocol::Uint128Le::from(gross)};
+  };
+  // One snapshot at block 50 split in two records (as a udp:// link's 1472-byte frames split it).
+  const protocol::V3TickEntry lo[2] = {entry(-120, 5, 5), entry(-60, 7, 7)};
+  const protocol::V3TickEntry hi[2] = {entry(60, -7, 7), entry(120, -5, 5)};
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 50, 2, 0}, std::as_bytes(std::span(lo)), p), ApplyResult::applied);
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 50, 2, 0}, std::as_bytes(std::span(hi)), p), ApplyResult::applied);
+  ASSERT_EQ(book->ticks(1).size(), 4u) << "the second chunk must not replace the first";
+  EXPECT_EQ(book->ticks(1)[0].tick, -120);
+  EXPECT_EQ(book->ticks(1)[3].tick, 120);
+  // The same block's snapshot again (a resnapshot) starts over from its first chunk.
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 50, 2, 0}, std::as_bytes(std::span(lo)), p), ApplyResult::applied);
+  EXPECT_EQ(book->ticks(1).size(), 2u);
+  // A later block's first chunk replaces even when its ticks lie above the loaded ones.
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 51, 2, 0}, std::as_bytes(std::span(hi)), p), ApplyResult::applied);
+  ASSERT_EQ(book->ticks(1).size(), 2u);
+  EXPECT_EQ(book->ticks(1)[0].tick, 60);
+  // The pool's capacity (4 here) bounds the whole snapshot, not one chunk.
+  const protocol::V3TickEntry three[3] = {entry(180, 1, 1), entry(240, 1, 1), entry(300, -2, 2)};
+  EXPECT_EQ(book->load_ticks({specs[1].id.raw(), 51, 3, 0}, std::as_bytes(std::span(three)), p), ApplyResult::tick_overflow);
+  EXPECT_TRUE(book->state(1).quarantined());
+}
+
 }  // namespace
 }  // namespace torq::arb

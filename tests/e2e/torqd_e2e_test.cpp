@@ -155,12 +155,12 @@ class TorqdEndToEnd : public ::testing::Test {
   std::string tool(const std::string& args) { return run("node " + kSrc + "/tests/e2e/chain_tool.mjs " + args + " --manifest " + manifest_); }
   std::string usdc_balance(const std::string& who) { return json_field(tool("balance --token USDC --who " + who), "balance"); }
   // summary.a.b.c as a number (0 when absent, which the equality checks then catch).
-  static std::uint64_t json_path_num(const std::string& summary, const char* a, const char* b, const char* c) {
+  static std::uint64_t json_path_num(const std::string& summary, const char* a, const char* b, const char* c = nullptr) {
     simdjson::dom::parser p;
     simdjson::dom::element doc;
     std::uint64_t v = 0;
     if (p.parse(summary).get(doc) != simdjson::SUCCESS) return 0;
-    if (doc[a][b][c].get(v) != simdjson::SUCCESS) return 0;
+    if ((c != nullptr ? doc[a][b][c].get(v) : doc[a][b].get(v)) != simdjson::SUCCESS) return 0;
     return v;
   }
   static std::uint64_t num(const std::string& summary, const char* key) {
@@ -720,6 +720,13 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
             json_path_num(rs.summary, "links", "market_data_in", "frames")) << rc.summary << "\n" << rs.summary;
   EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "gaps"), 0U) << rs.summary;
   EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "duplicates"), 0U) << rs.summary;
+  // Snapshots are split so that no datagram exceeds an Ethernet MTU's payload.
+  EXPECT_GT(json_path_num(rc.summary, "links", "market_data_out", "largest"), 0U);
+  EXPECT_LE(json_path_num(rc.summary, "links", "market_data_out", "largest"), 1472U) << rc.summary;
+  // ... and every initialized tick the collector snapshotted is in the strategy's book (the swap
+  // initializes no tick; a snapshot split over several frames: torqd_links_test).
+  EXPECT_GT(num(rc.summary, "snapshot_ticks"), 0U) << rc.summary;
+  EXPECT_EQ(json_path_num(rs.summary, "book", "ticks"), num(rc.summary, "snapshot_ticks")) << rs.summary;
   EXPECT_EQ(num(rs.summary, "strategy_frames"), json_path_num(rs.summary, "links", "market_data_in", "frames"));
   EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
   EXPECT_EQ(num(re.summary, "signals_received"), num(rs.summary, "signals")) << "signals lost between processes";

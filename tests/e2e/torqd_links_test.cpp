@@ -3,7 +3,9 @@
 // collector's two sequences (market data and snapshots, one source) arrive as one gap-free stream,
 // that frames carry a valid checksum after the link even when the in-process frame had none, that a
 // lost datagram is counted as a gap, that a restarted publisher is accepted, that A/B lines are
-// merged without duplicates, and that a full local ring drops and counts instead of blocking.
+// merged without duplicates, and that a full local ring drops and counts instead of blocking. The
+// multicast case (udp://239.x:port?iface=lo, lines A and B on two groups) runs in a private network
+// namespace whose lo carries multicast (root only; skipped otherwise).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -17,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "../arb/arb_test_util.hpp"
+#include "../nic/loopback_netns.hpp"
+#include "torq/control/event_publisher.hpp"
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/torqd/links.hpp"
@@ -173,6 +178,111 @@ TEST(TorqdLinks, ShouldMergeLinesAAndBWithoutDuplicates) {
   EXPECT_EQ(in.stats().delivered.load(), 50u);
   EXPECT_GE(in.stats().duplicates.load(), 40u) << "line B's copies";
   EXPECT_EQ(in.stats().missing.load(), 0u);
+}
+
+// Multicast link over lo: nic_config_for joins the groups on the interface ?iface= names (lo's
+// 127.0.0.1), LinkEgress sends every frame to both groups, LinkIngress merges them A/B.
+TEST(TorqdLinks, ShouldCarryFramesOverMulticastGroupsJoinedOnTheNamedInterface) {
+  torq::test::LoopbackNetns ns;
+  if (!ns.ok()) GTEST_SKIP() << ns.reason();
+  const std::string link_a = "udp://239.77.1.1:47101?iface=lo", link_b = "udp://239.77.1.2:47101?iface=lo";
+  const nic::NicConfig cfg = nic_config_for(ops::NicConfig{}, link_a, link_b, -1);
+  ASSERT_EQ(cfg.lines.size(), 2u);
+  EXPECT_EQ(cfg.backend, nic::Backend::kernel);
+  EXPECT_TRUE(cfg.arbitrate);
+  EXPECT_EQ(cfg.lines[0].dst_ip, nic::parse_ipv4("239.77.1.1"));
+  EXPECT_EQ(cfg.lines[1].dst_ip, nic::parse_ipv4("239.77.1.2"));
+  EXPECT_EQ(cfg.lines[0].interface_ip, nic::parse_ipv4("127.0.0.1")) << "?iface=lo joins on lo's address";
+  EXPECT_EQ(cfg.lines[0].dst_port, 47101);
+  Ring src("links-src-mc"), dst("links-dst-mc");
+  LinkIngress in("market_data", cfg, dst.producer());
+  LinkEgress eg("market_data", {link_a, link_b}, 12, src.consumer());
+  std::vector<std::uint32_t> sent;
+  for (std::uint32_t i = 1; i <= 100; ++i) {
+    ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, 1000 + i)), ring::PublishResult::ok);
+    sent.push_back(1000 + i);
+  }
+  EXPECT_EQ(carry(eg, in, dst, sent.size()), sent);
+  // The later line's copies (eg.stats().datagrams counts both lines, heartbeats included).
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (in.stats().datagrams.load() < eg.stats().datagrams.load() && std::chrono::steady_clock::now() < deadline) {
+    (void)in.poll_once();
+  }
+  for (int i = 0; i < 20; ++i) (void)in.poll_once();  // a duplicated datagram would show up here
+  EXPECT_EQ(eg.stats().frames.load(), 100u);
+  EXPECT_EQ(in.stats().datagrams.load(), eg.stats().datagrams.load()) << "every datagram sent to either group arrived, once";
+  EXPECT_EQ(in.stats().delivered.load(), 100u);
+  EXPECT_GE(in.stats().duplicates.load(), 100u) << "the other group's copy of every frame";
+  EXPECT_EQ(in.stats().gaps.load(), 0u);
+  EXPECT_EQ(in.stats().missing.load(), 0u);
+  EXPECT_EQ(in.stats().bad_frames.load(), 0u);
+  EXPECT_GE(in.stats().heartbeats.load(), 1u);
+}
+
+TEST(TorqdLinks, ShouldRebuildAV3TickSnapshotSplitIntoMtuSizedFramesOnTheFarSide) {
+  // The collector's EventPublisher with a 1472-byte frame limit (what torqd sets for a udp://
+  // market-data link) splits 300 ticks over ~11 frames; after the link the strategy's PoolBook
+  // holds all 300, in order, equal to what was published.
+  const std::uint16_t port = free_udp_port();
+  Ring src("links-src-split"), dst("links-dst-split", 1 << 20);
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  struct RingSink {
+    ring::SpscProducer* p;
+    bool operator()(std::span<const std::byte> f) noexcept { return p->try_publish(f) == ring::PublishResult::ok; }
+  } sink{&src.producer()};
+  control::EventPublisher<RingSink> pub(sink, 10, false);
+  const arb::PoolSpec spec = arb::test::v3(0, 0, 1, 3000, 60);
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = spec.id.raw();
+  snap.block_number = 77;
+  snap.fee_ppm = 3000;
+  snap.tick_spacing = 60;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
+  std::vector<protocol::V3TickEntry> ticks;
+  for (int i = 0; i < 300; ++i) {
+    const bool lower = i < 150;
+    ticks.push_back(protocol::V3TickEntry{(i - 150) * 60, 0, protocol::Int128Le::from(lower ? 1000 + i : -(1000 + (299 - i))),
+                                          protocol::Uint128Le::from(static_cast<arb::u128>(lower ? 1000 + i : 1000 + (299 - i)))});
+  }
+  std::vector<std::byte> scratch(1472);
+  ASSERT_TRUE(pub.publish_snapshot(snap, ticks, scratch));
+  std::size_t largest = 0, frames = 0;
+  arb::BookConfig cfg{};
+  cfg.v3_tick_capacity = 512;
+  arb::PoolBook book(std::vector<arb::PoolSpec>{spec}, cfg);
+  const auto deadline = std::chrono::steady_clock::now() + 2s;
+  while (book.ticks(0).size() < ticks.size() && std::chrono::steady_clock::now() < deadline) {
+    (void)eg.pump(nic::monotonic_ns());
+    (void)in.poll_once();
+    (void)dst.consumer().consume_burst(
+        [&](std::span<const std::byte> f) noexcept {
+          ++frames;
+          largest = std::max(largest, f.size());
+          const auto r = protocol::parse_frame(f, protocol::ParseOptions{.verify_checksum = true, .require_checksum = true});
+          if (!r.ok()) return;
+          for (const auto& tlv : r.view.tlvs()) {
+            std::uint32_t pool = 0;
+            if (auto st = protocol::tlv_as<protocol::PoolStateSnapshot>(tlv)) {
+              (void)book.load(*st, pool);
+            } else if (tlv.type == static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot)) {
+              protocol::V3TicksSnapshotHead head;
+              std::memcpy(&head, tlv.value.data(), sizeof head);
+              (void)book.load_ticks(head, tlv.value.subspan(sizeof head), pool);
+            }
+          }
+        },
+        64);
+  }
+  EXPECT_GE(frames, 10u) << "the snapshot was not split";
+  EXPECT_LE(largest, 1472u);
+  EXPECT_EQ(in.stats().gaps.load(), 0u);
+  ASSERT_EQ(book.ticks(0).size(), ticks.size());
+  for (std::size_t i = 0; i < ticks.size(); ++i) {
+    EXPECT_EQ(book.ticks(0)[i].tick, ticks[i].tick);
+    EXPECT_EQ(book.ticks(0)[i].liquidity_net, ticks[i].liquidity_net.value());
+  }
+  EXPECT_FALSE(book.state(0).quarantined());
 }
 
 TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {

@@ -166,6 +166,7 @@ std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
         std::memcpy(buf_.get(), &h, sizeof h);
         send_all(frame);
         stats_.frames.fetch_add(1, std::memory_order_relaxed);
+        if (f.size() > stats_.largest.load(std::memory_order_relaxed)) stats_.largest.store(f.size(), std::memory_order_relaxed);
       },
       max);
 }

@@ -56,6 +56,7 @@ using num::UsdFixedPoint8;
 
 constexpr std::uint8_t kSourceCollector = 10;
 constexpr std::uint8_t kSourceSnapshot = 11;
+constexpr std::uint32_t kUdpMtuPayload = 1472;  // 1500-byte Ethernet MTU - IPv4 - UDP headers
 constexpr std::uint8_t kSourceMdLink = 12;      // frames renumbered by the market-data udp:// link
 constexpr std::uint8_t kSourceSignalLink = 13;  // ... by the signal udp:// link
 constexpr std::size_t kMaxRawTx = 640;
@@ -414,6 +415,7 @@ struct Pipeline::Impl {
     md_link = distributed ? opt.md_link : "inproc:torqd-md-" + tag + "?capacity=4194304";
     signal_link = distributed ? opt.signal_link : "inproc:torqd-signals-" + tag + "?capacity=1048576";
     tx_link = "inproc:torqd-tx-" + tag + "?capacity=1048576";
+    if (is_udp_link(md_link) && has(Role::collector) && !has(Role::strategy)) opt.md_max_frame_bytes = kUdpMtuPayload;
     report_link = "inproc:torqd-reports-" + tag + "?capacity=1048576";
 
     min_profit_usd.store(opt.reload.min_profit_usd.raw);
@@ -1760,6 +1762,7 @@ struct Pipeline::Impl {
     if (has(Role::strategy)) strategy_t = std::thread([this] { run_strategy(); });
     if (has(Role::collector) && !opt.builtin_collector) {
       control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws);  // shared with replay
+      if (opt.md_max_frame_bytes != 0) sc.max_frame_bytes = opt.md_max_frame_bytes;
       if (!opt.record_file.empty()) {  // --record: transport steps + md frames (docs/record-replay.md)
         control::RecordingHeader rh;
         rh.chain_id = opt.chain_id;
@@ -1869,7 +1872,8 @@ struct Pipeline::Impl {
     for (const LinkEgress* eg : {md_egress.get(), signal_egress.get()}) {
       if (eg == nullptr) continue;
       const LinkEgressStats& st = eg->stats();
-      out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0, st.heartbeats.load(R)});
+      out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0,
+                                      st.heartbeats.load(R), st.largest.load(R)});
     }
     return out;
   }
@@ -1903,6 +1907,7 @@ struct Pipeline::Impl {
       << ",\"md_frames\":" << c(counters.md_frames) << ",\"md_dropped\":" << c(counters.md_dropped)
       << ",\"decode_errors\":" << c(counters.decode_errors) << ",\"reconnects\":" << c(counters.reconnects)
       << ",\"reorgs\":" << c(counters.reorgs) << ",\"strategy_frames\":" << c(counters.strategy_frames);
+    if (session) o << ",\"snapshot_ticks\":" << session->snapshot_ticks();
     if (engine) {
       const auto& s = engine->stats();
       o << ",\"cycles\":" << engine->cycles().size() << ",\"cycles_evaluated\":" << s.cycles_evaluated
@@ -1911,7 +1916,10 @@ struct Pipeline::Impl {
       const auto& b = engine->book().stats();
       o << ",\"book\":{\"applied\":" << b.applied << ",\"duplicates\":" << b.duplicates << ",\"unknown_pool\":" << b.unknown_pool
         << ",\"wrong_type\":" << b.wrong_type << ",\"quarantined_events\":" << b.quarantined_events
-        << ",\"tick_overflows\":" << b.tick_overflows << ",\"inconsistent\":" << b.inconsistent << "}";
+        << ",\"tick_overflows\":" << b.tick_overflows << ",\"inconsistent\":" << b.inconsistent;
+      std::uint64_t ticks = 0;  // initialized V3 ticks held now (the strategy thread has stopped or this is a monitor read)
+      for (std::uint32_t i = 0; i < engine->book().pool_count(); ++i) ticks += engine->book().ticks(i).size();
+      o << ",\"ticks\":" << ticks << "}";
     }
     o << ",\"signals_received\":" << c(counters.signals_received) << ",\"below_threshold\":" << c(counters.below_threshold)
       << ",\"stale_signals\":" << c(counters.stale_signals) << ",\"path_errors\":" << c(counters.path_errors) << ",\"risk_accepted\":" << c(counters.risk_accepted)
@@ -1929,7 +1937,7 @@ struct Pipeline::Impl {
       o << (first_link ? "" : ",") << "\"" << l.name << (l.ingress ? "_in" : "_out") << "\":{\"frames\":" << l.frames
         << ",\"gaps\":" << l.gaps << ",\"missing\":" << l.missing << ",\"duplicates\":" << l.duplicates
         << ",\"ring_full\":" << l.ring_full << ",\"bad\":" << l.bad << ",\"restarts\":" << l.restarts
-        << ",\"heartbeats\":" << l.heartbeats << "}";
+        << ",\"heartbeats\":" << l.heartbeats << (l.ingress ? "" : ",\"largest\":" + std::to_string(l.largest)) << "}";
       first_link = false;
     }
     o << "}";

@@ -109,6 +109,7 @@ Meta parse_meta(const std::string& text) {
   // Recordings made before the key existed signed with gas limit = gas units (no headroom).
   o.gas_limit_headroom_pct = 0;
   if (std::uint64_t h = 0; doc["gas_limit_headroom_pct"].get(h) == simdjson::SUCCESS) o.gas_limit_headroom_pct = static_cast<std::uint32_t>(h);
+  if (std::uint64_t b = 0; doc["md_max_frame_bytes"].get(b) == simdjson::SUCCESS) o.md_max_frame_bytes = static_cast<std::uint32_t>(b);
   Reloadable& r = o.reload;
   i64("min_profit_usd", r.min_profit_usd.raw);
   std::uint64_t v = 0;
@@ -399,6 +400,7 @@ std::string recording_meta(const Options& opt, const std::vector<std::int64_t>& 
     << "\",\"rpc_ws\":\"" << json_escape(opt.rpc_ws) << "\",\"contract\":\"" << json_escape(opt.contract)
     << "\",\"gas_units_2hop\":" << opt.gas_units_2hop << ",\"gas_units_3hop\":" << opt.gas_units_3hop
     << ",\"gas_limit_headroom_pct\":" << opt.gas_limit_headroom_pct
+    << (opt.md_max_frame_bytes != 0 ? ",\"md_max_frame_bytes\":" + std::to_string(opt.md_max_frame_bytes) : std::string())
     << ",\"min_profit_usd\":" << r.min_profit_usd.raw << ",\"min_profit_share_bps\":" << r.min_profit_share_bps
     << ",\"priority_fee_gwei\":" << r.priority_fee_gwei << ",\"max_notional_usd\":" << r.max_notional_usd.raw
     << ",\"daily_loss_usd\":" << r.daily_loss_usd.raw << ",\"max_drawdown_usd\":" << r.max_drawdown_usd.raw
@@ -516,6 +518,7 @@ ReplayResult replay(const ReplayOptions& ro) {
   auto tap = control::NodeTap::replayer(transport, ro.pace);
   st.tap = tap.get();
   control::NodeSessionConfig sc = session_config(*chain, meta.rpc_http, meta.rpc_ws);
+  if (meta.opt.md_max_frame_bytes != 0) sc.max_frame_bytes = meta.opt.md_max_frame_bytes;
   sc.rpc.tap = tap.get();
   sc.clock = control::FrameClock{&ReplayState::clock_fn, &st};
   ReplaySink sink{&st};

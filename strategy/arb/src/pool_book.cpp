@@ -87,6 +87,7 @@ PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
   std::memset(static_cast<void*>(state_.get()), 0, sizeof(PoolState) * specs.size());
   last_pos_.assign(specs.size(), EventPos{0, 0, 0});
   tick_count_.assign(specs.size(), 0);
+  ticks_block_.assign(specs.size(), 0);
   ticks_ = std::make_unique<V3Tick[]>(std::max<std::uint64_t>(tick_slots, 1));
   edge_ = std::make_unique<U256[]>(std::max<std::size_t>(2 * specs.size(), 1));
   for (std::size_t i = 0; i < std::max<std::size_t>(2 * specs.size(), 1); ++i) edge_[i] = U256::zero();
@@ -382,15 +383,22 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
     ++stats_.inconsistent;
     return ApplyResult::inconsistent;
   }
-  if (head.count > m.tick_capacity) {
+  // A continuation chunk of the snapshot already being loaded (same block, ticks above ours).
+  std::uint32_t first = 0;
+  if (head.count > 0 && tick_count_[*idx] > 0 && ticks_block_[*idx] == head.block_number) {
+    protocol::V3TickEntry te;
+    std::memcpy(&te, entries.data(), sizeof te);
+    if (te.tick > ticks_.get()[m.tick_base + tick_count_[*idx] - 1].tick) first = tick_count_[*idx];
+  }
+  if (std::size_t{first} + head.count > m.tick_capacity) {
     ++stats_.tick_overflows;
     tick_count_[*idx] = 0;
     refresh_edges(*idx);
     quarantine(*idx);
     return ApplyResult::tick_overflow;
   }
-  V3Tick* base = ticks_.get() + m.tick_base;
-  std::int64_t prev = INT64_MIN;
+  V3Tick* base = ticks_.get() + m.tick_base + first;
+  std::int64_t prev = first != 0 ? std::int64_t{base[-1].tick} : INT64_MIN;
   for (std::uint32_t i = 0; i < head.count; ++i) {
     protocol::V3TickEntry te;
     std::memcpy(&te, entries.data() + std::size_t{i} * sizeof te, sizeof te);
@@ -414,7 +422,8 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
     prev = te.tick;
     base[i] = V3Tick{net, gross, te.tick, 0, 0};
   }
-  tick_count_[*idx] = head.count;
+  tick_count_[*idx] = first + head.count;
+  ticks_block_[*idx] = head.block_number;
   refresh_edges(*idx);
   PoolState& s = state_[*idx];
   s.flags &= ~pool_flags::kQuarantined;

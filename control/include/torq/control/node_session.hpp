@@ -34,6 +34,7 @@
 // Allocation: the session thread allocates (JSON text, RPC); this is a control-plane component.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -57,6 +58,9 @@ struct NodeSessionConfig {
   std::vector<EndpointConfig> endpoints;  // at least one with a ws URL
   std::uint8_t source_id = 1;             // Protocol V2 source of the published frames
   bool checksum = true;                   // CRC32C on published frames
+  // Largest frame published (V3 tick snapshots are split into as many frames as needed). A link
+  // that carries one frame per datagram over Ethernet sets its MTU payload (1472).
+  std::size_t max_frame_bytes = protocol::kMaxFrameSize;
 
   // Start: snapshot at the head and stream from there (default), or, when start_block is set,
   // no snapshot and backfill logs from start_block (consumers fold from an empty state).
@@ -207,7 +211,7 @@ class NodeSession {
   // `sink` must outlive the session; it is called on the session thread only.
   NodeSession(NodeSessionConfig config, const protocol::InstrumentRegistry& registry, Sink& sink)
       : publisher_(sink, config.source_id, config.checksum),
-        scratch_(protocol::kMaxFrameSize),
+        scratch_(std::clamp<std::size_t>(config.max_frame_bytes, 512, protocol::kMaxFrameSize)),
         base_((publisher_.set_clock(config.clock), std::move(config)), registry, output()) {}
 
   void start() { base_.start(); }
@@ -222,6 +226,8 @@ class NodeSession {
   }
   // Session-thread only (or after stop()): the publisher's own counts.
   [[nodiscard]] const EventPublisher<Sink>& publisher() const noexcept { return publisher_; }
+  // Initialized V3 ticks in the snapshots published so far (any thread).
+  [[nodiscard]] std::uint64_t snapshot_ticks() const noexcept { return snapshot_ticks_.load(std::memory_order_relaxed); }
 
  private:
   SessionOutput output() noexcept {
@@ -236,6 +242,7 @@ class NodeSession {
     };
     o.snapshot = [](void* c, const PoolSnapshot& s) noexcept {
       auto* self = static_cast<NodeSession*>(c);
+      self->snapshot_ticks_.fetch_add(s.ticks.size(), std::memory_order_relaxed);
       return self->publisher_.publish_snapshot(s.state, std::span<const protocol::V3TickEntry>(s.ticks),
                                                std::span<std::byte>(self->scratch_));
     };
@@ -244,6 +251,7 @@ class NodeSession {
 
   EventPublisher<Sink> publisher_;
   std::vector<std::byte> scratch_;  // system-domain frames (V3 ticks may be large)
+  std::atomic<std::uint64_t> snapshot_ticks_{0};
   NodeSessionBase base_;            // last: its thread stops before the publisher goes away
 };
 

@@ -58,6 +58,7 @@ struct LinkEgressStats {
   std::atomic<std::uint64_t> heartbeats{0};
   std::atomic<std::uint64_t> would_block{0};  // sends retried because a socket buffer was full
   std::atomic<std::uint64_t> oversize{0};     // ring records that are not one valid frame (dropped)
+  std::atomic<std::uint64_t> largest{0};      // largest frame sent, bytes
 };
 
 class LinkEgress {

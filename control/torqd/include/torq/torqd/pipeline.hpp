@@ -169,6 +169,7 @@ class Pipeline {
     std::uint64_t bad = 0;
     std::uint64_t restarts = 0;
     std::uint64_t heartbeats = 0;
+    std::uint64_t largest = 0;  // largest frame sent (sending side)
   };
   [[nodiscard]] std::vector<LinkRow> links() const;
 

@@ -187,6 +187,10 @@ class PoolBook {
   // Replaces the pool's initialized ticks with the snapshot's (tick, liquidityNet,
   // liquidityGross), so later Burns apply exactly: a tick is removed only when its gross reaches
   // 0. An entry with gross 0 or |net| > gross is inconsistent (the pool is quarantined).
+  // A snapshot split over several V3TicksSnapshot records (EventPublisher splits a long tick list,
+  // and a udp:// link limits frames to one MTU) arrives as chunks of the same block in ascending
+  // tick order: a chunk whose block equals the loaded ticks' block and whose first tick is above
+  // the last loaded one is appended; any other chunk starts a new tick set.
   [[nodiscard]] ApplyResult load_ticks(const protocol::V3TicksSnapshotHead& head,
                                        std::span<const std::byte> entries, std::uint32_t& out_pool) noexcept;
 
@@ -235,6 +239,7 @@ class PoolBook {
   std::vector<std::uint64_t> token_raw_;
   std::vector<EventPos> last_pos_;
   std::vector<std::uint32_t> tick_count_;
+  std::vector<std::uint64_t> ticks_block_;  // block of the snapshot the loaded ticks came from
   std::unique_ptr<V3Tick[]> ticks_;
   std::unique_ptr<U256[]> edge_;  // 2 per pool, see edge_sqrt_prices
   std::unique_ptr<JournalEntry[]> journal_;
