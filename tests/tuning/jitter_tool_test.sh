@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the torq-jitter executable: JSON shape and consistency on cpu 0 (about 200 ms), the
-# unavailable-cyclictest path, and error exits. Asserts structure, not timing.
+# unavailable-cyclictest path, a real cyclictest run (rt-tests; SKIP when cyclictest is not on PATH
+# or we are not root: it runs SCHED_FIFO priority 95), and error exits. Asserts structure, not timing.
 # usage: jitter_tool_test.sh PATH/TO/torq-jitter
 set -u
 JITTER=${1:?usage: jitter_tool_test.sh PATH/TO/torq-jitter}
@@ -39,6 +40,31 @@ if [[ $rc == 0 ]] && js "$WORK/u.json" 'd.cyclictest.status === "unavailable" &&
   pass ShouldReportCyclictestUnavailableWhenNotOnPath
 else fail ShouldReportCyclictestUnavailableWhenNotOnPath "rc=$rc"; fi
 
+# A real cyclictest run on (up to) two allowed cpus for 300 ms: 300 ms / 200 us interval = 1500 loops per thread.
+skip() { echo "SKIP $1: $2"; }
+if ! command -v cyclictest >/dev/null; then
+  skip ShouldRunCyclictestAndParseItsSummary "cyclictest not on PATH (Debian package rt-tests)"
+elif [[ $(id -u) != 0 ]]; then
+  skip ShouldRunCyclictestAndParseItsSummary "cyclictest needs root for SCHED_FIFO priority 95"
+else
+  # The first two cpus this process may run on (Cpus_allowed_list, e.g. "0-1" or "2,4-7").
+  ct_cores=$(awk '/^Cpus_allowed_list/ {print $2}' /proc/self/status | tr ',' '\n' |
+    while IFS=- read -r lo hi; do for ((c = lo; c <= ${hi:-$lo}; c++)); do echo "$c"; done; done | head -n 2 | paste -sd,)
+  "$JITTER" --cores "$ct_cores" --duration-ms 20 --cyclictest --cyclictest-ms 300 --json >"$WORK/c.json"; rc=$?
+  if [[ $rc == 0 ]] && js "$WORK/c.json" '
+    const ct = d.cyclictest, cpus = d.cores.map(c => c.cpu);
+    ct.status === "ok" && !("detail" in ct) && ct.command.includes(" -l 1500") &&
+    ct.command.includes(" -t " + cpus.length) && ct.threads.length === cpus.length &&
+    new Set(ct.threads.map(t => t.thread)).size === cpus.length &&
+    new Set(ct.threads.map(t => t.cpu)).size === cpus.length &&
+    ct.threads.every(t => cpus.includes(t.cpu) && t.priority === 95 && t.interval_us === 200 &&
+      t.cycles === 1500 && t.min_us <= t.avg_us && t.avg_us <= t.max_us && t.max_us < 10e6)' >/dev/null; then
+    pass ShouldRunCyclictestAndParseItsSummary
+  else
+    fail ShouldRunCyclictestAndParseItsSummary "rc=$rc"; cat "$WORK/c.json"
+  fi
+fi
+
 "$JITTER" --cores 100000 --duration-ms 10 --json >"$WORK/e.json" 2>/dev/null; rc=$?
 if [[ $rc == 64 ]]; then pass ShouldRejectCpuNumbersBeyondTheParserLimit
 else fail ShouldRejectCpuNumbersBeyondTheParserLimit "rc=$rc"; fi
@@ -50,7 +76,7 @@ if [[ $rc == 1 ]] && js "$WORK/e.json" 'd.cores[0].pinned === false && d.cores[0
 else fail ShouldFailWhenACoreCannotBePinned "rc=$rc"; fi
 
 bad_args=""
-for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" "--frobnicate"; do
+for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" "--frobnicate" "--cyclictest-ms 0"; do
   # shellcheck disable=SC2086
   "$JITTER" $args >/dev/null 2>&1; rc=$?
   [[ $rc == 64 ]] || bad_args+=" '$args' gave rc=$rc;"
