@@ -5,6 +5,7 @@
 // only; skipped otherwise), traffic both ways with the kernel's UDP stack.
 // One EAL per process (DPDK's rule): initialized once, ports attached/detached per test.
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
@@ -37,7 +38,14 @@ dpdk::MbufPools& pools() {
     o.file_prefix = "torq_nic_test_" + std::to_string(getpid());
     o.log_level = "*:error";
     o.memory_mb = 256;
+    cpu_set_t before, after;
+    CPU_ZERO(&before);
+    CPU_ZERO(&after);
+    (void)pthread_getaffinity_np(pthread_self(), sizeof before, &before);
     dpdk::eal_init(eal_arguments(o, false));
+    (void)pthread_getaffinity_np(pthread_self(), sizeof after, &after);
+    // Threads started after the EAL (torqd's strategy, executor) must not inherit its main lcore.
+    EXPECT_TRUE(CPU_EQUAL(&before, &after)) << "eal_init left the calling thread pinned";
     dpdk::MbufPoolConfig mc;
     mc.mbufs = 16383;
     return new dpdk::MbufPools(mc, "nictest");

@@ -3,6 +3,9 @@
 // includes of this file alone.
 #include "torq/nic/dpdk.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -44,7 +47,12 @@ void eal_init(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (auto& s : storage) argv.push_back(s.data());
   argv.push_back(nullptr);
+  // rte_eal_init pins the calling thread to the main lcore; every thread the caller starts later
+  // would inherit that one CPU. The caller's own placement is restored (the poll loop pins itself).
+  cpu_set_t before;
+  const bool saved = pthread_getaffinity_np(pthread_self(), sizeof before, &before) == 0;
   const int rc = rte_eal_init(static_cast<int>(storage.size()), argv.data());
+  if (saved) (void)pthread_setaffinity_np(pthread_self(), sizeof before, &before);
   if (rc < 0) fail("rte_eal_init", rte_errno);
   g_eal = true;
 }
