@@ -362,6 +362,15 @@ TEST(Config, ShouldAcceptDistributedModeWithAllLinks) {
   EXPECT_EQ(c.mode.links.at("market_data"), "shm:/torq-md");
 }
 
+TEST(Config, ShouldAcceptHttpAndHttpsWebhooksOnly) {
+  EXPECT_EQ(torq::ops::parse_config(std::string(kBase) + "\n[alerts]\nwebhook_url = \"https://hooks.example.com/T0/B1/x\"\n", "w.toml")
+                .alerts.webhook_url,
+            "https://hooks.example.com/T0/B1/x");
+  const auto issues = errors_of(std::string(kBase) + "\n[alerts]\nwebhook_url = \"ftp://relay/x\"\n");
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].key, "alerts.webhook_url");
+}
+
 TEST(Config, ShouldRejectTwoComponentsOnOneCore) {
   const auto issues = errors_of(std::string(kBase) + "\n[cores]\ncollector = 2\nstrategy = 3\nexecutor = 3\n");
   ASSERT_EQ(issues.size(), 1u);

@@ -900,7 +900,7 @@ class Loader {
       if (lt == nullptr) {
         issue("mode.links", line_of(*n), "expected a table of link = \"transport\"");
       } else {
-        check_keys(*lt, "mode.links", {"market_data", "market_data_b", "signals", "execution", "telemetry"});
+        check_keys(*lt, "mode.links", {"market_data", "market_data_b", "market_data_requests", "signals", "execution", "telemetry"});
         for (const auto& [k, v] : *lt) {
           const std::string full = "mode.links." + std::string(k.str());
           const auto* s = v.as_string();
@@ -920,6 +920,12 @@ class Loader {
           cfg.mode.links[std::string(k.str())] = *e;
         }
       }
+    }
+    if (const auto q = cfg.mode.links.find("market_data_requests"); q != cfg.mode.links.end()) {
+      const auto a = cfg.mode.links.find("market_data");
+      if (q->second.rfind("udp://", 0) != 0 || a == cfg.mode.links.end() || a->second.rfind("udp://", 0) != 0)
+        issue("mode.links.market_data_requests", line_of(*t),
+              "snapshot requests are the back channel of a udp:// market_data link: both must be udp://");
     }
     if (const auto b = cfg.mode.links.find("market_data_b"); b != cfg.mode.links.end()) {
       const auto a = cfg.mode.links.find("market_data");
@@ -1078,8 +1084,8 @@ class Loader {
     set_usd(*t, "drawdown_usd", "alerts", false, a.drawdown_usd);
     set_uint(*t, "ring_fill_pct", "alerts", false, a.ring_fill_pct, 0, 100);
     if (auto w = string_at(*t, "webhook_url", "alerts.webhook_url", false)) {
-      if (!w->empty() && w->rfind("http://", 0) != 0)
-        issue("alerts.webhook_url", line_of(*t->get("webhook_url")), "expected an http:// URL (e.g. a local relay)");
+      if (!w->empty() && w->rfind("http://", 0) != 0 && w->rfind("https://", 0) != 0)
+        issue("alerts.webhook_url", line_of(*t->get("webhook_url")), "expected an http:// or https:// URL");
       a.webhook_url = *w;
     }
   }

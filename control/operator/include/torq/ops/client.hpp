@@ -1,5 +1,7 @@
 // torq/ops/client.hpp — a minimal blocking HTTP/1.1 client for torqctl, tests and the alert
-// webhook (plain http:// only: the operator API is bound to localhost).
+// webhook: http:// (the operator API on localhost) and https:// (webhooks such as Slack or
+// PagerDuty; the peer's certificate is verified against the system trust store and the host name,
+// which honours SSL_CERT_FILE / SSL_CERT_DIR).
 //
 // One request per call, its own connection, a whole-call deadline. Never throws: failures come back
 // as ClientResponse::error with a message. Thread-safety: no shared state. Allocates.
@@ -11,7 +13,7 @@
 
 namespace torq::ops {
 
-enum class ClientError { none, bad_url, unreachable, timeout, protocol };
+enum class ClientError { none, bad_url, unreachable, timeout, protocol, tls };
 
 struct ClientResponse {
   ClientError error = ClientError::none;
@@ -21,7 +23,8 @@ struct ClientResponse {
   std::string content_type;
 };
 
-// base_url: "http://host:port" (a trailing path is ignored). token: empty for no Authorization.
+// base_url: "http://host[:port]" or "https://host[:port]" (a trailing path is ignored). token:
+// empty for no Authorization. A TLS failure (untrusted certificate, wrong host) is ClientError::tls.
 [[nodiscard]] ClientResponse http_request(std::string_view base_url, std::string_view method, std::string_view target,
                                           std::string_view token, std::string_view body = {},
                                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
