@@ -557,6 +557,10 @@ class SessionEngine {
   void stream(const std::atomic<bool>& stop) {
     auto next_reconcile = std::chrono::steady_clock::now() + cfg_.reconcile_interval;
     while (!stop.load(R)) {
+      if (base_.resnapshot_request_.load(R) && base_.resnapshot_request_.exchange(false, std::memory_order_acq_rel)) {
+        c_.resnapshots_requested.fetch_add(1, R);
+        if (!resync_all_at_head()) return;
+      }
       const RpcStatus st = ws_client_->ws_read(msg_, cfg_.read_wait);
       if (st == RpcStatus::Timeout) {
         if (cfg_.reconcile_interval.count() > 0 && std::chrono::steady_clock::now() >= next_reconcile) {

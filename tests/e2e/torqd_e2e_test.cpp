@@ -844,6 +844,40 @@ TEST_F(TorqdEndToEnd, ShouldTakeTheShippedMainnetConfigUpToResolvingItsPoolsOnCh
   EXPECT_EQ(err.find(key_hex_), std::string::npos) << "the key leaked";
 }
 
+TEST_F(TorqdEndToEnd, ShouldSnapshotAgainForAStrategyThatJoinsAUdpLinkLate) {
+  // Over UDP a receiver that starts after the collector has missed the start-up snapshots. With
+  // a request link it asks for them (SnapshotRequest back to the collector, which snapshots every
+  // pool again at the head) and then trades like one that was there from the start. Without
+  // them its book would hold only the dislocated pool (from its Sync) and find no cycle.
+  const std::string md = "udp://127.0.0.1:" + std::to_string(free_udp_port());
+  const std::string req = "udp://127.0.0.1:" + std::to_string(free_udp_port());
+  const std::string sig = "shm:/torqd-e2e-" + std::to_string(::getpid()) + "-late-sig?unlink=1";
+  const std::string before = usdc_balance(contract_);
+  const pid_t co = start_torqd("late-collector", {"--role", "collector", "--md-link", md, "--md-request-link", req});
+  ASSERT_GT(co, 0);
+  std::this_thread::sleep_for(500ms);  // its snapshots have gone out to nobody
+  const pid_t st = start_torqd("late-trader", {"--role", "strategy,executor", "--md-link", md, "--md-request-link", req,
+                                               "--signal-link", sig});
+  ASSERT_GT(st, 0);
+  std::this_thread::sleep_for(2s);  // request → resnapshot at the head → frames
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  const TorqdRun rc = stop_torqd("late-collector", co);
+  const TorqdRun rs = stop_torqd("late-trader", st);
+  EXPECT_EQ(rc.exit_code, 0) << rc.err;
+  EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_GE(num(rc.summary, "resnapshots_requested"), 1U) << rc.summary;
+  EXPECT_GE(json_path_num(rc.summary, "links", "market_data_out", "snapshot_requests"), 1U) << rc.summary;
+  EXPECT_GE(json_path_num(rs.summary, "links", "market_data_in", "snapshot_requests"), 1U) << rs.summary;
+  EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
+  EXPECT_GE(num(rs.summary, "included"), 1U) << rs.summary;
+  EXPECT_NE(after, before);
+}
+
 // A veth pair in this network namespace: the kernel side (with an address and a static neighbour
 // entry for the DPDK side's address) and the DPDK side (no address; read by net_af_packet).
 class VethPair {

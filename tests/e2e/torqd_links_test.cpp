@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -283,6 +284,85 @@ TEST(TorqdLinks, ShouldRebuildAV3TickSnapshotSplitIntoMtuSizedFramesOnTheFarSide
     EXPECT_EQ(book.ticks(0)[i].liquidity_net, ticks[i].liquidity_net.value());
   }
   EXPECT_FALSE(book.state(0).quarantined());
+}
+
+TEST(TorqdLinks, ShouldAskTheSourceForSnapshotsOnJoiningAndOnAGapAndRateLimitIt) {
+  const std::uint16_t port = free_udp_port(), req_port = free_udp_port();
+  Ring src("links-src-req"), dst("links-dst-req");
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  in.request_snapshots_from(udp(req_port), 12);
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  std::atomic<int> asked{0};
+  eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &asked},
+                         200'000'000);  // 200 ms
+  // The source's rate limit runs on the time pump() is given: a test clock, so that "inside the
+  // interval" does not depend on this machine's scheduling.
+  const std::uint64_t t0 = nic::monotonic_ns();
+  std::uint64_t eg_now = t0;
+  auto run_for = [&](std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+      (void)eg.pump(eg_now);
+      (void)in.poll_once();
+      (void)dst.consumer().consume_burst([](std::span<const std::byte>) noexcept {}, 64);
+    }
+  };
+  // Joining: nothing received yet, so the receiver asks (again every second until data comes).
+  run_for(100ms);
+  EXPECT_EQ(asked.load(), 1) << "the join request reached the source's hook";
+  EXPECT_EQ(in.stats().requests_sent.load(), 1u);
+  EXPECT_EQ(eg.stats().requests.load(), 1u);
+  // Data flows: no more join requests.
+  for (std::uint32_t i = 1; i <= 5; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+  run_for(1200ms);
+  EXPECT_EQ(in.stats().delivered.load(), 5u);
+  EXPECT_EQ(asked.load(), 1);
+  // Lost datagrams (sequences 6 and 8 never sent; 7 and 9 straight from a socket) are gaps: asked again.
+  eg_now = t0 + 300'000'000;
+  auto pub = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(port)));
+  for (std::uint64_t seq : {7, 9}) {  // the egress numbered its 5 data frames 1..5 (heartbeats take no number)
+    std::vector<std::byte> f = frame(protocol::RelayDomain::MarketData, seq, 100 + static_cast<std::uint32_t>(seq), true);
+    protocol::FrameHeader h;
+    std::memcpy(&h, f.data(), sizeof h);
+    h.source = 12;
+    h.checksum = 0;
+    std::memcpy(f.data(), &h, sizeof h);
+    h.checksum = protocol::frame_checksum(std::span<const std::byte>(f).first(protocol::kHeaderSize),
+                                          std::span<const std::byte>(f).subspan(protocol::kHeaderSize));
+    std::memcpy(f.data(), &h, sizeof h);
+    ASSERT_EQ(pub.try_publish(f), mycelium::PublishResult::ok);
+  }
+  run_for(300ms);
+  EXPECT_GE(in.stats().gaps.load(), 1u);
+  EXPECT_EQ(asked.load(), 2) << "a gap asks for snapshots";
+  EXPECT_EQ(in.stats().requests_sent.load(), 2u);
+  // Requests are coalesced and rate-limited at the source (several receivers may ask at once).
+  auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(req_port)));
+  std::uint64_t req_seq = 100;
+  auto ask = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      std::array<std::byte, 128> buf{};
+      protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
+      protocol::SnapshotRequest q{};
+      q.source = 12;
+      q.reason = static_cast<std::uint8_t>(protocol::SnapshotRequestReason::Gap);
+      ASSERT_TRUE(b.add(q));
+      ASSERT_EQ(req.try_publish(b.finish(++req_seq, 1)), mycelium::PublishResult::ok);
+    }
+  };
+  eg_now = t0 + 600'000'000;
+  ask(3);
+  run_for(50ms);
+  EXPECT_EQ(asked.load(), 3) << "a burst of three is served once";
+  eg_now = t0 + 650'000'000;
+  ask(1);
+  run_for(50ms);
+  EXPECT_EQ(asked.load(), 3) << "inside the 200 ms interval: deferred";
+  eg_now = t0 + 900'000'000;
+  run_for(50ms);
+  EXPECT_EQ(asked.load(), 4) << "served when the interval ended";
+  EXPECT_EQ(eg.stats().requests.load(), 6u);
+  EXPECT_EQ(eg.stats().requests_acted.load(), 4u);
 }
 
 TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {

@@ -138,7 +138,41 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
   }
 }
 
+void LinkEgress::listen_for_requests(const std::string& request_link, SnapshotRequestHook hook, std::uint64_t min_interval_ns) {
+  const mycelium::TransportConfig t = mycelium::parse_transport_config(request_link);
+  if (t.kind != mycelium::TransportKind::udp)
+    throw std::invalid_argument("link " + name_ + ": snapshot requests need a udp:// address, not '" + request_link + "'");
+  requests_ = std::make_unique<mycelium::UdpSubscriber>(mycelium::open_udp_subscriber(t));
+  hook_ = hook;
+  request_interval_ns_ = min_interval_ns;
+}
+
+void LinkEgress::poll_requests(std::uint64_t now_ns) noexcept {
+  (void)requests_->poll(
+      [&](std::span<const std::byte> f) noexcept {
+        const auto r = protocol::parse_frame(f, protocol::ParseOptions{.verify_checksum = true, .require_checksum = true});
+        if (!r.ok()) return;
+        for (const auto& tlv : r.view.tlvs()) {
+          const auto q = protocol::tlv_as<protocol::SnapshotRequest>(tlv);
+          if (!q || q->source != seq_.source()) continue;
+          stats_.requests.fetch_add(1, std::memory_order_relaxed);
+          pending_request_ = true;
+        }
+      },
+      8);
+  // However many receivers ask, the source re-snapshots at most once per interval; a request
+  // that arrives inside the interval is served when it ends.
+  if (pending_request_ && (!acted_once_ || now_ns - last_request_ns_ >= request_interval_ns_)) {
+    pending_request_ = false;
+    acted_once_ = true;
+    last_request_ns_ = now_ns;
+    stats_.requests_acted.fetch_add(1, std::memory_order_relaxed);
+    if (hook_.fn != nullptr) hook_.fn(hook_.ctx);
+  }
+}
+
 std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
+  if (requests_ && (++pumps_ & 63) == 0) poll_requests(now_ns);
   if (seq_.heartbeat_due(now_ns)) {
     const auto hb = seq_.build_heartbeat(std::span<std::byte>(buf_.get(), protocol::kMaxFrameSize), now_ns);
     if (!hb.empty()) {
@@ -249,21 +283,58 @@ void LinkIngress::publish_stats() noexcept {
   }
 }
 
+void LinkIngress::request_snapshots_from(const std::string& request_link, std::uint8_t source) {
+  const mycelium::TransportConfig t = mycelium::parse_transport_config(request_link);
+  if (t.kind != mycelium::TransportKind::udp)
+    throw std::invalid_argument("link " + name_ + ": snapshot requests need a udp:// address, not '" + request_link + "'");
+  request_pub_ = std::make_unique<mycelium::UdpPublisher>(mycelium::open_udp_publisher(t));
+  request_source_ = source;
+}
+
+void LinkIngress::maybe_request(std::uint64_t now_ns) noexcept {
+  if (!request_pub_) return;
+  constexpr std::uint64_t kRepeatNs = 1'000'000'000;
+  const std::uint64_t gaps = stats_.gaps.load(std::memory_order_relaxed);
+  const bool may = !requested_ || now_ns - last_request_ns_ >= kRepeatNs;
+  protocol::SnapshotRequestReason reason{};
+  if (sink_.delivered == 0 && may) reason = protocol::SnapshotRequestReason::Join;  // nothing yet: ask (again)
+  else if (gaps > requested_at_gaps_ && may) reason = protocol::SnapshotRequestReason::Gap;
+  else return;
+  std::array<std::byte, 128> buf{};
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, request_source_, 0);
+  protocol::SnapshotRequest q{};
+  q.timestamp_ns = now_ns;
+  q.gaps = gaps;
+  q.source = request_source_;
+  q.reason = static_cast<std::uint8_t>(reason);
+  if (!b.add(q)) return;
+  const auto f = b.finish(++request_seq_, now_ns);
+  if (!f.empty() && request_pub_->try_publish(f) == mycelium::PublishResult::ok)
+    stats_.requests_sent.fetch_add(1, std::memory_order_relaxed);
+  requested_ = true;
+  last_request_ns_ = now_ns;
+  requested_at_gaps_ = gaps;
+}
+
 std::size_t LinkIngress::poll_once() noexcept {
-  const std::size_t n = rx_->poll(mono_ns());
+  const std::uint64_t now = mono_ns();
+  const std::size_t n = rx_->poll(now);
   publish_stats();
+  maybe_request(now);
   return n;
 }
 
 template <class Idle>
 void LinkIngress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
-  std::uint32_t empty = 0;
+  std::uint32_t polls = 0;
+  maybe_request(mono_ns());  // joining: ask for snapshots right away
   while (!stop.load(std::memory_order_acquire)) {
     const std::uint64_t now = mono_ns();
     const std::size_t n = rx_->poll(now);
-    if (n == 0 && (++empty & 255) == 0) {
+    if ((++polls & 255) == 0) {
       rx_->pipeline().expire(now);
       publish_stats();
+      maybe_request(now);
     }
     idle.idle(n);
   }

@@ -60,6 +60,7 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
   for (const auto& [name, link] : c.mode.links) {
     if (name == "market_data") o.md_link = link;
     if (name == "market_data_b") o.md_link_b = link;
+    if (name == "market_data_requests") o.md_request_link = link;
     if (name == "signals") o.signal_link = link;
   }
   if (c.mode.mode == ops::DeployMode::distributed) {
@@ -140,7 +141,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   Options& o = out.options;
   CLI::App app{"torqd — Torq DEX-arbitrage daemon (collector, strategy, executor, submitter)"};
   std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
-  std::string min_profit, max_notional, collector, md_link_b;
+  std::string min_profit, max_notional, collector, md_link_b, md_request_link;
   int core_c = -2, core_s = -2, core_e = -2;
   std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
   std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
@@ -158,6 +159,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   app.add_option("--role", role, "monolith, or roles joined by ',': collector, strategy, executor, dashboard (default: [mode] roles)");
   app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ or udp:// string)");
   app.add_option("--md-link-b", md_link_b, "distributed: line B of a udp:// market-data link (sent on both, merged A/B)");
+  app.add_option("--md-request-link", md_request_link, "distributed: udp:// address where the collector takes snapshot requests");
   app.add_option("--signal-link", sig_link, "distributed: signal link (mycelium shm:/ or udp:// string)");
   app.add_option("--collector", collector, "session (control::NodeSession, default) | builtin (torqd's adapter)");
   app.add_option("--idle", idle, "spin | backoff | yield (strategy and executor loops)");
@@ -200,6 +202,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   if (!stats.empty()) o.stats_file = stats;
   if (!md_link.empty()) o.md_link = md_link;
   if (!md_link_b.empty()) o.md_link_b = md_link_b;
+  if (!md_request_link.empty()) o.md_request_link = md_request_link;
   if (!sig_link.empty()) o.signal_link = sig_link;
   if (core_c != -2) o.core_collector = core_c;
   if (core_s != -2) o.core_strategy = core_s;
@@ -230,6 +233,8 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     throw std::invalid_argument("role dashboard serves the operator surface of the roles in its process: give it with collector, strategy or executor");
   if (!o.md_link_b.empty() && (o.md_link_b.rfind("udp://", 0) != 0 || o.md_link.rfind("udp://", 0) != 0))
     throw std::invalid_argument("--md-link-b: line B needs udp:// links on both lines");
+  if (!o.md_request_link.empty() && (o.md_request_link.rfind("udp://", 0) != 0 || o.md_link.rfind("udp://", 0) != 0))
+    throw std::invalid_argument("--md-request-link: the back channel of a udp:// market-data link must be udp:// too");
   if (!collector.empty()) {
     if (collector == "session") o.builtin_collector = false;
     else if (collector == "builtin") o.builtin_collector = true;

@@ -321,6 +321,7 @@ struct Pipeline::Impl {
   std::unique_ptr<control::NodeTap> record_tap;
   SessionSink session_sink;
   std::unique_ptr<control::NodeSession<SessionSink>> session;
+  std::atomic<control::NodeSession<SessionSink>*> session_for_requests{nullptr};  // for the md link's request hook
 
   // Strategy.
   std::unique_ptr<arb::ArbEngine> engine;
@@ -647,6 +648,15 @@ struct Pipeline::Impl {
         std::vector<std::string> lines{md_link};
         if (!opt.md_link_b.empty()) lines.push_back(opt.md_link_b);
         md_egress = std::make_unique<LinkEgress>("market_data", lines, kSourceMdLink, consumer_of(*md_egress_sub, md_local));
+        if (!opt.md_request_link.empty()) {
+          // Receivers that joined late or lost frames ask for snapshots: the node session
+          // re-snapshots every pool at the head (at most every 5 s, however many ask).
+          md_egress->listen_for_requests(opt.md_request_link, SnapshotRequestHook{[](void* c) noexcept {
+                                                                 auto* self = static_cast<Impl*>(c);
+                                                                 if (auto* s = self->session_for_requests.load(std::memory_order_acquire)) s->request_resnapshot();
+                                                               }, this},
+                                         5'000'000'000ULL);
+        }
       }
     }
     if (has(Role::strategy)) {
@@ -655,6 +665,7 @@ struct Pipeline::Impl {
         md_ingress_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_local));
         md_ingress = std::make_unique<LinkIngress>("market_data", nic_config_for(opt.nic, md_link, opt.md_link_b, -1),
                                                    producer_of(*md_ingress_pub, md_local));
+        if (!opt.md_request_link.empty()) md_ingress->request_snapshots_from(opt.md_request_link, kSourceMdLink);
         log_line("market data link " + md_link + ": " + md_ingress->describe());
       }
       signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(sig_local));
@@ -1778,6 +1789,7 @@ struct Pipeline::Impl {
       session_sink.impl = this;
       session = std::make_unique<control::NodeSession<SessionSink>>(sc, registry, session_sink);
       session->start();
+      session_for_requests.store(session.get(), std::memory_order_release);
       const auto deadline = Clock::now() + std::chrono::seconds(60);
       while (session->counters().backfills_completed.load(std::memory_order_acquire) == 0) {
         if (Clock::now() > deadline) {
@@ -1823,6 +1835,7 @@ struct Pipeline::Impl {
     stop_collector.store(true, std::memory_order_release);
     if (collector_t.joinable()) collector_t.join();
     if (session) {
+      session_for_requests.store(nullptr, std::memory_order_release);
       session->stop();
       sync_session_counters();
     }
@@ -1867,13 +1880,14 @@ struct Pipeline::Impl {
       const LinkIngressStats& st = in->stats();
       out.push_back(Pipeline::LinkRow{in->name(), true, st.delivered.load(R), st.gaps.load(R), st.missing.load(R),
                                       st.duplicates.load(R), st.ring_full.load(R),
-                                      st.bad_packets.load(R) + st.bad_frames.load(R), st.restarts.load(R), st.heartbeats.load(R)});
+                                      st.bad_packets.load(R) + st.bad_frames.load(R), st.restarts.load(R), st.heartbeats.load(R), 0,
+                                      st.requests_sent.load(R)});
     }
     for (const LinkEgress* eg : {md_egress.get(), signal_egress.get()}) {
       if (eg == nullptr) continue;
       const LinkEgressStats& st = eg->stats();
       out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0,
-                                      st.heartbeats.load(R), st.largest.load(R)});
+                                      st.heartbeats.load(R), st.largest.load(R), st.requests_acted.load(R)});
     }
     return out;
   }
@@ -1907,7 +1921,9 @@ struct Pipeline::Impl {
       << ",\"md_frames\":" << c(counters.md_frames) << ",\"md_dropped\":" << c(counters.md_dropped)
       << ",\"decode_errors\":" << c(counters.decode_errors) << ",\"reconnects\":" << c(counters.reconnects)
       << ",\"reorgs\":" << c(counters.reorgs) << ",\"strategy_frames\":" << c(counters.strategy_frames);
-    if (session) o << ",\"snapshot_ticks\":" << session->snapshot_ticks();
+    if (session)
+      o << ",\"snapshot_ticks\":" << session->snapshot_ticks()
+        << ",\"resnapshots_requested\":" << session->counters().resnapshots_requested.load(std::memory_order_relaxed);
     if (engine) {
       const auto& s = engine->stats();
       o << ",\"cycles\":" << engine->cycles().size() << ",\"cycles_evaluated\":" << s.cycles_evaluated
@@ -1937,7 +1953,8 @@ struct Pipeline::Impl {
       o << (first_link ? "" : ",") << "\"" << l.name << (l.ingress ? "_in" : "_out") << "\":{\"frames\":" << l.frames
         << ",\"gaps\":" << l.gaps << ",\"missing\":" << l.missing << ",\"duplicates\":" << l.duplicates
         << ",\"ring_full\":" << l.ring_full << ",\"bad\":" << l.bad << ",\"restarts\":" << l.restarts
-        << ",\"heartbeats\":" << l.heartbeats << (l.ingress ? "" : ",\"largest\":" + std::to_string(l.largest)) << "}";
+        << ",\"heartbeats\":" << l.heartbeats << (l.ingress ? "" : ",\"largest\":" + std::to_string(l.largest))
+        << ",\"snapshot_requests\":" << l.snapshot_requests << "}";
       first_link = false;
     }
     o << "}";

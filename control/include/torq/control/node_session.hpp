@@ -124,6 +124,7 @@ struct SessionCounters {
   std::atomic<std::uint64_t> reconciliations{0};
   std::atomic<std::uint64_t> drift_detected{0};
   std::atomic<std::uint64_t> resyncs{0};
+  std::atomic<std::uint64_t> resnapshots_requested{0};  // request_resnapshot() calls acted on (all pools re-snapshotted)
   std::atomic<std::uint64_t> last_block{0};       // highest head seen
   std::atomic<std::uint64_t> finalized_block{0};
   std::atomic<std::uint64_t> chunk_size{0};       // current adaptive chunk
@@ -191,6 +192,10 @@ class NodeSessionBase {
   // (V2 Sync, V3 Swap) of `pool`: neither applied to its shadow state nor published,
   // as if the node had lost it. Reconciliation must then find the drift.
   void debug_drop_next_event(protocol::InstrumentId pool) noexcept;
+  // Any thread: snapshot every pool again at the head and publish the snapshots (a consumer
+  // behind a lossy link joined late or lost frames). Acted on by the session thread while
+  // streaming, once however many requests arrived meanwhile.
+  void request_resnapshot() noexcept { resnapshot_request_.store(true, std::memory_order_release); }
 
  private:
   friend class detail::SessionEngine;
@@ -202,6 +207,7 @@ class NodeSessionBase {
   std::unique_ptr<detail::SessionEngine> engine_;
   std::atomic<bool> stop_{false};
   std::atomic<std::uint64_t> drop_request_{0};  // raw pool id, 0 = none
+  std::atomic<bool> resnapshot_request_{false};
   std::thread thread_;
 };
 
@@ -221,6 +227,7 @@ class NodeSession {
   [[nodiscard]] bool quarantined(protocol::InstrumentId pool) const noexcept { return base_.quarantined(pool); }
   bool acknowledge_resync(protocol::InstrumentId pool) noexcept { return base_.acknowledge_resync(pool); }
   void debug_drop_next_event(protocol::InstrumentId pool) noexcept { base_.debug_drop_next_event(pool); }
+  void request_resnapshot() noexcept { base_.request_resnapshot(); }
   [[nodiscard]] std::vector<std::pair<protocol::InstrumentId, PoolMeta>> take_discovered() {
     return base_.take_discovered();
   }

@@ -20,6 +20,13 @@
 //     receive loop never blocks on its consumer.
 //   nic_config_for() — the receiver configuration of a link: [nic] when given, otherwise kernel
 //     sockets built from the udp:// strings (multicast joined on the interface named by ?iface=).
+//   Snapshot requests (the link's back channel, optional: mode.links.market_data_requests): a
+//     receiver cannot get the snapshots its source published before it joined, nor a frame lost
+//     in a gap. The LinkIngress sends a SnapshotRequest frame to the source's request address
+//     when it starts (until the first data frame arrives, once a second) and whenever its gap
+//     count grows (at most once a second); the LinkEgress listens there and calls its
+//     on_request hook (torqd: NodeSession::request_resnapshot(), every pool snapshotted again at
+//     the head) at most once per request_interval however many receivers ask.
 // Thread-safety: each bridge is driven by one thread (run()); stats() may be read from any thread
 // (relaxed atomics the loop refreshes at least every 256 idle polls and at exit).
 // Allocation: constructors only (sockets, buffers, EAL, mbuf pools; they throw on failure); the run
@@ -59,6 +66,14 @@ struct LinkEgressStats {
   std::atomic<std::uint64_t> would_block{0};  // sends retried because a socket buffer was full
   std::atomic<std::uint64_t> oversize{0};     // ring records that are not one valid frame (dropped)
   std::atomic<std::uint64_t> largest{0};      // largest frame sent, bytes
+  std::atomic<std::uint64_t> requests{0};     // valid snapshot requests received
+  std::atomic<std::uint64_t> requests_acted{0};  // ... passed to on_request (rate-limited)
+};
+
+// Called by the egress thread for an accepted snapshot request (keep it short: it runs between sends).
+struct SnapshotRequestHook {
+  void (*fn)(void* ctx) noexcept = nullptr;
+  void* ctx = nullptr;
 };
 
 class LinkEgress {
@@ -75,6 +90,10 @@ class LinkEgress {
   // One pass: sends what the ring holds (up to `max` frames) and a heartbeat when due. Returns
   // the frames sent. (run() calls it; tests drive it directly.)
   std::size_t pump(std::uint64_t now_ns, std::size_t max = 64) noexcept;
+  // Listens for snapshot requests on `request_link` (udp://, bound here) and passes them to
+  // `hook`, at most once per `min_interval_ns`. Start-up; throws on a bad link or bind failure.
+  void listen_for_requests(const std::string& request_link, SnapshotRequestHook hook,
+                           std::uint64_t min_interval_ns = 2'000'000'000);
 
   [[nodiscard]] const LinkEgressStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -85,8 +104,17 @@ class LinkEgress {
   template <class Idle>
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
+  void poll_requests(std::uint64_t now_ns) noexcept;
+
   std::string name_;
   std::vector<mycelium::UdpPublisher> lines_;
+  std::unique_ptr<mycelium::UdpSubscriber> requests_;
+  SnapshotRequestHook hook_{};
+  std::uint64_t request_interval_ns_ = 0;
+  std::uint64_t last_request_ns_ = 0;
+  bool acted_once_ = false;
+  bool pending_request_ = false;
+  std::uint32_t pumps_ = 0;
   ring::SpscConsumer& in_;
   mycelium::Sequencer seq_;
   std::unique_ptr<std::byte[]> buf_;
@@ -114,6 +142,7 @@ struct LinkIngressStats {
   std::atomic<std::uint64_t> bad_packets{0};  // Ethernet/IP/UDP checks failed (DPDK)
   std::atomic<std::uint64_t> bad_frames{0};   // Protocol V2 validation failed
   std::atomic<std::uint64_t> datagrams{0};    // UDP payloads received
+  std::atomic<std::uint64_t> requests_sent{0};  // snapshot requests sent to the source
 };
 
 class LinkIngress {
@@ -124,8 +153,12 @@ class LinkIngress {
 
   // Polls until `stop`; pinned to the config's poll_cpu when set (false if that failed: not run).
   bool run(const std::atomic<bool>& stop, IdleKind idle) noexcept;
-  // One poll of every line (tests): returns datagrams/packets received; refreshes stats().
+  // One poll of every line (tests): returns datagrams/packets received; refreshes stats() and
+  // sends a snapshot request when one is due.
   std::size_t poll_once() noexcept;
+  // Sends snapshot requests about `source` to the link source's `request_link` (udp://) on
+  // joining and on gaps (see the header comment). Start-up; throws on a bad link.
+  void request_snapshots_from(const std::string& request_link, std::uint8_t source);
 
   [[nodiscard]] const LinkIngressStats& stats() const noexcept { return stats_; }
   // "kernel udp, 1 line" / "dpdk, 2 lines, A/B arbitration" (+ why DPDK was not used).
@@ -135,11 +168,18 @@ class LinkIngress {
 
  private:
   void publish_stats() noexcept;
+  void maybe_request(std::uint64_t now_ns) noexcept;
   template <class Idle>
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
   std::string name_;
   nic::NicConfig cfg_;
+  std::unique_ptr<mycelium::UdpPublisher> request_pub_;
+  std::uint8_t request_source_ = 0;
+  std::uint64_t last_request_ns_ = 0;
+  std::uint64_t requested_at_gaps_ = 0;
+  std::uint64_t request_seq_ = 0;
+  bool requested_ = false;
   RingPushSink sink_;
   std::unique_ptr<nic::NicReceiver<RingPushSink>> rx_;
   LinkIngressStats stats_;

@@ -100,6 +100,7 @@ struct Options {
   RoleSet roles;                                 // from --role, else [mode] roles; none: monolith
   std::string md_link = "shm:/torq-md";         // distributed: collector → strategy
   std::string md_link_b;                        // distributed, udp:// only: line B (sent on both, merged A/B)
+  std::string md_request_link;                  // udp:// back channel: receivers ask the collector for snapshots
   // Largest market-data frame the collector builds (0: the protocol's 65000). Set to 1472 (an
   // Ethernet MTU's UDP payload) when the market-data link is udp://, so no frame is IP-fragmented
   // and every frame fits one DPDK mbuf; snapshots are split into more frames instead.

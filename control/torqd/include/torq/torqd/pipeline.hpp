@@ -170,6 +170,7 @@ class Pipeline {
     std::uint64_t restarts = 0;
     std::uint64_t heartbeats = 0;
     std::uint64_t largest = 0;  // largest frame sent (sending side)
+    std::uint64_t snapshot_requests = 0;  // receiving side: sent to the source; sending side: acted on
   };
   [[nodiscard]] std::vector<LinkRow> links() const;
 

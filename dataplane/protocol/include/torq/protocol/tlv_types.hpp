@@ -46,6 +46,7 @@ enum class TlvType : std::uint8_t {
   PoolStateSnapshot = 101,
   V3TicksSnapshot = 102,
   Error = 103,
+  SnapshotRequest = 104,
 };
 
 // Marker byte that introduces the extended TLV form: [0xFF][type u8][length u16 LE][value].
@@ -301,6 +302,21 @@ struct Heartbeat {
 };
 TORQ_TLV(Heartbeat, 24);
 
+// A receiver of a lossy link (udp://) asks the link's source to publish fresh pool snapshots:
+// it joined after the source's start-up snapshots, or it lost frames (a sequence gap). Sent
+// back to the source on its request address; the source rate-limits what it acts on.
+enum class SnapshotRequestReason : std::uint8_t { Join = 1, Gap = 2 };
+struct SnapshotRequest {
+  static constexpr TlvType kType = TlvType::SnapshotRequest;
+  std::uint64_t timestamp_ns;   // requester's clock
+  std::uint64_t gaps;           // sequence gaps the requester has counted on the link so far
+  std::uint8_t source;          // the link source the request is about
+  std::uint8_t reason;          // SnapshotRequestReason
+  std::array<std::uint8_t, 6> reserved;
+  friend constexpr bool operator==(const SnapshotRequest&, const SnapshotRequest&) = default;
+};
+TORQ_TLV(SnapshotRequest, 24);
+
 enum class PoolKind : std::uint8_t { V2 = 1, V3 = 2 };
 
 struct PoolStateSnapshot {
@@ -389,6 +405,7 @@ namespace detail {
                                              sizeof(V3TickEntry) * sizeof(V3TickEntry)),
               sizeof(V3TickEntry)};
     case TlvType::Error: return {sizeof(ErrorHead), sizeof(ErrorHead) + kMaxErrorMessage, 1};
+    case TlvType::SnapshotRequest: return {sizeof(SnapshotRequest), sizeof(SnapshotRequest), 0};
   }
   return {0, 0, 0};
 }
