@@ -899,6 +899,12 @@ class VethPair {
   [[nodiscard]] bool ok() const { return ok_; }
   const std::string& dpdk_iface() const { return dpdk_; }
   const std::string& dpdk_ip() const { return dpdk_ip_; }
+  std::string kernel_ip() const { return dpdk_ip_.substr(0, dpdk_ip_.size() - 1) + "2"; }
+  std::string kernel_mac() const {
+    std::string m = read_file("/sys/class/net/" + kernel_ + "/address");
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return m;
+  }
 
  private:
   static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
@@ -951,6 +957,48 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenTheStrategyReceivesMarketDataThroughDpdk) {
   EXPECT_GT(num(rs.summary, "signals"), 0U) << rs.summary;
   EXPECT_EQ(num(re.summary, "signals_received"), num(rs.summary, "signals"));
   EXPECT_GE(num(re.summary, "included"), 1U) << re.summary;
+  EXPECT_NE(after, before);
+}
+
+TEST_F(TorqdEndToEnd, ShouldTradeWhenTheCollectorSendsMarketDataThroughDpdk) {
+  // The transmit side of the dataplane: the collector's [nic] tx_device sends the market-data
+  // frames through DPDK (net_af_packet on one end of a veth pair, Ethernet/IPv4/UDP written by
+  // torq::nic); a strategy+executor process receives them with a kernel socket on the other end.
+  if (!torq::nic::dpdk::available()) GTEST_SKIP() << "torqd built without DPDK";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a veth pair";
+  VethPair veth;
+  if (!veth.ok()) GTEST_SKIP() << "veth pairs unavailable";
+  const std::string md = "udp://" + veth.kernel_ip() + ":" + std::to_string(free_udp_port());
+  const std::string sig = "shm:/torqd-e2e-" + std::to_string(::getpid()) + "-dpdktx-sig?unlink=1";
+  const fs::path cfg = write_config(
+      "dpdktx-collector", false,
+      "[nic]\nbackend = \"dpdk\"\ntx_device = \"net_af_packet0,iface=" + veth.dpdk_iface() + ",qpairs=1\"\n"
+      "tx_src_ip = \"" + veth.dpdk_ip() + "\"\ntx_dst_mac = \"" + veth.kernel_mac() + "\"\n"
+      "[nic.eal]\nhugepages = \"none\"\nmemory_mb = 256\n",
+      "[mode]\nmode = \"distributed\"\nroles = [\"collector\"]\n[mode.links]\n"
+      "market_data = \"" + md + "\"\nsignals = \"" + sig + "\"\n");
+  const std::string before = usdc_balance(contract_);
+  const pid_t st = start_torqd("dpdktx-trader", {"--role", "strategy,executor", "--md-link", md, "--signal-link", sig});
+  ASSERT_GT(st, 0);
+  const pid_t co = start_torqd("dpdktx-collector", {"--config", cfg.string()});
+  ASSERT_GT(co, 0);
+  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+  std::string after = before;
+  for (int i = 0; i < 300 && after == before; ++i) {
+    std::this_thread::sleep_for(100ms);
+    after = usdc_balance(contract_);
+  }
+  std::this_thread::sleep_for(300ms);
+  const TorqdRun rc = stop_torqd("dpdktx-collector", co);
+  const TorqdRun rs = stop_torqd("dpdktx-trader", st);
+  EXPECT_EQ(rc.exit_code, 0) << rc.err;
+  EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_NE(rc.err.find("sending by dpdk net_af_packet0"), std::string::npos) << rc.err;
+  EXPECT_GT(json_path_num(rc.summary, "links", "market_data_out", "frames"), 0U) << rc.summary;
+  EXPECT_EQ(json_path_num(rc.summary, "links", "market_data_out", "frames"),
+            json_path_num(rs.summary, "links", "market_data_in", "frames")) << rc.summary << "\n" << rs.summary;
+  EXPECT_EQ(json_path_num(rs.summary, "links", "market_data_in", "bad"), 0U) << rs.summary;
+  EXPECT_GE(num(rs.summary, "included"), 1U) << rs.summary;
   EXPECT_NE(after, before);
 }
 

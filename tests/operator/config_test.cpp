@@ -335,6 +335,26 @@ TEST(Config, ShouldNameEveryBadNicKey) {
             line_of(text, "backend = \"rdma\""));
 }
 
+TEST(Config, ShouldTakeADpdkSendingPortWithoutReceiveLinesAndNameItsMissingKeys) {
+  const auto c = torq::ops::parse_config(std::string(kBase) + kUdpMode +
+      "[nic]\nbackend = \"dpdk\"\ntx_device = \"0000:3b:00.1\"\ntx_src_ip = \"10.0.0.9\"\ntx_dst_mac = \"02:00:5e:00:00:01\"\n", "tx.toml");
+  EXPECT_EQ(c.nic.tx_device, "0000:3b:00.1");
+  EXPECT_EQ(c.nic.tx_src_ip, "10.0.0.9");
+  EXPECT_EQ(c.nic.tx_src_port, 40000);
+  EXPECT_TRUE(c.nic.lines.empty());
+  const auto kernel = errors_of(std::string(kBase) + kUdpMode + "[nic]\ntx_device = \"eth1\"\ntx_src_ip = \"10.0.0.9\"\n");
+  ASSERT_EQ(kernel.size(), 1u);
+  EXPECT_EQ(kernel[0].key, "nic.tx_device");
+  const auto no_ip = errors_of(std::string(kBase) + kUdpMode + "[nic]\nbackend = \"dpdk\"\ntx_device = \"x\"\ntx_dst_mac = \"02:00\"\n");
+  std::set<std::string> keys;
+  for (const auto& i : no_ip) keys.insert(i.key);
+  EXPECT_TRUE(keys.count("nic.tx_src_ip"));
+  EXPECT_TRUE(keys.count("nic.tx_dst_mac"));
+  const auto nothing = errors_of(std::string(kBase) + kUdpMode + "[nic]\nbackend = \"dpdk\"\n");
+  ASSERT_EQ(nothing.size(), 1u);
+  EXPECT_EQ(nothing[0].key, "nic.lines");
+}
+
 TEST(Config, ShouldRefuseNicWithoutAUdpMarketDataLinkAndDpdkLineWithoutDevice) {
   const auto monolith = errors_of(std::string(kBase) + "\n[nic]\n[[nic.lines]]\naddress = \"10.0.0.1:5001\"\n");
   ASSERT_EQ(monolith.size(), 1u);

@@ -978,7 +978,8 @@ class Loader {
     NicConfig& n = cfg.nic;
     n.present = true;
     check_keys(*t, "nic", {"backend", "poll_core", "burst", "arbitrate", "arbiter_window", "arbiter_timeout_us",
-                           "verify_udp_checksum", "mbufs", "eal", "lines"});
+                           "verify_udp_checksum", "mbufs", "eal", "lines", "tx_device", "tx_queue", "tx_src_ip",
+                           "tx_src_port", "tx_dst_mac"});
     if (auto b = string_at(*t, "backend", "nic.backend", false)) {
       if (*b == "kernel") n.backend = NicBackend::kernel;
       else if (*b == "dpdk") n.backend = NicBackend::dpdk;
@@ -1037,7 +1038,25 @@ class Loader {
         issue(path + ".dpdk_device", line_of(l), "backend dpdk: each line names the port device it arrives on");
       n.lines.push_back(std::move(line));
     });
-    if (n.lines.empty()) issue("nic.lines", line_of(*t), "at least one [[nic.lines]] (the market-data feed lines)");
+    if (auto d = string_at(*t, "tx_device", "nic.tx_device", false)) n.tx_device = *d;
+    set_uint(*t, "tx_queue", "nic", false, n.tx_queue, 0, 1023);
+    set_uint(*t, "tx_src_port", "nic", false, n.tx_src_port, 1, 65535);
+    if (auto ip = string_at(*t, "tx_src_ip", "nic.tx_src_ip", false)) {
+      if (!is_ipv4(*ip)) issue("nic.tx_src_ip", line_of(*t->get("tx_src_ip")), "expected an IPv4 address");
+      n.tx_src_ip = *ip;
+    }
+    if (auto m = string_at(*t, "tx_dst_mac", "nic.tx_dst_mac", false)) {
+      const bool ok = m->size() == 17 && std::all_of(m->begin(), m->end(), [](char c) { return is_hex(c) || c == ':'; }) &&
+                      (*m)[2] == ':' && (*m)[5] == ':' && (*m)[8] == ':' && (*m)[11] == ':' && (*m)[14] == ':';
+      if (!ok) issue("nic.tx_dst_mac", line_of(*t->get("tx_dst_mac")), "expected a MAC address such as 02:00:00:00:00:01");
+      n.tx_dst_mac = *m;
+    }
+    if (!n.tx_device.empty()) {
+      if (n.backend != NicBackend::dpdk) issue("nic.tx_device", line_of(*t->get("tx_device")), "sending through a port needs backend = \"dpdk\"");
+      if (n.tx_src_ip.empty()) issue("nic.tx_src_ip", line_of(*t), "tx_device needs the source IPv4 address of the packets");
+    }
+    if (n.lines.empty() && n.tx_device.empty())
+      issue("nic.lines", line_of(*t), "at least one [[nic.lines]] (receiving the market-data lines) or tx_device (sending them)");
     if (n.lines.size() > 4) issue("nic.lines", line_of(*t), "at most 4 lines");
     if (n.arbitrate && n.lines.size() < 2) issue("nic.arbitrate", line_of(*t), "arbitration merges two or more lines");
     const auto md = cfg.mode.links.find("market_data");

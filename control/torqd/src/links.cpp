@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -13,6 +14,8 @@
 #include "torq/hw/affinity.hpp"
 #include "torq/mycelium/config.hpp"
 #include "torq/mycelium/idle.hpp"
+#include "torq/nic/dpdk.hpp"
+#include "torq/nic/packet.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/protocol/tlv_types.hpp"
 
@@ -58,10 +61,35 @@ void split_address(const std::string& text, std::uint32_t& ip, std::uint16_t& po
 
 }  // namespace
 
+// The EAL command line of a [nic] section (shared by the receiver and the DPDK sender).
+nic::EalOptions eal_options_of(const ops::NicConfig& n, int poll_cpu) {
+  nic::EalOptions e;
+  e.cores = !n.eal_cores.empty() ? n.eal_cores : std::to_string(poll_cpu >= 0 ? poll_cpu : 0);
+  e.memory_mb = n.eal_memory_mb;
+  e.hugepages = n.hugepages == "require" ? nic::Hugepages::require
+                : n.hugepages == "none"  ? nic::Hugepages::none
+                                         : nic::Hugepages::auto_detect;
+  e.allow_pci = n.allow_pci;
+  e.vdevs = n.vdevs;
+  e.driver_paths = n.driver_paths;
+  e.file_prefix = !n.file_prefix.empty() ? n.file_prefix : "torqd-" + std::to_string(::getpid());
+  e.log_level = n.log_level;
+  return e;
+}
+
+nic::MacAddress parse_mac(const std::string& text) {
+  nic::MacAddress m{};
+  unsigned v[6];
+  if (std::sscanf(text.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5]) != 6)
+    throw std::invalid_argument("nic.tx_dst_mac: '" + text + "' is not a MAC address");
+  for (int i = 0; i < 6; ++i) m[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v[i]);
+  return m;
+}
+
 nic::NicConfig nic_config_for(const ops::NicConfig& n, const std::string& link_a, const std::string& link_b, int pin_cpu) {
   nic::NicConfig c;
   c.lines.clear();
-  if (!n.present) {
+  if (!n.present || n.lines.empty()) {  // no [nic] receive lines: kernel sockets from the links
     c.backend = nic::Backend::kernel;
     c.lines.push_back(kernel_line(link_a, "A"));
     if (!link_b.empty()) {
@@ -79,16 +107,7 @@ nic::NicConfig nic_config_for(const ops::NicConfig& n, const std::string& link_a
   c.arbiter.timeout_ns = std::uint64_t{n.arbiter_timeout_us} * 1000;
   c.verify_udp_checksum = n.verify_udp_checksum;
   c.mbufs.mbufs = n.mbufs;
-  c.eal.cores = !n.eal_cores.empty() ? n.eal_cores : std::to_string(c.poll_cpu >= 0 ? c.poll_cpu : 0);
-  c.eal.memory_mb = n.eal_memory_mb;
-  c.eal.hugepages = n.hugepages == "require" ? nic::Hugepages::require
-                    : n.hugepages == "none"  ? nic::Hugepages::none
-                                             : nic::Hugepages::auto_detect;
-  c.eal.allow_pci = n.allow_pci;
-  c.eal.vdevs = n.vdevs;
-  c.eal.driver_paths = n.driver_paths;
-  c.eal.file_prefix = !n.file_prefix.empty() ? n.file_prefix : "torqd-" + std::to_string(::getpid());
-  c.eal.log_level = n.log_level;
+  c.eal = eal_options_of(n, c.poll_cpu);
   for (const ops::NicLineConfig& l : n.lines) {
     nic::LineConfig line;
     line.name = l.name;
@@ -104,8 +123,17 @@ nic::NicConfig nic_config_for(const ops::NicConfig& n, const std::string& link_a
 
 // ---------------------------------------------------------------- egress
 
+struct LinkEgress::Dpdk {
+  std::string device;
+  std::unique_ptr<nic::dpdk::MbufPools> pools;
+  std::unique_ptr<nic::dpdk::Port> port;
+  std::vector<nic::dpdk::Publisher> lines;
+};
+
+LinkEgress::~LinkEgress() = default;
+
 LinkEgress::LinkEgress(std::string name, const std::vector<std::string>& links, std::uint8_t source,
-                       ring::SpscConsumer& in, std::uint64_t heartbeat_interval_ns)
+                       ring::SpscConsumer& in, const ops::NicConfig* nic, std::uint64_t heartbeat_interval_ns)
     : name_(std::move(name)),
       in_(in),
       seq_(source,
@@ -115,14 +143,68 @@ LinkEgress::LinkEgress(std::string name, const std::vector<std::string>& links, 
            heartbeat_interval_ns),
       buf_(std::make_unique<std::byte[]>(protocol::kMaxFrameSize)) {
   if (links.empty()) throw std::invalid_argument("link " + name_ + ": no udp:// line");
+  const bool dpdk = nic != nullptr && nic->present && !nic->tx_device.empty();
+  if (dpdk) {
+    if (!nic::dpdk::available()) throw std::runtime_error("link " + name_ + ": [nic] tx_device needs DPDK, which this build lacks");
+    dpdk_ = std::make_unique<Dpdk>();
+    dpdk_->device = nic->tx_device;
+    if (!nic::dpdk::eal_initialized())
+      nic::dpdk::eal_init(nic::eal_arguments(eal_options_of(*nic, nic->poll_core), nic::hugepages_available()));
+    nic::dpdk::MbufPoolConfig mc;
+    mc.mbufs = nic->mbufs;
+    dpdk_->pools = std::make_unique<nic::dpdk::MbufPools>(mc, "torqtx");
+    nic::dpdk::PortConfig pc;
+    pc.device = nic->tx_device;
+    pc.tx_queues = static_cast<std::uint16_t>(nic->tx_queue + 1);
+    dpdk_->port = std::make_unique<nic::dpdk::Port>(pc, *dpdk_->pools);
+    (void)dpdk_->port->wait_link_up(1000);
+  }
   for (const std::string& l : links) {
     const mycelium::TransportConfig t = mycelium::parse_transport_config(l);
     if (t.kind != mycelium::TransportKind::udp) throw std::invalid_argument("link " + name_ + ": '" + l + "' is not udp://");
-    lines_.push_back(mycelium::open_udp_publisher(t));
+    if (!dpdk) {
+      lines_.push_back(mycelium::open_udp_publisher(t));
+      continue;
+    }
+    nic::UdpEndpoints ep;
+    ep.src_mac = dpdk_->port->mac();
+    ep.src_ip = nic::parse_ipv4(nic->tx_src_ip);
+    ep.src_port = nic->tx_src_port;
+    ep.dst_ip = nic::parse_ipv4(t.address);
+    ep.dst_port = t.port;
+    if (t.multicast()) {
+      ep.dst_mac = nic::multicast_mac(ep.dst_ip);
+      ep.ttl = static_cast<std::uint8_t>(t.ttl);
+    } else {
+      if (nic->tx_dst_mac.empty()) throw std::invalid_argument("link " + l + ": a unicast destination through DPDK needs [nic] tx_dst_mac (the next hop)");
+      ep.dst_mac = parse_mac(nic->tx_dst_mac);
+    }
+    dpdk_->lines.emplace_back(*dpdk_->port, nic->tx_queue, ep);
   }
 }
 
+std::string LinkEgress::describe() const {
+  const std::size_t n = dpdk_ ? dpdk_->lines.size() : lines_.size();
+  return (dpdk_ ? "dpdk " + dpdk_->device : std::string("kernel udp")) + ", " + std::to_string(n) + (n == 1 ? " line" : " lines");
+}
+
 void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
+  if (dpdk_) {
+    for (nic::dpdk::Publisher& p : dpdk_->lines) {
+      for (std::uint32_t tries = 0;; ++tries) {
+        const mycelium::PublishResult r = p.try_publish(frame);
+        if (r == mycelium::PublishResult::ok) {
+          stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
+        if (r != mycelium::PublishResult::would_block) break;  // too large for one mbuf: counted by the publisher
+        stats_.would_block.fetch_add(1, std::memory_order_relaxed);
+        if (tries > 64) std::this_thread::sleep_for(std::chrono::microseconds(5));  // tx ring full: let the NIC drain it
+        else mycelium::cpu_relax();
+      }
+    }
+    return;
+  }
   for (mycelium::UdpPublisher& p : lines_) {
     for (;;) {
       const mycelium::PublishResult r = p.try_publish(frame);

@@ -647,7 +647,8 @@ struct Pipeline::Impl {
         md_egress_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_local));
         std::vector<std::string> lines{md_link};
         if (!opt.md_link_b.empty()) lines.push_back(opt.md_link_b);
-        md_egress = std::make_unique<LinkEgress>("market_data", lines, kSourceMdLink, consumer_of(*md_egress_sub, md_local));
+        md_egress = std::make_unique<LinkEgress>("market_data", lines, kSourceMdLink, consumer_of(*md_egress_sub, md_local), &opt.nic);
+        log_line("market data link " + md_link + ": sending by " + md_egress->describe());
         if (!opt.md_request_link.empty()) {
           // Receivers that joined late or lost frames ask for snapshots: the node session
           // re-snapshots every pool at the head (at most every 5 s, however many ask).

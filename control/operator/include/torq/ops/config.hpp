@@ -134,9 +134,9 @@ struct ModeConfig {
   bool operator==(const ModeConfig&) const = default;
 };
 
-// [nic]: how this process receives the market-data link when it arrives over UDP: kernel sockets
-// or DPDK (docs/dpdk.md, docs/operator.md). Absent: a udp:// market_data link (and its optional
-// market_data_b line) is received with kernel sockets built from the link strings.
+// [nic]: how this process receives (lines) or sends (tx_device) the market-data link when it
+// travels over UDP: kernel sockets or DPDK (docs/dpdk.md, docs/operator.md). Absent: a udp://
+// market_data link (and its optional market_data_b line) uses kernel sockets built from the links.
 struct NicLineConfig {
   std::string name;            // "A", "B", ...
   std::string address;         // "a.b.c.d:port": multicast group or unicast destination of the line
@@ -164,7 +164,13 @@ struct NicConfig {
   std::vector<std::string> driver_paths; // -d per extra PMD
   std::string file_prefix;               // --file-prefix (default torqd-<pid>)
   std::string log_level;                 // --log-level
-  std::vector<NicLineConfig> lines;      // [[nic.lines]], 1..4
+  std::vector<NicLineConfig> lines;      // [[nic.lines]], 1..4: receiving
+  // Sending (a collector; backend dpdk): frames leave through this port instead of kernel sockets.
+  std::string tx_device;                 // the port (PCI address or virtual device)
+  std::uint16_t tx_queue = 0;
+  std::string tx_src_ip;                 // IPv4 source address written into the packets
+  std::uint16_t tx_src_port = 40000;
+  std::string tx_dst_mac;                // next hop for unicast destinations ("aa:bb:cc:dd:ee:ff"); multicast: derived
   bool operator==(const NicConfig&) const = default;
 };
 

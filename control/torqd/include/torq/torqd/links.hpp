@@ -5,7 +5,9 @@
 //
 // Owns:
 //   LinkEgress — the publishing side. Drains a local ring and sends each frame as one UDP datagram
-//     to every line (A, and B when configured: both carry every frame). Frames are renumbered
+//     to every line (A, and B when configured: both carry every frame), through kernel sockets or,
+//     with [nic] tx_device (backend dpdk), through a DPDK port (EAL from [nic.eal], Ethernet/IPv4/
+//     UDP headers written by torq::nic, same wire format). Frames are renumbered
 //     under the link's own source and sequence (1, 2, 3, …: the collector numbers market-data and
 //     snapshot frames separately, and a lossy link needs one sequence per source to find gaps),
 //     re-sealed with CRC32C (an in-process frame may skip the checksum, a network frame never
@@ -78,9 +80,11 @@ struct SnapshotRequestHook {
 
 class LinkEgress {
  public:
-  // `links`: one udp:// string per line. `source`: the link's Protocol V2 source id.
+  // `links`: one udp:// string per line. `source`: the link's Protocol V2 source id. `nic`: a
+  // [nic] section whose tx_device sends through DPDK (nullptr or no tx_device: kernel sockets).
   LinkEgress(std::string name, const std::vector<std::string>& links, std::uint8_t source, ring::SpscConsumer& in,
-             std::uint64_t heartbeat_interval_ns = 100'000'000);
+             const ops::NicConfig* nic = nullptr, std::uint64_t heartbeat_interval_ns = 100'000'000);
+  ~LinkEgress();
   LinkEgress(const LinkEgress&) = delete;
   LinkEgress& operator=(const LinkEgress&) = delete;
 
@@ -98,6 +102,8 @@ class LinkEgress {
   [[nodiscard]] const LinkEgressStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   [[nodiscard]] std::uint32_t epoch() const noexcept { return seq_.epoch(); }
+  // "kernel udp, 1 line" / "dpdk 0000:3b:00.0, 2 lines".
+  [[nodiscard]] std::string describe() const;
 
  private:
   void send_all(std::span<const std::byte> frame) noexcept;
@@ -106,8 +112,11 @@ class LinkEgress {
 
   void poll_requests(std::uint64_t now_ns) noexcept;
 
+  struct Dpdk;
+
   std::string name_;
   std::vector<mycelium::UdpPublisher> lines_;
+  std::unique_ptr<Dpdk> dpdk_;
   std::unique_ptr<mycelium::UdpSubscriber> requests_;
   SnapshotRequestHook hook_{};
   std::uint64_t request_interval_ns_ = 0;
