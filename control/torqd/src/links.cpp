@@ -59,8 +59,6 @@ void split_address(const std::string& text, std::uint32_t& ip, std::uint16_t& po
   port = static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1)));
 }
 
-}  // namespace
-
 // The EAL command line of a [nic] section (shared by the receiver and the DPDK sender).
 nic::EalOptions eal_options_of(const ops::NicConfig& n, int poll_cpu) {
   nic::EalOptions e;
@@ -85,6 +83,8 @@ nic::MacAddress parse_mac(const std::string& text) {
   for (int i = 0; i < 6; ++i) m[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v[i]);
   return m;
 }
+
+}  // namespace
 
 nic::NicConfig nic_config_for(const ops::NicConfig& n, const std::string& link_a, const std::string& link_b, int pin_cpu) {
   nic::NicConfig c;

@@ -1934,7 +1934,7 @@ struct Pipeline::Impl {
       o << ",\"book\":{\"applied\":" << b.applied << ",\"duplicates\":" << b.duplicates << ",\"unknown_pool\":" << b.unknown_pool
         << ",\"wrong_type\":" << b.wrong_type << ",\"quarantined_events\":" << b.quarantined_events
         << ",\"tick_overflows\":" << b.tick_overflows << ",\"inconsistent\":" << b.inconsistent;
-      std::uint64_t ticks = 0;  // initialized V3 ticks held now (the strategy thread has stopped or this is a monitor read)
+      std::uint64_t ticks = 0;  // initialized V3 ticks held (summaries are written after shutdown: the strategy has stopped)
       for (std::uint32_t i = 0; i < engine->book().pool_count(); ++i) ticks += engine->book().ticks(i).size();
       o << ",\"ticks\":" << ticks << "}";
     }
