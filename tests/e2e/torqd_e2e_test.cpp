@@ -44,6 +44,7 @@
 #include "torq/nic/dpdk.hpp"
 #include "torq/torqd/hex.hpp"
 #include "e2e_harness.hpp"
+#include "net_util.hpp"
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
@@ -53,6 +54,7 @@ namespace {
 const std::string kSrc = std::getenv("TORQ_SOURCE_DIR") ? std::getenv("TORQ_SOURCE_DIR") : TORQ_E2E_SOURCE_DIR;
 
 // Processes, JSON and JSON-RPC helpers shared with the other chain tests of torqd.
+using torq::e2e::free_udp_port;
 using torq::e2e::json_field;
 using torq::e2e::read_file;
 using torq::e2e::Rpc;
@@ -153,6 +155,17 @@ class TorqdEndToEnd : public ::testing::Test {
     return r;
   }
   std::string tool(const std::string& args) { return run("node " + kSrc + "/tests/e2e/chain_tool.mjs " + args + " --manifest " + manifest_); }
+  // Sells 15 WETH into QuickSwap's WETH/USDC pair (a dislocation torqd can trade) and waits up to
+  // 30 s for the contract's USDC balance to move from `before`; returns the balance then.
+  std::string dislocate_and_wait(const std::string& before) {
+    EXPECT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
+    std::string after = before;
+    for (int i = 0; i < 300 && after == before; ++i) {
+      std::this_thread::sleep_for(100ms);
+      after = usdc_balance(contract_);
+    }
+    return after;
+  }
   std::string usdc_balance(const std::string& who) { return json_field(tool("balance --token USDC --who " + who), "balance"); }
   // summary.a.b.c as a number (0 when absent, which the equality checks then catch).
   static std::uint64_t json_path_num(const std::string& summary, const char* a, const char* b, const char* c = nullptr) {
@@ -598,12 +611,7 @@ TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageWithTheBuiltinCollector) {
   const std::string before = usdc_balance(contract_);
   const pid_t pid = start_torqd("builtin", {"--collector", "builtin", "--idle", "spin"});
   ASSERT_GT(pid, 0);
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
   const TorqdRun r = stop_torqd("builtin", pid);
   after = usdc_balance(contract_);
@@ -641,12 +649,7 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverShmRings) {
   ASSERT_GT(st, 0);
   const pid_t co = start_torqd("dist-collector", {"--role", "collector", "--md-link", md});
   ASSERT_GT(co, 0);
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
   const TorqdRun rc = stop_torqd("dist-collector", co);
   const TorqdRun rs = stop_torqd("dist-strategy", st);
@@ -662,19 +665,6 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverShmRings) {
   EXPECT_NE(after, before);
   EXPECT_FALSE(fs::exists("/dev/shm/torqd-e2e-" + tag + "-md")) << "shm ring left behind";
   for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
-}
-
-// A free UDP port on loopback (bound and released: nothing else races for it in a test run).
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
@@ -697,12 +687,7 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
   EXPECT_EQ(api_port("udp-executor"), 0) << "a role without dashboard serves no operator API";
   const int port = api_port("udp-strategy");
   ASSERT_GT(port, 0) << read_file(dir_ / "udp-strategy.err");
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
   EXPECT_NE(api_get(port, "/api/status").find("\"roles\":\"strategy+dashboard\""), std::string::npos);
   const std::string metrics = api_get(port, "/metrics");
@@ -806,12 +791,7 @@ TEST_F(TorqdEndToEnd, ShouldResolveConfiguredPoolsOnChainAndTradeWithoutAManifes
     const std::string sym(std::string_view(t["symbol"].get_string().value()));
     EXPECT_TRUE(sym == "WMATIC" || sym.ends_with(".cfg")) << sym << ": symbols come from [[tokens]]";
   }
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   const TorqdRun run = stop_torqd("nomanifest", pid);
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_GE(num(run.summary, "included"), 1U) << run.summary;
@@ -860,12 +840,7 @@ TEST_F(TorqdEndToEnd, ShouldSnapshotAgainForAStrategyThatJoinsAUdpLinkLate) {
                                                "--signal-link", sig});
   ASSERT_GT(st, 0);
   std::this_thread::sleep_for(2s);  // request → resnapshot at the head → frames
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   const TorqdRun rc = stop_torqd("late-collector", co);
   const TorqdRun rs = stop_torqd("late-trader", st);
   EXPECT_EQ(rc.exit_code, 0) << rc.err;
@@ -937,12 +912,7 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenTheStrategyReceivesMarketDataThroughDpdk) {
   ASSERT_GT(st, 0);
   const pid_t co = start_torqd("dpdk-collector", {"--role", "collector", "--md-link", md});
   ASSERT_GT(co, 0);
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
   const TorqdRun rc = stop_torqd("dpdk-collector", co);
   const TorqdRun rs = stop_torqd("dpdk-strategy", st);
@@ -982,12 +952,7 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenTheCollectorSendsMarketDataThroughDpdk) {
   ASSERT_GT(st, 0);
   const pid_t co = start_torqd("dpdktx-collector", {"--config", cfg.string()});
   ASSERT_GT(co, 0);
-  ASSERT_EQ(json_field(tool("swap --venue quickswap --pair WETH/USDC --sell WETH --amount 15"), "status"), "1");
-  std::string after = before;
-  for (int i = 0; i < 300 && after == before; ++i) {
-    std::this_thread::sleep_for(100ms);
-    after = usdc_balance(contract_);
-  }
+  std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(300ms);
   const TorqdRun rc = stop_torqd("dpdktx-collector", co);
   const TorqdRun rs = stop_torqd("dpdktx-trader", st);

@@ -22,6 +22,7 @@
 
 #include "../arb/arb_test_util.hpp"
 #include "../nic/loopback_netns.hpp"
+#include "net_util.hpp"
 #include "torq/control/event_publisher.hpp"
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
@@ -33,17 +34,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using e2e::free_udp_port;
 
 std::string udp(std::uint16_t port) { return "udp://127.0.0.1:" + std::to_string(port); }
 

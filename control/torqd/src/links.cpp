@@ -25,6 +25,28 @@ namespace {
 
 std::uint64_t mono_ns() noexcept { return nic::monotonic_ns(); }
 
+// Runs f(idle) with the idle strategy `kind` names (chosen once per loop, not per poll).
+template <class F>
+void with_idle(IdleKind kind, F&& f) noexcept {
+  switch (kind) {
+    case IdleKind::spin: {
+      mycelium::BusySpinIdle i;
+      f(i);
+      return;
+    }
+    case IdleKind::yield: {
+      mycelium::YieldIdle i;
+      f(i);
+      return;
+    }
+    case IdleKind::backoff: {
+      mycelium::BackoffIdle i;
+      f(i);
+      return;
+    }
+  }
+}
+
 // The IPv4 address of interface `name` (multicast joins name the interface by address).
 std::uint32_t interface_address(const std::string& name, const std::string& link) {
   ifaddrs* list = nullptr;
@@ -299,23 +321,7 @@ void LinkEgress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
 
 void LinkEgress::run(const std::atomic<bool>& stop, int cpu, IdleKind idle) noexcept {
   if (cpu >= 0) (void)hw::pin_current_thread(cpu);
-  switch (idle) {
-    case IdleKind::spin: {
-      mycelium::BusySpinIdle i;
-      loop(stop, i);
-      break;
-    }
-    case IdleKind::yield: {
-      mycelium::YieldIdle i;
-      loop(stop, i);
-      break;
-    }
-    case IdleKind::backoff: {
-      mycelium::BackoffIdle i;
-      loop(stop, i);
-      break;
-    }
-  }
+  with_idle(idle, [&](auto& i) { loop(stop, i); });
 }
 
 // ---------------------------------------------------------------- ingress
@@ -426,23 +432,7 @@ void LinkIngress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
 
 bool LinkIngress::run(const std::atomic<bool>& stop, IdleKind idle) noexcept {
   if (cfg_.poll_cpu >= 0 && !hw::pin_current_thread(cfg_.poll_cpu)) return false;
-  switch (idle) {
-    case IdleKind::spin: {
-      mycelium::BusySpinIdle i;
-      loop(stop, i);
-      break;
-    }
-    case IdleKind::yield: {
-      mycelium::YieldIdle i;
-      loop(stop, i);
-      break;
-    }
-    case IdleKind::backoff: {
-      mycelium::BackoffIdle i;
-      loop(stop, i);
-      break;
-    }
-  }
+  with_idle(idle, [&](auto& i) { loop(stop, i); });
   return true;
 }
 
