@@ -25,28 +25,6 @@ namespace {
 
 std::uint64_t mono_ns() noexcept { return nic::monotonic_ns(); }
 
-// Runs f(idle) with the idle strategy `kind` names (chosen once per loop, not per poll).
-template <class F>
-void with_idle(IdleKind kind, F&& f) noexcept {
-  switch (kind) {
-    case IdleKind::spin: {
-      mycelium::BusySpinIdle i;
-      f(i);
-      return;
-    }
-    case IdleKind::yield: {
-      mycelium::YieldIdle i;
-      f(i);
-      return;
-    }
-    case IdleKind::backoff: {
-      mycelium::BackoffIdle i;
-      f(i);
-      return;
-    }
-  }
-}
-
 // The IPv4 address of interface `name` (multicast joins name the interface by address).
 std::uint32_t interface_address(const std::string& name, const std::string& link) {
   ifaddrs* list = nullptr;

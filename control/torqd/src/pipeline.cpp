@@ -198,11 +198,6 @@ std::string http_from_ws(const std::string& ws) {
   return ws;
 }
 
-template <class Idle>
-struct IdleHolder {
-  Idle idle;
-};
-
 // 10^n as U256.
 U256 pow10(unsigned n) {
   U256 v = U256::one();
@@ -1010,23 +1005,7 @@ struct Pipeline::Impl {
 
   void run_strategy() {
     if (opt.core_strategy >= 0 && !hw::pin_current_thread(opt.core_strategy)) log_line("strategy: cannot pin to CPU " + std::to_string(opt.core_strategy));
-    switch (opt.idle) {
-      case IdleKind::spin: {
-        mycelium::BusySpinIdle i;
-        strategy_loop(i);
-        break;
-      }
-      case IdleKind::yield: {
-        mycelium::YieldIdle i;
-        strategy_loop(i);
-        break;
-      }
-      case IdleKind::backoff: {
-        mycelium::BackoffIdle i;
-        strategy_loop(i);
-        break;
-      }
-    }
+    with_idle(opt.idle, [&](auto& i) { strategy_loop(i); });
     strategy_done.store(true, std::memory_order_release);
   }
 
@@ -1494,23 +1473,7 @@ struct Pipeline::Impl {
 
   void run_executor() {
     if (opt.core_executor >= 0 && !hw::pin_current_thread(opt.core_executor)) log_line("executor: cannot pin to CPU " + std::to_string(opt.core_executor));
-    switch (opt.idle) {
-      case IdleKind::spin: {
-        mycelium::BusySpinIdle i;
-        executor_loop(i);
-        break;
-      }
-      case IdleKind::yield: {
-        mycelium::YieldIdle i;
-        executor_loop(i);
-        break;
-      }
-      case IdleKind::backoff: {
-        mycelium::BackoffIdle i;
-        executor_loop(i);
-        break;
-      }
-    }
+    with_idle(opt.idle, [&](auto& i) { executor_loop(i); });
   }
 
   // ---------------------------------------------------------------- submitter

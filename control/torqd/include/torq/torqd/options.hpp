@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "torq/mycelium/idle.hpp"
 #include "torq/num/usd_fixed.hpp"
 #include "torq/ops/config.hpp"
 #include "torq/risk/risk_gates.hpp"
@@ -44,6 +45,29 @@ struct RoleSet {
 // "collector,strategy" (',' or '+' between names; "monolith" alone). Throws std::invalid_argument.
 [[nodiscard]] RoleSet parse_roles(const std::string& text);
 enum class IdleKind : std::uint8_t { spin, backoff, yield };
+
+// Runs f(idle) with the idle strategy `kind` names: chosen once per loop, so the loop calls
+// idle.idle() without a branch or virtual call per poll.
+template <class F>
+void with_idle(IdleKind kind, F&& f) noexcept {
+  switch (kind) {
+    case IdleKind::spin: {
+      mycelium::BusySpinIdle i;
+      f(i);
+      return;
+    }
+    case IdleKind::yield: {
+      mycelium::YieldIdle i;
+      f(i);
+      return;
+    }
+    case IdleKind::backoff: {
+      mycelium::BackoffIdle i;
+      f(i);
+      return;
+    }
+  }
+}
 
 // Settings SIGHUP may change while running.
 struct Reloadable {
