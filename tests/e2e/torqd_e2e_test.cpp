@@ -722,6 +722,120 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverUdp) {
   for (const TorqdRun* r : {&rc, &rs, &re}) expect_key_absent(*r);
 }
 
+TEST_F(TorqdEndToEnd, ShouldShowTheWholeDeploymentInAStandaloneDashboardProcess) {
+  // Distributed with the dashboard as its own process: collector, strategy and executor each serve
+  // their own operator API (--api-port, or [api] serve_own); a fourth torqd with the dashboard role alone polls them
+  // ([dashboard] upstreams), serves the merged view and forwards the operator's commands.
+  const std::string tag = std::to_string(::getpid());
+  const std::string md = "shm:/torqd-e2e-" + tag + "-agg-md?unlink=1";
+  const std::string sig = "shm:/torqd-e2e-" + tag + "-agg-sig?unlink=1";
+  const std::string before = usdc_balance(contract_);
+  std::vector<pid_t> pids;
+  std::vector<std::string> upstreams;
+  for (const auto& [name, args] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"agg-executor", {"--role", "executor", "--signal-link", sig}},
+           {"agg-strategy", {"--role", "strategy", "--md-link", md, "--signal-link", sig}},
+           {"agg-collector", {"--role", "collector", "--md-link", md}}}) {
+    // The collector serves its API from its config ([api] serve_own, port 0), the others from --api-port.
+    const bool by_config = name == "agg-collector";
+    std::vector<std::string> a = {"--config", write_config(name, false, by_config ? "serve_own = true\n" : "").string()};
+    if (!by_config) a.insert(a.end(), {"--api-port", "0"});
+    a.insert(a.end(), args.begin(), args.end());
+    pids.push_back(start_torqd(name, a));
+    ASSERT_GT(pids.back(), 0);
+    const int port = api_port(name);
+    ASSERT_GT(port, 0) << name << " serves no API with --api-port: " << read_file(dir_ / (name + ".err"));
+    upstreams.push_back("http://127.0.0.1:" + std::to_string(port));
+  }
+  const fs::path dcfg = write_config("agg-dash", false,
+                                     "[dashboard]\npoll_ms = 100\nupstreams = [\"" + upstreams[0] + "\", \"" + upstreams[1] + "\", \"" +
+                                         upstreams[2] + "\"]\n");
+  const pid_t dash = start_torqd("agg-dash", {"--config", dcfg.string(), "--role", "dashboard"});
+  ASSERT_GT(dash, 0);
+  const int port = api_port("agg-dash");
+  ASSERT_GT(port, 0) << read_file(dir_ / "agg-dash.err");
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    ready = torq::ops::http_request(url, "GET", "/readyz", "").status == 200;
+    if (!ready) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(ready) << api_get(port, "/api/status");
+
+  // A dislocation traded by the three processes shows up in the one dashboard.
+  EXPECT_NE(dislocate_and_wait(before), before);
+  std::string trades;
+  for (int i = 0; i < 100; ++i) {
+    trades = api_get(port, "/api/trades");
+    if (trades.find("\"status\":\"mined\"") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(trades.find("\"status\":\"mined\""), std::string::npos) << trades;
+  const std::string status = api_get(port, "/api/status");
+  EXPECT_NE(status.find("\"roles\":\"dashboard\""), std::string::npos) << status;
+  for (const char* r : {"executor", "strategy", "collector"})
+    EXPECT_NE(status.find(std::string("\"roles\":\"") + r + "\",\"up\":true"), std::string::npos) << r << ": " << status;
+  EXPECT_NE(status.find("\"name\":\"collector:market_data\""), std::string::npos) << status;
+  simdjson::dom::parser p;
+  simdjson::dom::array pa;
+  const std::string pools = api_get(port, "/api/pools");
+  ASSERT_EQ(p.parse(pools).get_array().get(pa), simdjson::SUCCESS) << pools;
+  EXPECT_EQ(pa.size(), 17U);
+  for (auto row : pa) {
+    std::uint64_t last = 0;
+    ASSERT_EQ(row["last_update_block"].get(last), simdjson::SUCCESS);
+    EXPECT_GT(last, 0U) << "pool freshness is the collector's";
+  }
+  const std::string latency = api_get(port, "/api/latency");
+  EXPECT_NE(latency.find("\"stage\":\"search\""), std::string::npos) << "the strategy process's stage: " << latency.substr(0, 400);
+  EXPECT_NE(latency.find("\"stage\":\"tick_to_signal\""), std::string::npos) << "the executor process's stage";
+  EXPECT_NE(api_get(port, "/api/pnl").find("\"trades_won\":1"), std::string::npos);
+  const std::string metrics = api_get(port, "/metrics");
+  EXPECT_NE(metrics.find("torq_upstream_up{upstream=\"" + upstreams[0] + "\",roles=\"executor\"} 1"), std::string::npos)
+      << metrics.substr(0, 1500);
+  EXPECT_NE(metrics.find("torq_tx_mined_total 1"), std::string::npos);
+
+  // The kill switch given to the dashboard reaches the executor process; resume releases it.
+  const int exec_port = std::stoi(upstreams[0].substr(upstreams[0].rfind(':') + 1));
+  const std::string token = "e2e-operator-token-0123456789";
+  EXPECT_EQ(torq::ops::http_request(url, "POST", "/api/kill", token, "{\"reason\":\"e2e drill\"}").status, 202U);
+  bool killed = false;
+  for (int i = 0; i < 50 && !killed; ++i) {
+    killed = api_get(exec_port, "/api/status").find("\"kill_switch\":true") != std::string::npos;
+    if (!killed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(killed) << "the executor did not get the kill";
+  EXPECT_NE(read_file(dir_ / "agg-executor-operator-audit.jsonl").find("/api/kill"), std::string::npos);
+  EXPECT_EQ(torq::ops::http_request(url, "POST", "/api/resume", token).status, 202U);
+  bool resumed = false;
+  for (int i = 0; i < 50 && !resumed; ++i) {
+    resumed = api_get(exec_port, "/api/status").find("\"kill_switch\":false") != std::string::npos;
+    if (!resumed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(resumed);
+
+  // The collector stops: the dashboard shows it down and is no longer ready, keeping its pools.
+  const TorqdRun rc = stop_torqd("agg-collector", pids[2]);
+  bool down = false;
+  for (int i = 0; i < 50 && !down; ++i) {
+    down = torq::ops::http_request(url, "GET", "/readyz", "").status == 503;
+    if (!down) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(down);
+  EXPECT_NE(api_get(port, "/api/status").find("\"roles\":\"collector\",\"up\":false"), std::string::npos);
+  EXPECT_EQ(p.parse(api_get(port, "/api/pools")).get_array().get(pa), simdjson::SUCCESS);
+  EXPECT_EQ(pa.size(), 17U);
+
+  const TorqdRun rd = stop_torqd("agg-dash", dash);
+  const TorqdRun rs = stop_torqd("agg-strategy", pids[1]);
+  const TorqdRun re = stop_torqd("agg-executor", pids[0]);
+  for (const TorqdRun* r : {&rc, &rs, &re, &rd}) {
+    EXPECT_EQ(r->exit_code, 0) << r->err;
+    expect_key_absent(*r);
+  }
+  EXPECT_GE(num(re.summary, "included"), 1U) << re.summary;
+}
+
 TEST_F(TorqdEndToEnd, ShouldResolveConfiguredPoolsOnChainAndTradeWithoutAManifest) {
   // A mainnet-style config: no include_manifest; [[endpoints]], [[tokens]], [[venues]] and
   // [[pools]] only (taken here from the fixture's manifest). torqd resolves the pools' tokens,

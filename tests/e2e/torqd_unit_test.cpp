@@ -3,6 +3,7 @@
 // hex helpers, option parsing. No chain needed. (Alert rules: torqd_alerts_test.cpp.)
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -192,7 +193,7 @@ TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
 }
 
-TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndRefuseADashboardAlone) {
+TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUpstreams) {
   const char* two[] = {"torqd", "--manifest", "m.json", "--role", "strategy,executor", "--key-file", "k", "--contract",
                        "0x0000000000000000000000000000000000000001"};
   const auto p = parse_args(9, two);
@@ -204,7 +205,35 @@ TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndRefuseADashboardAlone) {
   const char* no_key[] = {"torqd", "--manifest", "m.json", "--role", "strategy+executor"};
   EXPECT_THROW((void)parse_args(5, no_key), std::invalid_argument) << "an executor needs its key";
   const char* alone[] = {"torqd", "--manifest", "m.json", "--role", "dashboard"};
-  EXPECT_THROW((void)parse_args(5, alone), std::invalid_argument);
+  EXPECT_THROW((void)parse_args(5, alone), std::invalid_argument) << "a standalone dashboard needs its config";
+  {
+    // With [dashboard] upstreams the dashboard runs alone: no pools, node or key of its own.
+    const std::string dir = ::testing::TempDir();
+    const std::string without = dir + "/torqd-dash-none.toml", with = dir + "/torqd-dash.toml";
+    const std::string base =
+        "[chain]\nname = \"polygon\"\nchain_id = 137\n[[endpoints]]\nurl = \"wss://node.example/ws\"\n"
+        "[[tokens]]\nsymbol = \"WETH\"\naddress = \"0x7ceB23fD6bC0adD59E62ac25578270cFf1b9f619\"\ndecimals = 18\n"
+        "[[venues]]\nname = \"q\"\nkind = \"v2\"\nfactory = \"0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32\"\nfee = 3000\n"
+        "[strategy]\nmin_profit_usd = \"1\"\n[risk]\nmax_notional_usd = \"1000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1\"\n"
+        "max_drawdown_usd = \"1\"\nbreaker_reverts = 1\nmax_gas_price_gwei = 100\n[key]\nenv = \"K\"\n[api]\ntoken_file = \"t\"\n";
+    std::ofstream(without) << base;
+    std::ofstream(with) << base << "[dashboard]\nupstreams = [\"http://127.0.0.1:8788\"]\n";
+    const std::string w = "--config=" + with, wo = "--config=" + without;
+    const char* ok[] = {"torqd", w.c_str(), "--role", "dashboard"};
+    EXPECT_TRUE(dashboard_only(parse_args(4, ok).options.roles));
+    const char* none[] = {"torqd", wo.c_str(), "--role", "dashboard"};
+    try {
+      (void)parse_args(4, none);
+      ADD_FAILURE() << "a dashboard alone without upstreams started";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("[dashboard] upstreams"), std::string::npos) << e.what();
+    }
+  }
+  const char* api[] = {"torqd", "--manifest", "m.json", "--role", "collector", "--api-port", "0"};
+  EXPECT_EQ(parse_args(7, api).options.api_port, 0);
+  EXPECT_EQ(parse_args(9, two).options.api_port, -1);
+  const char* bad_port[] = {"torqd", "--manifest", "m.json", "--role", "collector", "--api-port", "70000"};
+  EXPECT_THROW((void)parse_args(7, bad_port), std::invalid_argument);
   const char* twice[] = {"torqd", "--manifest", "m.json", "--role", "strategy,strategy"};
   EXPECT_THROW((void)parse_args(5, twice), std::invalid_argument);
   EXPECT_TRUE(parse_roles("monolith").monolith());

@@ -382,6 +382,24 @@ TEST(Config, ShouldAcceptDistributedModeWithAllLinks) {
   EXPECT_EQ(c.mode.links.at("market_data"), "shm:/torq-md");
 }
 
+TEST(Config, ShouldTakeDashboardUpstreamsAndNameEveryBadOne) {
+  const auto c = torq::ops::parse_config(std::string(kBase) +
+                                             "\n[dashboard]\npoll_ms = 100\nupstreams = [\"http://127.0.0.1:8788\", \"http://10.0.0.2:8788\"]\n",
+                                         "d.toml");
+  ASSERT_EQ(c.dashboard.upstreams.size(), 2u);
+  EXPECT_EQ(c.dashboard.upstreams[1], "http://10.0.0.2:8788");
+  EXPECT_EQ(c.dashboard.poll_ms, 100u);
+  const auto issues = errors_of(std::string(kBase) +
+                                "\n[dashboard]\npoll_ms = 5\nupstreams = [\"udp://127.0.0.1:1\", \"http://a:1\", \"http://a:1\", 7]\n");
+  std::set<std::string> keys;
+  for (const auto& i : issues) keys.insert(i.key);
+  EXPECT_EQ(keys, (std::set<std::string>{"dashboard.poll_ms", "dashboard.upstreams[0]", "dashboard.upstreams[2]", "dashboard.upstreams[3]"}));
+  // Which processes a dashboard aggregates is structural: a reload that changes it is refused.
+  auto d = c;
+  d.dashboard.upstreams.pop_back();
+  EXPECT_FALSE(torq::ops::diff_reloadable(c, d).allowed());
+}
+
 TEST(Config, ShouldAcceptHttpAndHttpsWebhooksOnly) {
   EXPECT_EQ(torq::ops::parse_config(std::string(kBase) + "\n[alerts]\nwebhook_url = \"https://hooks.example.com/T0/B1/x\"\n", "w.toml")
                 .alerts.webhook_url,

@@ -19,6 +19,7 @@
 
 #include "torq/ops/json.hpp"
 #include "torq/ops/render.hpp"
+#include "torq/ops/snapshot_codec.hpp"
 
 #ifndef TORQ_OPS_WEB_ROOT
 #define TORQ_OPS_WEB_ROOT ""
@@ -355,6 +356,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       if (path == "/api/pnl") return make(req, http::status::ok, render_pnl(s));
       if (path == "/api/risk") return make(req, http::status::ok, render_risk(s));
       if (path == "/api/latency") return make(req, http::status::ok, render_latency(s));
+      if (path == "/api/snapshot") return make(req, http::status::ok, encode_snapshot(s));  // a standalone dashboard reads this
       return make(req, http::status::not_found, error_json("no such route"));
     }
     if (!post) return make(req, http::status::method_not_allowed, error_json("use GET or POST"));

@@ -281,7 +281,7 @@ class Loader {
     TorqConfig cfg;
     cfg.source = source_;
     check_keys(root, "", {"include_manifest", "chain", "endpoints", "tokens", "venues", "pools", "strategy",
-                          "risk", "key", "executor", "cores", "mode", "nic", "api", "metrics", "alerts"});
+                          "risk", "key", "executor", "cores", "mode", "nic", "api", "dashboard", "metrics", "alerts"});
     std::uint32_t manifest_line = 0;
     if (auto m = string_at(root, "include_manifest", "include_manifest", false, &manifest_line)) {
       cfg.manifest = resolve(*m);
@@ -300,6 +300,7 @@ class Loader {
     mode(root, cfg);
     nic(root, cfg);
     api(root, cfg);
+    dashboard(root, cfg);
     metrics(root, cfg);
     alerts(root, cfg);
     cross_checks(cfg);
@@ -1071,7 +1072,8 @@ class Loader {
   void api(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "api", true);
     if (t == nullptr) return;
-    check_keys(*t, "api", {"bind", "port", "token_file", "audit_file", "web_root"});
+    check_keys(*t, "api", {"bind", "port", "token_file", "audit_file", "web_root", "serve_own"});
+    if (auto b = bool_at(*t, "serve_own", "api.serve_own")) cfg.api.serve_own = *b;
     if (auto b = string_at(*t, "bind", "api.bind", false)) {
       if (!is_ipv4(*b)) issue("api.bind", line_of(*t->get("bind")), "expected an IPv4 address such as 127.0.0.1");
       cfg.api.bind = *b;
@@ -1080,6 +1082,38 @@ class Loader {
     if (auto f = string_at(*t, "token_file", "api.token_file", true)) cfg.api.token_file = resolve(*f);
     if (auto f = string_at(*t, "audit_file", "api.audit_file", false)) cfg.api.audit_file = resolve(*f);
     if (auto f = string_at(*t, "web_root", "api.web_root", false)) cfg.api.web_root = resolve(*f);
+  }
+
+  void dashboard(const toml::table& root, TorqConfig& cfg) {
+    const auto* t = section(root, "dashboard", false);
+    if (t == nullptr) return;
+    check_keys(*t, "dashboard", {"upstreams", "poll_ms", "upstream_token_file"});
+    if (const toml::node* n = t->get("upstreams")) {
+      const auto* arr = n->as_array();
+      if (arr == nullptr) {
+        issue("dashboard.upstreams", line_of(*n), "expected an array of \"http://host:port\" URLs");
+      } else {
+        std::size_t i = 0;
+        for (const auto& el : *arr) {
+          const std::string k = "dashboard.upstreams[" + std::to_string(i++) + "]";
+          const auto* str = el.as_string();
+          if (str == nullptr) { issue(k, line_of(el), "expected a string"); continue; }
+          auto e = expand(str->get(), k, line_of(el));
+          if (!e) continue;
+          if (e->rfind("http://", 0) != 0 && e->rfind("https://", 0) != 0) {
+            issue(k, line_of(el), "expected an http:// or https:// URL of a role process's operator API");
+            continue;
+          }
+          if (std::find(cfg.dashboard.upstreams.begin(), cfg.dashboard.upstreams.end(), *e) != cfg.dashboard.upstreams.end()) {
+            issue(k, line_of(el), "upstream listed twice");
+            continue;
+          }
+          cfg.dashboard.upstreams.push_back(*e);
+        }
+      }
+    }
+    set_uint(*t, "poll_ms", "dashboard", false, cfg.dashboard.poll_ms, 50, 60'000);
+    if (auto f = string_at(*t, "upstream_token_file", "dashboard.upstream_token_file", false)) cfg.dashboard.upstream_token_file = resolve(*f);
   }
 
   void metrics(const toml::table& root, TorqConfig& cfg) {
@@ -1175,6 +1209,7 @@ ReloadDiff diff_reloadable(const TorqConfig& a, const TorqConfig& b) {
   structural(a.executor == b.executor, "executor");
   structural(a.nic == b.nic, "nic");
   structural(a.api == b.api, "api");
+  structural(a.dashboard == b.dashboard, "dashboard");
   structural(a.strategy.reference_pools == b.strategy.reference_pools, "strategy.reference_pools");
   auto changed = [&](bool same, const char* name) { if (!same) d.reloadable.emplace_back(name); };
 #define TORQ_CMP(sec, f) changed(a.sec.f == b.sec.f, #sec "." #f)

@@ -57,6 +57,22 @@ void write_status(json::Writer& w, const Snapshot& s) {
     w.end_object();
   }
   w.end_array();
+  w.key("upstreams").begin_array();  // a standalone dashboard: the role processes it aggregates
+  for (const auto& u : st.upstreams) {
+    w.begin_object();
+    w.key("url").str(redact_url(u.url));
+    w.key("roles").str(u.roles);
+    w.key("up").boolean(u.up);
+    w.key("error").str(u.error);
+    w.key("last_ok_age_ms");
+    if (u.last_ok_unix_ns > 0) w.num(std::max<std::int64_t>(0, s.taken_unix_ns - u.last_ok_unix_ns) / 1'000'000);
+    else w.null();
+    w.key("polls_failed").num(u.polls_failed);
+    w.key("commands_forwarded").num(u.commands_forwarded);
+    w.key("commands_failed").num(u.commands_failed);
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
 }
 
@@ -327,6 +343,17 @@ std::string render_prometheus(const Snapshot& s) {
   for (const auto& e : st.endpoints) p.sample("torq_endpoint_connected", "endpoint=\"" + label(redact_url(e.url)) + "\"", e.connected ? 1 : 0);
   p.family("torq_endpoint_reconnects_total", "counter", "Node session reconnects.");
   for (const auto& e : st.endpoints) p.sample("torq_endpoint_reconnects_total", "endpoint=\"" + label(redact_url(e.url)) + "\"", e.reconnects);
+  if (!st.upstreams.empty()) {  // a standalone dashboard: one series per role process it aggregates
+    p.family("torq_upstream_up", "gauge", "1 when the dashboard's last poll of this role process's operator API succeeded.");
+    for (const auto& u : st.upstreams)
+      p.sample("torq_upstream_up", "upstream=\"" + label(redact_url(u.url)) + "\",roles=\"" + label(u.roles) + "\"", u.up ? 1 : 0);
+    p.family("torq_upstream_poll_failures_total", "counter", "Failed polls of the role process's operator API.");
+    for (const auto& u : st.upstreams)
+      p.sample("torq_upstream_poll_failures_total", "upstream=\"" + label(redact_url(u.url)) + "\"", u.polls_failed);
+    p.family("torq_upstream_commands_failed_total", "counter", "Operator commands the dashboard could not forward to the role process.");
+    for (const auto& u : st.upstreams)
+      p.sample("torq_upstream_commands_failed_total", "upstream=\"" + label(redact_url(u.url)) + "\"", u.commands_failed);
+  }
   p.family("torq_ring_used_bytes", "gauge", "Bytes queued in the ring.");
   for (const auto& r : st.rings) p.sample("torq_ring_used_bytes", "ring=\"" + label(r.name) + "\"", r.used_bytes);
   p.family("torq_ring_capacity_bytes", "gauge", "Ring data-area bytes.");

@@ -14,6 +14,28 @@ void LatencyHistogram::merge(const LatencyHistogram& o) noexcept {
   max_ = std::max(max_, o.max_);
 }
 
+bool LatencyHistogram::restore(const Bucket* buckets, std::size_t n, std::uint64_t count, std::uint64_t sum,
+                               std::uint64_t min, std::uint64_t max) noexcept {
+  reset();
+  if (count == 0) return n == 0;
+  if (min > max) return false;
+  LatencyHistogram h;
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (buckets[i].index >= kBuckets || buckets[i].count == 0) return false;
+    h.buckets_[buckets[i].index] += buckets[i].count;
+    if (total + buckets[i].count < total) return false;
+    total += buckets[i].count;
+  }
+  if (total != count || bucket_of(min) >= kBuckets || h.buckets_[bucket_of(min)] == 0 || h.buckets_[bucket_of(max)] == 0) return false;
+  h.count_ = count;
+  h.sum_ = sum;
+  h.min_ = min;
+  h.max_ = max;
+  *this = h;
+  return true;
+}
+
 std::uint64_t LatencyHistogram::value_at(std::uint64_t num, std::uint64_t den) const noexcept {
   if (count_ == 0 || den == 0) return 0;
   if (num > den) num = den;
@@ -140,6 +162,22 @@ void OperatorState::set_limits(std::size_t opportunities_kept, std::size_t trade
   trades_kept_ = std::max<std::size_t>(1, trades_kept);
   while (opps_.size() > opps_kept_) opps_.pop_front();
   while (trades_.size() > trades_kept_) trades_.pop_front();
+  bump();
+}
+
+void OperatorState::replace(Snapshot s) {
+  std::lock_guard lk(mu_);
+  opps_.assign(std::make_move_iterator(s.opportunities.begin()), std::make_move_iterator(s.opportunities.end()));
+  while (opps_.size() > opps_kept_) opps_.pop_front();
+  trades_.assign(std::make_move_iterator(s.trades.begin()), std::make_move_iterator(s.trades.end()));
+  while (trades_.size() > trades_kept_) trades_.pop_front();
+  series_.assign(s.pnl_series.begin(), s.pnl_series.end());
+  while (series_.size() > points_kept_) series_.pop_front();
+  s.opportunities.clear();
+  s.trades.clear();
+  s.pnl_series.clear();
+  if (s.status.started_unix_ns == 0) s.status.started_unix_ns = s_.status.started_unix_ns;
+  s_ = std::move(s);
   bump();
 }
 

@@ -152,6 +152,11 @@ class Ctl {
       }
       print_table({"RING", "FILL", "USED", "CAPACITY", "DROPS"}, rows);
     }
+    if (const auto* u = d.find("upstreams"); u != nullptr && u->is_array() && !u->items().empty()) {  // a standalone dashboard
+      std::cout << '\n';
+      print_table({"UPSTREAM", "ROLES", "UP", "LAST_OK_AGE_MS", "POLLS_FAILED", "COMMANDS_FAILED", "ERROR"},
+                  rows_of(*u, {"url", "roles", "up", "last_ok_age_ms", "polls_failed", "commands_failed", "error"}));
+    }
     return kOk;
   }
 

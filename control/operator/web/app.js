@@ -55,6 +55,10 @@ function renderHealth(st) {
     ['ready', st.ready ? 'yes' : 'no', st.ready ? 'ok' : 'warn'],
   ]);
   fillRows('#endpoints', st.endpoints, (e) => [e.url, el('span', e.connected ? 'up' : 'down', e.connected ? 'ok' : 'bad'), e.reconnects, e.last_block]);
+  const ups = st.upstreams || [];
+  $('#upstreams').hidden = ups.length === 0;  // only a standalone dashboard has upstreams
+  fillRows('#upstreams', ups, (u) => [u.url, u.roles, el('span', u.up ? 'up' : 'down', u.up ? 'ok' : 'bad'),
+                                      u.last_ok_age_ms === null ? '—' : u.last_ok_age_ms + ' ms', u.error]);
   fillRows('#rings', st.rings, (r) => [r.name, el('span', r.fill_pct.toFixed(1) + '%', r.fill_pct > 80 ? 'bad' : r.fill_pct > 50 ? 'warn' : 'ok'), r.drops]);
 }
 

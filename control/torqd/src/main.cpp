@@ -9,11 +9,61 @@
 #include <fstream>
 #include <iostream>
 
+#include "torq/ops/aggregate.hpp"
 #include "torq/ops/config.hpp"
 #include "torq/torqd/operator_feed.hpp"
 #include "torq/torqd/options.hpp"
 #include "torq/torqd/pipeline.hpp"
 #include "torq/torqd/replay.hpp"
+
+namespace {
+
+// torqd --role dashboard alone: no pipeline; the operator surface of the role processes listed in
+// [dashboard] upstreams, merged (torq/ops/aggregate.hpp). SIGHUP reloads and forwards the reload.
+int run_standalone_dashboard(const torq::torqd::Options& opt, sigset_t& set) {
+  std::unique_ptr<torq::ops::DashboardAggregator> dash;
+  try {
+    auto cfg = std::make_shared<const torq::ops::TorqConfig>(torq::ops::load_config_file(opt.config_file));
+    const std::uint32_t poll_ms = cfg->dashboard.poll_ms;
+    dash = std::make_unique<torq::ops::DashboardAggregator>(cfg, opt.config_file);
+    std::fprintf(stderr, "torqd: operator API on port %u (standalone dashboard over %zu upstream(s), polled every %u ms)\n",
+                 static_cast<unsigned>(dash->port()), cfg->dashboard.upstreams.size(), static_cast<unsigned>(poll_ms));
+  } catch (const torq::ops::ConfigError& e) {
+    std::fprintf(stderr, "torqd: configuration errors:\n%s\n", torq::ops::format_issues(e).c_str());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torqd: start-up failed: %s\n", e.what());
+    return 1;
+  }
+  std::printf("{\"event\":\"ready\",\"role\":\"dashboard\",\"pid\":%d}\n", static_cast<int>(::getpid()));
+  std::fflush(stdout);
+  for (;;) {
+    timespec timeout{0, 100'000'000};
+    const int sig = sigtimedwait(&set, nullptr, &timeout);
+    try {
+      dash->tick();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "torqd: dashboard: %s\n", e.what());
+    }
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      try {
+        std::fprintf(stderr, "torqd: SIGHUP: %s\n", dash->reload_from_file().c_str());
+      } catch (const torq::ops::ConfigError& e) {
+        std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "torqd: SIGHUP: %s\n", e.what());
+      }
+    }
+  }
+  std::fprintf(stderr, "torqd: stopping the dashboard\n");
+  dash->stop();
+  std::printf("{\"event\":\"summary\",\"role\":\"dashboard\"}\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace torq::torqd;
@@ -54,6 +104,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (dashboard_only(opt.roles)) return run_standalone_dashboard(opt, set);
   std::unique_ptr<Pipeline> pipeline;
   try {
     pipeline = std::make_unique<Pipeline>(opt);
@@ -64,9 +115,11 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<OperatorFeed> feed;
   try {
-    // A distributed process serves the operator surface only when it runs the dashboard role.
-    const bool serve = opt.roles.monolith() || (opt.roles.bits & RoleSet::bit(Role::dashboard)) != 0;
-    feed = std::make_unique<OperatorFeed>(*pipeline, opt.config_file, serve);
+    // A distributed process serves the operator surface when it runs the dashboard role, or its
+    // own part of it with --api-port or [api] serve_own (for a standalone dashboard to aggregate).
+    const bool serve = opt.roles.monolith() || (opt.roles.bits & RoleSet::bit(Role::dashboard)) != 0 || opt.api_port >= 0 ||
+                       opt.api_serve_own;
+    feed = std::make_unique<OperatorFeed>(*pipeline, opt.config_file, serve, opt.api_port);
     if (feed->active()) std::fprintf(stderr, "torqd: operator API on port %u\n", static_cast<unsigned>(feed->port()));
     else std::fprintf(stderr, "torqd: %s\n", feed->why_inactive().c_str());
   } catch (const std::exception& e) {

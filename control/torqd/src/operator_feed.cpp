@@ -128,7 +128,7 @@ struct OperatorFeed::Impl {
   }
 };
 
-OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api) {
+OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api, int api_port) {
   if (config_file.empty()) {
     why_ = "no --config: operator API and alerts not started";
     return;
@@ -141,7 +141,7 @@ OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, b
   impl_->config_file = config_file;
   impl_->state.set_limits(cfg->metrics.opportunities_kept, cfg->metrics.trades_kept);
   if (!serve_api) {
-    why_ = "operator API not started: this process does not run the dashboard role ([mode] roles)";
+    why_ = "operator API not started: this process does not run the dashboard role ([mode] roles) and has no --api-port";
     return;
   }
   if (cfg->api.token_file.empty() || !std::filesystem::exists(cfg->api.token_file)) {
@@ -149,6 +149,7 @@ OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, b
     return;
   }
   ops::ApiServerOptions o = ops::api_options_from_config(*cfg, config_file);
+  if (api_port >= 0) o.port = static_cast<std::uint16_t>(api_port);
   o.current_config = cfg;
   if (!cfg->api.audit_file.empty()) {
     impl_->audit = std::make_unique<ops::JsonLinesAuditFile>(cfg->api.audit_file);

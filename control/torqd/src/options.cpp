@@ -38,6 +38,7 @@ Reloadable reloadable_of(const ops::TorqConfig& c) {
 
 void apply_config(const ops::TorqConfig& c, Options& o) {
   o.manifest = c.manifest;
+  o.api_serve_own = c.api.serve_own;
   if (c.chain.chain_id != 0) o.chain_id = c.chain.chain_id;
   // Endpoints, best (lowest priority value) first.
   std::vector<ops::EndpointConfig> eps = c.endpoints;
@@ -142,7 +143,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   CLI::App app{"torqd — Torq DEX-arbitrage daemon (collector, strategy, executor, submitter)"};
   std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
   std::string min_profit, max_notional, collector, md_link_b, md_request_link;
-  int core_c = -2, core_s = -2, core_e = -2;
+  int core_c = -2, core_s = -2, core_e = -2, api_port = -1;
   std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
   std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
   std::uint64_t priority = 0;
@@ -157,6 +158,8 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   app.add_option("--audit", audit, "audit log file (append-only, checksummed)");
   app.add_option("--stats-file", stats, "write the run summary (JSON) here at exit");
   app.add_option("--role", role, "monolith, or roles joined by ',': collector, strategy, executor, dashboard (default: [mode] roles)");
+  app.add_option("--api-port", api_port, "serve this process's own operator API on this port (0: ephemeral) whatever its roles")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ or udp:// string)");
   app.add_option("--md-link-b", md_link_b, "distributed: line B of a udp:// market-data link (sent on both, merged A/B)");
   app.add_option("--md-request-link", md_request_link, "distributed: udp:// address where the collector takes snapshot requests");
@@ -229,8 +232,16 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   }
   if (kill) o.reload.kill_switch = true;
   if (!role.empty()) o.roles = parse_roles(role);
-  if (!o.roles.monolith() && o.roles.bits == RoleSet::bit(Role::dashboard))
-    throw std::invalid_argument("role dashboard serves the operator surface of the roles in its process: give it with collector, strategy or executor");
+  o.api_port = api_port;
+  if (dashboard_only(o.roles)) {
+    // A standalone dashboard: no stage, no node, no key; everything comes from its upstreams.
+    if (o.config_file.empty()) throw std::invalid_argument("role dashboard alone needs --config (its [api] and [dashboard] sections)");
+    const ops::TorqConfig cfg = ops::load_config_file(o.config_file);
+    if (cfg.dashboard.upstreams.empty())
+      throw std::invalid_argument("role dashboard alone aggregates the role processes' operator APIs: list them in [dashboard] upstreams "
+                                  "(or give dashboard together with collector, strategy or executor)");
+    return out;
+  }
   if (!o.md_link_b.empty() && (o.md_link_b.rfind("udp://", 0) != 0 || o.md_link.rfind("udp://", 0) != 0))
     throw std::invalid_argument("--md-link-b: line B needs udp:// links on both lines");
   if (!o.md_request_link.empty() && (o.md_request_link.rfind("udp://", 0) != 0 || o.md_link.rfind("udp://", 0) != 0))

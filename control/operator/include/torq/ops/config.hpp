@@ -180,7 +180,19 @@ struct ApiConfig {
   std::string token_file;     // bearer token, file must be mode 0600 (no group/other access)
   std::string audit_file;     // operator audit trail (JSON lines); empty: <token_file dir>/operator-audit.jsonl
   std::string web_root;       // dashboard files; empty: the compiled-in default
+  // A distributed process without the dashboard role serves its own operator API too (for a
+  // standalone dashboard to aggregate; torqd --api-port does the same from the command line).
+  bool serve_own = false;
   bool operator==(const ApiConfig&) const = default;
+};
+
+// [dashboard]: a standalone dashboard process (torqd --role dashboard) aggregates the operator
+// surfaces of the role processes listed here (each run with --api-port; docs/operator.md).
+struct DashboardConfig {
+  std::vector<std::string> upstreams;        // "http://host:port" of each role process's operator API
+  std::uint32_t poll_ms = 250;               // how often each upstream's /api/snapshot is read
+  std::string upstream_token_file;           // bearer token for the upstreams; empty: [api] token_file
+  bool operator==(const DashboardConfig&) const = default;
 };
 
 struct MetricsConfig {  // reloadable
@@ -217,6 +229,7 @@ struct TorqConfig {
   ModeConfig mode;
   NicConfig nic;
   ApiConfig api;
+  DashboardConfig dashboard;
   MetricsConfig metrics;
   AlertsConfig alerts;
   bool operator==(const TorqConfig&) const = default;

@@ -47,6 +47,15 @@ class LatencyHistogram {
     if (ns > max_) max_ = ns;
   }
   void merge(const LatencyHistogram& o) noexcept;
+  // Rebuilds a histogram from its parts (a snapshot received from another process): false, and
+  // the histogram left empty, when the parts are inconsistent (bucket counts not summing to count,
+  // min > max, a bucket index out of range).
+  struct Bucket {
+    std::size_t index = 0;
+    std::uint64_t count = 0;
+  };
+  [[nodiscard]] bool restore(const Bucket* buckets, std::size_t n, std::uint64_t count, std::uint64_t sum,
+                             std::uint64_t min, std::uint64_t max) noexcept;
   void reset() noexcept { *this = LatencyHistogram{}; }
 
   [[nodiscard]] std::uint64_t count() const noexcept { return count_; }

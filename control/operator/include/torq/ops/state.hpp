@@ -44,6 +44,19 @@ struct RingStatus {
   std::uint64_t drops = 0;      // frames refused because the ring was full (explicit back pressure)
 };
 
+// A standalone dashboard process (torqd --role dashboard, [dashboard] upstreams): one row per
+// role process whose operator surface it aggregates.
+struct UpstreamStatus {
+  std::string url;              // the upstream's operator API, e.g. "http://127.0.0.1:8788"
+  std::string roles;            // what the upstream reported ("collector", "strategy+executor", ...)
+  bool up = false;              // the last poll succeeded
+  std::string error;            // why the last poll failed
+  std::int64_t last_ok_unix_ns = 0;
+  std::uint64_t polls_failed = 0;
+  std::uint64_t commands_forwarded = 0;
+  std::uint64_t commands_failed = 0;
+};
+
 enum class BreakerState : std::uint8_t { closed, open, half_open };
 [[nodiscard]] std::string_view to_string(BreakerState b) noexcept;
 
@@ -63,6 +76,7 @@ struct StatusSnapshot {
   std::string kill_reason;
   std::int64_t last_event_unix_ns = 0;     // last market event received
   bool ready = false;                      // backfill done, pools loaded: /readyz
+  std::vector<UpstreamStatus> upstreams;   // standalone dashboard only
 };
 
 struct PoolRow {
@@ -171,6 +185,9 @@ class OperatorState {
   // Any other change, done under the lock (e.g. flip one flag); bumps the version.
   void update(const std::function<void(Snapshot&)>& f);
   void set_limits(std::size_t opportunities_kept, std::size_t trades_kept);
+  // Replaces the whole state (opportunities, trades and the P&L series included, trimmed to the
+  // limits): how a standalone dashboard installs the snapshot it merged from its upstreams.
+  void replace(Snapshot s);
 
   [[nodiscard]] Snapshot snapshot() const;
   [[nodiscard]] std::uint64_t version() const noexcept { return version_.load(std::memory_order_acquire); }

@@ -30,8 +30,9 @@ class OperatorFeed {
   // With `config_file`: loads it (alerts run from here on) and starts the API server when its
   // [api] token file exists; otherwise the API is inactive (active() false, `why_inactive()` says
   // why). serve_api false (a distributed process without the dashboard role): the config still
-  // drives reloads and alerts, but no server starts. Throws on a bind failure or a config error.
-  OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api = true);
+  // drives reloads and alerts, but no server starts. api_port >= 0 (torqd --api-port) replaces
+  // [api] port. Throws on a bind failure or a config error.
+  OperatorFeed(Pipeline& pipeline, const std::string& config_file, bool serve_api = true, int api_port = -1);
   ~OperatorFeed();
   OperatorFeed(const OperatorFeed&) = delete;
   OperatorFeed& operator=(const OperatorFeed&) = delete;

@@ -28,8 +28,9 @@ namespace torq::torqd {
 enum class Role : std::uint8_t { monolith, collector, strategy, executor, dashboard };
 
 // The roles this process runs: one bit per role; no bit = monolith (every role, in-process links).
-// dashboard = this process serves the operator surface (API, dashboard, metrics, alerts); it is
-// always given together with another role (a monolith always serves it).
+// dashboard = this process serves the operator surface (API, dashboard, metrics). Together with
+// other roles it serves theirs; alone it is a standalone dashboard that aggregates the operator
+// APIs of the role processes in [dashboard] upstreams (torq/ops/aggregate.hpp) and runs no stage.
 struct RoleSet {
   std::uint8_t bits = 0;
   [[nodiscard]] static constexpr std::uint8_t bit(Role r) noexcept {
@@ -44,6 +45,8 @@ struct RoleSet {
 [[nodiscard]] std::string to_string(RoleSet roles);
 // "collector,strategy" (',' or '+' between names; "monolith" alone). Throws std::invalid_argument.
 [[nodiscard]] RoleSet parse_roles(const std::string& text);
+// The standalone dashboard: the dashboard role alone, in a distributed deployment.
+[[nodiscard]] constexpr bool dashboard_only(RoleSet r) noexcept { return r.bits == RoleSet::bit(Role::dashboard); }
 enum class IdleKind : std::uint8_t { spin, backoff, yield };
 
 // Runs f(idle) with the idle strategy `kind` names: chosen once per loop, so the loop calls
@@ -122,6 +125,11 @@ struct Options {
   std::string audit_file = "torq-audit.log";
   std::string stats_file;  // JSON summary written at exit (also printed on stdout)
   RoleSet roles;                                 // from --role, else [mode] roles; none: monolith
+  // --api-port: this process serves its own operator API on this port (0: ephemeral) whatever its
+  // roles, e.g. a role process a standalone dashboard aggregates. -1: [api] port, served only by a
+  // monolith or a process with the dashboard role.
+  int api_port = -1;
+  bool api_serve_own = false;  // [api] serve_own: serve this process's own API whatever its roles
   std::string md_link = "shm:/torq-md";         // distributed: collector → strategy
   std::string md_link_b;                        // distributed, udp:// only: line B (sent on both, merged A/B)
   std::string md_request_link;                  // udp:// back channel: receivers ask the collector for snapshots
