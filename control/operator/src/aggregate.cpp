@@ -139,8 +139,9 @@ struct Poller {
 }  // namespace
 
 struct DashboardAggregator::Impl {
-  std::shared_ptr<const TorqConfig> config;
+  std::shared_ptr<const TorqConfig> config;  // the owner thread's (reload replaces it)
   std::string config_path;
+  std::uint32_t poll_ms = 250;  // [dashboard] is structural: fixed for the pollers' lifetime
   std::string upstream_token;
   OperatorState state;
   CommandQueue commands;
@@ -156,7 +157,7 @@ struct DashboardAggregator::Impl {
   std::map<std::size_t, std::pair<std::uint64_t, std::uint64_t>> forwarded;  // index -> (ok, failed)
 
   std::chrono::milliseconds timeout() const {
-    return std::chrono::milliseconds(std::clamp<std::uint32_t>(config->dashboard.poll_ms * 4, 500, 3000));
+    return std::chrono::milliseconds(std::clamp<std::uint32_t>(poll_ms * 4, 500, 3000));
   }
 
   void poll_loop(Poller& p) {
@@ -181,7 +182,7 @@ struct DashboardAggregator::Impl {
         }
       }
       std::unique_lock lk(stop_mu);
-      if (stop_cv.wait_for(lk, std::chrono::milliseconds(config->dashboard.poll_ms), [&] { return stopping; })) return;
+      if (stop_cv.wait_for(lk, std::chrono::milliseconds(poll_ms), [&] { return stopping; })) return;
     }
   }
 
@@ -239,6 +240,7 @@ DashboardAggregator::DashboardAggregator(std::shared_ptr<const TorqConfig> confi
   m.config = std::move(config);
   m.config_path = std::move(config_path);
   const TorqConfig& cfg = *m.config;
+  m.poll_ms = cfg.dashboard.poll_ms;
   if (cfg.dashboard.upstreams.empty())
     throw std::invalid_argument("role dashboard alone aggregates other processes: [dashboard] upstreams lists their operator APIs");
   m.upstream_token = load_token_file(cfg.dashboard.upstream_token_file.empty() ? cfg.api.token_file : cfg.dashboard.upstream_token_file);
