@@ -12,6 +12,7 @@
 #include "torq/torqd/hex.hpp"
 #include "torq/torqd/operator_feed.hpp"
 #include "torq/torqd/options.hpp"
+#include "torq/torqd/replay.hpp"
 #include "torq/torqd/telemetry.hpp"
 
 using namespace torq;
@@ -241,6 +242,18 @@ TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUp
   const char* line_b[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--md-link", "shm:/torq-md", "--md-link-b",
                           "udp://127.0.0.1:5002"};
   EXPECT_THROW((void)parse_args(9, line_b), std::invalid_argument) << "line B needs udp:// on both lines";
+}
+
+TEST(TorqdNativeToken, ShouldFindTheWrappedNativeTokenByConfiguredSymbolOrPolygonsNames) {
+  Book b;  // USDC, WETH: no Polygon native token
+  EXPECT_FALSE(native_token_index(b.reg).has_value()) << "no WMATIC/WPOL/POL: not silently token 0";
+  ASSERT_TRUE(native_token_index(b.reg, "WETH").has_value()) << "Ethereum, Base, Arbitrum: [chain] native_token = \"WETH\"";
+  EXPECT_EQ(*native_token_index(b.reg, "WETH"), b.weth.index());
+  EXPECT_FALSE(native_token_index(b.reg, "WBNB").has_value());
+  const auto wpol = *b.reg.add_token(protocol::Chain::Polygon, addr(0x44), 18, "WPOL");
+  ASSERT_TRUE(native_token_index(b.reg).has_value());
+  EXPECT_EQ(*native_token_index(b.reg), wpol.index());
+  EXPECT_EQ(*native_token_index(b.reg, "WETH"), b.weth.index()) << "a configured symbol wins";
 }
 
 TEST(TorqdOptions, ShouldSignWithAGasLimitAboveTheExpectedGasUnits) {

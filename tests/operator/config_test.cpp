@@ -382,6 +382,16 @@ TEST(Config, ShouldAcceptDistributedModeWithAllLinks) {
   EXPECT_EQ(c.mode.links.at("market_data"), "shm:/torq-md");
 }
 
+TEST(Config, ShouldTakeTheNativeTokenOnlyWhenItIsAConfiguredToken) {
+  std::string text = kBase;
+  const auto at = text.find("[chain]\n") + 8;
+  EXPECT_EQ(torq::ops::parse_config(std::string(text).insert(at, "native_token = \"WETH\"\n"), "n.toml").chain.native_token, "WETH");
+  const auto issues = errors_of(std::string(text).insert(at, "native_token = \"WBNB\"\n"));
+  ASSERT_EQ(issues.size(), 1u);
+  EXPECT_EQ(issues[0].key, "chain.native_token");
+  EXPECT_NE(issues[0].message.find("WBNB"), std::string::npos);
+}
+
 TEST(Config, ShouldTakeDashboardUpstreamsAndNameEveryBadOne) {
   const auto c = torq::ops::parse_config(std::string(kBase) +
                                              "\n[dashboard]\npoll_ms = 100\nupstreams = [\"http://127.0.0.1:8788\", \"http://10.0.0.2:8788\"]\n",

@@ -532,7 +532,11 @@ class Loader {
   void chain(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "chain", true);
     if (t == nullptr) return;
-    check_keys(*t, "chain", {"name", "chain_id"});
+    check_keys(*t, "chain", {"name", "chain_id", "native_token"});
+    if (auto v = string_at(*t, "native_token", "chain.native_token", false)) {
+      if (v->empty()) issue("chain.native_token", line_of(*t->get("native_token")), "must not be empty (leave it out for WMATIC/WPOL/POL)");
+      cfg.chain.native_token = *v;
+    }
     if (auto v = string_at(*t, "name", "chain.name", true)) {
       if (v->empty()) issue("chain.name", line_of(*t->get("name")), "must not be empty");
       cfg.chain.name = *v;
@@ -1145,6 +1149,9 @@ class Loader {
 
   void cross_checks(TorqConfig& cfg) {
     if (cfg.endpoints.empty()) issue("endpoints", 0, "at least one [[endpoints]] entry (or include_manifest) is required");
+    if (!cfg.chain.native_token.empty() && !cfg.tokens.empty() &&
+        std::none_of(cfg.tokens.begin(), cfg.tokens.end(), [&](const TokenConfig& t) { return t.symbol == cfg.chain.native_token; }))
+      issue("chain.native_token", 0, "\"" + cfg.chain.native_token + "\" is not the symbol of any [[tokens]] entry");
     if (cfg.tokens.empty()) issue("tokens", 0, "at least one [[tokens]] entry (or include_manifest) is required");
     if (cfg.venues.empty()) issue("venues", 0, "at least one [[venues]] entry (or include_manifest) is required");
     std::set<std::string> syms, addrs, venues, pools;

@@ -39,6 +39,7 @@ Reloadable reloadable_of(const ops::TorqConfig& c) {
 void apply_config(const ops::TorqConfig& c, Options& o) {
   o.manifest = c.manifest;
   o.api_serve_own = c.api.serve_own;
+  o.native_token = c.chain.native_token;
   if (c.chain.chain_id != 0) o.chain_id = c.chain.chain_id;
   // Endpoints, best (lowest priority value) first.
   std::vector<ops::EndpointConfig> eps = c.endpoints;

@@ -403,7 +403,13 @@ struct Pipeline::Impl {
           if (k.max_exposure_usd.raw != 0) prices[i].max_exposure_usd = k.max_exposure_usd;
         }
       }
-      if (t->symbol == "WMATIC" || t->symbol == "WPOL" || t->symbol == "POL") native_token = static_cast<std::uint32_t>(i);
+    }
+    if (const auto n = native_token_index(registry, opt.native_token)) {
+      native_token = *n;
+    } else if (has(Role::strategy) || has(Role::executor)) {  // gas is valued in it
+      throw std::runtime_error(opt.native_token.empty()
+                                   ? "no wrapped native token among the pools' tokens (WMATIC, WPOL or POL): name it in [chain] native_token"
+                                   : "[chain] native_token \"" + opt.native_token + "\" is not a token of any configured pool");
     }
 
     const bool distributed = !opt.roles.monolith();

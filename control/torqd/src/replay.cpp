@@ -110,6 +110,7 @@ Meta parse_meta(const std::string& text) {
   o.gas_limit_headroom_pct = 0;
   if (std::uint64_t h = 0; doc["gas_limit_headroom_pct"].get(h) == simdjson::SUCCESS) o.gas_limit_headroom_pct = static_cast<std::uint32_t>(h);
   if (std::uint64_t b = 0; doc["md_max_frame_bytes"].get(b) == simdjson::SUCCESS) o.md_max_frame_bytes = static_cast<std::uint32_t>(b);
+  str("native_token", o.native_token);  // absent in older recordings: WMATIC/WPOL/POL
   Reloadable& r = o.reload;
   i64("min_profit_usd", r.min_profit_usd.raw);
   std::uint64_t v = 0;
@@ -352,11 +353,11 @@ control::NodeSessionConfig session_config(protocol::Chain chain, const std::stri
   return sc;
 }
 
-std::uint32_t native_token_index(const protocol::InstrumentRegistry& registry) {
-  std::uint32_t native = 0;
+std::optional<std::uint32_t> native_token_index(const protocol::InstrumentRegistry& registry, const std::string& symbol) {
+  std::optional<std::uint32_t> native;
   for (std::size_t i = 0; i < registry.token_count(); ++i) {
     const auto& sym = registry.token(registry.token_id(i))->symbol;
-    if (sym == "WMATIC" || sym == "WPOL" || sym == "POL") native = static_cast<std::uint32_t>(i);
+    if (symbol.empty() ? (sym == "WMATIC" || sym == "WPOL" || sym == "POL") : sym == symbol) native = static_cast<std::uint32_t>(i);
   }
   return native;
 }
@@ -401,6 +402,7 @@ std::string recording_meta(const Options& opt, const std::vector<std::int64_t>& 
     << "\",\"gas_units_2hop\":" << opt.gas_units_2hop << ",\"gas_units_3hop\":" << opt.gas_units_3hop
     << ",\"gas_limit_headroom_pct\":" << opt.gas_limit_headroom_pct
     << (opt.md_max_frame_bytes != 0 ? ",\"md_max_frame_bytes\":" + std::to_string(opt.md_max_frame_bytes) : std::string())
+    << (opt.native_token.empty() ? std::string() : ",\"native_token\":\"" + json_escape(opt.native_token) + "\"")
     << ",\"min_profit_usd\":" << r.min_profit_usd.raw << ",\"min_profit_share_bps\":" << r.min_profit_share_bps
     << ",\"priority_fee_gwei\":" << r.priority_fee_gwei << ",\"max_notional_usd\":" << r.max_notional_usd.raw
     << ",\"daily_loss_usd\":" << r.daily_loss_usd.raw << ",\"max_drawdown_usd\":" << r.max_drawdown_usd.raw
@@ -447,7 +449,7 @@ ReplayResult replay(const ReplayOptions& ro) {
   const auto chain = protocol::chain_from_id(opt.chain_id);
   std::vector<std::int64_t> prices = meta.prices;
   prices.resize(registry.token_count(), 0);
-  const std::uint32_t native = native_token_index(registry);
+  const std::uint32_t native = native_token_index(registry, opt.native_token).value_or(0);
 
   ReplayState st;
   st.res = &res;

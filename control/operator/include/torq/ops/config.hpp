@@ -48,6 +48,9 @@ enum class NicBackend : std::uint8_t { kernel, dpdk };
 struct ChainConfig {
   std::string name;
   std::uint64_t chain_id = 0;
+  // Symbol of the wrapped native token (gas is valued in it), one of [[tokens]]; empty: WMATIC,
+  // WPOL or POL (Polygon). Other chains name theirs, e.g. "WETH" on Ethereum, Base or Arbitrum.
+  std::string native_token;
   bool operator==(const ChainConfig&) const = default;
 };
 

@@ -124,6 +124,7 @@ struct Options {
   std::string contract;
   std::string audit_file = "torq-audit.log";
   std::string stats_file;  // JSON summary written at exit (also printed on stdout)
+  std::string native_token;  // [chain] native_token: symbol of the wrapped native token; empty: WMATIC/WPOL/POL
   RoleSet roles;                                 // from --role, else [mode] roles; none: monolith
   // --api-port: this process serves its own operator API on this port (0: ephemeral) whatever its
   // roles, e.g. a role process a standalone dashboard aggregates. -1: [api] port, served only by a

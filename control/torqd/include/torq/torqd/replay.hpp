@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,11 @@ inline constexpr const char* kDryRunKeyHex = "1111111111111111111111111111111111
                                               const std::vector<std::int64_t>& prices, std::uint32_t native_token,
                                               const Options& opt);
 
-// Index of the wrapped native token (WMATIC / WPOL / POL symbol), 0 when none.
-[[nodiscard]] std::uint32_t native_token_index(const protocol::InstrumentRegistry& registry);
+// Dense index of the wrapped native token: the token named `symbol`, or with an empty symbol the
+// one called WMATIC, WPOL or POL. nullopt when there is none (gas cannot be valued: torqd refuses
+// to start a strategy or executor).
+[[nodiscard]] std::optional<std::uint32_t> native_token_index(const protocol::InstrumentRegistry& registry,
+                                                              const std::string& symbol = {});
 
 // The recording header's metadata (JSON): manifest text, chain, URLs, USD prices per token
 // index, and the executor settings replay's dry run uses. Throws when the manifest is unreadable.
