@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "../common/tls_test_server.hpp"  // free_tcp_port
 #include "torq/ops/aggregate.hpp"
 #include "torq/ops/api_server.hpp"
 #include "torq/ops/client.hpp"
@@ -409,6 +410,16 @@ TEST_F(DashboardTest, ShouldSendAKillAgainUntilAnUpstreamThatWasDownHasIt) {
   EXPECT_EQ(cmds[0].reason, "halt");
   dash.tick();
   EXPECT_TRUE(executor.commands.drain().empty()) << "delivered once, not again";
+}
+
+TEST_F(DashboardTest, ShouldListenOnThePortGivenOnTheCommandLine) {
+  Upstream executor;
+  executor.start("dash-token-123");
+  const int port = torq::testing::free_tcp_port();
+  ASSERT_GT(port, 0);
+  DashboardAggregator dash(config({executor.url()}), (dir_ / "dash.toml").string(), port);  // torqd --api-port
+  EXPECT_EQ(dash.port(), port);
+  EXPECT_EQ(http_request("http://127.0.0.1:" + std::to_string(port), "GET", "/healthz", "").status, 200U);
 }
 
 TEST_F(DashboardTest, ShouldRefuseToStartWithoutUpstreams) {

@@ -234,7 +234,7 @@ struct DashboardAggregator::Impl {
   }
 };
 
-DashboardAggregator::DashboardAggregator(std::shared_ptr<const TorqConfig> config, std::string config_path)
+DashboardAggregator::DashboardAggregator(std::shared_ptr<const TorqConfig> config, std::string config_path, int api_port)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.config = std::move(config);
@@ -246,6 +246,7 @@ DashboardAggregator::DashboardAggregator(std::shared_ptr<const TorqConfig> confi
   m.upstream_token = load_token_file(cfg.dashboard.upstream_token_file.empty() ? cfg.api.token_file : cfg.dashboard.upstream_token_file);
   m.state.set_limits(cfg.metrics.opportunities_kept, cfg.metrics.trades_kept);
   ApiServerOptions o = api_options_from_config(cfg, m.config_path);
+  if (api_port >= 0) o.port = static_cast<std::uint16_t>(api_port);
   o.current_config = m.config;
   if (!cfg.api.audit_file.empty()) {
     m.audit = std::make_unique<JsonLinesAuditFile>(cfg.api.audit_file);

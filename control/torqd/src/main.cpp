@@ -25,7 +25,7 @@ int run_standalone_dashboard(const torq::torqd::Options& opt, sigset_t& set) {
   try {
     auto cfg = std::make_shared<const torq::ops::TorqConfig>(torq::ops::load_config_file(opt.config_file));
     const std::uint32_t poll_ms = cfg->dashboard.poll_ms;
-    dash = std::make_unique<torq::ops::DashboardAggregator>(cfg, opt.config_file);
+    dash = std::make_unique<torq::ops::DashboardAggregator>(cfg, opt.config_file, opt.api_port);
     std::fprintf(stderr, "torqd: operator API on port %u (standalone dashboard over %zu upstream(s), polled every %u ms)\n",
                  static_cast<unsigned>(dash->port()), cfg->dashboard.upstreams.size(), static_cast<unsigned>(poll_ms));
   } catch (const torq::ops::ConfigError& e) {

@@ -41,8 +41,9 @@ struct UpstreamView {
 
 class DashboardAggregator {
  public:
-  // Starts the pollers and the API server (bind, token and audit file from `config`'s [api]).
-  DashboardAggregator(std::shared_ptr<const TorqConfig> config, std::string config_path);
+  // Starts the pollers and the API server (bind, token and audit file from `config`'s [api];
+  // api_port >= 0, torqd --api-port, replaces [api] port).
+  DashboardAggregator(std::shared_ptr<const TorqConfig> config, std::string config_path, int api_port = -1);
   ~DashboardAggregator();
   DashboardAggregator(const DashboardAggregator&) = delete;
   DashboardAggregator& operator=(const DashboardAggregator&) = delete;
