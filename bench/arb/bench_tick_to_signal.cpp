@@ -7,7 +7,8 @@
 // 1k and 10k pools. A pinned producer writes market-data frames (TSC in the header timestamp)
 // into an SPSC ring; the engine runs its busy-spin loop on another pinned cpu and publishes
 // signal frames (which carry the triggering frame's timestamp) into an out ring, which the
-// producer thread reads back: latency = TSC at read-back - TSC in the frame, for the first signal
+// producer thread reads back: latency = TSC at read-back - TSC in the frame (stamped when the frame
+// is complete, just before it is published), for the first signal
 // of each dislocating tick. Peers in the same run: the same engine's on_frame cost measured
 // in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks, and every
 // measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
@@ -96,6 +97,13 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     (void)eng.on_frame(std::span(buf.data(), n));
     quiet.record(hw::rdtscp() - t0);
   }
+  // FNV-1a over every signal frame of the in-thread dislocating ticks (outside the timed region):
+  // equal digests of two builds = the same signals, bytes and order, on the same tick sequence.
+  std::uint64_t digest = 14695981039346656037ULL, digest_frames = 0;
+  const auto digest_frame = [&](std::span<const std::byte> f) {
+    for (const std::byte b : f) digest = (digest ^ static_cast<std::uint8_t>(b)) * 1099511628211ULL;
+    ++digest_frames;
+  };
   std::uint64_t in_thread_no_signal = 0;  // dislocating ticks whose on_frame emitted nothing
   const arb::EngineStats st0 = eng.stats();
   for (std::size_t i = 0; i < events; ++i) {
@@ -107,7 +115,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     if (emitted == 0) ++in_thread_no_signal;
     n = event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags);
     (void)eng.on_frame(std::span(buf.data(), n));
-    (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
+    (void)out_cons.consume_burst(digest_frame, SIZE_MAX);
   }
   (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
   const arb::EngineStats before = eng.stats();
@@ -138,8 +146,13 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   for (std::size_t i = 0; i < events + 1000; ++i) {
     const std::size_t p = movable[rng() % movable.size()];
     ++block;
+    // The tick starts when its frame is complete, as a collector hands it to the ring: the frame is
+    // built first (a V3 move computes getTickAtSqrtRatio: the producer's work, not the engine's),
+    // then stamped (the frames carry no checksum, so the header's timestamp is patched in place).
+    const std::size_t n_md = event_frame(buf, u, p, 1.015, block, 0, ++seq, 0, kFrameFlags);
     const std::uint64_t ts = hw::rdtsc();
-    publish(event_frame(buf, u, p, 1.015, block, 0, ++seq, ts, kFrameFlags));
+    std::memcpy(buf.data() + 16, &ts, sizeof ts);  // FrameHeader::timestamp_ns
+    publish(n_md);
     bool got = false;
     const std::uint64_t deadline = ts + clock.hz() / 1000;  // 1 ms
     while (!got && hw::rdtsc() < deadline) {
@@ -187,6 +200,8 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("of_which_signal_arrived_after_1ms", late_signal);
   o.add("of_which_never_signalled", static_cast<std::uint64_t>(missed.size()));
   o.add("in_thread_dislocating_ticks_without_signal", in_thread_no_signal);
+  o.add("in_thread_signal_digest", digest);
+  o.add("in_thread_signal_frames", digest_frames);
   o.add("probes_per_search_in_thread", probes_per_search);
   o.add("golden_search_share_of_searches",
         static_cast<double>(st.golden_searches) / static_cast<double>(std::max<std::uint64_t>(1, st.searches)));

@@ -312,5 +312,75 @@ TEST(Prefilter, ShouldRejectAtProductOneWhenExactAndNearOneOnlyBelowTheRoundingM
             marginal_rate(v3s, v3m, true) * (1 - 1e-15));
 }
 
+// BoundFloat::from (limb-wise, inline) against its definition: m = the top 64 bits of v, e = the
+// shift, the mantissa rounded up when round_up and a dropped bit is set (carry renormalises).
+TEST(Prefilter, ShouldRoundBoundFloatFromExactlyAsDefinedForEveryBitLength) {
+  std::mt19937_64 rng(11);
+  const auto reference = [](const U256& v, bool up) {
+    const unsigned bl = v.bit_length();
+    if (bl == 0) return BoundFloat{0, 0};
+    if (bl <= 64) return BoundFloat{v.limb[0] << (64 - bl), static_cast<std::int32_t>(bl) - 64};
+    const unsigned sh = bl - 64;
+    std::uint64_t m = (v >> sh).limb[0];
+    std::int32_t e = static_cast<std::int32_t>(sh);
+    if (up && v.countr_zero() < sh && ++m == 0) {
+      m = 1ULL << 63;
+      ++e;
+    }
+    return BoundFloat{m, e};
+  };
+  int carries = 0;
+  for (unsigned bits = 0; bits <= 256; ++bits) {
+    for (int k = 0; k < 64; ++k) {
+      U256 v = U256::from_limbs(rng(), rng(), rng(), rng());
+      if (k % 4 == 1) v = U256::from_limbs(~0ULL, ~0ULL, ~0ULL, ~0ULL);       // all ones: rounding carries
+      if (k % 4 == 2) v = U256::from_limbs(0, 0, 0, 1ULL << 63);             // one bit: nothing dropped
+      if (k % 4 == 3) v = U256::from_limbs(rng() & 1, 0, 0, ~0ULL);          // only the lowest bit below
+      v = bits == 256 ? v : (v >> (256 - bits));
+      for (const bool up : {false, true}) {
+        const BoundFloat a = BoundFloat::from(v, up), b = reference(v, up);
+        ASSERT_EQ(a.m, b.m) << bits << " " << k << " " << up;
+        ASSERT_EQ(a.e, b.e) << bits << " " << k << " " << up;
+        carries += (bits > 64 && b.e == static_cast<std::int32_t>(v.bit_length()) - 63) ? 1 : 0;  // rounded to 2^bl
+      }
+    }
+  }
+  EXPECT_GT(carries, 100);  // the all-ones values of every length above 64 bits
+}
+
+// The pricer's last step (a stable amount at 1 USD) equals num::from_token_amount for every
+// decimals count and amount size, overflow (nullopt) included.
+TEST(Gas, ShouldValueStableAmountsExactlyAsFromTokenAmount) {
+  std::mt19937_64 rng(5);
+  int some = 0, none = 0;
+  for (unsigned d = 0; d <= 40; ++d) {
+    for (int k = 0; k < 3000; ++k) {
+      const unsigned bits = 1 + static_cast<unsigned>(rng() % 140);  // around 2^63 * 10^(d-8) and 2^128
+      U256 a = U256::from_limbs(rng(), rng(), rng(), rng()) >> (256 - bits);
+      if (k < 3) {  // around the overflow threshold: a = floor(INT64_MAX / 10^(8-d)), or (2^63) 10^(d-8)
+        U256 t = U256(static_cast<std::uint64_t>(INT64_MAX));
+        if (d <= 8) {
+          for (unsigned i = d; i < 8; ++i) t = t / U256(10);
+        } else {
+          t = t + U256::one();
+          for (unsigned i = 8; i < d; ++i) t = t * U256(10);
+        }
+        a = k == 0 ? t - U256::one() : (k == 1 ? t : t + U256::one());
+      }
+      const auto want = num::from_token_amount(a, d, num::UsdFixedPoint8{num::UsdFixedPoint8::kScale});
+      const auto got = UsdPricer::stable_usd(a, d);
+      ASSERT_EQ(want.has_value(), got.has_value()) << d << " " << bits;
+      if (want) {
+        ASSERT_EQ(want->raw, got->raw) << d << " " << bits;
+        ++some;
+      } else {
+        ++none;
+      }
+    }
+  }
+  EXPECT_GT(some, 10000);
+  EXPECT_GT(none, 10000);
+}
+
 }  // namespace
 }  // namespace torq::arb

@@ -108,7 +108,45 @@ std::optional<UsdFixedPoint8> UsdPricer::value(std::uint32_t token, const U256& 
     if (!out) return std::nullopt;
     a = *out;
   }
-  return num::from_token_amount(a, r.decimals, UsdFixedPoint8{UsdFixedPoint8::kScale});
+  return stable_usd(a, r.decimals);
+}
+
+std::optional<UsdFixedPoint8> UsdPricer::stable_usd(const U256& amount, unsigned decimals) noexcept {
+  static constexpr std::uint64_t kPow10[20] = {1ULL,
+                                               10ULL,
+                                               100ULL,
+                                               1'000ULL,
+                                               10'000ULL,
+                                               100'000ULL,
+                                               1'000'000ULL,
+                                               10'000'000ULL,
+                                               100'000'000ULL,
+                                               1'000'000'000ULL,
+                                               10'000'000'000ULL,
+                                               100'000'000'000ULL,
+                                               1'000'000'000'000ULL,
+                                               10'000'000'000'000ULL,
+                                               100'000'000'000'000ULL,
+                                               1'000'000'000'000'000ULL,
+                                               10'000'000'000'000'000ULL,
+                                               100'000'000'000'000'000ULL,
+                                               1'000'000'000'000'000'000ULL,
+                                               10'000'000'000'000'000'000ULL};
+  constexpr u128 kMax = static_cast<u128>(INT64_MAX);
+  if (amount.fits_u128() && decimals <= 8 + 19) {
+    const u128 a = amount.low_u128();
+    u128 q;
+    if (decimals <= 8) {  // a * 10^(8-d): exact; overflow-checked against INT64_MAX
+      const std::uint64_t k = kPow10[8 - decimals];
+      if (a > kMax / k) return std::nullopt;
+      q = a * k;
+    } else {  // floor(a 10^8 / 10^d) = floor(a / 10^(d-8))
+      q = a / kPow10[decimals - 8];
+    }
+    if (q > kMax) return std::nullopt;
+    return UsdFixedPoint8{static_cast<std::int64_t>(q)};
+  }
+  return num::from_token_amount(amount, decimals, UsdFixedPoint8{UsdFixedPoint8::kScale});
 }
 
 }  // namespace torq::arb

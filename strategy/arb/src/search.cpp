@@ -192,45 +192,6 @@ double marginal_rate(const PoolState& s, const PoolMeta& m, bool zero_for_one) n
   return zero_for_one ? g * price : g / price;
 }
 
-BoundFloat BoundFloat::from(const U256& v, bool round_up) noexcept {
-  const unsigned bl = v.bit_length();
-  if (bl == 0) return BoundFloat{0, 0};
-  if (bl <= 64) return BoundFloat{v.limb[0] << (64 - bl), static_cast<std::int32_t>(bl) - 64};
-  const unsigned sh = bl - 64;
-  std::uint64_t m = (v >> sh).limb[0];
-  std::int32_t e = static_cast<std::int32_t>(sh);
-  if (round_up && v.countr_zero() < sh) {  // bits dropped: round the mantissa up
-    if (++m == 0) {
-      m = 1ULL << 63;
-      ++e;
-    }
-  }
-  return BoundFloat{m, e};
-}
-
-BoundFloat BoundFloat::mul(const BoundFloat& a, const BoundFloat& b, bool round_up) noexcept {
-  if (a.m == 0 || b.m == 0) return BoundFloat{0, 0};
-  const u128 p = static_cast<u128>(a.m) * b.m;  // in [2^126, 2^128)
-  const unsigned sh = (p >> 127) != 0 ? 64 : 63;
-  std::uint64_t m = static_cast<std::uint64_t>(p >> sh);
-  std::int32_t e = a.e + b.e + static_cast<std::int32_t>(sh);
-  const u128 dropped = p & ((static_cast<u128>(1) << sh) - 1);
-  if (round_up && dropped != 0) {
-    if (++m == 0) {
-      m = 1ULL << 63;
-      ++e;
-    }
-  }
-  return BoundFloat{m, e};
-}
-
-bool BoundFloat::less_equal(const BoundFloat& a, const BoundFloat& b) noexcept {
-  if (a.m == 0) return true;
-  if (b.m == 0) return false;
-  if (a.e != b.e) return a.e < b.e;  // both normalised: the exponent orders them
-  return a.m <= b.m;
-}
-
 RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_for_one) noexcept {
   if (!s.has_state()) return RateBound{BoundFloat{0, 0}, BoundFloat{1ULL << 63, -63}};  // rate 0
   if (m.type == PoolType::V2) {
@@ -250,16 +211,6 @@ RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_f
   }
   const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96, false);
   return RateBound{BoundFloat::mul(keep, q192, true), BoundFloat::mul(million, BoundFloat::mul(sp, sp, false), false)};
-}
-
-bool cannot_profit(std::span<const RateBound> rates) noexcept {
-  if (rates.empty()) return true;
-  BoundFloat num = rates[0].num, den = rates[0].den;
-  for (std::size_t i = 1; i < rates.size(); ++i) {
-    num = BoundFloat::mul(num, rates[i].num, true);
-    den = BoundFloat::mul(den, rates[i].den, false);
-  }
-  return BoundFloat::less_equal(num, den);
 }
 
 SearchResult optimize_v2v2(const Hop& h1, const Hop& h2, const SearchConfig& cfg) noexcept {

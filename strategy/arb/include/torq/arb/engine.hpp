@@ -5,7 +5,9 @@
 // V3 Swap/Mint/Burn/Initialize; BlockHeader sets the block and base fee; ReorgNotice unwinds the
 // book to the common ancestor; PoolStateSnapshot / V3TicksSnapshot load state; V2 Swap/Mint/Burn
 // are ignored because the Sync that the pair emits with them carries the reserves); then every
-// cycle touching a changed pool is evaluated once: an exact, conservative prefilter on the product
+// cycle touching a changed pool is evaluated once, in the cycle index's order (a pool's 2-pool
+// cycles first), each signal published as soon as its cycle is found profitable (before the next
+// cycle is looked at): an exact, conservative prefilter on the product
 // of the hops' marginal-rate bounds (integer arithmetic: a product <= 1 means no input profits), the exact optimal-input search, the profit valued in USD, minus gas
 // (units of the path kind x (base fee + priority fee), valued through the reference pools). An
 // opportunity whose net profit is >= min_net_profit and whose cycle has not been signalled in this
@@ -111,7 +113,12 @@ class ArbEngine {
   void refresh_rates(std::uint32_t pool) noexcept;
   void apply_tlv(const protocol::TlvView& tlv) noexcept;
   std::size_t evaluate_dirty(std::uint64_t timestamp_ns) noexcept;
-  [[nodiscard]] bool publish(const protocol::ArbitrageSignal& sig, std::uint64_t timestamp_ns) noexcept;
+  // The exact prefilter of one cycle from the cached rate bounds (counts stale / rejected cycles).
+  [[nodiscard]] bool passes_prefilter(std::uint32_t cycle_id) noexcept;
+  // Search, USD valuation and gas of a cycle that passed the prefilter: fills `sig` (signal_id 0);
+  // false when no input profits or it cannot be valued.
+  [[nodiscard]] bool search_cycle(std::uint32_t cycle_id, protocol::ArbitrageSignal& sig) noexcept;
+  [[nodiscard]] bool publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_ns) noexcept;
   void next_epoch() noexcept;
 
   EngineConfig cfg_;
@@ -121,11 +128,16 @@ class ArbEngine {
   GasModel gas_;
   ring::SpscProducer* out_ = nullptr;
   std::vector<RateBound> rates_;          // 2 per pool: [0] token0->token1, [1] token1->token0
+  // Per pool, refreshed with rates_ (every book change made by on_frame marks the pool dirty,
+  // quarantine included; like rates_, it assumes the book is changed only through on_frame): has
+  // state and is not quarantined. The prefilter reads only rates_ and this, not the state lines.
+  std::vector<std::uint8_t> usable_;
   std::vector<std::uint32_t> v3_slot_;    // per pool: index of its V3 step caches (~0: not V3)
   std::unique_ptr<V3SegmentCache[]> v3_steps_;  // 2 per V3 pool: [0] zero_for_one, [1] one_for_zero
   std::vector<std::uint32_t> pool_stamp_;  // epoch of the last mark_dirty
   std::vector<std::uint32_t> cycle_stamp_;
   std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block
+  protocol::ArbitrageSignal sig_scratch_{};  // the signal being built (no copy per cycle)
   std::vector<std::uint32_t> dirty_;
   std::size_t dirty_count_ = 0;
   std::uint32_t epoch_ = 0;

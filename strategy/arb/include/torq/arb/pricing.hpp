@@ -70,6 +70,11 @@ class UsdPricer {
     const UsdRoute& r = routes_[token];
     for (unsigned i = 0; i < r.hops && i < 2; ++i) out[i] = book_->state(r.pool[i]).version;
   }
+  // A stable token amount (`decimals`) at 1 USD: equal to num::from_token_amount(amount, decimals,
+  // 1 USD) for every input (tested), without its 512-bit mul_div when the amount fits 128 bits:
+  // 10^8 / 10^d is an exact multiplier for d <= 8 and floor(a / 10^(d-8)) a 128/64-bit division
+  // for d <= 27.
+  [[nodiscard]] static std::optional<UsdFixedPoint8> stable_usd(const U256& amount, unsigned decimals) noexcept;
   // `amount` carried through one pool at its mid price.
   [[nodiscard]] static std::optional<U256> mid_convert(const PoolState& s, const PoolMeta& m, bool zero_for_one,
                                                        const U256& amount) noexcept;

@@ -39,6 +39,8 @@
 // calling thread): one thread per set of caches, noexcept, no allocation.
 #pragma once
 
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -85,6 +87,62 @@ struct RateBound {
 // cycle cannot profit. Exact (integer arithmetic, conservative rounding); never drops a cycle
 // with a profitable input.
 [[nodiscard]] bool cannot_profit(std::span<const RateBound> rates) noexcept;
+
+// Inline: the prefilter runs for every cycle touching a changed pool, before the first signal.
+inline BoundFloat BoundFloat::from(const U256& v, bool round_up) noexcept {
+  int i = 3;
+  while (i > 0 && v.limb[i] == 0) --i;
+  const std::uint64_t hi = v.limb[i];
+  if (hi == 0) return BoundFloat{0, 0};
+  const int lz = std::countl_zero(hi);
+  if (i == 0) return BoundFloat{hi << lz, -lz};  // fits: exact
+  // The top 64 bits; shift sh = 64 i - lz bits away (limbs below i - 1 and lo's low 64 - lz bits).
+  const std::uint64_t lo = v.limb[i - 1];
+  std::uint64_t m = lz == 0 ? hi : (hi << lz) | (lo >> (64 - lz));
+  std::int32_t e = 64 * i - lz;
+  if (round_up) {
+    bool dropped = (lo << lz) != 0;
+    for (int j = 0; j < i - 1; ++j) dropped = dropped || v.limb[j] != 0;
+    if (dropped && ++m == 0) {  // bits dropped: round the mantissa up
+      m = 1ULL << 63;
+      ++e;
+    }
+  }
+  return BoundFloat{m, e};
+}
+
+inline BoundFloat BoundFloat::mul(const BoundFloat& a, const BoundFloat& b, bool round_up) noexcept {
+  if (a.m == 0 || b.m == 0) return BoundFloat{0, 0};
+  const unsigned __int128 p = static_cast<unsigned __int128>(a.m) * b.m;  // in [2^126, 2^128)
+  const unsigned sh = (p >> 127) != 0 ? 64 : 63;
+  std::uint64_t m = static_cast<std::uint64_t>(p >> sh);
+  std::int32_t e = a.e + b.e + static_cast<std::int32_t>(sh);
+  const unsigned __int128 dropped = p & ((static_cast<unsigned __int128>(1) << sh) - 1);
+  if (round_up && dropped != 0) {
+    if (++m == 0) {
+      m = 1ULL << 63;
+      ++e;
+    }
+  }
+  return BoundFloat{m, e};
+}
+
+inline bool BoundFloat::less_equal(const BoundFloat& a, const BoundFloat& b) noexcept {
+  if (a.m == 0) return true;
+  if (b.m == 0) return false;
+  if (a.e != b.e) return a.e < b.e;  // both normalised: the exponent orders them
+  return a.m <= b.m;
+}
+
+inline bool cannot_profit(std::span<const RateBound> rates) noexcept {
+  if (rates.empty()) return true;
+  BoundFloat num = rates[0].num, den = rates[0].den;
+  for (std::size_t i = 1; i < rates.size(); ++i) {
+    num = BoundFloat::mul(num, rates[i].num, true);
+    den = BoundFloat::mul(den, rates[i].den, false);
+  }
+  return BoundFloat::less_equal(num, den);
+}
 
 enum class Sizing : std::uint8_t {
   closed_form = 0,  // constant-product closed form per V3 step + cached exact evaluation
