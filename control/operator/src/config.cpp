@@ -746,23 +746,11 @@ class Loader {
     set_uint(*t, "gas_units_3hop", "strategy", false, s.gas_units_3hop, 21'000, 30'000'000);
     set_uint(*t, "gas_limit_headroom_pct", "strategy", false, s.gas_limit_headroom_pct, 0, 400);
     set_uint(*t, "priority_fee_gwei", "strategy", false, s.priority_fee_gwei, 0, 100'000);
-    if (const toml::node* n = t->get("reference_pools")) {
-      const auto* arr = n->as_array();
-      if (arr == nullptr) {
-        issue("strategy.reference_pools", line_of(*n), "expected an array of pool addresses");
-      } else {
-        std::size_t i = 0;
-        for (const auto& el : *arr) {
-          const std::string k = "strategy.reference_pools[" + std::to_string(i++) + "]";
-          const auto* str = el.as_string();
-          if (str == nullptr) { issue(k, line_of(el), "expected a pool address string"); continue; }
-          auto e = expand(str->get(), k, line_of(el));
-          if (!e) continue;
-          if (!is_address(*e)) { issue(k, line_of(el), "expected 0x followed by 40 hex digits"); continue; }
-          s.reference_pools.push_back(*e);
-        }
-      }
-    }
+    each_string(*t, "reference_pools", "strategy.reference_pools", "expected an array of pool addresses",
+                [&](std::string e, const std::string& k, std::uint32_t line) {
+                  if (!is_address(e)) issue(k, line, "expected 0x followed by 40 hex digits");
+                  else s.reference_pools.push_back(std::move(e));
+                });
     if (cfg.chain.chain_id == 137 && s.priority_fee_gwei < 25) {
       const toml::node* n = t->get("priority_fee_gwei");
       issue("strategy.priority_fee_gwei", n ? line_of(*n) : line_of(*t),
@@ -958,22 +946,29 @@ class Loader {
     return v >= 1 && v <= 65535;
   }
 
-  std::vector<std::string> strings_at(const toml::table& t, std::string_view k, const std::string& full) {
-    std::vector<std::string> out;
+  // Array of strings, each ${VAR}-expanded: f(value, "full[i]", line) for every element that is a
+  // string and expands; the others are issues.
+  template <class F>
+  void each_string(const toml::table& t, std::string_view k, const std::string& full, std::string_view not_array, F&& f) {
     const toml::node* n = t.get(k);
-    if (n == nullptr) return out;
+    if (n == nullptr) return;
     const auto* arr = n->as_array();
     if (arr == nullptr) {
-      issue(full, line_of(*n), "expected an array of strings");
-      return out;
+      issue(full, line_of(*n), std::string(not_array));
+      return;
     }
     std::size_t i = 0;
     for (const auto& el : *arr) {
       const std::string ki = full + "[" + std::to_string(i++) + "]";
       const auto* s = el.as_string();
       if (s == nullptr) { issue(ki, line_of(el), "expected a string"); continue; }
-      if (auto e = expand(s->get(), ki, line_of(el))) out.push_back(*e);
+      if (auto e = expand(s->get(), ki, line_of(el))) f(std::move(*e), ki, line_of(el));
     }
+  }
+
+  std::vector<std::string> strings_at(const toml::table& t, std::string_view k, const std::string& full) {
+    std::vector<std::string> out;
+    each_string(t, k, full, "expected an array of strings", [&](std::string v, const std::string&, std::uint32_t) { out.push_back(std::move(v)); });
     return out;
   }
 
@@ -1092,30 +1087,14 @@ class Loader {
     const auto* t = section(root, "dashboard", false);
     if (t == nullptr) return;
     check_keys(*t, "dashboard", {"upstreams", "poll_ms", "upstream_token_file"});
-    if (const toml::node* n = t->get("upstreams")) {
-      const auto* arr = n->as_array();
-      if (arr == nullptr) {
-        issue("dashboard.upstreams", line_of(*n), "expected an array of \"http://host:port\" URLs");
-      } else {
-        std::size_t i = 0;
-        for (const auto& el : *arr) {
-          const std::string k = "dashboard.upstreams[" + std::to_string(i++) + "]";
-          const auto* str = el.as_string();
-          if (str == nullptr) { issue(k, line_of(el), "expected a string"); continue; }
-          auto e = expand(str->get(), k, line_of(el));
-          if (!e) continue;
-          if (e->rfind("http://", 0) != 0 && e->rfind("https://", 0) != 0) {
-            issue(k, line_of(el), "expected an http:// or https:// URL of a role process's operator API");
-            continue;
-          }
-          if (std::find(cfg.dashboard.upstreams.begin(), cfg.dashboard.upstreams.end(), *e) != cfg.dashboard.upstreams.end()) {
-            issue(k, line_of(el), "upstream listed twice");
-            continue;
-          }
-          cfg.dashboard.upstreams.push_back(*e);
-        }
-      }
-    }
+    auto& ups = cfg.dashboard.upstreams;
+    each_string(*t, "upstreams", "dashboard.upstreams", "expected an array of \"http://host:port\" URLs",
+                [&](std::string e, const std::string& k, std::uint32_t line) {
+                  if (e.rfind("http://", 0) != 0 && e.rfind("https://", 0) != 0)
+                    issue(k, line, "expected an http:// or https:// URL of a role process's operator API");
+                  else if (std::find(ups.begin(), ups.end(), e) != ups.end()) issue(k, line, "upstream listed twice");
+                  else ups.push_back(std::move(e));
+                });
     set_uint(*t, "poll_ms", "dashboard", false, cfg.dashboard.poll_ms, 50, 60'000);
     if (auto f = string_at(*t, "upstream_token_file", "dashboard.upstream_token_file", false)) cfg.dashboard.upstream_token_file = resolve(*f);
   }

@@ -18,6 +18,18 @@
 
 namespace {
 
+// SIGHUP: runs reload() and logs what it did, or why the settings stay as they are.
+template <class F>
+void on_sighup(F&& reload) {
+  try {
+    std::fprintf(stderr, "torqd: SIGHUP: %s\n", reload().c_str());
+  } catch (const torq::ops::ConfigError& e) {
+    std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "torqd: SIGHUP: reload refused: %s\n", e.what());
+  }
+}
+
 // torqd --role dashboard alone: no pipeline; the operator surface of the role processes listed in
 // [dashboard] upstreams, merged (torq/ops/aggregate.hpp). SIGHUP reloads and forwards the reload.
 int run_standalone_dashboard(const torq::torqd::Options& opt, sigset_t& set) {
@@ -46,15 +58,7 @@ int run_standalone_dashboard(const torq::torqd::Options& opt, sigset_t& set) {
       std::fprintf(stderr, "torqd: dashboard: %s\n", e.what());
     }
     if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) {
-      try {
-        std::fprintf(stderr, "torqd: SIGHUP: %s\n", dash->reload_from_file().c_str());
-      } catch (const torq::ops::ConfigError& e) {
-        std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "torqd: SIGHUP: %s\n", e.what());
-      }
-    }
+    if (sig == SIGHUP) on_sighup([&] { return dash->reload_from_file(); });
   }
   std::fprintf(stderr, "torqd: stopping the dashboard\n");
   dash->stop();
@@ -145,14 +149,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "torqd: SIGHUP: no --config file, nothing to reload\n");
         continue;
       }
-      try {
-        const std::string done = feed->reload_from_file();
-        std::fprintf(stderr, "torqd: SIGHUP: %s\n", done.c_str());
-      } catch (const torq::ops::ConfigError& e) {
-        std::fprintf(stderr, "torqd: SIGHUP: reload refused, settings unchanged:\n%s\n", torq::ops::format_issues(e).c_str());
-      } catch (const std::exception& e) {
-        std::fprintf(stderr, "torqd: SIGHUP: reload refused: %s\n", e.what());
-      }
+      on_sighup([&] { return feed->reload_from_file(); });
     }
   }
   std::fprintf(stderr, "torqd: stopping: intake, drain, receipts, audit flush\n");
