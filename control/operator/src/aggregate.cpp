@@ -152,8 +152,9 @@ struct DashboardAggregator::Impl {
   std::condition_variable stop_cv;
   bool stopping = false;  // under stop_mu
   std::int64_t started = unix_now_ns();
-  // Upstreams (by index) a kill has not reached yet, with the reason; retried every tick.
+  // Upstreams (by index) a kill has not reached yet, with the reason; retried once a second.
   std::map<std::size_t, std::string> pending_kill;
+  std::chrono::steady_clock::time_point next_kill_retry{};
   std::map<std::size_t, std::pair<std::uint64_t, std::uint64_t>> forwarded;  // index -> (ok, failed)
 
   std::chrono::milliseconds timeout() const {
@@ -215,8 +216,12 @@ struct DashboardAggregator::Impl {
     for (std::size_t i = 0; i < pollers.size(); ++i) {
       switch (c.kind) {
         case CommandKind::kill:
-          if (forward(i, "/api/kill", body_of({{"reason", c.reason}}))) pending_kill.erase(i);
-          else pending_kill[i] = c.reason;
+          if (forward(i, "/api/kill", body_of({{"reason", c.reason}}))) {
+            pending_kill.erase(i);
+          } else {
+            pending_kill[i] = c.reason;
+            next_kill_retry = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+          }
           break;
         case CommandKind::resume:
           pending_kill.erase(i);
@@ -292,9 +297,12 @@ const OperatorState& DashboardAggregator::state() const noexcept { return impl_-
 void DashboardAggregator::tick() {
   Impl& m = *impl_;
   for (Command& c : m.commands.drain()) m.apply(c);
-  for (auto it = m.pending_kill.begin(); it != m.pending_kill.end();) {
-    if (m.forward(it->first, "/api/kill", Impl::body_of({{"reason", it->second}}))) it = m.pending_kill.erase(it);
-    else ++it;
+  if (!m.pending_kill.empty() && std::chrono::steady_clock::now() >= m.next_kill_retry) {
+    for (auto it = m.pending_kill.begin(); it != m.pending_kill.end();) {
+      if (m.forward(it->first, "/api/kill", Impl::body_of({{"reason", it->second}}))) it = m.pending_kill.erase(it);
+      else ++it;
+    }
+    m.next_kill_retry = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   }
   std::vector<UpstreamView> views;
   views.reserve(m.pollers.size());

@@ -13,7 +13,7 @@
 // is shown down (and the dashboard not ready) without its pools and trades vanishing. tick(), on
 // the owner's thread, merges the latest snapshots into the OperatorState its ApiServer serves and
 // forwards the operator's commands (kill, resume, risk set, reload) to every upstream with the
-// upstream token; a kill that did not reach an upstream is sent again on every tick until it has.
+// upstream token; a kill that did not reach an upstream is sent again once a second until it has.
 //
 // Control-plane code: allocates, blocks on HTTP (forwarding, in tick()); never on a pinned core.
 // tick(), reload_from_file() and stop() belong to one owner thread; the pollers and the API server
