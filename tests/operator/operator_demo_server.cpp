@@ -79,6 +79,10 @@ int main(int argc, char** argv) {
     st.endpoints = {{"ws://127.0.0.1:8545", true, 0, block}, {"http://127.0.0.1:8545", tick % 40 < 35, tick / 40, block}};
     st.rings = {{"market_data", 1 << 20, (rnd() % 400) * 1024, 0}, {"signals", 1 << 16, (rnd() % 20) * 512, 0}};
     st.breaker = BreakerState::closed;
+    // As a standalone dashboard would show them: its role processes, the strategy's API down.
+    st.upstreams = {{"http://127.0.0.1:8788", "collector", true, "", unix_now_ns() - 120'000'000, 0, 0, 0},
+                    {"http://127.0.0.1:8789", "strategy", false, "connection refused", unix_now_ns() - 9'000'000'000, 3, 0, 0},
+                    {"http://127.0.0.1:8790", "executor", true, "", unix_now_ns() - 80'000'000, 0, 1, 0}};
     state.set_status(st);
 
     std::vector<PoolRow> pools;

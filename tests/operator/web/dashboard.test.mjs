@@ -97,6 +97,11 @@ try {
   check(quarantined, 'pool quarantine state shown');
   const stages = await page.evaluate(() => [...document.querySelectorAll('#latency .hist')].map((e) => e.dataset.stage));
   check(stages.includes('decode') && stages.includes('search'), `latency histograms (${stages.join(', ')})`);
+  const ups = await page.evaluate(() => ({ hidden: document.querySelector('#upstreams').hidden,
+    rows: [...document.querySelectorAll('#upstreams tbody tr')].map((r) => r.textContent) }));
+  check(!ups.hidden && ups.rows.length === 3 && ups.rows[1].includes('strategy') && ups.rows[1].includes('down') &&
+        ups.rows[1].includes('connection refused') && ups.rows[2].includes('executor') && ups.rows[2].includes('up'),
+        `upstream processes of a standalone dashboard shown (${ups.rows.join(' | ')})`);
   const health = await page.evaluate(() => document.querySelector('#health-list').textContent);
   check(health.includes('block lag') && health.includes('breaker'), 'health panel shows block lag and breaker');
   check(errors.length === 0, `no page errors ${errors.join('; ')}`);

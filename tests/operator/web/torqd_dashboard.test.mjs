@@ -110,6 +110,8 @@ try {
   const poolText = await page.evaluate(() => document.querySelector('#pools tbody').textContent);
   check(poolText.includes('quickswap_v2') && poolText.includes('uniswap_v3') && poolText.includes('WETH'),
     'pool table: 17 pools with venue and tokens');
+  const upsHidden = await page.evaluate(() => document.querySelector('#upstreams').hidden);
+  check(upsHidden, 'no upstream table for a monolith');
   const tradesBefore = await page.evaluate(() => document.querySelectorAll('#trades tbody tr').length);
   check(tradesBefore === 0, `no trade row before the dislocation (${tradesBefore})`);
 
