@@ -1,7 +1,10 @@
 // bench/ring/bench_ring.cpp — throughput and one-way latency of torq::ring::SpscProducer/Consumer
 // against DPDK rte_ring (SP/SC, pointers to frames in a slab) and boost::lockfree::spsc_queue
-// (fixed-size frame structs), with 64- and 256-byte frames, cross-core, pinned. Prints one JSON
-// document on stdout.  Usage: bench_ring [--quick] [--frames N] [--samples N]
+// (fixed-size frame structs), with 64- and 256-byte frames, cross-core, pinned. Throughput twice:
+// one message per publication (every peer), and batches of 32 (torq_ring commit_deferred + flush,
+// rte_ring_sp_enqueue_burst, boost push of an array: what a poll loop that receives bursts does).
+// Prints one JSON document on stdout.
+// Usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]
 #include <boost/lockfree/spsc_queue.hpp>
 
 #include <atomic>
@@ -31,6 +34,9 @@ using torq::bench::LatencyRecorder;
 using torq::hw::rdtsc;
 
 constexpr std::size_t kBurst = 32;
+// --consumer-idle pause: an empty poll is followed by one pause instruction, as torqd's consumer
+// loops do (mycelium::BusySpinIdle); spin (the default): the consumer polls again at once.
+bool g_pause_when_empty = false;
 
 template <std::size_t N>
 struct alignas(8) Frame {
@@ -115,17 +121,40 @@ class TorqPeer {
   Frame<N> tmpl_;
 };
 
-template <std::size_t N>
+// Batched = true pushes every kBurst frames as one array (push(const T*, n)): throughput only.
+template <std::size_t N, bool Batched = false>
 class BoostPeer {
  public:
   explicit BoostPeer(std::size_t slots) : q_(std::make_unique<Queue>()), tmpl_(make_template<N>()) { (void)slots; }
-  static const char* name() { return "boost_spsc_queue"; }
-  void finish() noexcept {}
+  static const char* name() { return Batched ? "boost_spsc_queue_push_every_32" : "boost_spsc_queue"; }
+  void finish() noexcept {
+    if constexpr (Batched) {
+      while (npend_ != 0) flush_pending();
+    }
+  }
   bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
-    Frame<N> f = tmpl_;
-    f.seq = seq;
-    f.tsc = tsc;
-    return q_->push(f);
+    if constexpr (Batched) {
+      if (npend_ == kBurst) {
+        flush_pending();
+        if (npend_ == kBurst) return false;
+      }
+      Frame<N>& f = pend_[npend_++];
+      f = tmpl_;
+      f.seq = seq;
+      f.tsc = tsc;
+      if (npend_ == kBurst) flush_pending();
+      return true;
+    } else {
+      Frame<N> f = tmpl_;
+      f.seq = seq;
+      f.tsc = tsc;
+      return q_->push(f);
+    }
+  }
+  void flush_pending() noexcept {
+    const std::size_t n = q_->push(pend_, npend_);
+    if (n != 0 && n < npend_) std::memmove(static_cast<void*>(pend_), pend_ + n, (npend_ - n) * sizeof(Frame<N>));
+    npend_ -= n;
   }
   bool try_send_stamped(std::uint64_t seq) noexcept {
     Frame<N> f = tmpl_;
@@ -145,10 +174,13 @@ class BoostPeer {
   using Queue = boost::lockfree::spsc_queue<Frame<N>, boost::lockfree::capacity<4096>>;
   std::unique_ptr<Queue> q_;
   Frame<N> tmpl_;
+  Frame<N> pend_[Batched ? kBurst : 1];
+  std::size_t npend_ = 0;
 };
 
 #if defined(TORQ_HAVE_DPDK)
-template <std::size_t N>
+// Batched = true enqueues every kBurst frame pointers with rte_ring_sp_enqueue_burst: throughput only.
+template <std::size_t N, bool Batched = false>
 class RteRingPeer {
  public:
   explicit RteRingPeer(unsigned slots) : slab_mask_(2 * slots - 1) {
@@ -161,15 +193,38 @@ class RteRingPeer {
   }
   ~RteRingPeer() { ::operator delete(ring_mem_, std::align_val_t{128}); }
   [[nodiscard]] bool ok() const { return ok_; }
-  static const char* name() { return "dpdk_rte_ring"; }
-  void finish() noexcept {}
+  static const char* name() { return Batched ? "dpdk_rte_ring_enqueue_burst_32" : "dpdk_rte_ring"; }
+  void finish() noexcept {
+    if constexpr (Batched) {
+      while (npend_ != 0) flush_pending();
+    }
+  }
   bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
-    if (rte_ring_full(ring_)) return false;
-    Frame<N>* f = &slab_[seq & slab_mask_];
-    *f = tmpl_;
-    f->seq = seq;
-    f->tsc = tsc;
-    return rte_ring_sp_enqueue(ring_, f) == 0;
+    if constexpr (Batched) {
+      if (npend_ == kBurst) {
+        flush_pending();
+        if (npend_ == kBurst) return false;
+      }
+      Frame<N>* f = &slab_[seq & slab_mask_];  // the slab holds 2x the ring: never a queued slot
+      *f = tmpl_;
+      f->seq = seq;
+      f->tsc = tsc;
+      pend_[npend_++] = f;
+      if (npend_ == kBurst) flush_pending();
+      return true;
+    } else {
+      if (rte_ring_full(ring_)) return false;
+      Frame<N>* f = &slab_[seq & slab_mask_];
+      *f = tmpl_;
+      f->seq = seq;
+      f->tsc = tsc;
+      return rte_ring_sp_enqueue(ring_, f) == 0;
+    }
+  }
+  void flush_pending() noexcept {
+    const unsigned n = rte_ring_sp_enqueue_burst(ring_, pend_, npend_, nullptr);
+    if (n != 0 && n < npend_) std::memmove(pend_, pend_ + n, (npend_ - n) * sizeof(void*));
+    npend_ -= n;
   }
   bool try_send_stamped(std::uint64_t seq) noexcept {
     if (rte_ring_full(ring_)) return false;
@@ -196,6 +251,8 @@ class RteRingPeer {
   std::unique_ptr<Frame<N>[]> slab_;
   std::uint64_t slab_mask_;
   Frame<N> tmpl_;
+  void* pend_[kBurst] = {};
+  unsigned npend_ = 0;
   bool ok_ = false;
 };
 #endif
@@ -233,11 +290,12 @@ ThroughputResult run_throughput(Peer& peer, std::uint64_t n, Cpus cpus, const to
     gate.arrive_and_wait();
     std::uint64_t expect = 0;
     while (expect < n) {
-      peer.poll([&](std::uint64_t seq, std::uint64_t, std::byte last) {
+      const std::size_t got = peer.poll([&](std::uint64_t seq, std::uint64_t, std::byte last) {
         errors += seq != expect;
         sink += static_cast<std::uint64_t>(last);
         ++expect;
       });
+      if (got == 0 && g_pause_when_empty) _mm_pause();
     }
     t1 = rdtsc();
   });
@@ -272,12 +330,13 @@ torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::
     gate.arrive_and_wait();
     std::uint64_t expect = 0;
     while (expect < total) {
-      peer.poll([&](std::uint64_t seq, std::uint64_t tsc, std::byte) {
+      const std::size_t got = peer.poll([&](std::uint64_t seq, std::uint64_t tsc, std::byte) {
         const std::uint64_t now = rdtsc();
         errors += seq != expect;
         if (seq >= warmup) rec.record(now - tsc);
         ++expect;
       });
+      if (got == 0 && g_pause_when_empty) _mm_pause();
     }
   });
   std::thread producer([&] {
@@ -343,6 +402,7 @@ int main(int argc, char** argv) {
   std::uint64_t frames = 10'000'000;
   std::uint64_t samples = 200'000;
   int runs = 3;
+  std::uint64_t ring_bytes = 1 << 18;  // torq ring data area: 256 KiB, ~3640 64-byte frames
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") {
@@ -355,8 +415,21 @@ int main(int argc, char** argv) {
       samples = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--runs" && i + 1 < argc) {
       runs = std::atoi(argv[++i]);
+    } else if (a == "--consumer-idle" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      if (v != "spin" && v != "pause") {
+        std::fprintf(stderr, "bench_ring: --consumer-idle is spin or pause\n");
+        return 2;
+      }
+      g_pause_when_empty = v == "pause";
+    } else if (a == "--torq-ring-bytes" && i + 1 < argc) {
+      ring_bytes = std::strtoull(argv[++i], nullptr, 10);
+      if (ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)) != 0) {
+        std::fprintf(stderr, "bench_ring: --torq-ring-bytes must be a power of two >= 4096\n");
+        return 2;
+      }
     } else {
-      std::fprintf(stderr, "usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N]\n");
+      std::fprintf(stderr, "usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]\n");
       return 2;
     }
   }
@@ -364,7 +437,7 @@ int main(int argc, char** argv) {
   const auto [pc, cc] = torq::bench::pick_two_cpus();
   const Cpus cpus{pc, cc};
 
-  constexpr std::uint64_t kRingBytes = 1 << 18;  // 256 KiB data area: ~3640 64-byte frames
+  const std::uint64_t kRingBytes = ring_bytes;
   constexpr unsigned kSlots = 4096;              // rte_ring / boost slots
   std::vector<PeerReport> reports;
   std::string dpdk_note;
@@ -383,6 +456,9 @@ int main(int argc, char** argv) {
         dpdk_note = "rte_ring_init on plain aligned memory (no EAL, no memzone); SP/SC; pointers into a frame slab";
         reports.push_back(measure<RteRingPeer<N>>([&] { return std::make_unique<RteRingPeer<N>>(kSlots); }, N,
                                                   frames, samples, runs, cpus, clock));
+        reports.push_back(measure<RteRingPeer<N, true>>(
+            [&] { return std::make_unique<RteRingPeer<N, true>>(kSlots); }, N, frames, samples, runs, cpus, clock,
+            /*with_latency=*/false));
       } else {
         dpdk_note = "rte_ring_init failed: DPDK peer skipped";
       }
@@ -392,6 +468,8 @@ int main(int argc, char** argv) {
 #endif
     reports.push_back(measure<BoostPeer<N>>([&] { return std::make_unique<BoostPeer<N>>(kSlots); }, N, frames,
                                             samples, runs, cpus, clock));
+    reports.push_back(measure<BoostPeer<N, true>>([&] { return std::make_unique<BoostPeer<N, true>>(kSlots); }, N,
+                                                  frames, samples, runs, cpus, clock, /*with_latency=*/false));
   };
   run_size(std::integral_constant<std::size_t, 64>{});
   run_size(std::integral_constant<std::size_t, 256>{});
@@ -407,6 +485,7 @@ int main(int argc, char** argv) {
   };
   std::vector<std::string> ratios;
   bool above_peers_64 = true;
+  bool above_burst_peers_64 = true;
   for (std::size_t frame : {std::size_t{64}, std::size_t{256}}) {
     const PeerReport* t = find("torq_ring", frame);
     const PeerReport* tb = find("torq_ring_publish_every_32", frame);
@@ -421,12 +500,23 @@ int main(int argc, char** argv) {
       o.add(std::string("p50_latency_torq_over_") + peer, t->lat.p50_ns / p->lat.p50_ns);
       if (frame == 64 && thr <= 1.0) above_peers_64 = false;
     }
+    // Batches of 32 against the peers' own batch calls.
+    for (const char* batched : {"dpdk_rte_ring_enqueue_burst_32", "boost_spsc_queue_push_every_32"}) {
+      const PeerReport* p = find(batched, frame);
+      if (tb == nullptr || p == nullptr) continue;
+      const double thr = tb->median_mps / p->median_mps;
+      o.add(std::string("throughput_torq_publish_every_32_over_") + batched, thr);
+      if (frame == 64 && thr <= 1.0) above_burst_peers_64 = false;
+    }
     ratios.push_back(o.str());
   }
   const PeerReport* t64 = find("torq_ring", 64);
   JsonObject bars;
   bars.add("throughput_64B_gt_20M_msgs_per_sec", t64 != nullptr && t64->median_mps > 20e6);
   bars.add("throughput_64B_above_all_peers_run", above_peers_64);
+  const PeerReport* tb64 = find("torq_ring_publish_every_32", 64);
+  bars.add("throughput_64B_batches_of_32_gt_20M_msgs_per_sec", tb64 != nullptr && tb64->median_mps > 20e6);
+  bars.add("throughput_64B_batches_of_32_above_peers_batched", tb64 != nullptr && above_burst_peers_64);
   bars.add("p50_lt_200ns", t64 != nullptr && t64->lat.p50_ns < 200);
   bars.add("p99_9_lt_2us", t64 != nullptr && t64->lat.p999_ns < 2000);
 
@@ -437,6 +527,7 @@ int main(int argc, char** argv) {
   env.add("latency_samples", samples).add("latency_send_interval_ns", 1000.0);
   env.add("torq_ring_data_bytes", kRingBytes).add("peer_slots", static_cast<std::uint64_t>(kSlots));
   env.add("consumer_burst", static_cast<std::uint64_t>(kBurst));
+  env.add("consumer_idle", g_pause_when_empty ? "pause" : "spin");
 
   JsonObject dp;
   dp.add("available", dpdk).add("note", dpdk_note);
