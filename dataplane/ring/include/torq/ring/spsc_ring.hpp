@@ -390,19 +390,25 @@ class SpscConsumer {
   template <class Handler>
   [[nodiscard]] std::size_t consume_burst(Handler&& handler, std::size_t max) noexcept {
     if (corrupt_) [[unlikely]] return 0;
+    // Locals: the handler's stores (and the byte view of the ring) may alias the members, which
+    // would otherwise be reloaded from memory for every record.
+    std::byte* const data = data_;
+    const std::uint64_t mask = mask_;
+    const std::uint64_t capacity = capacity_;
+    const std::uint64_t max_payload = max_payload_;
     std::size_t n = 0;
     std::uint64_t head = head_;
     while (n < max) {
-      const std::uint64_t pos = head & mask_;
-      const RecordHeader h = detail::load_header(data_ + pos);
+      const std::uint64_t pos = head & mask;
+      const RecordHeader h = detail::load_header(data + pos);
       if (!(h.flags & kRecordFlagCommitted)) break;  // not published (yet)
       const std::uint64_t rb = record_bytes(h.length);
-      if (rb > capacity_ - pos || (!(h.flags & kRecordFlagPadding) && h.length > max_payload_)) [[unlikely]] {
+      if (rb > capacity - pos || (!(h.flags & kRecordFlagPadding) && h.length > max_payload)) [[unlikely]] {
         corrupt_ = true;
         break;
       }
       if (!(h.flags & kRecordFlagPadding)) [[likely]] {
-        handler(std::span<const std::byte>(data_ + pos + kRecordHeaderBytes, h.length));
+        handler(std::span<const std::byte>(data + pos + kRecordHeaderBytes, h.length));
         ++n;
       }
       head += rb;
