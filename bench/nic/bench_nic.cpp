@@ -27,12 +27,14 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <thread>
 #include <type_traits>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "torq/bench/latency.hpp"
@@ -367,6 +369,17 @@ int main(int argc, char** argv) {
       o.cores = std::to_string(cpu < 0 ? 0 : cpu);
       o.file_prefix = "bench_nic_" + std::to_string(getpid());
       o.log_level = "*:error";
+      // PMDs from elsewhere than DPDK's built-in plugin directory (a host without the DPDK
+      // packages, the libraries copied next to the binary): a colon-separated list of .so files
+      // or directories, as [nic.eal] driver_paths.
+      if (const char* d = std::getenv("TORQ_BENCH_DPDK_DRIVERS"); d != nullptr) {
+        for (std::string_view rest = d; !rest.empty();) {
+          const auto colon = rest.find(':');
+          if (colon != 0) o.driver_paths.emplace_back(rest.substr(0, colon));
+          if (colon == std::string_view::npos) break;
+          rest.remove_prefix(colon + 1);
+        }
+      }
       dpdk::eal_init(eal_arguments(o, hugepages_available()));
       g_pools = std::make_unique<dpdk::MbufPools>(dpdk::MbufPoolConfig{}, "bench");
     } catch (const std::exception& e) {
