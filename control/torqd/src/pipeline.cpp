@@ -1688,14 +1688,19 @@ struct Pipeline::Impl {
               attempt.tx_hash = h;
               mined = parse_receipt(res[at].json, attempt, r);
             }
+            // The order's Submitted record (this thread's audit channel) must come before the
+            // executor's Included/Reverted/Failed record (its own channel) in the log: the writer
+            // drains channels in turn, so let it write ours before the executor hears of the outcome.
             if (mined) {
               (r.status == static_cast<std::uint8_t>(protocol::ExecutionStatus::Included) ? counters.included : counters.reverted)
                   .fetch_add(1, std::memory_order_relaxed);
               stage_sample(*tel_sub, Stage::SubmitToMined, mono_ns() - pending[i].sent_ns);
+              (void)audit->flush(std::chrono::seconds(2));
               send_event(out, r, SubmitWhat::Settled);
             } else if (now > pending[i].deadline) {
               counters.receipt_timeouts.fetch_add(1, std::memory_order_relaxed);
               fetch_pending_nonce(rpc);
+              (void)audit->flush(std::chrono::seconds(2));
               send_event(out, report_of(pending[i].order, protocol::ExecutionStatus::Failed), SubmitWhat::TimedOut);
             } else {
               still.push_back(pending[i]);
