@@ -158,6 +158,7 @@ inline AuditDump read_audit(const fs::path& path) {
 struct TorqdRun {
   int exit_code = 0;
   std::string out, err, summary;  // summary: the last stdout line with "event":"summary"
+  std::string audit_bytes;        // the audit log file as written
 };
 
 // One fixture (anvil + venues + TorqArbitrage) per test suite; every test starts from the same
@@ -235,9 +236,11 @@ class ChainSuite : public ::testing::Test {
     return false;
   }
 
-  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {TORQD_PATH, "--manifest", manifest_, "--key-file", (dir_ / "executor.key").string(),
+  // with_manifest false: the pool list must come from the config's [[pools]].
+  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra, bool with_manifest = true) {
+    std::vector<std::string> args = {TORQD_PATH, "--key-file", (dir_ / "executor.key").string(),
                                      "--contract", contract_, "--audit", audit_path(name).string()};
+    if (with_manifest) args.insert(args.begin() + 1, {"--manifest", manifest_});
     args.insert(args.end(), extra.begin(), extra.end());
     const pid_t pid = spawn(args, dir_ / (name + ".out"), dir_ / (name + ".err"));
     running_.push_back(pid);
@@ -261,6 +264,7 @@ class ChainSuite : public ::testing::Test {
     running_.erase(std::remove(running_.begin(), running_.end(), pid), running_.end());
     r.out = read_file(dir_ / (name + ".out"));
     r.err = read_file(dir_ / (name + ".err"));
+    r.audit_bytes = read_file(audit_path(name));
     std::istringstream lines(r.out);
     for (std::string l; std::getline(lines, l);)
       if (l.find("\"event\":\"summary\"") != std::string::npos) r.summary = l;

@@ -63,98 +63,23 @@ using torq::e2e::spawn;
 using torq::e2e::wait_exit;
 std::string to_hex(const std::uint8_t* d, std::size_t n) { return torq::e2e::hex_of(d, n); }
 
-struct TorqdRun {
-  int exit_code = 0;
-  std::string out, err, audit_bytes;
-  std::string summary;  // last stdout line
-};
+using torq::e2e::TorqdRun;
 
-class TorqdEndToEnd : public ::testing::Test {
+// The chain suite (fixture, deployed contract, per-test EVM snapshot, torqd start/stop) plus the
+// executor key's hex, which every test checks never leaks.
+class TorqdEndToEnd : public torq::e2e::ChainSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = fs::temp_directory_path() / ("torq-e2e-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-    manifest_ = (dir_ / "manifest.json").string();
-    fixture_pid_ = spawn({"node", kSrc + "/chain/fixture.mjs", "--out", manifest_}, dir_ / "fixture.out", dir_ / "fixture.err");
-    for (int i = 0; i < 600 && !fs::exists(manifest_); ++i) std::this_thread::sleep_for(100ms);
-    std::this_thread::sleep_for(300ms);
-    if (!fs::exists(manifest_)) return;
-    const std::string dep = run("node " + kSrc + "/tests/e2e/chain_tool.mjs deploy --manifest " + manifest_ + " --key-out " +
-                                (dir_ / "executor.key").string());
-    contract_ = json_field(dep, "contract");
-    owner_ = json_field(dep, "owner");
+    start_chain("e2e");
     key_hex_ = read_file(dir_ / "executor.key");
     while (!key_hex_.empty() && (key_hex_.back() == '\n' || key_hex_.back() == ' ')) key_hex_.pop_back();
-    simdjson::dom::parser p;
-    simdjson::dom::element m;
-    if (p.load(manifest_).get(m) == simdjson::SUCCESS) {
-      std::string_view http;
-      if (m["rpc"]["http"].get(http) == simdjson::SUCCESS) http_ = std::string(http);
-    }
-    // A clean base every test starts from (contract deployed, no dislocation).
-    Rpc rpc(http_);
-    base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   }
-  static void TearDownTestSuite() {
-    if (fixture_pid_ > 0) {
-      ::kill(fixture_pid_, SIGTERM);
-      (void)wait_exit(fixture_pid_, 20s);
-    }
-    std::error_code ec;
-    if (!dir_.empty() && !std::getenv("TORQ_E2E_KEEP")) fs::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { stop_chain(); }
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(manifest_)) << "fixture did not start: " << read_file(dir_ / "fixture.err");
-    ASSERT_FALSE(contract_.empty()) << "TorqArbitrage not deployed";
+    ChainSuite::SetUp();
     ASSERT_EQ(key_hex_.size(), 64U);
-    Rpc rpc(http_);
-    ASSERT_EQ(rpc.call("evm_revert", "[\"" + base_snapshot_ + "\"]"), "true");
-    base_snapshot_ = std::string(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
   }
 
-  void TearDown() override {
-    // A test that failed early must not leave its torqd running.
-    for (const pid_t pid : running_) {
-      ::kill(pid, SIGTERM);
-      (void)wait_exit(pid, 20s);
-    }
-    running_.clear();
-  }
-
-  // with_manifest false: the pool list must come from the config's [[pools]].
-  pid_t start_torqd(const std::string& name, const std::vector<std::string>& extra, bool with_manifest = true) {
-    std::vector<std::string> args = {TORQD_PATH, "--key-file", (dir_ / "executor.key").string(),
-                                     "--contract", contract_, "--audit", (dir_ / (name + ".audit")).string()};
-    if (with_manifest) args.insert(args.begin() + 1, {"--manifest", manifest_});
-    args.insert(args.end(), extra.begin(), extra.end());
-    const pid_t pid = spawn(args, dir_ / (name + ".out"), dir_ / (name + ".err"));
-    running_.push_back(pid);
-    for (int i = 0; i < 600; ++i) {
-      if (read_file(dir_ / (name + ".out")).find("\"event\":\"ready\"") != std::string::npos) return pid;
-      int st = 0;
-      if (::waitpid(pid, &st, WNOHANG) == pid) {
-        ADD_FAILURE() << "torqd exited during start-up: " << read_file(dir_ / (name + ".err"));
-        return -1;
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    ADD_FAILURE() << "torqd not ready after 30 s: " << read_file(dir_ / (name + ".err"));
-    return pid;
-  }
-  TorqdRun stop_torqd(const std::string& name, pid_t pid) {
-    TorqdRun r;
-    ::kill(pid, SIGTERM);
-    r.exit_code = wait_exit(pid, 40s);
-    running_.erase(std::remove(running_.begin(), running_.end(), pid), running_.end());
-    r.out = read_file(dir_ / (name + ".out"));
-    r.err = read_file(dir_ / (name + ".err"));
-    r.audit_bytes = read_file(dir_ / (name + ".audit"));
-    std::istringstream lines(r.out);
-    for (std::string l; std::getline(lines, l);)
-      if (l.find("\"event\":\"summary\"") != std::string::npos) r.summary = l;
-    return r;
-  }
-  std::string tool(const std::string& args) { return run("node " + kSrc + "/tests/e2e/chain_tool.mjs " + args + " --manifest " + manifest_); }
   // Sells 15 WETH into QuickSwap's WETH/USDC pair (a dislocation torqd can trade) and waits up to
   // 30 s for the contract's USDC balance to move from `before`; returns the balance then.
   std::string dislocate_and_wait(const std::string& before) {
@@ -175,10 +100,6 @@ class TorqdEndToEnd : public ::testing::Test {
     if (p.parse(summary).get(doc) != simdjson::SUCCESS) return 0;
     if ((c != nullptr ? doc[a][b][c].get(v) : doc[a][b].get(v)) != simdjson::SUCCESS) return 0;
     return v;
-  }
-  static std::uint64_t num(const std::string& summary, const char* key) {
-    const std::string v = json_field(summary, key);
-    return v.empty() ? 0 : std::stoull(v);
   }
   void expect_key_absent(const TorqdRun& r) {
     std::string lower = key_hex_;
@@ -229,10 +150,7 @@ class TorqdEndToEnd : public ::testing::Test {
     return r.body;
   }
 
-  static inline fs::path dir_;
-  static inline std::string manifest_, contract_, owner_, key_hex_, http_, base_snapshot_;
-  static inline pid_t fixture_pid_ = -1;
-  std::vector<pid_t> running_;
+  static inline std::string key_hex_;
 };
 
 TEST_F(TorqdEndToEnd, ShouldExecuteProfitableArbitrageAndAuditItWhenAPoolIsDislocated) {
