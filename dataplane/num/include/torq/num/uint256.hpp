@@ -148,15 +148,21 @@ constexpr std::uint64_t div128by64(std::uint64_t hi, std::uint64_t lo, std::uint
   return static_cast<std::uint64_t>(q);
 }
 
-// r = a + b over four limbs; returns the carry out. r may alias a or b.
-constexpr std::uint64_t add4(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* r) noexcept {
+// r = a + b (kSub false: returns the carry out) or r = a - b (kSub true: returns the borrow out)
+// over four limbs; r may alias a or b. One body for both so the adc and sbb chains stay alike.
+template <bool kSub>
+constexpr std::uint64_t addsub4(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* r) noexcept {
 #if defined(__x86_64__)
   if (!std::is_constant_evaluated()) {
+    const auto step = [](unsigned char c, unsigned long long x, unsigned long long y, unsigned long long* out) {
+      if constexpr (kSub) return _subborrow_u64(c, x, y, out);
+      else return _addcarry_u64(c, x, y, out);
+    };
     unsigned long long t0, t1, t2, t3;
-    unsigned char c = _addcarry_u64(0, a[0], b[0], &t0);
-    c = _addcarry_u64(c, a[1], b[1], &t1);
-    c = _addcarry_u64(c, a[2], b[2], &t2);
-    c = _addcarry_u64(c, a[3], b[3], &t3);
+    unsigned char c = step(0, a[0], b[0], &t0);
+    c = step(c, a[1], b[1], &t1);
+    c = step(c, a[2], b[2], &t2);
+    c = step(c, a[3], b[3], &t3);
     r[0] = t0;
     r[1] = t1;
     r[2] = t2;
@@ -165,28 +171,16 @@ constexpr std::uint64_t add4(const std::uint64_t* a, const std::uint64_t* b, std
   }
 #endif
   std::uint64_t c = 0;
-  for (int i = 0; i < 4; ++i) r[i] = addc(a[i], b[i], c);
+  for (int i = 0; i < 4; ++i) r[i] = kSub ? subb(a[i], b[i], c) : addc(a[i], b[i], c);
   return c;
+}
+// r = a + b over four limbs; returns the carry out. r may alias a or b.
+constexpr std::uint64_t add4(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* r) noexcept {
+  return addsub4<false>(a, b, r);
 }
 // r = a - b over four limbs; returns the borrow out. r may alias a or b.
 constexpr std::uint64_t sub4(const std::uint64_t* a, const std::uint64_t* b, std::uint64_t* r) noexcept {
-#if defined(__x86_64__)
-  if (!std::is_constant_evaluated()) {
-    unsigned long long t0, t1, t2, t3;
-    unsigned char c = _subborrow_u64(0, a[0], b[0], &t0);
-    c = _subborrow_u64(c, a[1], b[1], &t1);
-    c = _subborrow_u64(c, a[2], b[2], &t2);
-    c = _subborrow_u64(c, a[3], b[3], &t3);
-    r[0] = t0;
-    r[1] = t1;
-    r[2] = t2;
-    r[3] = t3;
-    return c;
-  }
-#endif
-  std::uint64_t br = 0;
-  for (int i = 0; i < 4; ++i) r[i] = subb(a[i], b[i], br);
-  return br;
+  return addsub4<true>(a, b, r);
 }
 
 // Number of significant limbs (0 for an all-zero array).
