@@ -141,65 +141,62 @@ void PoolBook::commit_event(std::uint32_t pool, const protocol::EventContext& ct
   ++stats_.applied;
 }
 
-ApplyResult PoolBook::apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept {
-  const ApplyResult r = begin_event(ev, PoolType::V2, out_pool);
+template <class Ev, class Write>
+[[gnu::always_inline]] inline ApplyResult PoolBook::apply_state(const Ev& ev, PoolType want, std::uint32_t& out_pool,
+                                                                Write&& write) noexcept {
+  const ApplyResult r = begin_event(ev, want, out_pool);
   if (r != ApplyResult::applied) return r;
   (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
   PoolState& s = state_[out_pool];
-  s.reserve0 = ev.reserve0;
-  s.reserve1 = ev.reserve1;
+  write(s);
   s.flags |= pool_flags::kHasState;
   commit_event(out_pool, ev.ctx);
   return ApplyResult::applied;
+}
+
+template <class Ev>
+[[gnu::always_inline]] inline ApplyResult PoolBook::apply_position(const Ev& ev, bool burn,
+                                                                   std::uint32_t& out_pool) noexcept {
+  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
+  if (r != ApplyResult::applied) return r;
+  const u128 amount = ev.liquidity.value();
+  if (amount > kI128Max) {
+    ++stats_.inconsistent;
+    quarantine(out_pool);
+    return ApplyResult::inconsistent;
+  }
+  const i128 delta = static_cast<i128>(amount);
+  return position_delta(out_pool, ev.ctx, ev.tick_lower, ev.tick_upper, burn ? -delta : delta);
+}
+
+ApplyResult PoolBook::apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept {
+  return apply_state(ev, PoolType::V2, out_pool, [&](PoolState& s) {
+    s.reserve0 = ev.reserve0;
+    s.reserve1 = ev.reserve1;
+  });
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool) noexcept {
-  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
-  if (r != ApplyResult::applied) return r;
-  (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
-  PoolState& s = state_[out_pool];
-  s.sqrt_price_x96 = ev.sqrt_price_x96;
-  s.liquidity = ev.liquidity.value();
-  s.tick = ev.tick;
-  s.flags |= pool_flags::kHasState;
-  commit_event(out_pool, ev.ctx);
-  return ApplyResult::applied;
+  return apply_state(ev, PoolType::V3, out_pool, [&](PoolState& s) {
+    s.sqrt_price_x96 = ev.sqrt_price_x96;
+    s.liquidity = ev.liquidity.value();
+    s.tick = ev.tick;
+  });
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept {
-  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
-  if (r != ApplyResult::applied) return r;
-  (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
-  PoolState& s = state_[out_pool];
-  s.sqrt_price_x96 = ev.sqrt_price_x96;
-  s.tick = ev.tick;
-  s.flags |= pool_flags::kHasState;
-  commit_event(out_pool, ev.ctx);
-  return ApplyResult::applied;
+  return apply_state(ev, PoolType::V3, out_pool, [&](PoolState& s) {
+    s.sqrt_price_x96 = ev.sqrt_price_x96;
+    s.tick = ev.tick;
+  });
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Mint& ev, std::uint32_t& out_pool) noexcept {
-  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
-  if (r != ApplyResult::applied) return r;
-  const u128 amount = ev.liquidity.value();
-  if (amount > kI128Max) {
-    ++stats_.inconsistent;
-    quarantine(out_pool);
-    return ApplyResult::inconsistent;
-  }
-  return position_delta(out_pool, ev.ctx, ev.tick_lower, ev.tick_upper, static_cast<i128>(amount));
+  return apply_position(ev, false, out_pool);
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Burn& ev, std::uint32_t& out_pool) noexcept {
-  const ApplyResult r = begin_event(ev, PoolType::V3, out_pool);
-  if (r != ApplyResult::applied) return r;
-  const u128 amount = ev.liquidity.value();
-  if (amount > kI128Max) {
-    ++stats_.inconsistent;
-    quarantine(out_pool);
-    return ApplyResult::inconsistent;
-  }
-  return position_delta(out_pool, ev.ctx, ev.tick_lower, ev.tick_upper, -static_cast<i128>(amount));
+  return apply_position(ev, true, out_pool);
 }
 
 std::size_t PoolBook::find_tick(std::uint32_t pool, std::int32_t t) const noexcept {

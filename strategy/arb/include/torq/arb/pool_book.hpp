@@ -226,6 +226,13 @@ class PoolBook {
   template <class Ev>
   [[nodiscard]] ApplyResult begin_event(const Ev& ev, PoolType want, std::uint32_t& out_pool) noexcept;
   JournalEntry& journal_push(std::uint64_t block, std::uint32_t pool, JournalKind kind) noexcept;
+  // An event that sets a pool's price state (V2Sync, V3Swap, V3Initialize): begin_event, journal
+  // the state, write(state), mark it set, commit.
+  template <class Ev, class Write>
+  [[nodiscard]] ApplyResult apply_state(const Ev& ev, PoolType want, std::uint32_t& out_pool, Write&& write) noexcept;
+  // A V3Mint (burn false) or V3Burn (burn true): begin_event, check the amount, position_delta.
+  template <class Ev>
+  [[nodiscard]] ApplyResult apply_position(const Ev& ev, bool burn, std::uint32_t& out_pool) noexcept;
   [[nodiscard]] ApplyResult position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
                                            std::int32_t upper, i128 delta) noexcept;
   [[nodiscard]] std::size_t find_tick(std::uint32_t pool, std::int32_t t) const noexcept;
