@@ -98,6 +98,20 @@ ShmSegment ShmSegment::map_fd(int fd, std::size_t bytes, bool huge, std::string 
   return s;
 }
 
+ShmSegment ShmSegment::map_huge(int fd, std::size_t bytes, std::string name) {
+  ShmSegment s;
+  const std::size_t sz = round_up(bytes, hugepage_size());
+  if (::ftruncate(fd, static_cast<off_t>(sz)) != 0) return s;
+  void* p = ::mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  if (p == MAP_FAILED) return s;
+  s.data_ = p;
+  s.size_ = sz;
+  s.fd_ = fd;
+  s.huge_ = true;
+  s.name_ = std::move(name);
+  return s;
+}
+
 ShmSegment ShmSegment::create(std::string_view name, std::size_t bytes, bool hugepages) {
   check_name(name);
   if (bytes == 0) throw_errno(EINVAL, "shm segment of 0 bytes");
@@ -108,19 +122,7 @@ ShmSegment ShmSegment::create(std::string_view name, std::size_t bytes, bool hug
       const std::string path = mount + "/" + n;
       const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
       if (fd >= 0) {
-        const std::size_t sz = round_up(bytes, hugepage_size());
-        if (::ftruncate(fd, static_cast<off_t>(sz)) == 0) {
-          void* p = ::mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-          if (p != MAP_FAILED) {
-            ShmSegment s;
-            s.data_ = p;
-            s.size_ = sz;
-            s.fd_ = fd;
-            s.huge_ = true;
-            s.name_ = n;
-            return s;
-          }
-        }
+        if (ShmSegment s = map_huge(fd, bytes, n)) return s;
         ::close(fd);
         ::unlink(path.c_str());  // no hugepages in stock: fall back below
       } else if (errno == EEXIST) {
@@ -167,18 +169,7 @@ ShmSegment ShmSegment::create_anonymous(std::size_t bytes, bool hugepages) {
   if (hugepages) {
     const int fd = ::memfd_create("torq-ring", MFD_HUGETLB);  // inheritable on purpose (no CLOEXEC)
     if (fd >= 0) {
-      const std::size_t sz = round_up(bytes, hugepage_size());
-      if (::ftruncate(fd, static_cast<off_t>(sz)) == 0) {
-        void* p = ::mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-        if (p != MAP_FAILED) {
-          ShmSegment s;
-          s.data_ = p;
-          s.size_ = sz;
-          s.fd_ = fd;
-          s.huge_ = true;
-          return s;
-        }
-      }
+      if (ShmSegment s = map_huge(fd, bytes, {})) return s;
       ::close(fd);
     }
   }

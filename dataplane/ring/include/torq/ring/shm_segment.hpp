@@ -52,6 +52,10 @@ class ShmSegment {
  private:
   void release() noexcept;
   static ShmSegment map_fd(int fd, std::size_t bytes, bool huge, std::string name);
+  // Sizes a hugetlbfs file or MFD_HUGETLB memfd to `bytes` rounded up to the hugepage size and
+  // maps it (taking fd). An empty segment when the hugepages are not there: fd is then still the
+  // caller's, to close before falling back to normal pages.
+  static ShmSegment map_huge(int fd, std::size_t bytes, std::string name);
 
   void* data_ = nullptr;
   std::size_t size_ = 0;
