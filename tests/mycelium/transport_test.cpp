@@ -6,8 +6,10 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -18,6 +20,7 @@
 
 #include "frames.hpp"
 #include "torq/mycelium/transport.hpp"
+#include "torq/mycelium/udp_rx.hpp"
 #include "torq/ring/shm_segment.hpp"
 
 namespace torq::mycelium {
@@ -425,6 +428,67 @@ TEST(UdpTransport, ShouldDeliverMulticastOnLoopbackWhenTheHostAllowsIt) {
   poll_until(*sub, rx, 10);
   if (rx.frames.empty()) GTEST_SKIP() << "lo does not loop multicast back on this host";
   expect_in_order(rx, 1, 1, 10);
+}
+
+// ---- the UDP receive side shared with nic::KernelUdpRx (udp_rx.hpp) -------------------------
+
+sockaddr_in loopback(std::uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+TEST(UdpRx, ShouldBindNonBlockingAndReportTheEphemeralPort) {
+  UdpRxSpec spec;
+  spec.bind_addr = loopback(0);
+  std::uint16_t port = 0;
+  const Fd fd = open_udp_rx_socket(spec, "test: ", port);
+  ASSERT_TRUE(fd.valid());
+  ASSERT_NE(port, 0);
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ASSERT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len), 0);
+  EXPECT_EQ(ntohs(bound.sin_port), port);
+  EXPECT_NE(::fcntl(fd.get(), F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_NE(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC, 0);
+}
+
+TEST(UdpRx, ShouldNameTheFailedStepAfterThePrefixWhenBindFails) {
+  UdpRxSpec spec;
+  spec.bind_addr = loopback(0);
+  spec.bind_addr.sin_addr.s_addr = htonl(0xC0000201);  // 192.0.2.1 (TEST-NET-1): not a local address
+  std::uint16_t port = 0;
+  try {
+    (void)open_udp_rx_socket(spec, "who: ", port);
+    FAIL() << "bind to a non-local address succeeded";
+  } catch (const std::system_error& e) {
+    EXPECT_EQ(e.code().value(), EADDRNOTAVAIL);
+    EXPECT_EQ(std::string(e.what()).rfind("who: bind", 0), 0U) << e.what();
+  }
+}
+
+TEST(UdpRx, ShouldReceiveADatagramIntactAndCountErrorsWithoutThrowing) {
+  UdpRxSpec spec;
+  spec.bind_addr = loopback(0);
+  std::uint16_t port = 0;
+  const Fd fd = open_udp_rx_socket(spec, "", port);
+  UdpRxBurst burst(4);
+  RawUdpSender raw(port);
+  const auto f1 = make_frame(1, 1);
+  raw.send(f1);
+  std::uint64_t errors = 0;
+  std::uint64_t drops = 0;
+  EXPECT_EQ(burst.receive(fd.get(), 0, errors, drops), 0);
+  int got = 0;
+  for (int i = 0; i < 1000 && got == 0; ++i) got = burst.receive(fd.get(), 8, errors, drops);
+  ASSERT_GE(got, 1);
+  EXPECT_FALSE(burst.truncated(0));
+  EXPECT_TRUE(std::equal(burst.datagram(0).begin(), burst.datagram(0).end(), f1.begin(), f1.end()));
+  EXPECT_EQ(errors, 0U);
+  EXPECT_EQ(burst.receive(-1, 8, errors, drops), 0);  // EBADF: counted, not thrown
+  EXPECT_EQ(errors, 1U);
 }
 
 // ---- the config-chosen wrapper and the consumer loop --------------------------------------------

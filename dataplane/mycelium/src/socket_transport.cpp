@@ -16,7 +16,6 @@
 namespace torq::mycelium {
 namespace {
 
-constexpr std::size_t kControlBytes = CMSG_SPACE(sizeof(std::uint32_t));
 constexpr std::uint64_t kReconnectIntervalNs = 1'000'000;
 
 [[noreturn]] void throw_errno(int err, const std::string& what) {
@@ -287,66 +286,14 @@ PublishResult UdpPublisher::try_publish(std::span<const std::byte> frame) noexce
 
 UdpSubscriber open_udp_subscriber(const TransportConfig& cfg) {
   const std::string where = cfg.to_string();
+  UdpRxSpec spec;
+  spec.bind_addr = ipv4_address(cfg.address, cfg.port, where);  // multicast: bind the group address
+  spec.rcvbuf = cfg.rcvbuf;
+  if (cfg.multicast()) spec.join_ifindex = interface_index(cfg);  // imr_address stays INADDR_ANY
   UdpSubscriber s;
-  Fd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) throw_errno(errno, where + ": socket(AF_INET, SOCK_DGRAM)");
-  const int one = 1;
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) throw_errno(errno, where + ": SO_REUSEADDR");
-  (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);  // drop counter; optional
-  set_buffer(fd.get(), SO_RCVBUF, cfg.rcvbuf, where);
-  sockaddr_in bind_addr = ipv4_address(cfg.address, cfg.port, where);  // multicast: bind the group address
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&bind_addr), sizeof bind_addr) != 0) throw_errno(errno, where + ": bind");
-  if (cfg.multicast()) {
-    ip_mreqn m{};
-    m.imr_multiaddr = bind_addr.sin_addr;
-    m.imr_address.s_addr = htonl(INADDR_ANY);
-    m.imr_ifindex = interface_index(cfg);
-    if (::setsockopt(fd.get(), IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0) throw_errno(errno, where + ": IP_ADD_MEMBERSHIP");
-  }
-  sockaddr_in bound{};
-  socklen_t blen = sizeof bound;
-  if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &blen) != 0) throw_errno(errno, where + ": getsockname");
-  s.port_ = ntohs(bound.sin_port);
-  s.fd_ = std::move(fd);
-  s.batch_ = static_cast<std::size_t>(std::clamp(cfg.batch, 1, 256));
-  s.slots_ = std::make_unique<std::byte[]>(s.batch_ * UdpSubscriber::kSlotBytes);
-  s.control_ = std::make_unique<std::byte[]>(s.batch_ * kControlBytes);
-  s.msgs_.resize(s.batch_);
-  s.iovs_.resize(s.batch_);
-  for (std::size_t i = 0; i < s.batch_; ++i) {
-    s.iovs_[i] = iovec{s.slots_.get() + i * UdpSubscriber::kSlotBytes, UdpSubscriber::kSlotBytes};
-    s.msgs_[i] = mmsghdr{};
-    s.msgs_[i].msg_hdr.msg_iov = &s.iovs_[i];
-    s.msgs_[i].msg_hdr.msg_iovlen = 1;
-  }
+  s.fd_ = open_udp_rx_socket(spec, "mycelium: " + where + ": ", s.port_);
+  s.burst_ = UdpRxBurst(static_cast<std::size_t>(std::clamp(cfg.batch, 1, 256)));
   return s;
-}
-
-int UdpSubscriber::receive(std::size_t max_burst) noexcept {
-  const std::size_t want = std::min(max_burst, batch_);
-  if (want == 0) return 0;
-  for (std::size_t i = 0; i < want; ++i) {
-    msgs_[i].msg_hdr.msg_control = control_.get() + i * kControlBytes;
-    msgs_[i].msg_hdr.msg_controllen = kControlBytes;
-    msgs_[i].msg_hdr.msg_flags = 0;
-  }
-  const int got = ::recvmmsg(fd_.get(), msgs_.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
-  if (got < 0) {
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) ++stats_.errors;
-    return 0;
-  }
-  // SO_RXQ_OVFL: each datagram carries the socket's cumulative drop count; the last one is newest.
-  if (got > 0) {
-    msghdr& h = msgs_[static_cast<std::size_t>(got - 1)].msg_hdr;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
-        std::uint32_t drops = 0;
-        std::memcpy(&drops, CMSG_DATA(c), sizeof drops);
-        stats_.kernel_drops = drops;
-      }
-    }
-  }
-  return got;
 }
 
 }  // namespace torq::mycelium

@@ -17,7 +17,8 @@
 // buffer is full (EAGAIN/ENOBUFS) and never retries by itself; loss in flight is detected by
 // sequence tracking downstream. The subscriber reads bursts with recvmmsg into preallocated
 // buffers; datagrams that are truncated, carry anything but exactly one valid frame, or fail
-// parse_frame are counted and dropped; kernel receive-buffer drops are read from SO_RXQ_OVFL.
+// parse_frame are counted and dropped; kernel receive-buffer drops are read from SO_RXQ_OVFL
+// (socket set-up and burst: udp_rx.hpp, shared with nic::KernelUdpRx).
 // Thread-safety: each endpoint is used by one thread at a time. Allocation: open_* allocates and
 // throws std::system_error on failure; try_publish/flush/poll are noexcept and allocation-free,
 // one syscall per call (send/sendto, recv/recvmmsg), none while a buffered frame suffices.
@@ -36,42 +37,15 @@
 #include <vector>
 
 #include "torq/mycelium/config.hpp"
+#include "torq/mycelium/fd.hpp"
 #include "torq/mycelium/types.hpp"
+#include "torq/mycelium/udp_rx.hpp"
 #include "torq/protocol/frame.hpp"
 
 namespace torq::mycelium {
 
 // Sockets cross a trust boundary: every frame must carry a verified CRC32C.
 inline constexpr protocol::ParseOptions kUntrustedLink{.verify_checksum = true, .require_checksum = true};
-
-// RAII file descriptor (move-only).
-class Fd {
- public:
-  Fd() noexcept = default;
-  explicit Fd(int fd) noexcept : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    if (this != &o) {
-      reset();
-      fd_ = o.release();
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  [[nodiscard]] int get() const noexcept { return fd_; }
-  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
-  int release() noexcept {
-    const int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void reset() noexcept;
-
- private:
-  int fd_ = -1;
-};
 
 // ---- Unix domain stream socket ---------------------------------------------------------------
 
@@ -205,7 +179,7 @@ class UdpPublisher {
 class UdpSubscriber {
  public:
   static constexpr TransportKind kKind = TransportKind::udp;
-  static constexpr std::size_t kSlotBytes = 65536;  // > kMaxFrameSize: larger datagrams show as MSG_TRUNC
+  static constexpr std::size_t kSlotBytes = UdpRxBurst::kSlotBytes;  // > kMaxFrameSize: larger datagrams show as MSG_TRUNC
 
   UdpSubscriber() noexcept = default;
 
@@ -214,15 +188,14 @@ class UdpSubscriber {
   template <class Handler>
   [[nodiscard]] std::size_t poll(Handler&& handler, std::size_t max_burst) noexcept {
     ++stats_.polls;
-    const int got = receive(max_burst);
+    const int got = burst_.receive(fd_.get(), max_burst, stats_.errors, stats_.kernel_drops);
     std::size_t n = 0;
     for (int i = 0; i < got; ++i) {
-      const mmsghdr& m = msgs_[static_cast<std::size_t>(i)];
-      if (m.msg_hdr.msg_flags & MSG_TRUNC) [[unlikely]] {
+      if (burst_.truncated(static_cast<std::size_t>(i))) [[unlikely]] {
         ++stats_.truncated;
         continue;
       }
-      const std::span<const std::byte> bytes(slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len);
+      const std::span<const std::byte> bytes = burst_.datagram(static_cast<std::size_t>(i));
       const protocol::ParseResult r = protocol::parse_frame(bytes, kUntrustedLink);
       if (r.ok() && r.view.size() == bytes.size()) [[likely]] {
         handler(bytes);
@@ -240,15 +213,10 @@ class UdpSubscriber {
 
  private:
   friend UdpSubscriber open_udp_subscriber(const TransportConfig& cfg);
-  int receive(std::size_t max_burst) noexcept;  // recvmmsg; reads SO_RXQ_OVFL
 
   Fd fd_;
   std::uint16_t port_ = 0;
-  std::size_t batch_ = 0;
-  std::unique_ptr<std::byte[]> slots_;   // batch_ * kSlotBytes
-  std::unique_ptr<std::byte[]> control_; // batch_ * kControlBytes
-  std::vector<mmsghdr> msgs_;
-  std::vector<iovec> iovs_;
+  UdpRxBurst burst_;  // recvmmsg slots; reads SO_RXQ_OVFL
   SubscriberStats stats_{};
 };
 

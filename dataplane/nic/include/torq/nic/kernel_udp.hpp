@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "torq/mycelium/udp_rx.hpp"
 #include "torq/nic/config.hpp"
 #include "torq/nic/rx_pipeline.hpp"
 
@@ -31,7 +32,7 @@ struct KernelUdpStats {
 
 class KernelUdpRx {
  public:
-  static constexpr std::size_t kSlotBytes = 65536;
+  static constexpr std::size_t kSlotBytes = mycelium::UdpRxBurst::kSlotBytes;
 
   // Binds dst_ip (a multicast group is joined on interface_ip) : dst_port. `batch` datagrams per
   // recvmmsg. dst_port 0 binds an ephemeral port (tests), readable with port().
@@ -46,15 +47,14 @@ class KernelUdpRx {
   // number received (0 when nothing was waiting).
   template <class Sink>
   std::size_t poll(std::size_t line, RxPipeline<Sink>& pipeline, std::uint64_t now_ns) noexcept {
-    const int got = receive();
+    const int got = burst_.receive(fd_, burst_.batch(), stats_.errors, stats_.kernel_drops);
+    stats_.datagrams += static_cast<std::uint64_t>(got);
     for (int i = 0; i < got; ++i) {
-      const mmsghdr& m = msgs_[static_cast<std::size_t>(i)];
-      if ((m.msg_hdr.msg_flags & MSG_TRUNC) != 0) [[unlikely]] {
+      if (burst_.truncated(static_cast<std::size_t>(i))) [[unlikely]] {
         ++stats_.truncated;
         continue;
       }
-      pipeline.on_datagram(line, std::span<const std::byte>(slots_.get() + static_cast<std::size_t>(i) * kSlotBytes, m.msg_len),
-                           now_ns);
+      pipeline.on_datagram(line, burst_.datagram(static_cast<std::size_t>(i)), now_ns);
     }
     return got > 0 ? static_cast<std::size_t>(got) : 0;
   }
@@ -64,15 +64,9 @@ class KernelUdpRx {
   [[nodiscard]] const KernelUdpStats& stats() const noexcept { return stats_; }
 
  private:
-  int receive() noexcept;
-
   int fd_ = -1;
   std::uint16_t port_ = 0;
-  std::size_t batch_;
-  std::unique_ptr<std::byte[]> slots_;
-  std::unique_ptr<std::byte[]> control_;
-  std::vector<mmsghdr> msgs_;
-  std::vector<iovec> iovs_;
+  mycelium::UdpRxBurst burst_;  // recvmmsg slots; reads SO_RXQ_OVFL
   KernelUdpStats stats_{};
 };
 
