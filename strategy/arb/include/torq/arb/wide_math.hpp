@@ -60,6 +60,22 @@ static_assert(sizeof(U512) == 64 && std::is_trivially_copyable_v<U512>);
   return U256::from_limbs(q[0], q[1], q[2], q[3]);
 }
 
+namespace detail {
+// For n of `bits` significant bits (> 104) and x >= sqrt(n): lowers x to just above sqrt(n) when a
+// double estimate from n's top three limbs (relative error < 2^-50 each way, so 1 + 2^-40 over it
+// is still >= sqrt(n)) is below it; x stays >= sqrt(n).
+[[gnu::always_inline]] constexpr void lower_to_sqrt_estimate(const U512& n, unsigned bits, U256& x) noexcept {
+  const int top = static_cast<int>((bits - 1) / 64);
+  double d = 0;
+  for (int i = top; i >= 0 && i >= top - 2; --i) d += __builtin_ldexp(static_cast<double>(n.limb[i]), 64 * i);
+  const double r = __builtin_sqrt(d) * (1.0 + 0x1p-40) + 2.0;
+  int e = 0;
+  const double m = __builtin_frexp(r, &e);
+  const U256 est = U256(static_cast<std::uint64_t>(__builtin_ldexp(m, 63)) + 1) << static_cast<unsigned>(e > 63 ? e - 63 : 0);
+  if (e > 63 && est < x) x = est;
+}
+}  // namespace detail
+
 // floor(sqrt(n)) for a 512-bit n; the result always fits in 256 bits.
 [[nodiscard]] constexpr U256 isqrt(const U512& n) noexcept {
   const unsigned bits = bit_length(n);
@@ -68,18 +84,8 @@ static_assert(sizeof(U512) == 64 && std::is_trivially_copyable_v<U512>);
   const unsigned half = (bits + 1) / 2;
   if (half >= 256 && n >= mul_wide(U256::max(), U256::max())) return U256::max();
   U256 x = half >= 256 ? U256::max() : U256::pow2(half);
-  if (bits > 104 && half < 255) {
-    // Start just above sqrt(n) from a double estimate (relative error < 2^-50 each way, so
-    // 1 + 2^-40 over it is still >= sqrt(n)): Newton then needs two or three steps, not ~8.
-    const int top = static_cast<int>((bits - 1) / 64);
-    double d = 0;
-    for (int i = top; i >= 0 && i >= top - 2; --i) d += __builtin_ldexp(static_cast<double>(n.limb[i]), 64 * i);
-    const double r = __builtin_sqrt(d) * (1.0 + 0x1p-40) + 2.0;
-    int e = 0;
-    const double m = __builtin_frexp(r, &e);
-    const U256 est = U256(static_cast<std::uint64_t>(__builtin_ldexp(m, 63)) + 1) << static_cast<unsigned>(e > 63 ? e - 63 : 0);
-    if (e > 63 && est < x) x = est;
-  }
+  // Start just above sqrt(n): Newton then needs two or three steps, not ~8.
+  if (bits > 104 && half < 255) detail::lower_to_sqrt_estimate(n, bits, x);
   // Newton from above: x_{k+1} = floor((x + n/x) / 2) decreases strictly until x = isqrt(n).
   for (;;) {
     const U256 q = div_512_by_256(n, x);  // x >= sqrt(n) so q <= sqrt(n) < 2^256
@@ -97,16 +103,7 @@ static_assert(sizeof(U512) == 64 && std::is_trivially_copyable_v<U512>);
   if (bits <= 104 || bits >= 509) return isqrt(n);  // small or near 2^512: the plain path
   const unsigned half = (bits + 1) / 2;
   U256 x = U256::pow2(half);  // >= sqrt(n)
-  {
-    const int top = static_cast<int>((bits - 1) / 64);
-    double d = 0;
-    for (int i = top; i >= 0 && i >= top - 2; --i) d += __builtin_ldexp(static_cast<double>(n.limb[i]), 64 * i);
-    const double r = __builtin_sqrt(d) * (1.0 + 0x1p-40) + 2.0;
-    int e = 0;
-    const double m = __builtin_frexp(r, &e);
-    const U256 est = U256(static_cast<std::uint64_t>(__builtin_ldexp(m, 63)) + 1) << static_cast<unsigned>(e > 63 ? e - 63 : 0);
-    if (e > 63 && est < x) x = est;
-  }
+  detail::lower_to_sqrt_estimate(n, bits, x);
   for (;;) {
     if (mul_wide(x, x) <= n) return x;  // x >= floor(sqrt(n)) always, so this is it
     const U256 q = div_512_by_256(n, x);
