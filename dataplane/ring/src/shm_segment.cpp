@@ -89,27 +89,15 @@ ShmSegment ShmSegment::map_fd(int fd, std::size_t bytes, bool huge, std::string 
     throw_errno(err, "mmap of shared segment '" + name + "' (" + std::to_string(bytes) + " bytes)");
   }
   if (!huge) (void)::madvise(p, bytes, MADV_HUGEPAGE);  // THP hint for shmem; harmless if refused
-  ShmSegment s;
-  s.data_ = p;
-  s.size_ = bytes;
-  s.fd_ = fd;
-  s.huge_ = huge;
-  s.name_ = std::move(name);
-  return s;
+  return ShmSegment(p, bytes, fd, huge, std::move(name));
 }
 
 ShmSegment ShmSegment::map_huge(int fd, std::size_t bytes, std::string name) {
-  ShmSegment s;
   const std::size_t sz = round_up(bytes, hugepage_size());
-  if (::ftruncate(fd, static_cast<off_t>(sz)) != 0) return s;
+  if (::ftruncate(fd, static_cast<off_t>(sz)) != 0) return {};
   void* p = ::mmap(nullptr, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
-  if (p == MAP_FAILED) return s;
-  s.data_ = p;
-  s.size_ = sz;
-  s.fd_ = fd;
-  s.huge_ = true;
-  s.name_ = std::move(name);
-  return s;
+  if (p == MAP_FAILED) return {};
+  return ShmSegment(p, sz, fd, true, std::move(name));
 }
 
 ShmSegment ShmSegment::create(std::string_view name, std::size_t bytes, bool hugepages) {

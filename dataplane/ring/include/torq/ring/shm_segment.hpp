@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "torq/ring/spsc_ring.hpp"
 
@@ -50,6 +51,9 @@ class ShmSegment {
   [[nodiscard]] explicit operator bool() const noexcept { return data_ != nullptr; }
 
  private:
+  // A mapped segment (data, size) behind fd, owning both.
+  ShmSegment(void* data, std::size_t size, int fd, bool huge, std::string name) noexcept
+      : data_(data), size_(size), fd_(fd), huge_(huge), name_(std::move(name)) {}
   void release() noexcept;
   static ShmSegment map_fd(int fd, std::size_t bytes, bool huge, std::string name);
   // Sizes a hugetlbfs file or MFD_HUGETLB memfd to `bytes` rounded up to the hugepage size and
