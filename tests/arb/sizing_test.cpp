@@ -13,7 +13,9 @@
 #include "torq/arb/engine.hpp"
 #include "torq/arb/search.hpp"
 #include "torq/arb/v3_segments.hpp"
+#include "torq/arb/v3_step_math.hpp"
 #include "torq/arb/wide_math.hpp"
+#include "torq/strategy/sqrt_price_math.hpp"
 #include "torq/strategy/tick_math.hpp"
 
 namespace torq::arb {
@@ -80,6 +82,119 @@ struct RandomBook {
   }
 };
 
+// Operands for the V3 step-math property tests: every bit length 0-256, as random values, powers
+// of two and all-ones runs (carries through every limb), and small values.
+U256 edge_or_random(std::mt19937_64& rng, unsigned bits) {
+  if (bits == 0) return U256::zero();
+  switch (rng() % 5) {
+    case 0: return U256::pow2(bits - 1);
+    case 1: return bits >= 256 ? U256::max() : U256::pow2(bits) - U256::one();
+    case 2: return rand_bits(rng, bits) | (U256::pow2(bits - 1) - U256::one());  // top bit and every bit below it
+    default: return rand_bits(rng, bits);
+  }
+}
+u128 liquidity_of(std::mt19937_64& rng) {
+  const U256 v = edge_or_random(rng, static_cast<unsigned>(rng() % 129));
+  return v.low_u128();
+}
+
+TEST(V3StepMath, FeeLessInputShouldEqualMulDivForEveryBitLength) {
+  std::mt19937_64 rng(31);
+  const std::uint32_t muls[] = {0, 1, 999'999, 1'000'000, 999'900, 999'500, 997'000, 990'000, 0xFFFFFFFFU};
+  std::uint64_t accepted = 0;
+  for (unsigned bits = 0; bits <= 256; ++bits)
+    for (int i = 0; i < 400; ++i) {
+      const U256 a = edge_or_random(rng, bits);
+      const std::uint32_t m = i % 3 == 0 ? static_cast<std::uint32_t>(rng()) : muls[rng() % std::size(muls)];
+      U256 q;
+      const bool ok = v3math::mul_div_small(a, m, v3math::kFeeDen, q);
+      ASSERT_EQ(ok, a.bit_length() <= 224) << a.to_string();
+      if (!ok) continue;
+      ++accepted;
+      const auto want = num::mul_div(a, U256(m), U256(1'000'000U));
+      ASSERT_TRUE(want.has_value());
+      ASSERT_EQ(q, *want) << a.to_string() << " * " << m;
+    }
+  // Other single-limb divisors (every normalisation shift).
+  for (unsigned dbits = 1; dbits <= 64; ++dbits) {
+    const std::uint64_t d = edge_or_random(rng, dbits).limb[0];
+    const v3math::DivConst c = v3math::make_div_const(d);
+    for (int i = 0; i < 200; ++i) {
+      const U256 a = edge_or_random(rng, static_cast<unsigned>(rng() % 225));
+      const auto m = static_cast<std::uint32_t>(rng());
+      U256 q;
+      ASSERT_TRUE(v3math::mul_div_small(a, m, c, q));
+      ASSERT_EQ(q, *num::mul_div(a, U256(m), U256(d))) << a.to_string() << " * " << m << " / " << d;
+    }
+  }
+  EXPECT_GT(accepted, 80'000U);
+}
+
+TEST(V3StepMath, AmountDeltasShouldEqualSqrtPriceMathForEveryBitLength) {
+  std::mt19937_64 rng(32);
+  std::uint64_t fast0 = 0, fast1 = 0;
+  for (unsigned bits_a = 0; bits_a <= 256; bits_a += 1)
+    for (int i = 0; i < 120; ++i) {
+      const U256 a = edge_or_random(rng, bits_a);
+      // b near a (a swap step), or of any other length.
+      const U256 b = i % 2 == 0 ? a + edge_or_random(rng, static_cast<unsigned>(rng() % (bits_a + 1)))
+                                : edge_or_random(rng, static_cast<unsigned>(rng() % 257));
+      const u128 l = liquidity_of(rng);
+      for (const bool up : {false, true}) {
+        U256 got;
+        if (v3math::amount1_delta(a, b, l, up, got)) {
+          ++fast1;
+          const auto want = strategy::get_amount1_delta(a, b, l, up);
+          ASSERT_TRUE(want.has_value());
+          ASSERT_EQ(got, *want) << a.to_string() << " " << b.to_string() << " up " << up;
+        } else {
+          ASSERT_GE((a > b ? a - b : b - a).bit_length(), 193U);
+        }
+        if (v3math::amount0_delta(a, b, l, up, got)) {
+          ++fast0;
+          const auto want = strategy::get_amount0_delta(a, b, l, up);
+          ASSERT_TRUE(want.has_value());
+          ASSERT_EQ(got, *want) << a.to_string() << " " << b.to_string() << " L " << U256::from_u128(l).to_string()
+                                << " up " << up;
+        } else {
+          ASSERT_TRUE(a.is_zero() || b.is_zero() || std::max(a, b).bit_length() > 192);
+        }
+      }
+    }
+  EXPECT_GT(fast0, 30'000U);
+  EXPECT_GT(fast1, 40'000U);
+}
+
+TEST(V3StepMath, NextPriceFromToken0InputShouldEqualSqrtPriceMathForEveryBitLength) {
+  std::mt19937_64 rng(33);
+  std::uint64_t fast = 0;
+  for (unsigned bits_p = 0; bits_p <= 256; ++bits_p)
+    for (int i = 0; i < 200; ++i) {
+      const U256 p = edge_or_random(rng, bits_p);
+      const U256 x = edge_or_random(rng, static_cast<unsigned>(rng() % 257));
+      const u128 l = liquidity_of(rng);
+      U256 got;
+      if (!v3math::next_sqrt_from_amount0_add(p, l, x, got)) continue;
+      ++fast;
+      const auto want = strategy::get_next_sqrt_price_from_amount0_rounding_up(p, l, x, true);
+      ASSERT_TRUE(want.has_value());
+      ASSERT_EQ(got, *want) << p.to_string() << " L " << U256::from_u128(l).to_string() << " x " << x.to_string();
+      ASSERT_EQ(*strategy::get_next_sqrt_price_from_input(p, l, x, true), got);
+    }
+  // Prices and inputs of real pools: sqrt prices over the whole tick range, inputs up to 2^128.
+  for (int i = 0; i < 100'000; ++i) {
+    const std::int32_t tick = static_cast<std::int32_t>(rng() % (2 * 887'272 + 1)) - 887'272;
+    const U256 p = *strategy::get_sqrt_ratio_at_tick(tick) + (i % 2 == 0 ? U256::zero() : rand_bits(rng, 1 + rng() % 40));
+    const U256 x = rand_amount(rng, 128);
+    const u128 l = liquidity_of(rng);
+    U256 got;
+    if (!v3math::next_sqrt_from_amount0_add(p, l, x, got)) continue;
+    ++fast;
+    ASSERT_EQ(got, *strategy::get_next_sqrt_price_from_amount0_rounding_up(p, l, x, true)) << p.to_string();
+  }
+  EXPECT_GT(fast, 60'000U);
+}
+
 TEST(V3StepCache, ShouldEqualSimulateSwapToTheWeiOnRandomMultiTickPools) {
   std::mt19937_64 rng(7);
   std::uint64_t cases = 0, ok_cases = 0, multi_step = 0, reference = 0, boundary_cases = 0;
@@ -97,7 +212,10 @@ TEST(V3StepCache, ShouldEqualSimulateSwapToTheWeiOnRandomMultiTickPools) {
         if (a % 3 == 2 && cache.count > 0) {
           const unsigned k = static_cast<unsigned>(rng() % cache.count);
           U256 edge = U256::zero();
-          for (unsigned j = 0; j <= k; ++j) edge = edge + cache.seg[j].in_full;
+          for (unsigned j = 0; j <= k; ++j) {
+            ASSERT_TRUE(v3_segment_full(h, cache, j));
+            edge = edge + cache.seg[j].in_full;
+          }
           const int d = static_cast<int>(rng() % 3) - 1;
           x = d < 0 ? edge - U256::one() : (d > 0 ? edge + U256::one() : edge);
           ++boundary_cases;

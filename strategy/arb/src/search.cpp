@@ -625,9 +625,14 @@ SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig&
       U256 U = U256::zero(), O = U256::zero();
       if (c != nullptr)
         for (unsigned k = 0; k < model_step[i]; ++k) {
+          if (!v3_segment_full(hops[i], *caches[i], k)) {  // cannot happen below 2^230 (v3_segments.cpp)
+            model_ok = false;
+            break;
+          }
           U = U + c->seg[k].in_full;
           O = O + c->seg[k].out_full;
         }
+      if (!model_ok) break;
       Moebius m;
       if (!hop_map(hops[i], c != nullptr ? &c->seg[model_step[i]] : nullptr, U, O, m)) model_ok = false;
       else f = compose(m, f);

@@ -2,6 +2,7 @@
 #include "torq/arb/v3_segments.hpp"
 
 #include "torq/arb/search.hpp"
+#include "torq/arb/v3_step_math.hpp"
 #include "torq/strategy/sqrt_price_math.hpp"
 #include "torq/strategy/swap_math.hpp"
 #include "torq/strategy/tick_math.hpp"
@@ -13,12 +14,39 @@ namespace {
 
 constexpr std::uint32_t kFeeDen = strategy::kFeePipsDenominator;
 
+// The step's fee and output at its target, exactly as simulate_swap's computeSwapStep (its
+// "target reached" branch); false when they leave the range the cache mirrors (near int256 limits).
+bool compute_full(const Hop& h, const V3SegmentCache& c, V3Segment& s) noexcept {
+  const bool z = c.zero_for_one;
+  const std::uint32_t fee = h.meta->fee_pips;
+  const U256& cur = s.sqrt_start;
+  const U256& target = s.sqrt_target;
+  const u128 L = s.liquidity;
+  std::optional<U256> out;
+  U256 fast;
+  if (z ? v3math::amount1_delta(target, cur, L, false, fast) : v3math::amount0_delta(cur, target, L, false, fast)) {
+    out = fast;
+  } else {
+    out = z ? strategy::get_amount1_delta(target, cur, L, false) : strategy::get_amount0_delta(cur, target, L, false);
+  }
+  if (!out) return false;
+  const auto fee_amt = num::mul_div_rounding_up(s.amount_in, U256(fee), U256(kFeeDen - fee));
+  if (!fee_amt) return false;
+  U256 in_full;
+  if (num::add_overflow(s.amount_in, *fee_amt, in_full) || in_full.bit(255) || out->bit(255) ||
+      in_full.bit_length() > 250 || out->bit_length() > 250)
+    return false;
+  s.in_full = in_full;
+  s.out_full = *out;
+  s.full_ready = true;
+  return true;
+}
+
 // Builds the next step of the swap loop (simulate_swap's loop body for an input large enough to
 // reach the step's target). Sets `stuck` when the step cannot be mirrored.
 void build_next(const Hop& h, V3SegmentCache& c) noexcept {
   if (c.stuck || c.complete || c.count >= V3SegmentCache::kMaxSegments) return;
   const bool z = c.zero_for_one;
-  const std::uint32_t fee = h.meta->fee_pips;
   strategy::detail::NextTick next =
       strategy::detail::next_initialized_tick_within_one_word(h.ticks, c.next_tick, h.meta->tick_spacing, z);
   if (next.tick < strategy::kMinTick) next.tick = strategy::kMinTick;
@@ -31,24 +59,27 @@ void build_next(const Hop& h, V3SegmentCache& c) noexcept {
   const u128 L = c.next_liquidity;
   // computeSwapStep, exact input, target reached: amountIn (rounded up), amountOut at the target,
   // fee = mulDivRoundingUp(amountIn, fee, 1e6 - fee).
-  const auto in = z ? strategy::get_amount0_delta(target, cur, L, true) : strategy::get_amount1_delta(cur, target, L, true);
-  const auto out = z ? strategy::get_amount1_delta(target, cur, L, false) : strategy::get_amount0_delta(cur, target, L, false);
-  if (!in || !out) { c.stuck = true; return; }
-  const auto fee_amt = num::mul_div_rounding_up(*in, U256(fee), U256(kFeeDen - fee));
-  if (!fee_amt) { c.stuck = true; return; }
-  U256 in_full;
-  if (num::add_overflow(*in, *fee_amt, in_full) || in_full.bit(255) || out->bit(255) || in_full.bit_length() > 250 ||
-      out->bit_length() > 250) {
-    c.stuck = true;  // near int256 limits: let simulate_swap decide
-    return;
+  std::optional<U256> in;
+  U256 fast;
+  if (z ? v3math::amount0_delta(target, cur, L, true, fast) : v3math::amount1_delta(cur, target, L, true, fast)) {
+    in = fast;
+  } else {
+    in = z ? strategy::get_amount0_delta(target, cur, L, true) : strategy::get_amount1_delta(cur, target, L, true);
   }
+  if (!in) { c.stuck = true; return; }
   V3Segment& s = c.seg[c.count];
   s.sqrt_start = cur;
   s.sqrt_target = target;
   s.amount_in = *in;
-  s.in_full = in_full;
-  s.out_full = *out;
   s.liquidity = L;
+  s.full_ready = false;
+  // The fee and the output of the whole step are needed only by a swap that crosses it (or by a
+  // model of a later step): computed then (v3_segment_full). That is exact and cannot fail while
+  // amountIn < 2^230 and the price < 2^160 (fee < 2^249, amountIn + fee < 2^250, output < 2^192:
+  // build_next's bounds below always hold); outside those bounds they are computed here, as before.
+  if (in->bit_length() > 229 || !cur.fits_u160()) {
+    if (!compute_full(h, c, s)) { c.stuck = true; return; }
+  }
   s.ends_at_limit = target == c.limit;
   ++c.count;
   if (s.ends_at_limit) {
@@ -95,6 +126,12 @@ bool v3_segments_prepare(const Hop& h, V3SegmentCache& c) noexcept {
   return c.count > 0;
 }
 
+bool v3_segment_full(const Hop& h, V3SegmentCache& c, unsigned k) noexcept {
+  if (k >= c.count) return false;
+  V3Segment& s = c.seg[k];
+  return s.full_ready || compute_full(h, c, s);
+}
+
 bool v3_segments_extend(const Hop& h, V3SegmentCache& c) noexcept {
   const std::uint8_t before = c.count;
   build_next(h, c);
@@ -105,8 +142,7 @@ std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256&
   if (!v3_segments_prepare(h, c)) return reference(h, amount_in, end_step);
   if (amount_in.is_zero() || amount_in.bit(255)) return std::nullopt;  // 'AS' / not an int256 input
   const bool z = c.zero_for_one;
-  const U256 keep(kFeeDen - h.meta->fee_pips);
-  const U256 den(kFeeDen);
+  const std::uint32_t keep = kFeeDen - h.meta->fee_pips;
   U256 remaining = amount_in;
   U256 out = U256::zero();
   for (unsigned k = 0;; ++k) {
@@ -114,10 +150,16 @@ std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256&
       build_next(h, c);
       if (k == c.count) return reference(h, amount_in, end_step);  // not mirrored beyond here
     }
-    const V3Segment& s = c.seg[k];
-    const auto less_fee = num::mul_div(remaining, keep, den);
-    if (!less_fee) return reference(h, amount_in, end_step);
-    if (*less_fee >= s.amount_in) {  // reaches the target: the whole step, amounts as cached
+    V3Segment& s = c.seg[k];
+    // amountRemainingLessFee = mulDiv(remaining, 1e6 - fee, 1e6).
+    U256 less_fee;
+    if (!v3math::mul_div_small(remaining, keep, v3math::kFeeDen, less_fee)) {
+      const auto lf = num::mul_div(remaining, U256(keep), U256(kFeeDen));
+      if (!lf) return reference(h, amount_in, end_step);
+      less_fee = *lf;
+    }
+    if (less_fee >= s.amount_in) {  // reaches the target: the whole step, amounts as cached
+      if (!s.full_ready && !compute_full(h, c, s)) return reference(h, amount_in, end_step);  // cannot happen
       if (s.in_full > remaining) return reference(h, amount_in, end_step);  // cannot happen; be safe
       remaining = remaining - s.in_full;
       out = out + s.out_full;
@@ -129,12 +171,23 @@ std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256&
       continue;
     }
     // Target not reached: the rest of the input is spent in this step (the remainder is fee).
-    const auto next = strategy::get_next_sqrt_price_from_input(s.sqrt_start, s.liquidity, *less_fee, z);
-    if (!next || *next == s.sqrt_target) return reference(h, amount_in, end_step);  // rounding corner
-    const auto o = z ? strategy::get_amount1_delta(*next, s.sqrt_start, s.liquidity, false)
-                     : strategy::get_amount0_delta(s.sqrt_start, *next, s.liquidity, false);
-    if (!o) return reference(h, amount_in, end_step);
-    out = out + *o;
+    // getNextSqrtPriceFromInput, then the output between the two prices (rounded down).
+    U256 next;
+    if (!z || !v3math::next_sqrt_from_amount0_add(s.sqrt_start, s.liquidity, less_fee, next)) {
+      const auto n = strategy::get_next_sqrt_price_from_input(s.sqrt_start, s.liquidity, less_fee, z);
+      if (!n) return reference(h, amount_in, end_step);
+      next = *n;
+    }
+    if (next == s.sqrt_target) return reference(h, amount_in, end_step);  // rounding corner
+    U256 o;
+    if (!(z ? v3math::amount1_delta(next, s.sqrt_start, s.liquidity, false, o)
+            : v3math::amount0_delta(s.sqrt_start, next, s.liquidity, false, o))) {
+      const auto og = z ? strategy::get_amount1_delta(next, s.sqrt_start, s.liquidity, false)
+                        : strategy::get_amount0_delta(s.sqrt_start, next, s.liquidity, false);
+      if (!og) return reference(h, amount_in, end_step);
+      o = *og;
+    }
+    out = out + o;
     end_step = static_cast<std::uint8_t>(k);
     break;
   }

@@ -8,7 +8,10 @@
 // fee)`), its output (rounded down) and the liquidity and tick after it. The cache stores those
 // per pool direction for the pool's state version, built lazily step by step with exactly the
 // functions simulate_swap calls (next_initialized_tick_within_one_word, get_sqrt_ratio_at_tick,
-// compute_swap_step's formulas, LiquidityMath). A swap of x then costs: for each step it reaches
+// compute_swap_step's formulas, LiquidityMath; the amount formulas through the equal sized-limb
+// fast paths of v3_step_math.hpp). A step's fee and whole-step output are computed only when a
+// swap crosses the step (or a model of a later step needs them): the first swap on a moved pool
+// usually ends inside its first step and never needs them. A swap of x then costs: for each step it reaches
 // in full, one `mul_div(remaining, 1e6 - fee, 1e6)` and a compare and two additions; for the step
 // where it ends, computeSwapStep's "target not reached" branch (next price from the input, the
 // output between the two prices). The per-step TickMath calls, the recomputation of the input to
@@ -35,10 +38,11 @@ struct V3Segment {
   U256 sqrt_start;   // price at the step's start
   U256 sqrt_target;  // the step's target (next tick within the word, or the price limit)
   U256 amount_in;    // input (without fee) that reaches the target, rounded up (computeSwapStep's amountIn)
-  U256 in_full;      // amount_in + fee when the target is reached (what leaves `remaining`)
-  U256 out_full;     // output when the target is reached (rounded down)
+  U256 in_full;      // amount_in + fee when the target is reached (what leaves `remaining`); valid if full_ready
+  U256 out_full;     // output when the target is reached (rounded down); valid if full_ready
   u128 liquidity;    // in-range liquidity during the step
   bool ends_at_limit = false;  // the target is the price limit: the swap stops there
+  bool full_ready = false;     // in_full / out_full computed (lazily: v3_segment_full)
 };
 
 struct V3SegmentCache {
@@ -70,6 +74,10 @@ struct Hop;
 // Makes sure the first step of the cache is built for the hop's current state; false when the
 // pool cannot be mirrored (then v3_segment_swap falls back to simulate_swap).
 [[nodiscard]] bool v3_segments_prepare(const Hop& h, V3SegmentCache& cache) noexcept;
+// Makes sure step k's in_full / out_full are computed (they are built lazily: only a swap that
+// crosses the step, or a model of a later step, needs them); false when k is not built or they
+// cannot be mirrored (then the step's amounts are simulate_swap's to give).
+[[nodiscard]] bool v3_segment_full(const Hop& h, V3SegmentCache& cache, unsigned k) noexcept;
 // Builds one more step (after prepare); false when none can be added (limit reached, stuck, full).
 [[nodiscard]] bool v3_segments_extend(const Hop& h, V3SegmentCache& cache) noexcept;
 

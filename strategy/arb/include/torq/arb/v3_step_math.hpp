@@ -1,0 +1,182 @@
+// torq/arb/v3_step_math.hpp — the exact arithmetic of a V3 swap step's partial fill, sized limbs.
+//
+// Owns the fast paths `v3_segment_swap` uses for the step in which a swap's input runs out (and
+// the cached step's lazily computed amounts): the fee-less input `floor(x (1e6 - fee) / 1e6)`
+// with a compile-time reciprocal of 1e6 (Möller-Granlund 2-by-1 steps, no hardware division),
+// `getAmount1Delta` as a 128 x 192-bit product and a shift (no 512-bit product, no division),
+// `getNextSqrtPriceFromAmount0RoundingUp` and `getAmount0Delta` with the (L << 96) * x products
+// built from the operands' actual limbs and one long division (no 4 x 4-limb product, no
+// power-of-two test). Each returns false when its operands are outside the sizes it handles; the
+// caller then uses the torq::strategy / torq::num function, which every fast path equals for every
+// input it accepts (property tests over random and edge-case bit lengths 0-256:
+// `arb_sizing_test`, `V3StepMath.*`). Pure functions: thread-safe, noexcept, no allocation.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+
+#include "torq/num/uint256.hpp"
+
+namespace torq::arb::v3math {
+
+using num::U256;
+using num::u128;
+
+// A single-limb divisor with its normalised 2-by-1 reciprocal, computed once (constexpr).
+struct DivConst {
+  std::uint64_t d;
+  std::uint64_t dn;  // d << s (top bit set)
+  std::uint64_t v;   // num::detail::reciprocal_2by1(dn)
+  unsigned s;
+};
+[[nodiscard]] constexpr DivConst make_div_const(std::uint64_t d) noexcept {
+  const unsigned s = static_cast<unsigned>(std::countl_zero(d));
+  return DivConst{d, d << s, num::detail::reciprocal_2by1(d << s), s};
+}
+inline constexpr DivConst kFeeDen = make_div_const(1'000'000);
+
+// floor(a * m / c.d) (num::mul_div(a, U256(m), U256(c.d))), for a < 2^224 (the product fits in
+// 256 bits); false otherwise.
+[[nodiscard]] inline bool mul_div_small(const U256& a, std::uint32_t m, const DivConst& c, U256& q) noexcept {
+  if ((a.limb[3] >> 32) != 0) return false;
+  std::uint64_t p[4];
+  std::uint64_t carry = 0;
+  for (int i = 0; i < 4; ++i) {
+    const u128 t = static_cast<u128>(a.limb[i]) * m + carry;
+    p[i] = static_cast<std::uint64_t>(t);
+    carry = static_cast<std::uint64_t>(t >> 64);
+  }
+  int n = 4;
+  while (n > 0 && p[n - 1] == 0) --n;
+  std::uint64_t qq[4] = {0, 0, 0, 0};
+  const unsigned s = c.s;
+  std::uint64_t r = (n > 0 && s != 0) ? p[n - 1] >> (64 - s) : 0;  // < dn
+  for (int i = n - 1; i >= 0; --i) {
+    const std::uint64_t w = (p[i] << s) | (s != 0 && i > 0 ? p[i - 1] >> (64 - s) : 0);
+    qq[i] = num::detail::div2by1(r, w, c.dn, c.v, r);
+  }
+  q = U256::from_limbs(qq[0], qq[1], qq[2], qq[3]);
+  return true;
+}
+
+// getAmount1Delta(a, b, L, round_up) = L |b - a| / 2^96 (rounded), for |b - a| < 2^192; false
+// otherwise. Equal to strategy::get_amount1_delta for every accepted input.
+[[nodiscard]] inline bool amount1_delta(const U256& a, const U256& b, u128 liquidity, bool round_up, U256& out) noexcept {
+  const U256 diff = a > b ? a - b : b - a;
+  if (diff.limb[3] != 0) return false;
+  const std::uint64_t l0 = static_cast<std::uint64_t>(liquidity), l1 = static_cast<std::uint64_t>(liquidity >> 64);
+  // p = L * diff, 5 limbs.
+  std::uint64_t p[5];
+  {
+    u128 t = static_cast<u128>(l0) * diff.limb[0];
+    p[0] = static_cast<std::uint64_t>(t);
+    t = (t >> 64) + static_cast<u128>(l0) * diff.limb[1];
+    p[1] = static_cast<std::uint64_t>(t);
+    t = (t >> 64) + static_cast<u128>(l0) * diff.limb[2];
+    p[2] = static_cast<std::uint64_t>(t);
+    p[3] = static_cast<std::uint64_t>(t >> 64);
+    t = static_cast<u128>(l1) * diff.limb[0] + p[1];
+    p[1] = static_cast<std::uint64_t>(t);
+    t = (t >> 64) + static_cast<u128>(l1) * diff.limb[1] + p[2];
+    p[2] = static_cast<std::uint64_t>(t);
+    t = (t >> 64) + static_cast<u128>(l1) * diff.limb[2] + p[3];
+    p[3] = static_cast<std::uint64_t>(t);
+    p[4] = static_cast<std::uint64_t>(t >> 64);
+  }
+  U256 q = U256::from_limbs((p[1] >> 32) | (p[2] << 32), (p[2] >> 32) | (p[3] << 32), (p[3] >> 32) | (p[4] << 32),
+                            p[4] >> 32);
+  if (round_up && (p[0] != 0 || (p[1] & 0xFFFFFFFFULL) != 0)) q = q + U256::one();  // q < 2^224: no wrap
+  out = q;
+  return true;
+}
+
+namespace detail {
+// u[0..7) = (L * x) << 96 for x < 2^192 (a 128 x 192-bit product, 5 limbs, shifted by 96 bits).
+inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcept {
+  const std::uint64_t l0 = static_cast<std::uint64_t>(liquidity), l1 = static_cast<std::uint64_t>(liquidity >> 64);
+  std::uint64_t p[5];
+  u128 t = static_cast<u128>(l0) * x.limb[0];
+  p[0] = static_cast<std::uint64_t>(t);
+  t = (t >> 64) + static_cast<u128>(l0) * x.limb[1];
+  p[1] = static_cast<std::uint64_t>(t);
+  t = (t >> 64) + static_cast<u128>(l0) * x.limb[2];
+  p[2] = static_cast<std::uint64_t>(t);
+  p[3] = static_cast<std::uint64_t>(t >> 64);
+  t = static_cast<u128>(l1) * x.limb[0] + p[1];
+  p[1] = static_cast<std::uint64_t>(t);
+  t = (t >> 64) + static_cast<u128>(l1) * x.limb[1] + p[2];
+  p[2] = static_cast<std::uint64_t>(t);
+  t = (t >> 64) + static_cast<u128>(l1) * x.limb[2] + p[3];
+  p[3] = static_cast<std::uint64_t>(t);
+  p[4] = static_cast<std::uint64_t>(t >> 64);
+  // << 96 = one limb and 32 bits.
+  u[0] = 0;
+  u[1] = p[0] << 32;
+  u[2] = (p[1] << 32) | (p[0] >> 32);
+  u[3] = (p[2] << 32) | (p[1] >> 32);
+  u[4] = (p[3] << 32) | (p[2] >> 32);
+  u[5] = (p[4] << 32) | (p[3] >> 32);
+  u[6] = p[4] >> 32;
+}
+// u[0..7) / d (d != 0, the quotient < 2^256 by the caller's bounds): quotient, and whether the
+// remainder is non-zero.
+inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexcept {
+  int m = 7;
+  while (m > 0 && u[m - 1] == 0) --m;
+  const int n = num::detail::significant_limbs(d.limb, 4);
+  if (m <= 4) {
+    U256 q, r;
+    (void)num::divmod(U256::from_limbs(u[0], u[1], u[2], u[3]), d, q, r);
+    rem_nonzero = !r.is_zero();
+    return q;
+  }
+  std::uint64_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  U256 r = U256::zero();
+  if (n == 1) {
+    r.limb[0] = num::detail::divmod_limb_pi(u, m, d.limb[0], q);
+  } else {
+    num::detail::divmod_knuth(u, m, d.limb, n, q, r.limb);
+  }
+  rem_nonzero = !r.is_zero();
+  return U256::from_limbs(q[0], q[1], q[2], q[3]);
+}
+}  // namespace detail
+
+// getNextSqrtPriceFromAmount0RoundingUp(sqrtP, L, amount, add = true) =
+// ceil((L << 96) sqrtP / ((L << 96) + amount sqrtP)) for sqrtP < 2^192, L != 0 and amount sqrtP +
+// (L << 96) < 2^256 (the Solidity formula's main branch); false otherwise.
+[[nodiscard]] inline bool next_sqrt_from_amount0_add(const U256& sqrt_px96, u128 liquidity, const U256& amount,
+                                                     U256& out) noexcept {
+  if (liquidity == 0 || sqrt_px96.limb[3] != 0 || sqrt_px96.is_zero() || amount.is_zero()) return false;
+  U256 product;
+  if (num::mul_overflow(amount, sqrt_px96, product)) return false;
+  const U256 numerator1 = U256::from_u128(liquidity) << 96;
+  U256 denominator;
+  if (num::add_overflow(numerator1, product, denominator)) return false;
+  std::uint64_t u[7];
+  detail::l_q96_times(liquidity, sqrt_px96, u);
+  bool rem = false;
+  U256 q = detail::div7(u, denominator, rem);  // <= sqrtP: fits, and + 1 cannot wrap
+  if (rem) q = q + U256::one();
+  out = q;
+  return true;
+}
+
+// getAmount0Delta(a, b, L, round_up) = (L << 96) (b - a) / b / a (each division rounded), prices
+// in either order, for 0 < a, b < 2^192; false otherwise.
+[[nodiscard]] inline bool amount0_delta(U256 a, U256 b, u128 liquidity, bool round_up, U256& out) noexcept {
+  if (a > b) std::swap(a, b);
+  if (a.is_zero() || b.limb[3] != 0) return false;
+  std::uint64_t u[7];
+  detail::l_q96_times(liquidity, b - a, u);
+  bool rem = false;
+  U256 q = detail::div7(u, b, rem);  // < L << 96 < 2^224
+  if (round_up && rem) q = q + U256::one();
+  U256 q2, r2;
+  (void)num::divmod(q, a, q2, r2);
+  if (round_up && !r2.is_zero()) q2 = q2 + U256::one();
+  out = q2;
+  return true;
+}
+
+}  // namespace torq::arb::v3math
