@@ -454,8 +454,10 @@ struct XF {
 }
 [[nodiscard]] [[gnu::always_inline]] inline XF xf_div(XF a, XF b) noexcept {  // b != 0
   if (a.m == 0) return XF{};
-  // (a.m * 2^63) / b.m in (2^62, 2^64): 62+ significant bits.
-  return xf_norm128((static_cast<u128>(a.m) << 63) / b.m, a.e - b.e - 63);
+  // (a.m * 2^63) / b.m in (2^62, 2^64): 62+ significant bits. The high word a.m >> 1 is below
+  // b.m (top bit set), so this is one 128-by-64 divq (the u128 division was a libgcc call).
+  std::uint64_t rem = 0;
+  return xf_norm128(num::detail::div128by64(a.m >> 1, a.m << 63, b.m, rem), a.e - b.e - 63);
 }
 [[nodiscard]] [[gnu::always_inline]] inline XF xf_add(XF a, XF b) noexcept {
   if (a.m == 0) return b;
@@ -619,7 +621,9 @@ SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig&
   // the size, whose derivative is 1 there: by concavity the optimum. Otherwise model again with
   // the steps the simulation ended in.
   for (std::uint32_t round = 0; model_ok && round < cfg.closed_form_rounds; ++round) {
-    Moebius f{SX{XF{1ULL << 63, -63}}, SX{}, SX{}, SX{XF{1ULL << 63, -63}}};  // identity
+    // f starts as the first hop's map: composing it with the identity gives the same numbers bit
+    // for bit (a product by 2^63 * 2^-63 and sums with zero are exact in XF), one compose less.
+    Moebius f{};
     for (std::size_t i = 0; i < hops.size() && model_ok; ++i) {
       const V3SegmentCache* c = caches[i];
       U256 U = U256::zero(), O = U256::zero();
@@ -635,7 +639,7 @@ SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig&
       if (!model_ok) break;
       Moebius m;
       if (!hop_map(hops[i], c != nullptr ? &c->seg[model_step[i]] : nullptr, U, O, m)) model_ok = false;
-      else f = compose(m, f);
+      else f = i == 0 ? m : compose(m, f);
     }
     if (!model_ok) break;
     // profit F(u) - u, F'(u) = (P S - Q R) / (R u + S)^2 = 1  =>  u* = (sqrt(P S - Q R) - S) / R.

@@ -34,18 +34,23 @@
 
 namespace torq::arb {
 
-struct V3Segment {
+// A step's fields in the order a swap reads them: a swap that ends inside the step reads the
+// first two cache lines only (prices, amount_in, liquidity, flags); the whole-step amounts follow.
+struct alignas(64) V3Segment {
   U256 sqrt_start;   // price at the step's start
   U256 sqrt_target;  // the step's target (next tick within the word, or the price limit)
   U256 amount_in;    // input (without fee) that reaches the target, rounded up (computeSwapStep's amountIn)
-  U256 in_full;      // amount_in + fee when the target is reached (what leaves `remaining`); valid if full_ready
-  U256 out_full;     // output when the target is reached (rounded down); valid if full_ready
   u128 liquidity;    // in-range liquidity during the step
   bool ends_at_limit = false;  // the target is the price limit: the swap stops there
   bool full_ready = false;     // in_full / out_full computed (lazily: v3_segment_full)
+  U256 in_full;      // amount_in + fee when the target is reached (what leaves `remaining`); valid if full_ready
+  U256 out_full;     // output when the target is reached (rounded down); valid if full_ready
 };
+static_assert(sizeof(V3Segment) == 192);
 
-struct V3SegmentCache {
+// One pool direction's steps; 64-byte aligned so that its header (validity, loop state) and each
+// step start on their own cache lines.
+struct alignas(64) V3SegmentCache {
   static constexpr unsigned kMaxSegments = 4;
   std::uint64_t version = ~std::uint64_t{0};  // PoolState::version the steps were built for
   const PoolState* state = nullptr;           // and the pool (a cache is bound to one pool direction)
@@ -53,11 +58,11 @@ struct V3SegmentCache {
   bool complete = false;         // the last built step ends at the limit
   bool stuck = false;            // the next step cannot be mirrored (overflow etc.): use simulate_swap
   bool zero_for_one = false;
+  std::int32_t next_tick = 0;
+  u128 next_liquidity = 0;
   // Loop state after the last built step.
   U256 next_sqrt;
   U256 limit;
-  u128 next_liquidity = 0;
-  std::int32_t next_tick = 0;
   V3Segment seg[kMaxSegments];
 };
 
