@@ -195,6 +195,53 @@ TEST(V3StepMath, NextPriceFromToken0InputShouldEqualSqrtPriceMathForEveryBitLeng
   EXPECT_GT(fast, 60'000U);
 }
 
+TEST(V3StepMath, SizedDivisionShouldEqualMulDivForEveryBitLength) {
+  std::mt19937_64 rng(34);
+  std::uint64_t cases = 0, two_limb = 0;
+  for (unsigned bits_d = 1; bits_d <= 256; ++bits_d)
+    for (int i = 0; i < 300; ++i) {
+      const U256 d = edge_or_random(rng, bits_d);
+      const U256 a = edge_or_random(rng, static_cast<unsigned>(rng() % 257));
+      const U256 b = i % 4 == 0 ? U256::one() : edge_or_random(rng, static_cast<unsigned>(rng() % 257));
+      const auto want = num::mul_div(a, b, d);
+      if (!want) continue;  // quotient >= 2^256: outside the contract
+      const U512 p = mul_wide(a, b);
+      bool rem = false;
+      ASSERT_EQ(v3math::detail::divide(p.limb, 8, d, rem), *want) << a.to_string() << " " << b.to_string() << " " << d.to_string();
+      const auto up = num::mul_div_rounding_up(a, b, d);  // empty only when the quotient is 2^256 - 1 and inexact
+      ASSERT_EQ(rem, !up || *up != *want);
+      if (b == U256::one()) {
+        ASSERT_EQ(v3math::div(a, d), a / d);
+      }
+      ++cases;
+      if (d.bit_length() > 64 && d.bit_length() <= 128) ++two_limb;
+    }
+  EXPECT_GT(cases, 30'000U);
+  EXPECT_GT(two_limb, 8'000U);
+}
+
+TEST(V3StepMath, NextPriceFromToken1InputShouldEqualSqrtPriceMathForEveryBitLength) {
+  std::mt19937_64 rng(35);
+  std::uint64_t fast = 0;
+  for (unsigned bits_p = 0; bits_p <= 256; ++bits_p)
+    for (int i = 0; i < 200; ++i) {
+      const U256 p = edge_or_random(rng, bits_p % 2 == 0 ? bits_p : static_cast<unsigned>(rng() % 161));
+      const U256 x = edge_or_random(rng, static_cast<unsigned>(rng() % 257));
+      const u128 l = liquidity_of(rng);
+      U256 got;
+      if (!v3math::next_sqrt_from_amount1_add(p, l, x, got)) {
+        const auto want = strategy::get_next_sqrt_price_from_amount1_rounding_down(p, l, x, true);
+        ASSERT_TRUE(l == 0 || !x.fits_u160() || !want.has_value()) << p.to_string() << " " << x.to_string();
+        continue;
+      }
+      ++fast;
+      const auto want = strategy::get_next_sqrt_price_from_amount1_rounding_down(p, l, x, true);
+      ASSERT_TRUE(want.has_value());
+      ASSERT_EQ(got, *want) << p.to_string() << " L " << U256::from_u128(l).to_string() << " x " << x.to_string();
+    }
+  EXPECT_GT(fast, 10'000U);
+}
+
 TEST(V3StepCache, ShouldEqualSimulateSwapToTheWeiOnRandomMultiTickPools) {
   std::mt19937_64 rng(7);
   std::uint64_t cases = 0, ok_cases = 0, multi_step = 0, reference = 0, boundary_cases = 0;

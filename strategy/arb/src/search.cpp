@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "torq/arb/v3_step_math.hpp"
 #include "torq/arb/wide_math.hpp"
 #include "torq/strategy/tick_math.hpp"
 
@@ -91,7 +92,7 @@ std::optional<U256> v2_amount_out_fast(const U256& amount_in, const U256& reserv
     const U256 denominator = U256::from_limbs(static_cast<std::uint64_t>(q0), static_cast<std::uint64_t>(q1),
                                               static_cast<std::uint64_t>(q1 >> 64), 0) +
                              U256::from_u128(a);
-    const U256 out = numerator / denominator;
+    const U256 out = v3math::div(numerator, denominator);  // denominator >= 1; == numerator / denominator
     if (out.is_zero()) return std::nullopt;
     return out;
   }
@@ -489,7 +490,14 @@ struct XF {
 // step (then within 1), corrected with exact integer comparisons.
 [[nodiscard]] std::uint64_t isqrt_u128(u128 v) noexcept {
   auto r = static_cast<std::uint64_t>(__builtin_sqrt(static_cast<double>(v)));
-  if (r > 1) r = static_cast<std::uint64_t>((static_cast<u128>(r) + v / r) >> 1);
+  if (r > 1) {
+    // v / r as one divq when it fits 64 bits (always, for v < 2^127 and r the double root: the
+    // high word v >> 64 < sqrt(v) / 2^0.5 < r); the u128 division was a libgcc call.
+    const auto hi = static_cast<std::uint64_t>(v >> 64);
+    std::uint64_t rem = 0;
+    const u128 quot = hi < r ? num::detail::div128by64(hi, static_cast<std::uint64_t>(v), r, rem) : v / r;
+    r = static_cast<std::uint64_t>((static_cast<u128>(r) + quot) >> 1);
+  }
   while (r != 0 && static_cast<u128>(r) * r > v) --r;
   while (r != ~std::uint64_t{0} && static_cast<u128>(r + 1) * (r + 1) <= v) ++r;
   return r;

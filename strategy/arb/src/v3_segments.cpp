@@ -173,7 +173,8 @@ std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256&
     // Target not reached: the rest of the input is spent in this step (the remainder is fee).
     // getNextSqrtPriceFromInput, then the output between the two prices (rounded down).
     U256 next;
-    if (!z || !v3math::next_sqrt_from_amount0_add(s.sqrt_start, s.liquidity, less_fee, next)) {
+    if (!(z ? v3math::next_sqrt_from_amount0_add(s.sqrt_start, s.liquidity, less_fee, next)
+            : v3math::next_sqrt_from_amount1_add(s.sqrt_start, s.liquidity, less_fee, next))) {
       const auto n = strategy::get_next_sqrt_price_from_input(s.sqrt_start, s.liquidity, less_fee, z);
       if (!n) return reference(h, amount_in, end_step);
       next = *n;

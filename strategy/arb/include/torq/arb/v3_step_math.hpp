@@ -6,7 +6,9 @@
 // `getAmount1Delta` as a 128 x 192-bit product and a shift (no 512-bit product, no division),
 // `getNextSqrtPriceFromAmount0RoundingUp` and `getAmount0Delta` with the (L << 96) * x products
 // built from the operands' actual limbs and one long division (no 4 x 4-limb product, no
-// power-of-two test). Each returns false when its operands are outside the sizes it handles; the
+// power-of-two test), `getNextSqrtPriceFromAmount1RoundingDown`; the long divisions by a
+// two-limb divisor (sqrt prices near 2^96, liquidity) keep the partial remainder in registers.
+// Each returns false when its operands are outside the sizes it handles; the
 // caller then uses the torq::strategy / torq::num function, which every fast path equals for every
 // input it accepts (property tests over random and edge-case bit lengths 0-256:
 // `arb_sizing_test`, `V3StepMath.*`). Pure functions: thread-safe, noexcept, no allocation.
@@ -118,28 +120,51 @@ inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcep
   u[5] = (p[4] << 32) | (p[3] >> 32);
   u[6] = p[4] >> 32;
 }
-// u[0..7) / d (d != 0, the quotient < 2^256 by the caller's bounds): quotient, and whether the
-// remainder is non-zero.
-inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexcept {
-  int m = 7;
+// u[0..m) / (d1:d0) for d1 != 0 and m >= 2: quotient digits to q[0..m-1) (q[m-1] = 0), remainder
+// to (rem1:rem0). Schoolbook division with the Möller-Granlund 3-by-2 step, the partial remainder
+// kept in two registers (num::detail::divmod_pi's n == 2 case without its generic limb arrays).
+inline void divmod_by_2limbs(const std::uint64_t* u, int m, std::uint64_t d1, std::uint64_t d0, std::uint64_t* q,
+                             std::uint64_t& rem1, std::uint64_t& rem0) noexcept {
+  const unsigned s = static_cast<unsigned>(std::countl_zero(d1));
+  const std::uint64_t dn1 = s != 0 ? (d1 << s) | (d0 >> (64 - s)) : d1;
+  const std::uint64_t dn0 = d0 << s;
+  const std::uint64_t v = num::detail::reciprocal_3by2(dn1, dn0);
+  // Digit i (0..m-1) of the normalised dividend; digit m is the bits shifted out of u[m-1].
+  const auto digit = [u, s](int i) noexcept {
+    return (u[i] << s) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
+  };
+  std::uint64_t r1 = s != 0 ? u[m - 1] >> (64 - s) : 0;  // < 2^s <= dn1: (r1:r0) < (dn1:dn0)
+  std::uint64_t r0 = digit(m - 1);
+  for (int j = m - 2; j >= 0; --j) q[j] = num::detail::div3by2(r1, r0, digit(j), dn1, dn0, v, r1, r0);
+  q[m - 1] = 0;
+  rem0 = s != 0 ? (r0 >> s) | (r1 << (64 - s)) : r0;
+  rem1 = r1 >> s;
+}
+
+// u[0..m) / d for m <= 8, d != 0 and a quotient < 2^256 (the callers' bounds): quotient, and
+// whether the remainder is non-zero.
+inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonzero) noexcept {
   while (m > 0 && u[m - 1] == 0) --m;
   const int n = num::detail::significant_limbs(d.limb, 4);
-  if (m <= 4) {
-    U256 q, r;
-    (void)num::divmod(U256::from_limbs(u[0], u[1], u[2], u[3]), d, q, r);
-    rem_nonzero = !r.is_zero();
-    return q;
-  }
   std::uint64_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  U256 r = U256::zero();
-  if (n == 1) {
-    r.limb[0] = num::detail::divmod_limb_pi(u, m, d.limb[0], q);
-  } else {
-    num::detail::divmod_knuth(u, m, d.limb, n, q, r.limb);
+  if (m < n || m == 0) {  // u < d
+    rem_nonzero = m != 0;
+    return U256::zero();
   }
-  rem_nonzero = !r.is_zero();
+  if (n == 1) {
+    rem_nonzero = num::detail::divmod_limb_pi(u, m, d.limb[0], q) != 0;
+  } else if (n == 2) {
+    std::uint64_t r1 = 0, r0 = 0;
+    divmod_by_2limbs(u, m, d.limb[1], d.limb[0], q, r1, r0);
+    rem_nonzero = (r1 | r0) != 0;
+  } else {
+    U256 r = U256::zero();
+    num::detail::divmod_knuth(u, m, d.limb, n, q, r.limb);
+    rem_nonzero = !r.is_zero();
+  }
   return U256::from_limbs(q[0], q[1], q[2], q[3]);
 }
+inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexcept { return divide(u, 7, d, rem_nonzero); }
 }  // namespace detail
 
 // getNextSqrtPriceFromAmount0RoundingUp(sqrtP, L, amount, add = true) =
@@ -172,11 +197,32 @@ inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexc
   bool rem = false;
   U256 q = detail::div7(u, b, rem);  // < L << 96 < 2^224
   if (round_up && rem) q = q + U256::one();
-  U256 q2, r2;
-  (void)num::divmod(q, a, q2, r2);
-  if (round_up && !r2.is_zero()) q2 = q2 + U256::one();
+  bool rem2 = false;
+  U256 q2 = detail::divide(q.limb, 4, a, rem2);
+  if (round_up && rem2) q2 = q2 + U256::one();
   out = q2;
   return true;
+}
+
+// getNextSqrtPriceFromAmount1RoundingDown(sqrtP, L, amount, add = true) = sqrtP + (amount << 96) / L
+// for L != 0, amount < 2^160 and a result < 2^160; false otherwise (the caller then uses the
+// general function, which also gives the error of a result >= 2^160).
+[[nodiscard]] inline bool next_sqrt_from_amount1_add(const U256& sqrt_px96, u128 liquidity, const U256& amount,
+                                                     U256& out) noexcept {
+  if (liquidity == 0 || !amount.fits_u160()) return false;
+  const U256 shifted = amount << 96;
+  bool rem = false;
+  const U256 quotient = detail::divide(shifted.limb, 4, U256::from_u128(liquidity), rem);
+  U256 sum;
+  if (num::add_overflow(sqrt_px96, quotient, sum) || !sum.fits_u160()) return false;
+  out = sum;
+  return true;
+}
+
+// a / b for b != 0 (num::divmod's quotient), with the sized division above.
+[[nodiscard]] inline U256 div(const U256& a, const U256& b) noexcept {
+  bool rem = false;
+  return detail::divide(a.limb, 4, b, rem);
 }
 
 }  // namespace torq::arb::v3math
