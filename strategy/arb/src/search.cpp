@@ -444,14 +444,28 @@ struct XF {
   if (bl > 64) return XF{static_cast<std::uint64_t>(v >> (bl - 64)), e + (bl - 64)};
   return XF{static_cast<std::uint64_t>(v) << (64 - bl), e - (64 - bl)};
 }
+// The top 64 bits of v (truncated) and their exponent: v's two top limbs, no 256-bit shift.
 [[nodiscard]] [[gnu::always_inline]] inline XF xf(const U256& v) noexcept {
-  const unsigned bl = v.bit_length();
-  if (bl <= 128) return xf_norm128(v.low_u128(), 0);
-  return XF{(v >> (bl - 64)).limb[0], static_cast<std::int32_t>(bl - 64)};
+  if ((v.limb[3] | v.limb[2]) == 0) return xf_norm128(v.low_u128(), 0);
+  const int i = v.limb[3] != 0 ? 3 : 2;
+  const int lz = __builtin_clzll(v.limb[i]);
+  const std::uint64_t m = lz == 0 ? v.limb[i] : (v.limb[i] << lz) | (v.limb[i - 1] >> (64 - lz));
+  return XF{m, 64 * i - lz};  // = (v >> (bit_length - 64)).limb[0], exponent bit_length - 64
+}
+[[nodiscard]] [[gnu::always_inline]] inline XF xf_u64(std::uint64_t v) noexcept {  // == xf(U256(v))
+  if (v == 0) return XF{};
+  const int lz = __builtin_clzll(v);
+  return XF{v << lz, -lz};
 }
 [[nodiscard]] [[gnu::always_inline]] inline XF xf_mul(XF a, XF b) noexcept {
   if (a.m == 0 || b.m == 0) return XF{};
-  return xf_norm128(static_cast<u128>(a.m) * b.m, a.e + b.e);
+  const u128 p = static_cast<u128>(a.m) * b.m;
+  if (((a.m & b.m) >> 63) != 0) {  // both normalised (always, here): p in [2^126, 2^128)
+    const auto hi = static_cast<std::uint64_t>(p >> 64);
+    if ((hi >> 63) != 0) return XF{hi, a.e + b.e + 64};
+    return XF{static_cast<std::uint64_t>(p >> 63), a.e + b.e + 63};  // == xf_norm128(p, a.e + b.e)
+  }
+  return xf_norm128(p, a.e + b.e);
 }
 [[nodiscard]] [[gnu::always_inline]] inline XF xf_div(XF a, XF b) noexcept {  // b != 0
   if (a.m == 0) return XF{};
@@ -560,11 +574,11 @@ struct Moebius {
     if (ri.is_zero() || ro.is_zero()) return false;
     rin = xf(ri);
     rout = xf(ro);
-    n = xf(U256(h.meta->v2_fee.numerator));
-    d = xf(U256(h.meta->v2_fee.denominator));
+    n = xf_u64(h.meta->v2_fee.numerator);
+    d = xf_u64(h.meta->v2_fee.denominator);
   } else {
     if (seg == nullptr || seg->liquidity == 0 || seg->sqrt_start.is_zero()) return false;
-    const XF l = xf(U256::from_u128(seg->liquidity));
+    const XF l = xf_norm128(seg->liquidity, 0);  // == xf(U256::from_u128(liquidity))
     const XF sp = xf(seg->sqrt_start);
     XF x0 = xf_div(l, sp);  // L / sqrtP(Q96), times 2^96
     x0.e += 96;
@@ -572,8 +586,8 @@ struct Moebius {
     y0.e -= 96;
     rin = h.zero_for_one ? x0 : y0;
     rout = h.zero_for_one ? y0 : x0;
-    n = xf(U256(strategy::kFeePipsDenominator - h.meta->fee_pips));
-    d = xf(U256(strategy::kFeePipsDenominator));
+    n = xf_u64(strategy::kFeePipsDenominator - h.meta->fee_pips);
+    d = xf_u64(strategy::kFeePipsDenominator);
   }
   const SX a{xf_mul(n, rout)}, b{xf_mul(d, rin)}, c{n};
   if (U.is_zero() && O.is_zero()) {
