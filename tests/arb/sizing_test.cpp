@@ -4,6 +4,8 @@
 // that an exact re-simulation reproduces.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -299,6 +301,57 @@ TEST(V3StepCache, ShouldEqualSimulateSwapToTheWeiOnRandomMultiTickPools) {
   EXPECT_GT(ok_cases, cases / 4);
   EXPECT_GT(multi_step, ok_cases / 10);  // the sample crosses ticks, not only the first step
   EXPECT_LT(reference, ok_cases / 2);    // and mostly answers from the cache
+}
+
+TEST(V3StepCache, ShouldStayExactWhenOneCacheFollowsAPoolThatMovesAndMovesBack) {
+  // The engine keeps one cache per pool direction for its whole life: rebuilt on every state
+  // version, its TickMath memo (step targets' sqrt prices) carried over. Moves back and forth
+  // (as a dislocation and its restore) must still give simulate_swap's amounts to the wei.
+  std::mt19937_64 rng(41);
+  std::uint64_t compared = 0;
+  for (int iter = 0; iter < 40; ++iter) {
+    const Tier t = kTiers[rng() % 4];
+    const PoolSpec sp = v3(0, 0, 1, t.fee, t.spacing);
+    const double center = (static_cast<double>(rng() % 2000001) - 1000000.0) / 1000000.0 * 400000.0;
+    RandomBook rb(rng, {sp}, {center / t.spacing * t.spacing});
+    const PoolState base = rb.book->state(0);
+    V3SegmentCache caches[2];
+    std::uint32_t log = 1000;
+    for (int move = 0; move < 30; ++move) {
+      U256 sqrt = base.sqrt_price_x96;
+      if (move % 2 == 1) {  // a move of up to +-3000 ticks; every other one restores the base
+        const auto dt = static_cast<std::int32_t>(rng() % 6001) - 3000;
+        const std::int32_t tk = std::clamp(base.tick + dt, strategy::kMinTick + 1, strategy::kMaxTick - 1);
+        sqrt = *strategy::get_sqrt_ratio_at_tick(tk) + (rng() % 2 == 0 ? U256::zero() : rand_bits(rng, 30));
+      }
+      std::uint32_t p = 0;
+      ASSERT_EQ(rb.book->apply(v3swap(sp, 2 + static_cast<std::uint64_t>(move), log++, sqrt, base.liquidity,
+                                      *strategy::get_tick_at_sqrt_ratio(sqrt)),
+                               p),
+                ApplyResult::applied);
+      for (const bool z : {true, false}) {
+        V3SegmentCache& cache = caches[z ? 0 : 1];
+        const Hop h = rb.hop(0, z, &cache);
+        for (int a = 0; a < 6; ++a) {
+          const U256 x = rand_amount(rng, 160);
+          std::uint8_t step = 0;
+          const auto want = swap_exact_in(h, x);
+          const auto got = v3_segment_swap(h, cache, x, step);
+          ASSERT_EQ(want.has_value(), got.has_value()) << "iter " << iter << " move " << move << " z " << z;
+          if (want) {
+            ASSERT_EQ(*want, *got) << "iter " << iter << " move " << move << " z " << z << " x " << x.to_string();
+          }
+          ++compared;
+        }
+        for (const auto& m : cache.tick_sqrt) {
+          if (m.tick != INT32_MIN) {
+            ASSERT_EQ(m.sqrt, *strategy::get_sqrt_ratio_at_tick(m.tick)) << m.tick;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(compared, 10'000U);
 }
 
 TEST(V2Quote, FastPathShouldEqualTheLibraryFormulaForEveryInput) {

@@ -51,9 +51,17 @@ void build_next(const Hop& h, V3SegmentCache& c) noexcept {
       strategy::detail::next_initialized_tick_within_one_word(h.ticks, c.next_tick, h.meta->tick_spacing, z);
   if (next.tick < strategy::kMinTick) next.tick = strategy::kMinTick;
   else if (next.tick > strategy::kMaxTick) next.tick = strategy::kMaxTick;
-  const auto sqrt_next_opt = strategy::get_sqrt_ratio_at_tick(next.tick);
-  if (!sqrt_next_opt) { c.stuck = true; return; }
-  const U256 sqrt_next = *sqrt_next_opt;
+  U256 sqrt_next;
+  unsigned memo = 0;
+  while (memo < V3SegmentCache::kMaxSegments && c.tick_sqrt[memo].tick != next.tick) ++memo;
+  if (memo < V3SegmentCache::kMaxSegments) {
+    sqrt_next = c.tick_sqrt[memo].sqrt;  // == get_sqrt_ratio_at_tick(next.tick)
+  } else {
+    const auto sqrt_next_opt = strategy::get_sqrt_ratio_at_tick(next.tick);
+    if (!sqrt_next_opt) { c.stuck = true; return; }
+    sqrt_next = *sqrt_next_opt;
+    c.tick_sqrt[c.count] = V3SegmentCache::TickSqrt{sqrt_next, next.tick};
+  }
   const U256 target = (z ? sqrt_next < c.limit : sqrt_next > c.limit) ? c.limit : sqrt_next;
   const U256& cur = c.next_sqrt;
   const u128 L = c.next_liquidity;

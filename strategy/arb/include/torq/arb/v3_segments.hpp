@@ -26,6 +26,7 @@
 // Allocation: none (fixed-size arrays; the engine preallocates the caches at start-up).
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -64,6 +65,15 @@ struct alignas(64) V3SegmentCache {
   U256 next_sqrt;
   U256 limit;
   V3Segment seg[kMaxSegments];
+  // TickMath memo: the sqrt prices of the last step targets (getSqrtRatioAtTick is a pure function
+  // of the tick, so an entry stays valid across state versions). A pool that moves and moves back
+  // usually walks to the same next tick (often a bitmap word boundary); a rebuild then skips its
+  // TickMath call. Read and written only when a step is built.
+  struct TickSqrt {
+    U256 sqrt;
+    std::int32_t tick = INT32_MIN;  // no tick: never matches a clamped tick
+  };
+  TickSqrt tick_sqrt[kMaxSegments];
 };
 
 // The Hop's V3 state as the simulation sees it (price limit at the last initialized tick).
