@@ -60,7 +60,8 @@ void build_next(const Hop& h, V3SegmentCache& c) noexcept {
     const auto sqrt_next_opt = strategy::get_sqrt_ratio_at_tick(next.tick);
     if (!sqrt_next_opt) { c.stuck = true; return; }
     sqrt_next = *sqrt_next_opt;
-    c.tick_sqrt[c.count] = V3SegmentCache::TickSqrt{sqrt_next, next.tick};
+    c.tick_sqrt[c.tick_sqrt_next] = V3SegmentCache::TickSqrt{sqrt_next, next.tick};
+    c.tick_sqrt_next = static_cast<std::uint8_t>((c.tick_sqrt_next + 1) % V3SegmentCache::kMaxSegments);
   }
   const U256 target = (z ? sqrt_next < c.limit : sqrt_next > c.limit) ? c.limit : sqrt_next;
   const U256& cur = c.next_sqrt;

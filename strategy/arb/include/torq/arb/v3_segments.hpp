@@ -65,15 +65,17 @@ struct alignas(64) V3SegmentCache {
   U256 next_sqrt;
   U256 limit;
   V3Segment seg[kMaxSegments];
-  // TickMath memo: the sqrt prices of the last step targets (getSqrtRatioAtTick is a pure function
-  // of the tick, so an entry stays valid across state versions). A pool that moves and moves back
-  // usually walks to the same next tick (often a bitmap word boundary); a rebuild then skips its
-  // TickMath call. Read and written only when a step is built.
+  // TickMath memo: the sqrt prices of the last 4 distinct step targets (getSqrtRatioAtTick is a
+  // pure function of the tick, so an entry stays valid across state versions). A pool that moves
+  // and moves back, or moves a little, usually walks to a next tick it walked to before (often a
+  // bitmap word boundary); a rebuild then skips its TickMath call. Read and written only when a
+  // step is built.
   struct TickSqrt {
     U256 sqrt;
     std::int32_t tick = INT32_MIN;  // no tick: never matches a clamped tick
   };
   TickSqrt tick_sqrt[kMaxSegments];
+  std::uint8_t tick_sqrt_next = 0;  // the entry a miss replaces (round robin: the last 4 targets stay)
 };
 
 // The Hop's V3 state as the simulation sees it (price limit at the last initialized tick).
