@@ -1,5 +1,7 @@
-// Closed-form sizing and the V3 step cache: the cached V3 swap equals simulate_swap to the wei on
-// random multi-tick pools; the closed-form size finds the same or a better exact profit than the
+// Closed-form sizing and the V3 step cache: the partial-step fast paths (v3_step_math.hpp) equal
+// the general SqrtPriceMath / mul_div routines for every input they accept; the cached V3 swap
+// equals simulate_swap to the wei on random multi-tick pools (also with one cache following a
+// pool through many moves); the closed-form size finds the same or a better exact profit than the
 // previous search (Sizing::legacy) on random V2/V3 cycles; the engine's signals carry amounts
 // that an exact re-simulation reproduces.
 #include <gtest/gtest.h>
