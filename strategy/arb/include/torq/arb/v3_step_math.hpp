@@ -16,6 +16,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <utility>
 
 #include "torq/num/uint256.hpp"
 
