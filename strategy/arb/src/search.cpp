@@ -92,7 +92,8 @@ std::optional<U256> v2_amount_out_fast(const U256& amount_in, const U256& reserv
     const U256 denominator = U256::from_limbs(static_cast<std::uint64_t>(q0), static_cast<std::uint64_t>(q1),
                                               static_cast<std::uint64_t>(q1 >> 64), 0) +
                              U256::from_u128(a);
-    const U256 out = v3math::div(numerator, denominator);  // denominator >= 1; == numerator / denominator
+    // denominator >= 1 and > a, so the quotient is below R_out: at most R_out's limbs.
+    const U256 out = v3math::div(numerator, denominator, r1 != 0 ? 2 : 1);  // == numerator / denominator
     if (out.is_zero()) return std::nullopt;
     return out;
   }

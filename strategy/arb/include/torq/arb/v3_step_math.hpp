@@ -14,6 +14,7 @@
 // `arb_sizing_test`, `V3StepMath.*`). Pure functions: thread-safe, noexcept, no allocation.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <utility>
@@ -121,11 +122,19 @@ inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcep
   u[5] = (p[4] << 32) | (p[3] >> 32);
   u[6] = p[4] >> 32;
 }
-// u[0..m) / (d1:d0) for d1 != 0 and m >= 2: quotient digits to q[0..m-1) (q[m-1] = 0), remainder
-// to (rem1:rem0). Schoolbook division with the Möller-Granlund 3-by-2 step, the partial remainder
+// Digit i (0..m) of u[0..m) << s (digit m holds the bits shifted out of u[m-1]).
+inline std::uint64_t shifted_digit(const std::uint64_t* u, int m, unsigned s, int i) noexcept {
+  return (i < m ? u[i] << s : 0) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
+}
+
+// u[0..m) / (d1:d0) for d1 != 0, m >= 2 and a quotient known to be below 2^(64 qd) (0 <= qd <=
+// m - 1; qd = m - 1 always holds): quotient digits to q[0..qd) (q[qd..m) untouched), remainder to
+// (rem1:rem0). Schoolbook division with the Möller-Granlund 3-by-2 step, the partial remainder
 // kept in two registers (num::detail::divmod_pi's n == 2 case without its generic limb arrays).
-inline void divmod_by_2limbs(const std::uint64_t* u, int m, std::uint64_t d1, std::uint64_t d0, std::uint64_t* q,
-                             std::uint64_t& rem1, std::uint64_t& rem0) noexcept {
+// The digits above qd are zero, and the partial remainder before digit qd - 1 is u >> 64 qd
+// (< d by the bound): it starts there, so a quotient bound of k limbs costs k steps.
+inline void divmod_by_2limbs(const std::uint64_t* u, int m, int qd, std::uint64_t d1, std::uint64_t d0,
+                             std::uint64_t* q, std::uint64_t& rem1, std::uint64_t& rem0) noexcept {
   const unsigned s = static_cast<unsigned>(std::countl_zero(d1));
   const std::uint64_t dn1 = s != 0 ? (d1 << s) | (d0 >> (64 - s)) : d1;
   const std::uint64_t dn0 = d0 << s;
@@ -134,17 +143,79 @@ inline void divmod_by_2limbs(const std::uint64_t* u, int m, std::uint64_t d1, st
   const auto digit = [u, s](int i) noexcept {
     return (u[i] << s) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
   };
-  std::uint64_t r1 = s != 0 ? u[m - 1] >> (64 - s) : 0;  // < 2^s <= dn1: (r1:r0) < (dn1:dn0)
-  std::uint64_t r0 = digit(m - 1);
-  for (int j = m - 2; j >= 0; --j) q[j] = num::detail::div3by2(r1, r0, digit(j), dn1, dn0, v, r1, r0);
-  q[m - 1] = 0;
+  std::uint64_t r1 = shifted_digit(u, m, s, qd + 1);  // (r1:r0) = (u >> 64 qd) << s < (dn1:dn0)
+  std::uint64_t r0 = shifted_digit(u, m, s, qd);
+  for (int j = qd - 1; j >= 0; --j) q[j] = num::detail::div3by2(r1, r0, digit(j), dn1, dn0, v, r1, r0);
   rem0 = s != 0 ? (r0 >> s) | (r1 << (64 - s)) : r0;
   rem1 = r1 >> s;
 }
 
-// u[0..m) / d for m <= 8, d != 0 and a quotient < 2^256 (the callers' bounds): quotient, and
-// whether the remainder is non-zero.
-inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonzero) noexcept {
+// u[0..m) / (d2:d1:d0) for d2 != 0, 3 <= m <= 8 and a quotient known to be below 2^(64 qd) (0 <=
+// qd <= m - 2; qd = m - 2 always holds): quotient digits to q[0..qd) (q[qd..m) untouched),
+// remainder to r[0..3); like divmod_by_2limbs, it starts at digit qd - 1. Schoolbook division with the Möller-Granlund 3-by-2 step on
+// the divisor's top two (normalised) limbs, then the low limb's product subtracted from the
+// partial remainder (the estimate is the true digit or one above it: one add-back at most). One
+// hardware division (the reciprocal) per call instead of one `divq` and Knuth's correction loop
+// per quotient digit, and the partial remainder lives in three registers instead of
+// num::detail::divmod_knuth_divq's generic limb arrays. Same quotient and remainder.
+inline void divmod_by_3limbs(const std::uint64_t* u, int m, int qd, std::uint64_t d2, std::uint64_t d1,
+                             std::uint64_t d0, std::uint64_t* q, std::uint64_t* r) noexcept {
+  const unsigned s = static_cast<unsigned>(std::countl_zero(d2));
+  const std::uint64_t dn2 = s != 0 ? (d2 << s) | (d1 >> (64 - s)) : d2;
+  const std::uint64_t dn1 = s != 0 ? (d1 << s) | (d0 >> (64 - s)) : d1;
+  const std::uint64_t dn0 = d0 << s;
+  const std::uint64_t v = num::detail::reciprocal_3by2(dn2, dn1);
+  const auto digit = [u, s](int i) noexcept {
+    return (u[i] << s) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
+  };
+  // (r2:r1:r0) = (u >> 64 qd) << s < dn (for qd = m - 2: below 2^(128 + s) <= 2^191 <= dn).
+  std::uint64_t r2 = shifted_digit(u, m, s, qd + 2);
+  std::uint64_t r1 = shifted_digit(u, m, s, qd + 1);
+  std::uint64_t r0 = shifted_digit(u, m, s, qd);
+  for (int j = qd - 1; j >= 0; --j) {
+    // Invariant: (r2:r1:r0) < (dn2:dn1:dn0), so (r2:r1) <= (dn2:dn1).
+    const std::uint64_t n0 = digit(j);
+    std::uint64_t qhat = 0;
+    if (r2 == dn2 && r1 == dn1) {
+      // The digit is exactly 2^64 - 1 (as in num::detail::divmod_pi): remainder =
+      // (r2:r1:r0:n0) - (2^64 - 1) dn = (r0:n0) - (dn0:0) + dn, which is in [0, dn).
+      qhat = ~0ULL;
+      std::uint64_t b = 0;
+      const std::uint64_t t0 = n0;
+      const std::uint64_t t1 = num::detail::subb(r0, dn0, b);
+      const std::uint64_t t2 = num::detail::subb(0, 0, b);  // all-ones when negative
+      std::uint64_t c = 0;
+      r0 = num::detail::addc(t0, dn0, c);
+      r1 = num::detail::addc(t1, dn1, c);
+      r2 = t2 + dn2 + c;  // mod 2^64: the true value is below dn
+    } else {
+      std::uint64_t t1 = 0, t0 = 0;
+      qhat = num::detail::div3by2(r2, r1, r0, dn2, dn1, v, t1, t0);
+      // (t1:t0:n0) -= qhat * dn0
+      const u128 p = static_cast<u128>(qhat) * dn0;
+      std::uint64_t b = 0;
+      r0 = num::detail::subb(n0, static_cast<std::uint64_t>(p), b);
+      r1 = num::detail::subb(t0, static_cast<std::uint64_t>(p >> 64), b);
+      r2 = num::detail::subb(t1, 0, b);
+      if (b != 0) {  // the estimate was one too large: add the divisor back
+        --qhat;
+        std::uint64_t c = 0;
+        r0 = num::detail::addc(r0, dn0, c);
+        r1 = num::detail::addc(r1, dn1, c);
+        r2 = num::detail::addc(r2, dn2, c);  // the carry out cancels the borrow
+      }
+    }
+    q[j] = qhat;
+  }
+  r[0] = s != 0 ? (r0 >> s) | (r1 << (64 - s)) : r0;
+  r[1] = s != 0 ? (r1 >> s) | (r2 << (64 - s)) : r1;
+  r[2] = r2 >> s;
+}
+
+// u[0..m) / d for m <= 8, d != 0 and a quotient < 2^(64 max_q) with max_q <= 4 (the callers'
+// bounds; a tighter max_q only skips quotient digits known to be zero): quotient, and whether the
+// remainder is non-zero.
+inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonzero, int max_q = 4) noexcept {
   while (m > 0 && u[m - 1] == 0) --m;
   const int n = num::detail::significant_limbs(d.limb, 4);
   std::uint64_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -156,8 +227,12 @@ inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonze
     rem_nonzero = num::detail::divmod_limb_pi(u, m, d.limb[0], q) != 0;
   } else if (n == 2) {
     std::uint64_t r1 = 0, r0 = 0;
-    divmod_by_2limbs(u, m, d.limb[1], d.limb[0], q, r1, r0);
+    divmod_by_2limbs(u, m, std::min(m - 1, max_q), d.limb[1], d.limb[0], q, r1, r0);
     rem_nonzero = (r1 | r0) != 0;
+  } else if (n == 3) {
+    std::uint64_t r[3];
+    divmod_by_3limbs(u, m, std::min(m - 2, max_q), d.limb[2], d.limb[1], d.limb[0], q, r);
+    rem_nonzero = (r[0] | r[1] | r[2]) != 0;
   } else {
     U256 r = U256::zero();
     num::detail::divmod_knuth(u, m, d.limb, n, q, r.limb);
@@ -165,7 +240,11 @@ inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonze
   }
   return U256::from_limbs(q[0], q[1], q[2], q[3]);
 }
-inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexcept { return divide(u, 7, d, rem_nonzero); }
+inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero, int max_q = 4) noexcept {
+  return divide(u, 7, d, rem_nonzero, max_q);
+}
+// Limbs of x (1..4 for x != 0).
+inline int limbs_of(const U256& x) noexcept { return num::detail::significant_limbs(x.limb, 4); }
 }  // namespace detail
 
 // getNextSqrtPriceFromAmount0RoundingUp(sqrtP, L, amount, add = true) =
@@ -182,7 +261,8 @@ inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexc
   std::uint64_t u[7];
   detail::l_q96_times(liquidity, sqrt_px96, u);
   bool rem = false;
-  U256 q = detail::div7(u, denominator, rem);  // <= sqrtP: fits, and + 1 cannot wrap
+  // q <= sqrtP (the denominator is at least L << 96): as many limbs as sqrtP; + 1 cannot wrap.
+  U256 q = detail::div7(u, denominator, rem, detail::limbs_of(sqrt_px96));
   if (rem) q = q + U256::one();
   out = q;
   return true;
@@ -196,7 +276,10 @@ inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexc
   std::uint64_t u[7];
   detail::l_q96_times(liquidity, b - a, u);
   bool rem = false;
-  U256 q = detail::div7(u, b, rem);  // < L << 96 < 2^224
+  // q < L << 96 < 2^224 (b - a < b): at most ceil((bits(L) + 96) / 64) limbs.
+  const int l_bits = 128 - (liquidity >> 64 != 0 ? std::countl_zero(static_cast<std::uint64_t>(liquidity >> 64))
+                                                 : 64 + std::countl_zero(static_cast<std::uint64_t>(liquidity)));
+  U256 q = detail::div7(u, b, rem, (l_bits + 96 + 63) / 64);
   if (round_up && rem) q = q + U256::one();
   bool rem2 = false;
   U256 q2 = detail::divide(q.limb, 4, a, rem2);
@@ -220,10 +303,11 @@ inline U256 div7(const std::uint64_t* u, const U256& d, bool& rem_nonzero) noexc
   return true;
 }
 
-// a / b for b != 0 (num::divmod's quotient), with the sized division above.
-[[nodiscard]] inline U256 div(const U256& a, const U256& b) noexcept {
+// a / b for b != 0 (num::divmod's quotient), with the sized division above; max_q as in
+// detail::divide (a / b < 2^(64 max_q)).
+[[nodiscard]] inline U256 div(const U256& a, const U256& b, int max_q = 4) noexcept {
   bool rem = false;
-  return detail::divide(a.limb, 4, b, rem);
+  return detail::divide(a.limb, 4, b, rem, max_q);
 }
 
 }  // namespace torq::arb::v3math
