@@ -122,9 +122,12 @@ inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcep
   u[5] = (p[4] << 32) | (p[3] >> 32);
   u[6] = p[4] >> 32;
 }
+// x >> (64 - s) and x << (64 - s) for 0 <= s < 64, 0 when s == 0 (two shifts, no branch).
+inline std::uint64_t bits_out(std::uint64_t x, unsigned s) noexcept { return (x >> 1) >> (63 - s); }
+inline std::uint64_t bits_in(std::uint64_t x, unsigned s) noexcept { return (x << 1) << (63 - s); }
 // Digit i (0..m) of u[0..m) << s (digit m holds the bits shifted out of u[m-1]).
 inline std::uint64_t shifted_digit(const std::uint64_t* u, int m, unsigned s, int i) noexcept {
-  return (i < m ? u[i] << s : 0) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
+  return (i < m ? u[i] << s : 0) | (i > 0 ? bits_out(u[i - 1], s) : 0);
 }
 
 // u[0..m) / (d1:d0) for d1 != 0, m >= 2 and a quotient known to be below 2^(64 qd) (0 <= qd <=
@@ -136,17 +139,15 @@ inline std::uint64_t shifted_digit(const std::uint64_t* u, int m, unsigned s, in
 inline void divmod_by_2limbs(const std::uint64_t* u, int m, int qd, std::uint64_t d1, std::uint64_t d0,
                              std::uint64_t* q, std::uint64_t& rem1, std::uint64_t& rem0) noexcept {
   const unsigned s = static_cast<unsigned>(std::countl_zero(d1));
-  const std::uint64_t dn1 = s != 0 ? (d1 << s) | (d0 >> (64 - s)) : d1;
+  const std::uint64_t dn1 = (d1 << s) | bits_out(d0, s);
   const std::uint64_t dn0 = d0 << s;
   const std::uint64_t v = num::detail::reciprocal_3by2(dn1, dn0);
   // Digit i (0..m-1) of the normalised dividend; digit m is the bits shifted out of u[m-1].
-  const auto digit = [u, s](int i) noexcept {
-    return (u[i] << s) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
-  };
+  const auto digit = [u, s](int i) noexcept { return (u[i] << s) | (i > 0 ? bits_out(u[i - 1], s) : 0); };
   std::uint64_t r1 = shifted_digit(u, m, s, qd + 1);  // (r1:r0) = (u >> 64 qd) << s < (dn1:dn0)
   std::uint64_t r0 = shifted_digit(u, m, s, qd);
   for (int j = qd - 1; j >= 0; --j) q[j] = num::detail::div3by2(r1, r0, digit(j), dn1, dn0, v, r1, r0);
-  rem0 = s != 0 ? (r0 >> s) | (r1 << (64 - s)) : r0;
+  rem0 = (r0 >> s) | bits_in(r1, s);
   rem1 = r1 >> s;
 }
 
@@ -161,13 +162,11 @@ inline void divmod_by_2limbs(const std::uint64_t* u, int m, int qd, std::uint64_
 inline void divmod_by_3limbs(const std::uint64_t* u, int m, int qd, std::uint64_t d2, std::uint64_t d1,
                              std::uint64_t d0, std::uint64_t* q, std::uint64_t* r) noexcept {
   const unsigned s = static_cast<unsigned>(std::countl_zero(d2));
-  const std::uint64_t dn2 = s != 0 ? (d2 << s) | (d1 >> (64 - s)) : d2;
-  const std::uint64_t dn1 = s != 0 ? (d1 << s) | (d0 >> (64 - s)) : d1;
+  const std::uint64_t dn2 = (d2 << s) | bits_out(d1, s);
+  const std::uint64_t dn1 = (d1 << s) | bits_out(d0, s);
   const std::uint64_t dn0 = d0 << s;
   const std::uint64_t v = num::detail::reciprocal_3by2(dn2, dn1);
-  const auto digit = [u, s](int i) noexcept {
-    return (u[i] << s) | (s != 0 && i > 0 ? u[i - 1] >> (64 - s) : 0);
-  };
+  const auto digit = [u, s](int i) noexcept { return (u[i] << s) | (i > 0 ? bits_out(u[i - 1], s) : 0); };
   // (r2:r1:r0) = (u >> 64 qd) << s < dn (for qd = m - 2: below 2^(128 + s) <= 2^191 <= dn).
   std::uint64_t r2 = shifted_digit(u, m, s, qd + 2);
   std::uint64_t r1 = shifted_digit(u, m, s, qd + 1);
@@ -207,8 +206,8 @@ inline void divmod_by_3limbs(const std::uint64_t* u, int m, int qd, std::uint64_
     }
     q[j] = qhat;
   }
-  r[0] = s != 0 ? (r0 >> s) | (r1 << (64 - s)) : r0;
-  r[1] = s != 0 ? (r1 >> s) | (r2 << (64 - s)) : r1;
+  r[0] = (r0 >> s) | bits_in(r1, s);
+  r[1] = (r1 >> s) | bits_in(r2, s);
   r[2] = r2 >> s;
 }
 
