@@ -2,6 +2,7 @@
 #include "torq/arb/engine.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <immintrin.h>
 
 #include "torq/hw/affinity.hpp"
@@ -118,6 +119,30 @@ void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
 }
 
 std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
+  // Cache hints before the frame is parsed: a market-data event's first TLV (standard form,
+  // [type][length][EventContext: pool id first]) names its pool; the lines its apply, rate
+  // refresh and search read first are requested now so that the misses overlap with the parse.
+  // Unverified bytes only choose which lines to prefetch (the index is bounds-checked).
+  if (frame.size() >= protocol::kHeaderSize + 2 + 8) {
+    const auto type = static_cast<TlvType>(frame[protocol::kHeaderSize]);
+    if (type == TlvType::V2Sync || type == TlvType::V3Swap) {
+      std::uint64_t raw = 0;
+      std::memcpy(&raw, frame.data() + protocol::kHeaderSize + 2, sizeof raw);
+      const std::uint64_t p = protocol::InstrumentId(raw).index();
+      if (p < book_.pool_count()) {
+        const auto pool = static_cast<std::uint32_t>(p);
+        book_.prefetch(pool);
+        cycles_.prefetch_touching(pool);
+        __builtin_prefetch(&rates_[2 * p], 1);
+        __builtin_prefetch(&usable_[p], 1);
+        __builtin_prefetch(&pool_stamp_[p], 1);
+        if (v3_slot_[p] != ~std::uint32_t{0}) {
+          __builtin_prefetch(&v3_steps_[2 * std::size_t{v3_slot_[p]}]);
+          __builtin_prefetch(&v3_steps_[2 * std::size_t{v3_slot_[p]} + 1]);
+        }
+      }
+    }
+  }
   const protocol::ParseResult pr = protocol::parse_frame(frame, protocol::ParseOptions{cfg_.verify_checksum});
   if (!pr.ok()) {
     ++stats_.bad_frames;
@@ -130,7 +155,30 @@ std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
 }
 
 std::size_t ArbEngine::evaluate_dirty(std::uint64_t timestamp_ns) noexcept {
+  // Cache hints (no effect on results) for the first kHintedCycles cycles of each dirty pool,
+  // where the first signal comes from: their Cycle and stamps are requested before the rate
+  // refresh, and the prefilter's lines of their pools after it (the Cycles have arrived by then),
+  // so that these misses overlap with each other and with the refresh instead of coming one
+  // after the other in the loop below.
+  for (std::size_t i = 0; i < dirty_count_; ++i) {
+    const auto t = cycles_.touching(dirty_[i]);
+    for (std::size_t k = 0; k < t.size() && k < kHintedCycles; ++k) {
+      __builtin_prefetch(&cycles_.cycle(t[k]));
+      __builtin_prefetch(&cycle_stamp_[t[k]], 1);
+      __builtin_prefetch(&last_signal_key_[t[k]]);
+    }
+  }
   for (std::size_t i = 0; i < dirty_count_; ++i) refresh_rates(dirty_[i]);
+  for (std::size_t i = 0; i < dirty_count_; ++i) {
+    const auto t = cycles_.touching(dirty_[i]);
+    for (std::size_t k = 0; k < t.size() && k < kHintedCycles; ++k) {
+      const Cycle& n = cycles_.cycle(t[k]);
+      for (unsigned h = 0; h < n.hops; ++h) {
+        __builtin_prefetch(&usable_[n.pool[h]]);
+        __builtin_prefetch(&rates_[2 * std::size_t{n.pool[h]}]);
+      }
+    }
+  }
   std::size_t emitted = 0;
   const std::uint64_t key = (reorg_gen_ << 48) | (block_ & ((std::uint64_t{1} << 48) - 1));
   // Cycles in CSR order (a pool's 2-pool cycles first), each published as soon as it is found

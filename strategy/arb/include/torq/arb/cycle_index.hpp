@@ -60,6 +60,8 @@ class CycleIndex {
     return {ids_.data() + offsets_[pool], ids_.data() + offsets_[pool + 1]};
   }
   [[nodiscard]] const CycleStats& stats() const noexcept { return stats_; }
+  // Cache hint: the line of `pool`'s touching-list bounds (pool < pool count).
+  void prefetch_touching(std::uint32_t pool) const noexcept { __builtin_prefetch(&offsets_[pool]); }
 
  private:
   std::vector<Cycle> cycles_;

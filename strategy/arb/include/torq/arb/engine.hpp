@@ -113,6 +113,8 @@ class ArbEngine {
   void refresh_rates(std::uint32_t pool) noexcept;
   void apply_tlv(const protocol::TlvView& tlv) noexcept;
   std::size_t evaluate_dirty(std::uint64_t timestamp_ns) noexcept;
+  // evaluate_dirty's cache hints cover the first kHintedCycles cycles of each dirty pool.
+  static constexpr std::size_t kHintedCycles = 12;
   // The exact prefilter of one cycle from the cached rate bounds (counts stale / rejected cycles).
   [[nodiscard]] bool passes_prefilter(std::uint32_t cycle_id) noexcept;
   // Search, USD valuation and gas of a cycle that passed the prefilter: fills `sig` (signal_id 0);
