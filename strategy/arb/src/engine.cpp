@@ -30,6 +30,7 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
   cycle_stamp_.assign(cycles_.size(), 0);
   last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
   dirty_.assign(book_.pool_count(), 0);
+  cache_hints_ = book_.pool_count() >= kCacheHintMinPools;
   epoch_ = 1;
 }
 
@@ -123,7 +124,7 @@ std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
   // [type][length][EventContext: pool id first]) names its pool; the lines its apply, rate
   // refresh and search read first are requested now so that the misses overlap with the parse.
   // Unverified bytes only choose which lines to prefetch (the index is bounds-checked).
-  if (frame.size() >= protocol::kHeaderSize + 2 + 8) {
+  if (cache_hints_ && frame.size() >= protocol::kHeaderSize + 2 + 8) {
     const auto type = static_cast<TlvType>(frame[protocol::kHeaderSize]);
     if (type == TlvType::V2Sync || type == TlvType::V3Swap) {
       std::uint64_t raw = 0;
@@ -160,18 +161,19 @@ std::size_t ArbEngine::evaluate_dirty(std::uint64_t timestamp_ns) noexcept {
   // refresh, and the prefilter's lines of their pools after it (the Cycles have arrived by then),
   // so that these misses overlap with each other and with the refresh instead of coming one
   // after the other in the loop below.
-  for (std::size_t i = 0; i < dirty_count_; ++i) {
+  const std::size_t hinted = cache_hints_ ? kHintedCycles : 0;
+  for (std::size_t i = 0; i < dirty_count_ && hinted != 0; ++i) {
     const auto t = cycles_.touching(dirty_[i]);
-    for (std::size_t k = 0; k < t.size() && k < kHintedCycles; ++k) {
+    for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
       __builtin_prefetch(&cycles_.cycle(t[k]));
       __builtin_prefetch(&cycle_stamp_[t[k]], 1);
       __builtin_prefetch(&last_signal_key_[t[k]]);
     }
   }
   for (std::size_t i = 0; i < dirty_count_; ++i) refresh_rates(dirty_[i]);
-  for (std::size_t i = 0; i < dirty_count_; ++i) {
+  for (std::size_t i = 0; i < dirty_count_ && hinted != 0; ++i) {
     const auto t = cycles_.touching(dirty_[i]);
-    for (std::size_t k = 0; k < t.size() && k < kHintedCycles; ++k) {
+    for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
       const Cycle& n = cycles_.cycle(t[k]);
       for (unsigned h = 0; h < n.hops; ++h) {
         __builtin_prefetch(&usable_[n.pool[h]]);
