@@ -224,57 +224,6 @@ TEST(V3StepMath, SizedDivisionShouldEqualMulDivForEveryBitLength) {
   EXPECT_GT(two_limb, 8'000U);
 }
 
-// The three-limb divisor's long division (the z-direction partial step's denominator
-// (L << 96) + x sqrtP) against Knuth's algorithm with hardware divq, quotient and remainder, for
-// every divisor bit length 129-192 and dividends of 3-8 limbs: random and edge-case operands, and
-// dividends q d + r built so that quotient digits are all-ones and the remainder is d - 1 (the
-// 3-by-2 step's "digit is 2^64 - 1" branch and its add-back).
-TEST(V3StepMath, ThreeLimbDivisionShouldEqualKnuthForEveryBitLength) {
-  std::mt19937_64 rng(36);
-  std::uint64_t cases = 0, nonzero_q = 0, structured = 0, bounded = 0;
-  for (unsigned bits_d = 129; bits_d <= 192; ++bits_d)
-    for (int i = 0; i < 600; ++i) {
-      const U256 d = edge_or_random(rng, bits_d);
-      std::uint64_t u[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int m = 3 + static_cast<int>(rng() % 6);
-      if (i % 3 == 0) {
-        // u = q d + r: q with all-ones / edge limbs, r = d - 1 or random below d.
-        const U256 qv = i % 6 == 0 ? U256::max() : edge_or_random(rng, static_cast<unsigned>(rng() % 257));
-        const U512 p = mul_wide(qv, d);
-        const U256 r = i % 2 == 0 ? d - U256::one() : edge_or_random(rng, bits_d - 1);
-        std::uint64_t c = 0;
-        for (int k = 0; k < 8; ++k) u[k] = num::detail::addc(p.limb[k], k < 4 ? r.limb[k] : 0, c);
-        m = 8;
-        while (m > 3 && u[m - 1] == 0) --m;
-        ++structured;
-      } else {
-        for (int k = 0; k < m; ++k) {
-          switch (rng() % 4) {
-            case 0: u[k] = ~0ULL; break;
-            case 1: u[k] = d.limb[k % 3]; break;  // divisor limbs: top-limb ties
-            default: u[k] = rng() >> (rng() % 64); break;
-          }
-        }
-      }
-      std::uint64_t want_q[8] = {0, 0, 0, 0, 0, 0, 0, 0}, want_r[4] = {0, 0, 0, 0};
-      num::detail::divmod_knuth_divq(u, m, d.limb, 3, want_q, want_r);
-      // Every quotient-digit bound qd from the true quotient's limb count to m - 2 (all digits).
-      for (int qd = num::detail::significant_limbs(want_q, 8); qd <= m - 2; ++qd) {
-        std::uint64_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0}, r[3] = {1, 1, 1};
-        v3math::detail::divmod_by_3limbs(u, m, qd, d.limb[2], d.limb[1], d.limb[0], q, r);
-        for (int k = 0; k < 8; ++k) ASSERT_EQ(q[k], want_q[k]) << "digit " << k << " qd " << qd << " d " << d.to_string();
-        for (int k = 0; k < 3; ++k) ASSERT_EQ(r[k], want_r[k]) << "remainder limb " << k << " qd " << qd << " d " << d.to_string();
-        ++cases;
-        if (qd < m - 2) ++bounded;
-      }
-      for (int k = 0; k < m; ++k) nonzero_q += want_q[k] != 0 ? 1 : 0;
-    }
-  EXPECT_GT(cases, 64U * 600U);
-  EXPECT_GT(bounded, 10'000U);
-  EXPECT_GT(structured, 12'000U);
-  EXPECT_GT(nonzero_q, 40'000U);
-}
-
 // The two-limb divisor's division with a quotient-digit bound (the V2 quote's and
 // getAmount0Delta's first division skip digits known to be zero) against Knuth's algorithm, for
 // every divisor bit length 65-128, dividends of 2-8 limbs and every valid bound.

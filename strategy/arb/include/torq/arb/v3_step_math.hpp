@@ -7,7 +7,9 @@
 // `getNextSqrtPriceFromAmount0RoundingUp` and `getAmount0Delta` with the (L << 96) * x products
 // built from the operands' actual limbs and one long division (no 4 x 4-limb product, no
 // power-of-two test), `getNextSqrtPriceFromAmount1RoundingDown`; the long divisions by a
-// two-limb divisor (sqrt prices near 2^96, liquidity) keep the partial remainder in registers.
+// two-limb divisor (sqrt prices near 2^96, liquidity) keep the partial remainder in registers
+// and skip the quotient digits that the caller's bound proves zero (the V2 quote's, and
+// getAmount0Delta's first division).
 // Each returns false when its operands are outside the sizes it handles; the
 // caller then uses the torq::strategy / torq::num function, which every fast path equals for every
 // input it accepts (property tests over random and edge-case bit lengths 0-256:
@@ -151,66 +153,6 @@ inline void divmod_by_2limbs(const std::uint64_t* u, int m, int qd, std::uint64_
   rem1 = r1 >> s;
 }
 
-// u[0..m) / (d2:d1:d0) for d2 != 0, 3 <= m <= 8 and a quotient known to be below 2^(64 qd) (0 <=
-// qd <= m - 2; qd = m - 2 always holds): quotient digits to q[0..qd) (q[qd..m) untouched),
-// remainder to r[0..3); like divmod_by_2limbs, it starts at digit qd - 1. Schoolbook division with the Möller-Granlund 3-by-2 step on
-// the divisor's top two (normalised) limbs, then the low limb's product subtracted from the
-// partial remainder (the estimate is the true digit or one above it: one add-back at most). One
-// hardware division (the reciprocal) per call instead of one `divq` and Knuth's correction loop
-// per quotient digit, and the partial remainder lives in three registers instead of
-// num::detail::divmod_knuth_divq's generic limb arrays. Same quotient and remainder.
-inline void divmod_by_3limbs(const std::uint64_t* u, int m, int qd, std::uint64_t d2, std::uint64_t d1,
-                             std::uint64_t d0, std::uint64_t* q, std::uint64_t* r) noexcept {
-  const unsigned s = static_cast<unsigned>(std::countl_zero(d2));
-  const std::uint64_t dn2 = (d2 << s) | bits_out(d1, s);
-  const std::uint64_t dn1 = (d1 << s) | bits_out(d0, s);
-  const std::uint64_t dn0 = d0 << s;
-  const std::uint64_t v = num::detail::reciprocal_3by2(dn2, dn1);
-  const auto digit = [u, s](int i) noexcept { return (u[i] << s) | (i > 0 ? bits_out(u[i - 1], s) : 0); };
-  // (r2:r1:r0) = (u >> 64 qd) << s < dn (for qd = m - 2: below 2^(128 + s) <= 2^191 <= dn).
-  std::uint64_t r2 = shifted_digit(u, m, s, qd + 2);
-  std::uint64_t r1 = shifted_digit(u, m, s, qd + 1);
-  std::uint64_t r0 = shifted_digit(u, m, s, qd);
-  for (int j = qd - 1; j >= 0; --j) {
-    // Invariant: (r2:r1:r0) < (dn2:dn1:dn0), so (r2:r1) <= (dn2:dn1).
-    const std::uint64_t n0 = digit(j);
-    std::uint64_t qhat = 0;
-    if (r2 == dn2 && r1 == dn1) {
-      // The digit is exactly 2^64 - 1 (as in num::detail::divmod_pi): remainder =
-      // (r2:r1:r0:n0) - (2^64 - 1) dn = (r0:n0) - (dn0:0) + dn, which is in [0, dn).
-      qhat = ~0ULL;
-      std::uint64_t b = 0;
-      const std::uint64_t t0 = n0;
-      const std::uint64_t t1 = num::detail::subb(r0, dn0, b);
-      const std::uint64_t t2 = num::detail::subb(0, 0, b);  // all-ones when negative
-      std::uint64_t c = 0;
-      r0 = num::detail::addc(t0, dn0, c);
-      r1 = num::detail::addc(t1, dn1, c);
-      r2 = t2 + dn2 + c;  // mod 2^64: the true value is below dn
-    } else {
-      std::uint64_t t1 = 0, t0 = 0;
-      qhat = num::detail::div3by2(r2, r1, r0, dn2, dn1, v, t1, t0);
-      // (t1:t0:n0) -= qhat * dn0
-      const u128 p = static_cast<u128>(qhat) * dn0;
-      std::uint64_t b = 0;
-      r0 = num::detail::subb(n0, static_cast<std::uint64_t>(p), b);
-      r1 = num::detail::subb(t0, static_cast<std::uint64_t>(p >> 64), b);
-      r2 = num::detail::subb(t1, 0, b);
-      if (b != 0) {  // the estimate was one too large: add the divisor back
-        --qhat;
-        std::uint64_t c = 0;
-        r0 = num::detail::addc(r0, dn0, c);
-        r1 = num::detail::addc(r1, dn1, c);
-        r2 = num::detail::addc(r2, dn2, c);  // the carry out cancels the borrow
-      }
-    }
-    q[j] = qhat;
-  }
-  r[0] = (r0 >> s) | bits_in(r1, s);
-  r[1] = (r1 >> s) | bits_in(r2, s);
-  r[2] = r2 >> s;
-}
-
 // u[0..m) / d for m <= 8, d != 0 and a quotient < 2^(64 max_q) with max_q <= 4 (the callers'
 // bounds; a tighter max_q only skips quotient digits known to be zero): quotient, and whether the
 // remainder is non-zero.
@@ -228,11 +170,7 @@ inline void divmod_by_3limbs(const std::uint64_t* u, int m, int qd, std::uint64_
     std::uint64_t r1 = 0, r0 = 0;
     divmod_by_2limbs(u, m, std::min(m - 1, max_q), d.limb[1], d.limb[0], q, r1, r0);
     rem_nonzero = (r1 | r0) != 0;
-  } else if (n == 3) {
-    std::uint64_t r[3];
-    divmod_by_3limbs(u, m, std::min(m - 2, max_q), d.limb[2], d.limb[1], d.limb[0], q, r);
-    rem_nonzero = (r[0] | r[1] | r[2]) != 0;
-  } else {
+  } else {  // 3-4 limbs: hardware divq per digit (the 3-by-2 step measured slower there, docs/strategy.md)
     U256 r = U256::zero();
     num::detail::divmod_knuth(u, m, d.limb, n, q, r.limb);
     rem_nonzero = !r.is_zero();
