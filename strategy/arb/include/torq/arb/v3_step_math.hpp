@@ -156,7 +156,7 @@ inline void divmod_by_2limbs(const std::uint64_t* u, int m, int qd, std::uint64_
 // u[0..m) / d for m <= 8, d != 0 and a quotient < 2^(64 max_q) with max_q <= 4 (the callers'
 // bounds; a tighter max_q only skips quotient digits known to be zero): quotient, and whether the
 // remainder is non-zero.
-[[gnu::always_inline]] inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonzero, int max_q = 4) noexcept {
+inline U256 divide(const std::uint64_t* u, int m, const U256& d, bool& rem_nonzero, int max_q = 4) noexcept {
   while (m > 0 && u[m - 1] == 0) --m;
   const int n = num::detail::significant_limbs(d.limb, 4);
   std::uint64_t q[8] = {0, 0, 0, 0, 0, 0, 0, 0};
