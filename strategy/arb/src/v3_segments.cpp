@@ -14,6 +14,19 @@ namespace {
 
 constexpr std::uint32_t kFeeDen = strategy::kFeePipsDenominator;
 
+// getAmount0Delta / getAmount1Delta: the sized fast path (v3_step_math.hpp), the general routine
+// for the operands it does not take.
+[[gnu::always_inline]] inline std::optional<U256> amount0_delta(const U256& a, const U256& b, u128 L, bool round_up) noexcept {
+  U256 fast;
+  if (v3math::amount0_delta(a, b, L, round_up, fast)) return fast;
+  return strategy::get_amount0_delta(a, b, L, round_up);
+}
+[[gnu::always_inline]] inline std::optional<U256> amount1_delta(const U256& a, const U256& b, u128 L, bool round_up) noexcept {
+  U256 fast;
+  if (v3math::amount1_delta(a, b, L, round_up, fast)) return fast;
+  return strategy::get_amount1_delta(a, b, L, round_up);
+}
+
 // The step's fee and output at its target, exactly as simulate_swap's computeSwapStep (its
 // "target reached" branch); false when they leave the range the cache mirrors (near int256 limits).
 bool compute_full(const Hop& h, const V3SegmentCache& c, V3Segment& s) noexcept {
@@ -22,13 +35,7 @@ bool compute_full(const Hop& h, const V3SegmentCache& c, V3Segment& s) noexcept 
   const U256& cur = s.sqrt_start;
   const U256& target = s.sqrt_target;
   const u128 L = s.liquidity;
-  std::optional<U256> out;
-  U256 fast;
-  if (z ? v3math::amount1_delta(target, cur, L, false, fast) : v3math::amount0_delta(cur, target, L, false, fast)) {
-    out = fast;
-  } else {
-    out = z ? strategy::get_amount1_delta(target, cur, L, false) : strategy::get_amount0_delta(cur, target, L, false);
-  }
+  const std::optional<U256> out = z ? amount1_delta(target, cur, L, false) : amount0_delta(cur, target, L, false);
   if (!out) return false;
   const auto fee_amt = num::mul_div_rounding_up(s.amount_in, U256(fee), U256(kFeeDen - fee));
   if (!fee_amt) return false;
@@ -68,13 +75,7 @@ void build_next(const Hop& h, V3SegmentCache& c) noexcept {
   const u128 L = c.next_liquidity;
   // computeSwapStep, exact input, target reached: amountIn (rounded up), amountOut at the target,
   // fee = mulDivRoundingUp(amountIn, fee, 1e6 - fee).
-  std::optional<U256> in;
-  U256 fast;
-  if (z ? v3math::amount0_delta(target, cur, L, true, fast) : v3math::amount1_delta(cur, target, L, true, fast)) {
-    in = fast;
-  } else {
-    in = z ? strategy::get_amount0_delta(target, cur, L, true) : strategy::get_amount1_delta(cur, target, L, true);
-  }
+  const std::optional<U256> in = z ? amount0_delta(target, cur, L, true) : amount1_delta(cur, target, L, true);
   if (!in) { c.stuck = true; return; }
   V3Segment& s = c.seg[c.count];
   s.sqrt_start = cur;
@@ -189,15 +190,10 @@ std::optional<U256> v3_segment_swap(const Hop& h, V3SegmentCache& c, const U256&
       next = *n;
     }
     if (next == s.sqrt_target) return reference(h, amount_in, end_step);  // rounding corner
-    U256 o;
-    if (!(z ? v3math::amount1_delta(next, s.sqrt_start, s.liquidity, false, o)
-            : v3math::amount0_delta(s.sqrt_start, next, s.liquidity, false, o))) {
-      const auto og = z ? strategy::get_amount1_delta(next, s.sqrt_start, s.liquidity, false)
-                        : strategy::get_amount0_delta(s.sqrt_start, next, s.liquidity, false);
-      if (!og) return reference(h, amount_in, end_step);
-      o = *og;
-    }
-    out = out + o;
+    const std::optional<U256> o = z ? amount1_delta(next, s.sqrt_start, s.liquidity, false)
+                                    : amount0_delta(s.sqrt_start, next, s.liquidity, false);
+    if (!o) return reference(h, amount_in, end_step);
+    out = out + *o;
     end_step = static_cast<std::uint8_t>(k);
     break;
   }

@@ -65,42 +65,10 @@ inline constexpr DivConst kFeeDen = make_div_const(1'000'000);
   return true;
 }
 
-// getAmount1Delta(a, b, L, round_up) = L |b - a| / 2^96 (rounded), for |b - a| < 2^192; false
-// otherwise. Equal to strategy::get_amount1_delta for every accepted input.
-[[nodiscard]] inline bool amount1_delta(const U256& a, const U256& b, u128 liquidity, bool round_up, U256& out) noexcept {
-  const U256 diff = a > b ? a - b : b - a;
-  if (diff.limb[3] != 0) return false;
-  const std::uint64_t l0 = static_cast<std::uint64_t>(liquidity), l1 = static_cast<std::uint64_t>(liquidity >> 64);
-  // p = L * diff, 5 limbs.
-  std::uint64_t p[5];
-  {
-    u128 t = static_cast<u128>(l0) * diff.limb[0];
-    p[0] = static_cast<std::uint64_t>(t);
-    t = (t >> 64) + static_cast<u128>(l0) * diff.limb[1];
-    p[1] = static_cast<std::uint64_t>(t);
-    t = (t >> 64) + static_cast<u128>(l0) * diff.limb[2];
-    p[2] = static_cast<std::uint64_t>(t);
-    p[3] = static_cast<std::uint64_t>(t >> 64);
-    t = static_cast<u128>(l1) * diff.limb[0] + p[1];
-    p[1] = static_cast<std::uint64_t>(t);
-    t = (t >> 64) + static_cast<u128>(l1) * diff.limb[1] + p[2];
-    p[2] = static_cast<std::uint64_t>(t);
-    t = (t >> 64) + static_cast<u128>(l1) * diff.limb[2] + p[3];
-    p[3] = static_cast<std::uint64_t>(t);
-    p[4] = static_cast<std::uint64_t>(t >> 64);
-  }
-  U256 q = U256::from_limbs((p[1] >> 32) | (p[2] << 32), (p[2] >> 32) | (p[3] << 32), (p[3] >> 32) | (p[4] << 32),
-                            p[4] >> 32);
-  if (round_up && (p[0] != 0 || (p[1] & 0xFFFFFFFFULL) != 0)) q = q + U256::one();  // q < 2^224: no wrap
-  out = q;
-  return true;
-}
-
 namespace detail {
-// u[0..7) = (L * x) << 96 for x < 2^192 (a 128 x 192-bit product, 5 limbs, shifted by 96 bits).
-inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcept {
+// p[0..5) = L * x for x < 2^192 (a 128 x 192-bit product; x's top limb is not read).
+inline void l_times_192(u128 liquidity, const U256& x, std::uint64_t* p) noexcept {
   const std::uint64_t l0 = static_cast<std::uint64_t>(liquidity), l1 = static_cast<std::uint64_t>(liquidity >> 64);
-  std::uint64_t p[5];
   u128 t = static_cast<u128>(l0) * x.limb[0];
   p[0] = static_cast<std::uint64_t>(t);
   t = (t >> 64) + static_cast<u128>(l0) * x.limb[1];
@@ -115,6 +83,28 @@ inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcep
   t = (t >> 64) + static_cast<u128>(l1) * x.limb[2] + p[3];
   p[3] = static_cast<std::uint64_t>(t);
   p[4] = static_cast<std::uint64_t>(t >> 64);
+}
+}  // namespace detail
+
+// getAmount1Delta(a, b, L, round_up) = L |b - a| / 2^96 (rounded), for |b - a| < 2^192; false
+// otherwise. Equal to strategy::get_amount1_delta for every accepted input.
+[[nodiscard]] inline bool amount1_delta(const U256& a, const U256& b, u128 liquidity, bool round_up, U256& out) noexcept {
+  const U256 diff = a > b ? a - b : b - a;
+  if (diff.limb[3] != 0) return false;
+  std::uint64_t p[5];  // L * diff
+  detail::l_times_192(liquidity, diff, p);
+  U256 q = U256::from_limbs((p[1] >> 32) | (p[2] << 32), (p[2] >> 32) | (p[3] << 32), (p[3] >> 32) | (p[4] << 32),
+                            p[4] >> 32);
+  if (round_up && (p[0] != 0 || (p[1] & 0xFFFFFFFFULL) != 0)) q = q + U256::one();  // q < 2^224: no wrap
+  out = q;
+  return true;
+}
+
+namespace detail {
+// u[0..7) = (L * x) << 96 for x < 2^192 (a 128 x 192-bit product, 5 limbs, shifted by 96 bits).
+inline void l_q96_times(u128 liquidity, const U256& x, std::uint64_t* u) noexcept {
+  std::uint64_t p[5];
+  l_times_192(liquidity, x, p);
   // << 96 = one limb and 32 bits.
   u[0] = 0;
   u[1] = p[0] << 32;
