@@ -198,5 +198,132 @@ TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteCha
   EXPECT_GT(pricier->raw, moved->raw);
 }
 
+
+// Pools 0-2: WMATIC/USDC on three venues; pools 3-4: WETH (token 2)/USDC on two. A frame that
+// dislocates pool 0 has two signalling cycles (0-1 and 0-2); one that dislocates pool 3 has one.
+struct NewestFirstFixture : EngineFixture {
+  void SetUp() override {
+    specs = {v2(0, 0, 1), v2(1, 0, 1), v2(2, 0, 1), v2(3, 2, 1), v2(4, 2, 1)};
+    EngineFixture::SetUp();
+  }
+  std::vector<std::byte> wmatic_frame(std::uint64_t block, std::uint64_t ts, std::uint64_t usdc_in_pool0) {
+    return fm.add(header(block))
+        .add(sync(specs[0], block, 0, U256(1'000'000) * kE18, U256(usdc_in_pool0)))
+        .add(sync(specs[1], block, 1, U256(1'000'000) * kE18, U256(550'000'000'000ULL)))
+        .add(sync(specs[2], block, 2, U256(1'000'000) * kE18, U256(550'000'000'000ULL)))
+        .finish(ts);
+  }
+  std::vector<std::byte> weth_frame(std::uint64_t block, std::uint64_t ts) {
+    return fm.add(sync(specs[3], block, 3, U256(1'000) * kE18, U256(2'000'000'000'000ULL)))
+        .add(sync(specs[4], block, 4, U256(1'000) * kE18, U256(2'200'000'000'000ULL)))
+        .finish(ts);
+  }
+  struct Out {
+    std::uint64_t ts;
+    protocol::ArbitrageSignal sig;
+  };
+  static std::vector<Out> read(TestRing& r) {
+    std::vector<Out> v;
+    for (const auto& rec : r.drain()) {
+      const auto pr = protocol::parse_frame(rec);
+      EXPECT_TRUE(pr.ok());
+      for (const auto& t : pr.view.tlvs()) v.push_back(Out{pr.view.header.timestamp_ns, *protocol::tlv_as<protocol::ArbitrageSignal>(t)});
+    }
+    return v;
+  }
+  // The same frames through on_frame, one after the other, on a fresh engine: each frame's
+  // cycles all evaluated before the next frame is applied.
+  std::vector<Out> sequential(const std::vector<std::vector<std::byte>>& frames, EngineStats* stats = nullptr) {
+    ArbEngine ref(specs, cfg);
+    TestRing ref_out{1 << 16};
+    ref.attach_output(&ref_out.producer);
+    for (const auto& f : frames) (void)ref.on_frame(f);
+    if (stats != nullptr) *stats = ref.stats();
+    return read(ref_out);
+  }
+  static bool same_trade(const protocol::ArbitrageSignal& a, const protocol::ArbitrageSignal& b) {
+    return a.block_number == b.block_number && a.pools == b.pools &&
+           a.pool_state_versions == b.pool_state_versions &&
+           a.amount_in == b.amount_in && a.expected_amount_out == b.expected_amount_out &&
+           a.net_profit_usd == b.net_profit_usd;
+  }
+};
+
+TEST_F(NewestFirstFixture, ShouldEvaluateNewerFrameBeforeOlderFramesRemainingCyclesAndLoseNone) {
+  const auto a = wmatic_frame(100, 777, 500'000'000'000ULL);
+  const auto b = weth_frame(100, 888);
+  ASSERT_EQ(in.producer.try_publish(a), ring::PublishResult::ok);
+  ASSERT_EQ(in.producer.try_publish(b), ring::PublishResult::ok);
+  // One frame: A is applied and its first cycle evaluated; B is waiting, so the engine stops there.
+  ASSERT_EQ(eng->poll(in.consumer, 1), 1u);
+  EXPECT_TRUE(eng->pending());
+  EXPECT_EQ(eng->stats().preempted, 1u);
+  auto got = read(out);
+  EXPECT_LE(got.size(), 1u);
+  // The next poll applies B, evaluates its pool, then resumes A's remaining cycles (input idle).
+  ASSERT_EQ(eng->poll(in.consumer, 1), 1u);
+  EXPECT_FALSE(eng->pending());
+  for (const Out& o : read(out)) got.push_back(o);
+  ASSERT_EQ(got.size(), 3u);
+  // B's signal comes before A's second one (at most A's first cycle went before it) ...
+  std::size_t b_at = got.size();
+  for (std::size_t i = 0; i < got.size(); ++i)
+    if (got[i].ts == 888) b_at = i;
+  EXPECT_LE(b_at, 1u);
+  EXPECT_EQ(eng->stats().preempted, 1u);
+  // ... and the run signals exactly what applying the frames one by one does (A's pools and B's are
+  // disjoint, so every cycle saw the same state).
+  const auto ref = sequential({a, b});
+  ASSERT_EQ(ref.size(), 3u);
+  EXPECT_EQ(ref[2].ts, 888u);
+  for (const Out& r : ref) {
+    std::size_t matches = 0;
+    for (const Out& g : got) matches += g.ts == r.ts && same_trade(g.sig, r.sig) ? 1 : 0;
+    EXPECT_EQ(matches, 1u);
+  }
+  EXPECT_EQ(eng->stats().signals, 3u);
+}
+
+TEST_F(NewestFirstFixture, ShouldSearchOnlyTheNewestStateWhenAPendingPoolChangesAgain) {
+  const auto a = wmatic_frame(100, 777, 500'000'000'000ULL);  // pool 0 at 0.50 USDC
+  const auto a2 = fm.add(header(101))
+                      .add(sync(specs[0], 101, 0, U256(1'000'000) * kE18, U256(450'000'000'000ULL)))  // 0.45
+                      .finish(999);
+  ASSERT_EQ(in.producer.try_publish(a), ring::PublishResult::ok);
+  ASSERT_EQ(in.producer.try_publish(a2), ring::PublishResult::ok);
+  ASSERT_EQ(eng->poll(in.consumer), 2u);
+  EXPECT_FALSE(eng->pending());
+  EXPECT_EQ(eng->stats().preempted, 1u);
+  EXPECT_EQ(eng->stats().superseded, 1u);  // pool 0 was pending when A2 moved it again
+  const auto got = read(out);
+  // At most A's first cycle ran on A's state; pool 0's cycles then ran once, on A2's state.
+  std::size_t on_a = 0;
+  std::vector<Out> on_a2;
+  for (const Out& g : got) {
+    if (g.ts == 777) ++on_a;
+    if (g.ts == 999) on_a2.push_back(g);
+  }
+  EXPECT_LE(on_a, 1u);
+  EXPECT_EQ(on_a + on_a2.size(), got.size());
+  ASSERT_EQ(on_a2.size(), 2u);
+  const std::uint64_t v0 = eng->book().state(0).version;
+  for (const Out& g : on_a2) {
+    EXPECT_EQ(g.sig.block_number, 101u);
+    EXPECT_TRUE(g.sig.pool_state_versions[0] == v0 || g.sig.pool_state_versions[1] == v0);
+  }
+  // A2's signals are the ones a sequential engine sends for A2 (block 101: signalled again).
+  EngineStats ref_stats;
+  const auto ref = sequential({a, a2}, &ref_stats);
+  std::vector<Out> ref_a2;
+  for (const Out& r : ref)
+    if (r.ts == 999) ref_a2.push_back(r);
+  ASSERT_EQ(ref_a2.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) EXPECT_TRUE(same_trade(on_a2[i].sig, ref_a2[i].sig)) << i;
+  // Fewer cycles evaluated than the sequential engine, which went through all of pool 0's cycles
+  // on A's state too; the same signals on A2's state.
+  EXPECT_LT(eng->stats().cycles_evaluated, ref_stats.cycles_evaluated);
+  EXPECT_EQ(ref_stats.signals, 4u);
+}
+
 }  // namespace
 }  // namespace torq::arb

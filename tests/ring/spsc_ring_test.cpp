@@ -185,6 +185,29 @@ TEST(SpscRing, ShouldHideClaimedRecordUntilCommitAndCommitOnlyUsedBytes) {
   EXPECT_EQ(f.region.stats().tail, record_bytes(40));
 }
 
+TEST(SpscRing, ShouldReportPublishedRecordOnlyFromCommitUntilConsumedAcrossAWrap) {
+  Fixture f = make_ring(1024);
+  EXPECT_FALSE(f.consumer.has_published());
+  auto span = f.producer.try_claim(100);
+  ASSERT_FALSE(span.empty());
+  fill_frame(span, 0);
+  EXPECT_FALSE(f.consumer.has_published()) << "claimed, not committed";
+  ASSERT_TRUE(f.producer.commit());
+  EXPECT_TRUE(f.consumer.has_published());
+  EXPECT_TRUE(f.consumer.has_published()) << "a query consumes nothing";
+  EXPECT_EQ(f.consumer.consume_burst([](auto) {}, 10), 1u);
+  EXPECT_FALSE(f.consumer.has_published());
+  // Up to the wrap: each record is reported once committed and no longer once consumed, the one
+  // behind a padding record too.
+  for (std::uint64_t s = 1; s < 40; ++s) {
+    ASSERT_EQ(f.producer.try_publish(bytes_of(s, 100)), PublishResult::ok);
+    EXPECT_TRUE(f.consumer.has_published()) << s;
+    EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, s)); }, 10), 1u);
+    EXPECT_FALSE(f.consumer.has_published()) << s;
+  }
+  EXPECT_GT(f.region.stats().tail, 2 * 1024u);  // wrapped (twice or more)
+}
+
 TEST(SpscRing, ShouldPublishDeferredCommitsOnlyOnFlush) {
   Fixture f = make_ring(1024);
   for (std::uint64_t s = 0; s < 3; ++s) {

@@ -1004,6 +1004,7 @@ struct Pipeline::Impl {
         counters.signals_dropped.store(st.signals_dropped_full, std::memory_order_relaxed);
         continue;
       }
+      if (engine->pending()) continue;  // evaluations a newer frame had paused (poll resumed them)
       if (stop_strategy.load(std::memory_order_acquire)) break;  // stopped and drained
       idle.idle(0);
     }

@@ -30,6 +30,8 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
   cycle_stamp_.assign(cycles_.size(), 0);
   last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
   dirty_.assign(book_.pool_count(), 0);
+  work_.reserve(book_.pool_count());
+  work_pos_.assign(book_.pool_count(), 0);
   cache_hints_ = book_.pool_count() >= kCacheHintMinPools;
   epoch_ = 1;
 }
@@ -38,7 +40,13 @@ void ArbEngine::next_epoch() noexcept {
   if (++epoch_ == 0) {  // wrapped after 2^32 frames: clear the stamps once
     std::fill(pool_stamp_.begin(), pool_stamp_.end(), 0U);
     std::fill(cycle_stamp_.begin(), cycle_stamp_.end(), 0U);
-    epoch_ = 1;
+    // Pending pools start their cycle lists over (since 1 > every cleared cycle stamp); this frame
+    // is epoch 2.
+    for (Pending& w : work_) {
+      w.cursor = 0;
+      w.since = 1;
+    }
+    epoch_ = 2;
   }
   dirty_count_ = 0;
 }
@@ -120,6 +128,11 @@ void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
 }
 
 std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
+  (void)ingest(frame);
+  return drain([]() noexcept { return false; });
+}
+
+bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
   // Cache hints before the frame is parsed: a market-data event's first TLV (standard form,
   // [type][length][EventContext: pool id first]) names its pool; the lines its apply, rate
   // refresh and search read first are requested now so that the misses overlap with the parse.
@@ -147,15 +160,11 @@ std::size_t ArbEngine::on_frame(std::span<const std::byte> frame) noexcept {
   const protocol::ParseResult pr = protocol::parse_frame(frame, protocol::ParseOptions{cfg_.verify_checksum});
   if (!pr.ok()) {
     ++stats_.bad_frames;
-    return 0;
+    return false;
   }
   ++stats_.frames;
   next_epoch();
   for (const protocol::TlvView& tlv : pr.view.tlvs()) apply_tlv(tlv);
-  return evaluate_dirty(pr.view.header.timestamp_ns);
-}
-
-std::size_t ArbEngine::evaluate_dirty(std::uint64_t timestamp_ns) noexcept {
   // Cache hints (no effect on results) for the first kHintedCycles cycles of each dirty pool,
   // where the first signal comes from: their Cycle and stamps are requested before the rate
   // refresh, and the prefilter's lines of their pools after it (the Cycles have arrived by then),
@@ -181,33 +190,62 @@ std::size_t ArbEngine::evaluate_dirty(std::uint64_t timestamp_ns) noexcept {
       }
     }
   }
+  // Pushed in reverse, so that the frame's first changed pool is on top: within a frame, pools are
+  // evaluated in the order its TLVs changed them.
+  for (std::size_t i = dirty_count_; i-- > 0;) push_pending(dirty_[i], pr.view.header.timestamp_ns);
+  return true;
+}
+
+void ArbEngine::push_pending(std::uint32_t pool, std::uint64_t timestamp_ns) noexcept {
+  if (const std::uint32_t pos = work_pos_[pool]; pos != 0) {
+    // Changed again while pending: out of its place (the entries above it move down one).
+    ++stats_.superseded;
+    for (std::size_t j = pos; j < work_.size(); ++j) {
+      work_[j - 1] = work_[j];
+      work_pos_[work_[j - 1].pool] = static_cast<std::uint32_t>(j);
+    }
+    work_.pop_back();
+  }
+  work_.push_back(Pending{pool, 0, epoch_, timestamp_ns});  // capacity: one entry per pool
+  work_pos_[pool] = static_cast<std::uint32_t>(work_.size());
+}
+
+template <class Preempt>
+std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
   std::size_t emitted = 0;
   const std::uint64_t key = (reorg_gen_ << 48) | (block_ & ((std::uint64_t{1} << 48) - 1));
   // Cycles in CSR order (a pool's 2-pool cycles first), each published as soon as it is found
   // profitable. Searching in descending order of the rate-bound product instead (best cycle first)
   // was measured and rejected: it prefilters every touching cycle before the first search and
   // often starts with a triangle, +0.3-0.4 us to the first signal at p50 (docs/strategy.md).
-  for (std::size_t i = 0; i < dirty_count_; ++i) {
-    for (const std::uint32_t c : cycles_.touching(dirty_[i])) {
-      if (cycle_stamp_[c] == epoch_) continue;
+  while (!work_.empty()) {
+    Pending& w = work_.back();
+    const std::span<const std::uint32_t> touching = cycles_.touching(w.pool);
+    while (w.cursor < touching.size()) {
+      const std::uint32_t c = touching[w.cursor++];
+      if (cycle_stamp_[c] >= w.since) continue;  // evaluated since this pool's latest change
       cycle_stamp_[c] = epoch_;
       if (last_signal_key_[c] == key) {
         ++stats_.suppressed_same_block;
-        continue;
+      } else {
+        ++stats_.cycles_evaluated;
+        protocol::ArbitrageSignal& sig = sig_scratch_;
+        if (passes_prefilter(c) && search_cycle(c, sig)) {
+          if (sig.net_profit_usd < cfg_.min_net_profit.raw) {
+            ++stats_.below_min;
+          } else if (publish(sig, w.timestamp_ns)) {
+            last_signal_key_[c] = key;
+            ++emitted;
+          }
+        }
       }
-      ++stats_.cycles_evaluated;
-      if (!passes_prefilter(c)) continue;
-      protocol::ArbitrageSignal& sig = sig_scratch_;
-      if (!search_cycle(c, sig)) continue;
-      if (sig.net_profit_usd < cfg_.min_net_profit.raw) {
-        ++stats_.below_min;
-        continue;
-      }
-      if (publish(sig, timestamp_ns)) {
-        last_signal_key_[c] = key;
-        ++emitted;
+      if (preempt()) [[unlikely]] {
+        if (w.cursor < touching.size()) ++stats_.preempted;
+        return emitted;
       }
     }
+    work_pos_[w.pool] = 0;
+    work_.pop_back();
   }
   return emitted;
 }
@@ -309,13 +347,21 @@ bool ArbEngine::publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_
 }
 
 std::size_t ArbEngine::poll(ring::SpscConsumer& in, std::size_t max_frames) noexcept {
-  return in.consume_burst([this](std::span<const std::byte> frame) { (void)on_frame(frame); }, max_frames);
+  // One frame at a time, so that a waiting frame is applied before older pools' remaining cycles.
+  const auto newer_frame_waiting = [&in]() noexcept { return in.has_published(); };
+  std::size_t n = 0;
+  while (n < max_frames && in.consume_burst([this](std::span<const std::byte> f) { (void)ingest(f); }, 1) != 0) {
+    ++n;
+    (void)drain(newer_frame_waiting);
+  }
+  if (n == 0 && !work_.empty()) (void)drain(newer_frame_waiting);
+  return n;
 }
 
 bool ArbEngine::run(ring::SpscConsumer& in, const std::atomic<bool>& stop, int cpu) noexcept {
   if (cpu >= 0 && !hw::pin_current_thread(cpu)) return false;
   while (!stop.load(std::memory_order_relaxed)) {
-    if (poll(in) == 0) _mm_pause();
+    if (poll(in) == 0 && work_.empty()) _mm_pause();
   }
   return true;
 }

@@ -5,15 +5,27 @@
 // V3 Swap/Mint/Burn/Initialize; BlockHeader sets the block and base fee; ReorgNotice unwinds the
 // book to the common ancestor; PoolStateSnapshot / V3TicksSnapshot load state; V2 Swap/Mint/Burn
 // are ignored because the Sync that the pair emits with them carries the reserves); then every
-// cycle touching a changed pool is evaluated once, in the cycle index's order (a pool's 2-pool
-// cycles first), each signal published as soon as its cycle is found profitable (before the next
-// cycle is looked at): an exact, conservative prefilter on the product
+// cycle touching a changed pool is evaluated, in the cycle index's order (a pool's 2-pool cycles
+// first), each signal published as soon as its cycle is found profitable (before the next cycle is
+// looked at): an exact, conservative prefilter on the product
 // of the hops' marginal-rate bounds (integer arithmetic: a product <= 1 means no input profits), the exact optimal-input search, the profit valued in USD, minus gas
 // (units of the path kind x (base fee + priority fee), valued through the reference pools). An
 // opportunity whose net profit is >= min_net_profit and whose cycle has not been signalled in this
 // block (per reorg generation) goes out as one frame (domain Signal, one ArbitrageSignal TLV) into
-// the output ring, stamped with the triggering frame's timestamp (so downstream stages measure
-// tick-to-X from the market-data stamp). A full output ring drops the signal and counts it.
+// the output ring, stamped with the timestamp of the frame that last changed the pool whose cycle
+// list it came from (so downstream stages measure tick-to-X from the market-data stamp). A full
+// output ring drops the signal and counts it.
+//
+// Newest data first (poll/run): the changed pools wait on a stack of pending evaluations (a pool at
+// most once, with its position in its cycle list). poll() checks the input ring after every cycle
+// it evaluates; when a newer frame is waiting it stops there, applies that frame and evaluates the
+// newer frame's pools first; the older pools' remaining cycles follow when the input is idle. A
+// pool that changes again while pending moves to the top and starts its cycle list over (the older
+// state is not searched: the newer one supersedes it). A cycle is skipped when it was evaluated
+// after its pool's latest change, so no cycle is searched twice on the same state and none is left
+// out. So a tick that follows a pool with many signalling cycles (a hub) does not queue behind
+// them. on_frame() (tests, replay, in-thread benchmarks) evaluates everything before it returns,
+// so its results depend only on the frame sequence.
 // Thread-safety: one thread drives an engine (the pinned strategy core); stats() may be read by
 // the same thread only. Allocation: the constructor allocates everything (start-up, may throw);
 // on_frame/poll/run never allocate, lock, make a syscall or throw.
@@ -75,6 +87,8 @@ struct EngineStats {
   std::uint64_t signals = 0;
   std::uint64_t signals_dropped_full = 0;  // output ring full
   std::uint64_t no_output = 0;             // no output ring attached
+  std::uint64_t preempted = 0;   // poll() paused an evaluation because a newer frame was waiting
+  std::uint64_t superseded = 0;  // a pending pool changed again: its cycle list started over
 };
 
 inline constexpr std::size_t kSignalFrameSize = protocol::kHeaderSize + protocol::kStandardTlvHeader +
@@ -87,10 +101,15 @@ class ArbEngine {
   // The output ring's producer (not owned; must outlive the engine's use of it). nullptr: none.
   void attach_output(ring::SpscProducer* out) noexcept { out_ = out; }
 
-  // Applies one frame and emits its signals; returns the number of signals published.
+  // Applies one frame and evaluates every pending pool (this frame's first) before returning; returns
+  // the number of signals published.
   std::size_t on_frame(std::span<const std::byte> frame) noexcept;
-  // Consumes up to max_frames frames from the market-data ring; returns frames handled.
+  // Consumes up to max_frames frames from the market-data ring, one at a time, each followed by the
+  // pending evaluations, newest first, until they are done or another frame is waiting; with no
+  // frame waiting it resumes pending evaluations. Returns frames handled.
   std::size_t poll(ring::SpscConsumer& in, std::size_t max_frames = 32) noexcept;
+  // True while changed pools wait for (some of) their cycles to be evaluated (poll() was preempted).
+  [[nodiscard]] bool pending() const noexcept { return !work_.empty(); }
   // Busy-spin loop until `stop`: pins the calling thread to `cpu` first when cpu >= 0 (start-up
   // syscall). Returns false if pinning was requested and failed (the loop does not run then).
   bool run(ring::SpscConsumer& in, const std::atomic<bool>& stop, int cpu = -1) noexcept;
@@ -112,7 +131,14 @@ class ArbEngine {
   void mark_dirty(std::uint32_t pool) noexcept;
   void refresh_rates(std::uint32_t pool) noexcept;
   void apply_tlv(const protocol::TlvView& tlv) noexcept;
-  std::size_t evaluate_dirty(std::uint64_t timestamp_ns) noexcept;
+  // Parses and applies one frame, refreshes its changed pools' rate bounds and pushes them on the
+  // pending stack (its first changed pool on top). False for a frame that fails to parse.
+  bool ingest(std::span<const std::byte> frame) noexcept;
+  void push_pending(std::uint32_t pool, std::uint64_t timestamp_ns) noexcept;
+  // Evaluates pending pools' cycles, top of the stack first; after each evaluated cycle, stops if
+  // preempt() is true (the current pool keeps its place). Returns the signals published.
+  template <class Preempt>
+  std::size_t drain(Preempt&& preempt) noexcept;
   // Cache hints (on_frame, evaluate_dirty; no effect on results) cover the first kHintedCycles
   // cycles of each dirty pool. Only for books of kCacheHintMinPools pools and more: measured
   // -0.15 us in-thread at 10k pools, pure overhead (+3 % instructions) at 1k, where the book's
@@ -141,8 +167,18 @@ class ArbEngine {
   std::vector<std::uint8_t> usable_;
   std::vector<std::uint32_t> v3_slot_;    // per pool: index of its V3 step caches (~0: not V3)
   std::unique_ptr<V3SegmentCache[]> v3_steps_;  // 2 per V3 pool: [0] zero_for_one, [1] one_for_zero
-  std::vector<std::uint32_t> pool_stamp_;  // epoch of the last mark_dirty
-  std::vector<std::uint32_t> cycle_stamp_;
+  std::vector<std::uint32_t> pool_stamp_;  // epoch (frame number) of the last mark_dirty
+  std::vector<std::uint32_t> cycle_stamp_;  // epoch in which the cycle was last evaluated
+  // A changed pool waiting for its cycles: the next index into its touching list, the epoch of its
+  // latest change (a cycle evaluated in that epoch or later saw it) and that frame's timestamp.
+  struct Pending {
+    std::uint32_t pool;
+    std::uint32_t cursor;
+    std::uint32_t since;
+    std::uint64_t timestamp_ns;
+  };
+  std::vector<Pending> work_;             // stack, top = back(); a pool at most once (capacity: pools)
+  std::vector<std::uint32_t> work_pos_;   // per pool: its index in work_ + 1, 0 when not pending
   std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block
   protocol::ArbitrageSignal sig_scratch_{};  // the signal being built (no copy per cycle)
   std::vector<std::uint32_t> dirty_;
