@@ -9,7 +9,10 @@
 // signal frames (which carry the triggering frame's timestamp) into an out ring, which the
 // producer thread reads back: latency = TSC at read-back - TSC in the frame (stamped when the frame
 // is complete, just before it is published), for the first signal
-// of each dislocating tick. Peers in the same run: the same engine's on_frame cost measured
+// of each dislocating tick. Peers in the same run: the same cross-core tick sequence with the
+// engine evaluating every frame's cycles before it reads the next (newest_first = false; the
+// default pauses an older frame's remaining cycles when a newer frame waits); the same engine's
+// on_frame cost measured
 // in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks, and every
 // measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
@@ -123,68 +126,93 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
                                    static_cast<double>(std::max<std::uint64_t>(1, before.searches - st0.searches));
 
   // Cross-core: producer (this thread) -> ring -> engine loop (pinned) -> out ring -> this thread.
-  std::atomic<bool> stop{false};
-  std::thread loop([&] {
-    bench::pin_and_warm(cpu_eng);
-    (void)eng.run(in_cons, stop, -1);
-  });
-  bench::pin_and_warm(cpu_prod);
-  bench::LatencyRecorder t2s(events);
-  std::uint64_t no_signal = 0, signals_seen = 0, late_signal = 0;
-  // Ticks that got no signal within 1 ms: if their signal arrives later it was a scheduling delay
-  // (the engine or this thread descheduled on a shared host); if never, the tick had no
-  // opportunity above min_net_profit.
-  std::unordered_set<std::uint64_t> missed;
-  auto note_late = [&](std::span<const std::byte> f) {
-    std::uint64_t fts;
-    std::memcpy(&fts, f.data() + 16, 8);
-    if (!missed.empty() && missed.erase(fts) != 0) ++late_signal;
+  // Run twice on the same book (every tick is restored): the engine's default, newest data first
+  // (a waiting frame pauses the evaluation of older ones), then the in-order peer (every frame's
+  // cycles evaluated before the next is read), so the two are compared in the same run.
+  struct CrossCore {
+    bench::LatencySummary t2s;
+    std::uint64_t no_signal = 0, late_signal = 0, never = 0, preempted = 0, superseded = 0, signals = 0, searches = 0;
   };
-  auto publish = [&](std::size_t n) {
-    while (in_prod.try_publish(std::span(buf.data(), n)) != ring::PublishResult::ok) _mm_pause();
+  const auto cross_core = [&](bool newest_first) {
+    eng.set_newest_first(newest_first);
+    const arb::EngineStats st_before = eng.stats();
+    std::mt19937_64 tick_rng(4242);  // the same tick sequence for both
+    std::atomic<bool> stop{false};
+    std::thread loop([&] {
+      bench::pin_and_warm(cpu_eng);
+      (void)eng.run(in_cons, stop, -1);
+    });
+    bench::pin_and_warm(cpu_prod);
+    bench::LatencyRecorder t2s(events);
+    std::uint64_t no_signal = 0, signals_seen = 0, late_signal = 0;
+    // Ticks that got no signal within 1 ms: if their signal arrives later it was a scheduling delay
+    // (the engine or this thread descheduled on a shared host); if never, the tick had no
+    // opportunity above min_net_profit.
+    std::unordered_set<std::uint64_t> missed;
+    auto note_late = [&](std::span<const std::byte> f) {
+      std::uint64_t fts;
+      std::memcpy(&fts, f.data() + 16, 8);
+      if (!missed.empty() && missed.erase(fts) != 0) ++late_signal;
+    };
+    auto publish = [&](std::size_t n) {
+      while (in_prod.try_publish(std::span(buf.data(), n)) != ring::PublishResult::ok) _mm_pause();
+    };
+    for (std::size_t i = 0; i < events + 1000; ++i) {
+      const std::size_t p = movable[tick_rng() % movable.size()];
+      ++block;
+      // The tick starts when its frame is complete, as a collector hands it to the ring: the frame is
+      // built first (a V3 move computes getTickAtSqrtRatio: the producer's work, not the engine's),
+      // then stamped (the frames carry no checksum, so the header's timestamp is patched in place).
+      const std::size_t n_md = event_frame(buf, u, p, 1.015, block, 0, ++seq, 0, kFrameFlags);
+      const std::uint64_t ts = hw::rdtsc();
+      std::memcpy(buf.data() + 16, &ts, sizeof ts);  // FrameHeader::timestamp_ns
+      publish(n_md);
+      bool got = false;
+      const std::uint64_t deadline = ts + clock.hz() / 1000;  // 1 ms
+      while (!got && hw::rdtsc() < deadline) {
+        (void)out_cons.consume_burst(
+            [&](std::span<const std::byte> f) {
+              std::uint64_t fts;
+              std::memcpy(&fts, f.data() + 16, 8);
+              ++signals_seen;
+              if (fts == ts && !got) {
+                got = true;
+                if (i >= 1000) t2s.record(hw::rdtscp() - ts);  // first 1000: warm-up
+              } else if (fts != ts) {
+                note_late(f);
+              }
+            },
+            64);
+      }
+      if (!got && i >= 1000) {
+        ++no_signal;
+        missed.insert(ts);
+      }
+      publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags));  // restore
+      const std::uint64_t settle = hw::rdtsc() + clock.hz() / 100000;  // 10 us for the rest of the signals
+      while (hw::rdtsc() < settle)
+        (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);
+    }
+    {  // drain: give late signals 50 ms to arrive
+      const std::uint64_t end = hw::rdtsc() + clock.hz() / 20;
+      while (hw::rdtsc() < end) (void)out_cons.consume_burst([&](std::span<const std::byte> f) { note_late(f); }, 64);
+    }
+    stop.store(true);
+    loop.join();
+    CrossCore r;
+    r.t2s = t2s.summarize(clock);
+    r.no_signal = no_signal;
+    r.late_signal = late_signal;
+    r.never = missed.size();
+    r.preempted = eng.stats().preempted - st_before.preempted;
+    r.superseded = eng.stats().superseded - st_before.superseded;
+    r.signals = eng.stats().signals - st_before.signals;
+    r.searches = eng.stats().searches - st_before.searches;
+    return r;
   };
-  for (std::size_t i = 0; i < events + 1000; ++i) {
-    const std::size_t p = movable[rng() % movable.size()];
-    ++block;
-    // The tick starts when its frame is complete, as a collector hands it to the ring: the frame is
-    // built first (a V3 move computes getTickAtSqrtRatio: the producer's work, not the engine's),
-    // then stamped (the frames carry no checksum, so the header's timestamp is patched in place).
-    const std::size_t n_md = event_frame(buf, u, p, 1.015, block, 0, ++seq, 0, kFrameFlags);
-    const std::uint64_t ts = hw::rdtsc();
-    std::memcpy(buf.data() + 16, &ts, sizeof ts);  // FrameHeader::timestamp_ns
-    publish(n_md);
-    bool got = false;
-    const std::uint64_t deadline = ts + clock.hz() / 1000;  // 1 ms
-    while (!got && hw::rdtsc() < deadline) {
-      (void)out_cons.consume_burst(
-          [&](std::span<const std::byte> f) {
-            std::uint64_t fts;
-            std::memcpy(&fts, f.data() + 16, 8);
-            ++signals_seen;
-            if (fts == ts && !got) {
-              got = true;
-              if (i >= 1000) t2s.record(hw::rdtscp() - ts);  // first 1000: warm-up
-            } else if (fts != ts) {
-              note_late(f);
-            }
-          },
-          64);
-    }
-    if (!got && i >= 1000) {
-      ++no_signal;
-      missed.insert(ts);
-    }
-    publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags));  // restore
-    const std::uint64_t settle = hw::rdtsc() + clock.hz() / 100000;  // 10 us for the rest of the signals
-    while (hw::rdtsc() < settle)
-      (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);
-  }
-  {  // drain: give late signals 50 ms to arrive
-    const std::uint64_t end = hw::rdtsc() + clock.hz() / 20;
-    while (hw::rdtsc() < end) (void)out_cons.consume_burst([&](std::span<const std::byte> f) { note_late(f); }, 64);
-  }
-  stop.store(true);
-  loop.join();
+  const CrossCore newest = cross_core(true);
+  const CrossCore in_order = cross_core(false);
+  eng.set_newest_first(true);
   const arb::EngineStats& st = eng.stats();
 
   bench::JsonObject o;
@@ -195,10 +223,15 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("cycles_two_pool", eng.cycles().stats().two_pool);
   o.add("cycles_triangular", eng.cycles().stats().triangular);
   o.add("cycles_dropped_by_limits", eng.cycles().stats().dropped);
-  o.add("tick_to_signal", bench::to_json(t2s.summarize(clock)));
-  o.add("dislocating_ticks_without_signal", no_signal);
-  o.add("of_which_signal_arrived_after_1ms", late_signal);
-  o.add("of_which_never_signalled", static_cast<std::uint64_t>(missed.size()));
+  o.add("tick_to_signal", bench::to_json(newest.t2s));
+  o.add("dislocating_ticks_without_signal", newest.no_signal);
+  o.add("of_which_signal_arrived_after_1ms", newest.late_signal);
+  o.add("of_which_never_signalled", newest.never);
+  o.add("evaluations_preempted", newest.preempted);
+  o.add("pending_pools_superseded", newest.superseded);
+  o.add("peer_tick_to_signal_in_order", bench::to_json(in_order.t2s));
+  o.add("peer_in_order_dislocating_ticks_without_signal", in_order.no_signal);
+  o.add("peer_in_order_of_which_never_signalled", in_order.never);
   o.add("in_thread_dislocating_ticks_without_signal", in_thread_no_signal);
   o.add("in_thread_signal_digest", digest);
   o.add("in_thread_signal_frames", digest_frames);
@@ -210,10 +243,14 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("gas_cache_refreshes", eng.gas().cache_refreshes());
   o.add("prefilter_rejected", st.prefilter_rejected);
   o.add("below_min", st.below_min);
-  o.add("signals_per_dislocating_tick",
-        static_cast<double>(st.signals - before.signals) / static_cast<double>(events + 1000));
-  o.add("searches_per_dislocating_tick",
-        static_cast<double>(st.searches - before.searches) / static_cast<double>(2 * (events + 1000)));
+  // Cross-core, per dislocating tick (each followed by its restore tick): newest first searches
+  // fewer cycles and signals less, because a restore that arrives while a tick's cycles are
+  // being evaluated supersedes the rest of them.
+  o.add("signals_per_dislocating_tick", static_cast<double>(newest.signals) / static_cast<double>(events + 1000));
+  o.add("searches_per_dislocating_tick", static_cast<double>(newest.searches) / static_cast<double>(2 * (events + 1000)));
+  o.add("peer_in_order_signals_per_dislocating_tick", static_cast<double>(in_order.signals) / static_cast<double>(events + 1000));
+  o.add("peer_in_order_searches_per_dislocating_tick",
+        static_cast<double>(in_order.searches) / static_cast<double>(2 * (events + 1000)));
   o.add("peer_on_frame_quiet_tick", bench::to_json(quiet.summarize(clock)));
   o.add("peer_on_frame_dislocating_tick", bench::to_json(disl.summarize(clock)));
   o.add("signals_dropped_full", st.signals_dropped_full);

@@ -1904,7 +1904,8 @@ struct Pipeline::Impl {
       const auto& s = engine->stats();
       o << ",\"cycles\":" << engine->cycles().size() << ",\"cycles_evaluated\":" << s.cycles_evaluated
         << ",\"signals\":" << s.signals << ",\"signals_dropped\":" << s.signals_dropped_full << ",\"below_min\":" << s.below_min
-        << ",\"unprofitable\":" << s.unprofitable << ",\"rejected_events\":" << s.rejected_events;
+        << ",\"unprofitable\":" << s.unprofitable << ",\"rejected_events\":" << s.rejected_events
+        << ",\"preempted\":" << s.preempted << ",\"superseded\":" << s.superseded;
       const auto& b = engine->book().stats();
       o << ",\"book\":{\"applied\":" << b.applied << ",\"duplicates\":" << b.duplicates << ",\"unknown_pool\":" << b.unknown_pool
         << ",\"wrong_type\":" << b.wrong_type << ",\"quarantined_events\":" << b.quarantined_events

@@ -240,7 +240,12 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
         }
       }
       if (preempt()) [[unlikely]] {
-        if (w.cursor < touching.size()) ++stats_.preempted;
+        if (w.cursor < touching.size()) {
+          ++stats_.preempted;
+        } else {
+          work_pos_[w.pool] = 0;
+          work_.pop_back();
+        }
         return emitted;
       }
     }
@@ -348,7 +353,8 @@ bool ArbEngine::publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_
 
 std::size_t ArbEngine::poll(ring::SpscConsumer& in, std::size_t max_frames) noexcept {
   // One frame at a time, so that a waiting frame is applied before older pools' remaining cycles.
-  const auto newer_frame_waiting = [&in]() noexcept { return in.has_published(); };
+  const bool newest_first = cfg_.newest_first;
+  const auto newer_frame_waiting = [&in, newest_first]() noexcept { return newest_first && in.has_published(); };
   std::size_t n = 0;
   while (n < max_frames && in.consume_burst([this](std::span<const std::byte> f) { (void)ingest(f); }, 1) != 0) {
     ++n;

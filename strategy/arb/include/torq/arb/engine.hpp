@@ -62,6 +62,9 @@ struct EngineConfig {
   // existing configurations still compile.
   double prefilter_min_product = 1.0 - 1e-12;
   std::uint64_t finality_depth = 0;         // > 0: journal entries older than tip - depth are dropped
+  // poll(): a waiting frame pauses the current evaluation (newest data first, see above). false:
+  // every frame's cycles are evaluated before the next frame is read (the order on_frame keeps).
+  bool newest_first = true;
 };
 
 struct EngineStats {
@@ -108,6 +111,8 @@ class ArbEngine {
   // pending evaluations, newest first, until they are done or another frame is waiting; with no
   // frame waiting it resumes pending evaluations. Returns frames handled.
   std::size_t poll(ring::SpscConsumer& in, std::size_t max_frames = 32) noexcept;
+  // Switches newest-first evaluation in poll() (EngineConfig::newest_first) between frames.
+  void set_newest_first(bool on) noexcept { cfg_.newest_first = on; }
   // True while changed pools wait for (some of) their cycles to be evaluated (poll() was preempted).
   [[nodiscard]] bool pending() const noexcept { return !work_.empty(); }
   // Busy-spin loop until `stop`: pins the calling thread to `cpu` first when cpu >= 0 (start-up
