@@ -4,13 +4,13 @@
 # each libFuzzer target for a bounded time.
 #
 #   scripts/test.sh            everything (what CI runs)
-#   TORQ_FUZZ_SECONDS=N        seconds per fuzz target (default 60)
+#   TORQ_FUZZ_SECONDS=N        seconds per fuzz target (default 50: seven targets, about 6 minutes)
 #   TORQ_JOBS=N                build parallelism (default: nproc)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=${TORQ_JOBS:-$(nproc)}
-fuzz_seconds=${TORQ_FUZZ_SECONDS:-60}
+fuzz_seconds=${TORQ_FUZZ_SECONDS:-50}
 step() { printf '\n==== %s (%s)\n' "$*" "$(date +%T)"; }
 
 step "set-up"
