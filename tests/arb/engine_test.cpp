@@ -325,5 +325,37 @@ TEST_F(NewestFirstFixture, ShouldSearchOnlyTheNewestStateWhenAPendingPoolChanges
   EXPECT_EQ(ref_stats.signals, 4u);
 }
 
+
+TEST_F(NewestFirstFixture, ShouldNotSearchTheUnwoundStateWhenAReorgArrivesWhileCyclesArePending) {
+  // Block 100: every venue at 0.55. Block 101 moves pool 0 to 0.50 (two signalling cycles); a
+  // reorg back to block 100 is already waiting when block 101's first cycle has been evaluated.
+  const auto base = wmatic_frame(100, 700, 550'000'000'000ULL);
+  ASSERT_EQ(eng->on_frame(base), 0u);
+  const PoolState s0 = eng->book().state(0);
+  const auto moved = fm.add(header(101))
+                         .add(sync(specs[0], 101, 0, U256(1'000'000) * kE18, U256(500'000'000'000ULL)))
+                         .finish(777);
+  protocol::ReorgNotice n{};
+  n.common_ancestor_number = 100;
+  n.old_tip_number = 101;
+  n.new_tip_number = 101;
+  n.depth = 1;
+  const auto reorg = fm.add(n).finish(888);
+  ASSERT_EQ(in.producer.try_publish(moved), ring::PublishResult::ok);
+  ASSERT_EQ(in.producer.try_publish(reorg), ring::PublishResult::ok);
+  const std::uint64_t rejected_before = eng->stats().prefilter_rejected;
+  ASSERT_EQ(eng->poll(in.consumer), 2u);
+  EXPECT_FALSE(eng->pending());
+  EXPECT_EQ(eng->stats().preempted, 1u);
+  EXPECT_EQ(eng->stats().superseded, 1u);  // pool 0, unwound while its cycles were pending
+  EXPECT_TRUE(eng->book().state(0).same_market(s0));
+  // At most the one cycle evaluated before the reorg was read signalled; the rest ran on the
+  // unwound (agreeing) prices and found nothing.
+  const auto got = read(out);
+  EXPECT_LE(got.size(), 1u);
+  for (const Out& g : got) EXPECT_EQ(g.ts, 777u);
+  EXPECT_GT(eng->stats().prefilter_rejected, rejected_before);
+}
+
 }  // namespace
 }  // namespace torq::arb
