@@ -17,6 +17,7 @@
 // measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -49,6 +50,7 @@ using num::U256;
 // Frames without CRC32C (the engine runs with verify_checksum = false).
 constexpr std::uint8_t kFrameFlags = protocol::frame_flags::kNoChecksum;
 constexpr std::uint64_t kBaseFeeWei = 60'000'000'000ULL;
+constexpr std::size_t kBurst = 8;  // frames per burst in the burst phase
 
 arb::EngineConfig engine_config(arb::Sizing sizing) {
   arb::EngineConfig cfg;
@@ -132,8 +134,9 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   struct CrossCore {
     bench::LatencySummary t2s;
     std::uint64_t no_signal = 0, late_signal = 0, never = 0, preempted = 0, superseded = 0, signals = 0, searches = 0;
+    std::uint64_t ticks = 0;  // dislocating frames sent (each followed by its restore)
   };
-  const auto cross_core = [&](bool newest_first) {
+  const auto cross_core = [&](bool newest_first, std::size_t burst) {
     eng.set_newest_first(newest_first);
     const arb::EngineStats st_before = eng.stats();
     std::mt19937_64 tick_rng(4242);  // the same tick sequence for both
@@ -154,42 +157,70 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
       std::memcpy(&fts, f.data() + 16, 8);
       if (!missed.empty() && missed.erase(fts) != 0) ++late_signal;
     };
-    auto publish = [&](std::size_t n) {
-      while (in_prod.try_publish(std::span(buf.data(), n)) != ring::PublishResult::ok) _mm_pause();
+    auto publish = [&](const std::vector<std::byte>& b, std::size_t n) {
+      while (in_prod.try_publish(std::span(b.data(), n)) != ring::PublishResult::ok) _mm_pause();
     };
-    for (std::size_t i = 0; i < events + 1000; ++i) {
-      const std::size_t p = movable[tick_rng() % movable.size()];
+    // `burst` dislocating frames (distinct pools, one block) published back to back, as a block's
+    // logs arrive together; each frame's own first signal is timed. burst = 1: one tick at a time.
+    constexpr std::size_t kMaxBurst = 16;
+    static_assert(kBurst <= kMaxBurst);
+    std::vector<std::byte> bufs[kMaxBurst];
+    for (auto& b : bufs) b.resize(buf.size());
+    const std::size_t rounds = (events + 1000 + burst - 1) / burst;
+    for (std::size_t r = 0; r < rounds; ++r) {
+      std::size_t pools[kMaxBurst];
+      std::uint64_t stamps[kMaxBurst];
+      bool got[kMaxBurst] = {};
+      for (std::size_t k = 0; k < burst; ++k) {
+        bool fresh = false;
+        while (!fresh) {
+          pools[k] = movable[tick_rng() % movable.size()];
+          fresh = std::find(pools, pools + k, pools[k]) == pools + k;
+        }
+      }
       ++block;
-      // The tick starts when its frame is complete, as a collector hands it to the ring: the frame is
-      // built first (a V3 move computes getTickAtSqrtRatio: the producer's work, not the engine's),
-      // then stamped (the frames carry no checksum, so the header's timestamp is patched in place).
-      const std::size_t n_md = event_frame(buf, u, p, 1.015, block, 0, ++seq, 0, kFrameFlags);
-      const std::uint64_t ts = hw::rdtsc();
-      std::memcpy(buf.data() + 16, &ts, sizeof ts);  // FrameHeader::timestamp_ns
-      publish(n_md);
-      bool got = false;
-      const std::uint64_t deadline = ts + clock.hz() / 1000;  // 1 ms
-      while (!got && hw::rdtsc() < deadline) {
+      // A tick starts when its frame is complete, as a collector hands it to the ring: the frames
+      // are built first (a V3 move computes getTickAtSqrtRatio: the producer's work, not the
+      // engine's), then each is stamped (no checksum: the header's timestamp is patched in place)
+      // and published, back to back.
+      std::size_t sizes[kMaxBurst];
+      for (std::size_t k = 0; k < burst; ++k)
+        sizes[k] = event_frame(bufs[k], u, pools[k], 1.015, block, static_cast<std::uint32_t>(k), ++seq, 0, kFrameFlags);
+      for (std::size_t k = 0; k < burst; ++k) {
+        stamps[k] = hw::rdtsc();
+        std::memcpy(bufs[k].data() + 16, &stamps[k], sizeof stamps[k]);  // FrameHeader::timestamp_ns
+        publish(bufs[k], sizes[k]);
+      }
+      std::size_t waiting = burst;
+      const std::uint64_t deadline = stamps[0] + clock.hz() / 1000;  // 1 ms
+      while (waiting != 0 && hw::rdtsc() < deadline) {
         (void)out_cons.consume_burst(
             [&](std::span<const std::byte> f) {
               std::uint64_t fts;
               std::memcpy(&fts, f.data() + 16, 8);
               ++signals_seen;
-              if (fts == ts && !got) {
-                got = true;
-                if (i >= 1000) t2s.record(hw::rdtscp() - ts);  // first 1000: warm-up
-              } else if (fts != ts) {
-                note_late(f);
+              for (std::size_t k = 0; k < burst; ++k) {
+                if (stamps[k] != fts) continue;
+                if (!got[k]) {
+                  got[k] = true;
+                  --waiting;
+                  if (r * burst + k >= 1000) t2s.record(hw::rdtscp() - fts);  // first 1000: warm-up
+                }
+                return;
               }
+              note_late(f);
             },
             64);
       }
-      if (!got && i >= 1000) {
-        ++no_signal;
-        missed.insert(ts);
+      for (std::size_t k = 0; k < burst; ++k) {
+        if (!got[k] && r * burst + k >= 1000) {
+          ++no_signal;
+          missed.insert(stamps[k]);
+        }
       }
-      publish(event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags));  // restore
-      const std::uint64_t settle = hw::rdtsc() + clock.hz() / 100000;  // 10 us for the rest of the signals
+      for (std::size_t k = 0; k < burst; ++k)  // restore
+        publish(buf, event_frame(buf, u, pools[k], 1.0, block, static_cast<std::uint32_t>(burst + k), ++seq, 0, kFrameFlags));
+      const std::uint64_t settle = hw::rdtsc() + burst * clock.hz() / 100000;  // 10 us per frame for the rest
       while (hw::rdtsc() < settle)
         (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);
     }
@@ -208,10 +239,13 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     r.superseded = eng.stats().superseded - st_before.superseded;
     r.signals = eng.stats().signals - st_before.signals;
     r.searches = eng.stats().searches - st_before.searches;
+    r.ticks = rounds * burst;
     return r;
   };
-  const CrossCore newest = cross_core(true);
-  const CrossCore in_order = cross_core(false);
+  const CrossCore newest = cross_core(true, 1);
+  const CrossCore in_order = cross_core(false, 1);
+  const CrossCore burst_newest = cross_core(true, kBurst);
+  const CrossCore burst_in_order = cross_core(false, kBurst);
   eng.set_newest_first(true);
   const arb::EngineStats& st = eng.stats();
 
@@ -246,11 +280,19 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   // Cross-core, per dislocating tick (each followed by its restore tick): newest first searches
   // fewer cycles and signals less, because a restore that arrives while a tick's cycles are
   // being evaluated supersedes the rest of them.
-  o.add("signals_per_dislocating_tick", static_cast<double>(newest.signals) / static_cast<double>(events + 1000));
-  o.add("searches_per_dislocating_tick", static_cast<double>(newest.searches) / static_cast<double>(2 * (events + 1000)));
-  o.add("peer_in_order_signals_per_dislocating_tick", static_cast<double>(in_order.signals) / static_cast<double>(events + 1000));
-  o.add("peer_in_order_searches_per_dislocating_tick",
-        static_cast<double>(in_order.searches) / static_cast<double>(2 * (events + 1000)));
+  const auto per_tick = [](std::uint64_t v, std::uint64_t ticks) { return static_cast<double>(v) / static_cast<double>(ticks); };
+  o.add("signals_per_dislocating_tick", per_tick(newest.signals, newest.ticks));
+  o.add("searches_per_dislocating_tick", per_tick(newest.searches, 2 * newest.ticks));
+  o.add("peer_in_order_signals_per_dislocating_tick", per_tick(in_order.signals, in_order.ticks));
+  o.add("peer_in_order_searches_per_dislocating_tick", per_tick(in_order.searches, 2 * in_order.ticks));
+  // Bursts: kBurst dislocating frames back to back (a block's logs arriving together); the
+  // latency of each frame's own first signal.
+  o.add("burst_frames", static_cast<std::uint64_t>(kBurst));
+  o.add("burst_tick_to_signal", bench::to_json(burst_newest.t2s));
+  o.add("burst_frames_without_signal", burst_newest.no_signal);
+  o.add("burst_evaluations_preempted", burst_newest.preempted);
+  o.add("peer_burst_tick_to_signal_in_order", bench::to_json(burst_in_order.t2s));
+  o.add("peer_burst_in_order_frames_without_signal", burst_in_order.no_signal);
   o.add("peer_on_frame_quiet_tick", bench::to_json(quiet.summarize(clock)));
   o.add("peer_on_frame_dislocating_tick", bench::to_json(disl.summarize(clock)));
   o.add("signals_dropped_full", st.signals_dropped_full);

@@ -206,7 +206,7 @@ void ArbEngine::push_pending(std::uint32_t pool, std::uint64_t timestamp_ns) noe
     }
     work_.pop_back();
   }
-  work_.push_back(Pending{pool, 0, epoch_, timestamp_ns});  // capacity: one entry per pool
+  work_.push_back(Pending{pool, 0, epoch_, 0, 0, timestamp_ns});  // capacity: one entry per pool
   work_pos_[pool] = static_cast<std::uint32_t>(work_.size());
 }
 
@@ -236,10 +236,12 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
           } else if (publish(sig, w.timestamp_ns)) {
             last_signal_key_[c] = key;
             ++emitted;
+            w.signalled = 1;
           }
         }
       }
-      if (preempt()) [[unlikely]] {
+      if (w.evaluated < kCyclesBeforeYield) ++w.evaluated;
+      if ((w.signalled != 0 || w.evaluated >= kCyclesBeforeYield) && preempt()) [[unlikely]] {
         if (w.cursor < touching.size()) {
           ++stats_.preempted;
         } else {

@@ -180,8 +180,14 @@ class ArbEngine {
     std::uint32_t pool;
     std::uint32_t cursor;
     std::uint32_t since;
+    std::uint16_t evaluated;  // cycles evaluated since the pool was pushed (saturating)
+    std::uint8_t signalled;   // 1 once one of them was published
     std::uint64_t timestamp_ns;
   };
+  // A pool yields to a waiting frame only once it has signalled or evaluated this many cycles, so
+  // that each frame of a burst gets its first signal out (usually one of its first 2-pool cycles)
+  // before newer frames are read.
+  static constexpr std::uint16_t kCyclesBeforeYield = 4;
   std::vector<Pending> work_;             // stack, top = back(); a pool at most once (capacity: pools)
   std::vector<std::uint32_t> work_pos_;   // per pool: its index in work_ + 1, 0 when not pending
   std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block
