@@ -9,7 +9,9 @@
 // signal frames (which carry the triggering frame's timestamp) into an out ring, which the
 // producer thread reads back: latency = TSC at read-back - TSC in the frame (stamped when the frame
 // is complete, just before it is published), for the first signal
-// of each dislocating tick. Peers in the same run: the same cross-core tick sequence with the
+// of each dislocating tick; then the same in bursts (8 frames on distinct pools, built first, then
+// stamped and published back to back; each frame's own first signal). Peers in the same run: the
+// same cross-core tick sequences with the
 // engine evaluating every frame's cycles before it reads the next (newest_first = false; the
 // default pauses an older frame's remaining cycles when a newer frame waits); the same engine's
 // on_frame cost measured
