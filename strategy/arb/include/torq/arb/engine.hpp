@@ -18,8 +18,9 @@
 //
 // Newest data first (poll/run): the changed pools wait on a stack of pending evaluations (a pool at
 // most once, with its position in its cycle list). poll() checks the input ring after every cycle
-// it evaluates; when a newer frame is waiting it stops there, applies that frame and evaluates the
-// newer frame's pools first; the older pools' remaining cycles follow when the input is idle. A
+// it evaluates (once the current pool has signalled or evaluated kCyclesBeforeYield cycles); when a
+// newer frame is waiting it stops there, applies that frame and evaluates the newer frame's pools
+// first; the older pools' remaining cycles follow when the input is idle. A
 // pool that changes again while pending moves to the top and starts its cycle list over (the older
 // state is not searched: the newer one supersedes it). A cycle is skipped when it was evaluated
 // after its pool's latest change, so no cycle is searched twice on the same state and none is left
@@ -144,7 +145,7 @@ class ArbEngine {
   // preempt() is true (the current pool keeps its place). Returns the signals published.
   template <class Preempt>
   std::size_t drain(Preempt&& preempt) noexcept;
-  // Cache hints (on_frame, evaluate_dirty; no effect on results) cover the first kHintedCycles
+  // Cache hints (ingest; no effect on results) cover the first kHintedCycles
   // cycles of each dirty pool. Only for books of kCacheHintMinPools pools and more: measured
   // -0.15 us in-thread at 10k pools, pure overhead (+3 % instructions) at 1k, where the book's
   // lines stay in the cache (docs/strategy.md).
