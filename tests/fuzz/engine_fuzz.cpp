@@ -20,9 +20,9 @@
 #include <utility>
 #include <vector>
 
+#include "../arb/arb_test_util.hpp"
 #include "torq/arb/engine.hpp"
 #include "torq/arb/search.hpp"
-#include "torq/ring/spsc_ring.hpp"
 #include "torq/strategy/tick_math.hpp"
 
 namespace {
@@ -30,19 +30,10 @@ namespace {
 using namespace torq;
 using arb::PoolSpec;
 using arb::PoolType;
+using arb::test::v2;
+using arb::test::v3;
 using num::U256;
 using protocol::InstrumentId;
-using protocol::InstrumentKind;
-
-InstrumentId token(std::uint64_t i) { return InstrumentId::make(InstrumentKind::Token, protocol::Chain::Polygon, protocol::Venue::None, i); }
-PoolSpec v2(std::uint64_t i, std::uint64_t t0, std::uint64_t t1) {
-  return PoolSpec{InstrumentId::make(InstrumentKind::Pool, protocol::Chain::Polygon, protocol::Venue::QuickSwapV2, i), token(t0),
-                  token(t1), PoolType::V2, 3000, 0};
-}
-PoolSpec v3(std::uint64_t i, std::uint64_t t0, std::uint64_t t1, std::uint32_t fee, std::int32_t spacing) {
-  return PoolSpec{InstrumentId::make(InstrumentKind::Pool, protocol::Chain::Polygon, protocol::Venue::UniswapV3, i), token(t0),
-                  token(t1), PoolType::V3, fee, spacing};
-}
 
 // Tokens: 0 = WMATIC (native), 1 = USDC (stable, 6 decimals), 2 = WETH.
 const std::vector<PoolSpec>& specs() {
@@ -269,28 +260,11 @@ class Program {
   std::uint64_t seq_ = 0;
 };
 
-// A ring over static memory, formatted afresh for every input (no mapping or /proc reads per run).
-template <std::size_t Capacity>
-struct StaticRing {
-  static_assert(ring::RingRegion::bytes_for(Capacity) <= Capacity + 4096);
-  StaticRing() {
-    alignas(128) static std::byte mem[2][Capacity + 4096];  // two rings of this size per process
-    static int next = 0;
-    std::byte* m = mem[next++ % 2];
-    region = ring::RingRegion::format(m, ring::RingRegion::bytes_for(Capacity), Capacity).value;
-    producer = std::move(ring::SpscProducer::attach(region).value);
-    consumer = std::move(ring::SpscConsumer::attach(region).value);
-  }
-  ring::RingRegion region;
-  ring::SpscProducer producer;
-  ring::SpscConsumer consumer;
-};
-
 struct Engine {
   explicit Engine(bool legacy) : eng(specs(), config(legacy)) { eng.attach_output(&out.producer); }
   arb::ArbEngine eng;
-  StaticRing<(1 << 16)> in;
-  StaticRing<(1 << 18)> out;
+  arb::test::TestRing in{1 << 16};
+  arb::test::TestRing out{1 << 18};
 };
 
 // Checks the signals in `e`'s out ring; `strict`: every signal must be on the current versions.
