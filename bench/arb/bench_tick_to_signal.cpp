@@ -130,9 +130,10 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
                                    static_cast<double>(std::max<std::uint64_t>(1, before.searches - st0.searches));
 
   // Cross-core: producer (this thread) -> ring -> engine loop (pinned) -> out ring -> this thread.
-  // Run twice on the same book (every tick is restored): the engine's default, newest data first
-  // (a waiting frame pauses the evaluation of older ones), then the in-order peer (every frame's
-  // cycles evaluated before the next is read), so the two are compared in the same run.
+  // Run four times on the same book (every tick is restored), single ticks then bursts, each with
+  // the engine's default, newest data first (a waiting frame pauses the evaluation of older ones),
+  // and with the in-order peer (every frame's cycles evaluated before the next is read), so the two
+  // are compared in the same run on the same tick sequences.
   struct CrossCore {
     bench::LatencySummary t2s;
     std::uint64_t no_signal = 0, late_signal = 0, never = 0, preempted = 0, superseded = 0, signals = 0, searches = 0;
