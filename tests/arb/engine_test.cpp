@@ -47,15 +47,28 @@ struct EngineFixture : ::testing::Test {
     EXPECT_EQ(in.producer.try_publish(f), ring::PublishResult::ok);
     return eng->poll(in.consumer);
   }
-  std::vector<protocol::ArbitrageSignal> signals() {
-    std::vector<protocol::ArbitrageSignal> v;
-    for (const auto& rec : out.drain()) {
+  // A signal frame as read back: the frame's timestamp and its one ArbitrageSignal.
+  struct Out {
+    std::uint64_t ts;
+    protocol::ArbitrageSignal sig;
+  };
+  static std::vector<Out> read(TestRing& r) {
+    std::vector<Out> v;
+    for (const auto& rec : r.drain()) {
       const auto pr = protocol::parse_frame(rec);
       EXPECT_TRUE(pr.ok());
       EXPECT_EQ(pr.view.domain(), protocol::RelayDomain::Signal);
-      EXPECT_EQ(pr.view.header.timestamp_ns, 777u);
       EXPECT_EQ(pr.view.tlv_count, 1u);
-      for (const auto& t : pr.view.tlvs()) v.push_back(*protocol::tlv_as<protocol::ArbitrageSignal>(t));
+      for (const auto& t : pr.view.tlvs()) v.push_back(Out{pr.view.header.timestamp_ns, *protocol::tlv_as<protocol::ArbitrageSignal>(t)});
+    }
+    return v;
+  }
+  // The signals of the dislocate() frames (timestamp 777).
+  std::vector<protocol::ArbitrageSignal> signals() {
+    std::vector<protocol::ArbitrageSignal> v;
+    for (const Out& o : read(out)) {
+      EXPECT_EQ(o.ts, 777u);
+      v.push_back(o.sig);
     }
     return v;
   }
@@ -217,19 +230,6 @@ struct NewestFirstFixture : EngineFixture {
     return fm.add(sync(specs[3], block, 3, U256(1'000) * kE18, U256(2'000'000'000'000ULL)))
         .add(sync(specs[4], block, 4, U256(1'000) * kE18, U256(2'200'000'000'000ULL)))
         .finish(ts);
-  }
-  struct Out {
-    std::uint64_t ts;
-    protocol::ArbitrageSignal sig;
-  };
-  static std::vector<Out> read(TestRing& r) {
-    std::vector<Out> v;
-    for (const auto& rec : r.drain()) {
-      const auto pr = protocol::parse_frame(rec);
-      EXPECT_TRUE(pr.ok());
-      for (const auto& t : pr.view.tlvs()) v.push_back(Out{pr.view.header.timestamp_ns, *protocol::tlv_as<protocol::ArbitrageSignal>(t)});
-    }
-    return v;
   }
   // The same frames through on_frame, one after the other, on a fresh engine: each frame's
   // cycles all evaluated before the next frame is applied.
