@@ -129,6 +129,7 @@ bool add_typed_by_number(FrameBuilder& b, std::uint8_t type, const std::vector<s
     case TlvType::Heartbeat: return add_typed<Heartbeat>(b, bytes);
     case TlvType::PoolStateSnapshot: return add_typed<PoolStateSnapshot>(b, bytes);
     case TlvType::SnapshotRequest: return add_typed<SnapshotRequest>(b, bytes);
+    case TlvType::ResendRequest: return add_typed<ResendRequest>(b, bytes);
     case TlvType::V3TicksSnapshot:
     case TlvType::Error: break;
   }

@@ -67,6 +67,8 @@ TEST(Frame, ShouldRoundTripEveryFixedTlvType) {
   expect_round_trip<ExecutionReport>(RelayDomain::Execution, rng);
   expect_round_trip<Heartbeat>(RelayDomain::System, rng);
   expect_round_trip<PoolStateSnapshot>(RelayDomain::System, rng);
+  expect_round_trip<SnapshotRequest>(RelayDomain::System, rng);
+  expect_round_trip<ResendRequest>(RelayDomain::System, rng);
 }
 
 TEST(Frame, ShouldUseExtendedFormForTickSnapshotsOver255Bytes) {

@@ -45,6 +45,7 @@ const char* tlv_type_name(std::uint8_t type) noexcept {
     case TlvType::V3TicksSnapshot: return "V3TicksSnapshot";
     case TlvType::Error: return "Error";
     case TlvType::SnapshotRequest: return "SnapshotRequest";
+    case TlvType::ResendRequest: return "ResendRequest";
   }
   return "unknown";
 }

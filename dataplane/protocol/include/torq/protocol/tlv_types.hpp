@@ -47,6 +47,7 @@ enum class TlvType : std::uint8_t {
   V3TicksSnapshot = 102,
   Error = 103,
   SnapshotRequest = 104,
+  ResendRequest = 105,
 };
 
 // Marker byte that introduces the extended TLV form: [0xFF][type u8][length u16 LE][value].
@@ -317,6 +318,21 @@ struct SnapshotRequest {
 };
 TORQ_TLV(SnapshotRequest, 24);
 
+// A receiver of a lossy link (udp://) asks the link's source to send frames again: a hole in the
+// source's sequence that its reorder buffer holds open. The source resends what its history still
+// holds, byte for byte (same sequence, same checksum); what it no longer holds stays a hole, and
+// the receiver falls back to a SnapshotRequest once the hole times out.
+struct ResendRequest {
+  static constexpr TlvType kType = TlvType::ResendRequest;
+  std::uint64_t timestamp_ns;   // requester's clock
+  std::uint64_t from_sequence;  // first missing sequence
+  std::uint32_t count;          // missing sequences from from_sequence (the source caps it)
+  std::uint8_t source;          // the link source the request is about
+  std::array<std::uint8_t, 3> reserved;
+  friend constexpr bool operator==(const ResendRequest&, const ResendRequest&) = default;
+};
+TORQ_TLV(ResendRequest, 24);
+
 enum class PoolKind : std::uint8_t { V2 = 1, V3 = 2 };
 
 struct PoolStateSnapshot {
@@ -406,6 +422,7 @@ namespace detail {
               sizeof(V3TickEntry)};
     case TlvType::Error: return {sizeof(ErrorHead), sizeof(ErrorHead) + kMaxErrorMessage, 1};
     case TlvType::SnapshotRequest: return {sizeof(SnapshotRequest), sizeof(SnapshotRequest), 0};
+    case TlvType::ResendRequest: return {sizeof(ResendRequest), sizeof(ResendRequest), 0};
   }
   return {0, 0, 0};
 }
