@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstring>
 #include <vector>
 
@@ -148,11 +149,101 @@ TEST(LineArbiter, ShouldDeliverEachHeartbeatOnce) {
   const auto f = b.finish(0, 123);
   protocol::FrameHeader h;
   std::memcpy(&h, f.data(), sizeof h);
-  arb.on_heartbeat(0, f, h);
-  arb.on_heartbeat(1, f, h);
+  const protocol::Heartbeat hb{5, 0, 1, 0};
+  arb.on_heartbeat(0, f, h, hb, 0);
+  arb.on_heartbeat(1, f, h, hb, 0);
   EXPECT_EQ(sink.items.size(), 1u);
   EXPECT_EQ(arb.counters().heartbeats, 1u);
   EXPECT_EQ(arb.counters().duplicates, 1u);
+}
+
+// A heartbeat of `source`: epoch, last data sequence sent, timestamp (the frame header's).
+struct Hb {
+  std::vector<std::byte> frame;
+  protocol::FrameHeader h;
+  protocol::Heartbeat hb;
+  Hb(std::uint8_t source, std::uint32_t epoch, std::uint64_t last_sequence, std::uint64_t ts) : hb{ts, last_sequence, epoch, 0} {
+    std::vector<std::byte> buf(256);
+    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, source);
+    EXPECT_TRUE(b.add(hb));
+    const auto f = b.finish(0, ts);
+    frame.assign(f.begin(), f.end());
+    std::memcpy(&h, frame.data(), sizeof h);
+  }
+  void offer(LineArbiter<CollectSink>& a, std::uint64_t now = 0) const { a.on_heartbeat(0, frame, h, hb, now); }
+};
+
+using Hole = std::array<std::uint64_t, 3>;  // source, from, count
+std::vector<Hole> holes_of(const LineArbiter<CollectSink>& a) {
+  std::vector<Hole> v;
+  a.holes([&](std::uint8_t s, std::uint64_t from, std::uint64_t count, std::uint64_t) { v.push_back({s, from, count}); });
+  return v;
+}
+
+TEST(LineArbiter, ShouldListEveryOpenHoleAndCountTheFramesThatFillThemLate) {
+  Feed feed(10);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  for (const std::size_t i : {0, 1, 3, 6, 7, 9}) offer(arb, 0, feed.frames[i]);  // 3, 5-6 and 9 missing
+  EXPECT_TRUE(arb.has_holes());
+  EXPECT_EQ(holes_of(arb), (std::vector<Hole>{{1, 3, 1}, {1, 5, 2}, {1, 9, 1}}));
+  offer(arb, 0, feed.frames[2]);  // 3 resent: 3 and 4 delivered
+  EXPECT_EQ(holes_of(arb), (std::vector<Hole>{{1, 5, 2}, {1, 9, 1}}));
+  for (const std::size_t i : {4, 5, 8}) offer(arb, 0, feed.frames[i]);
+  EXPECT_FALSE(arb.has_holes());
+  EXPECT_TRUE(holes_of(arb).empty());
+  EXPECT_TRUE(sink.exactly_in_order(1, 1, 10));
+  EXPECT_EQ(arb.counters().late, 4u);
+  EXPECT_EQ(arb.counters().gaps, 0u);
+  EXPECT_EQ(arb.free_slots(), arb.config().slots);
+}
+
+TEST(LineArbiter, ShouldOpenATailHoleFromAHeartbeatAndDeclareItLostAfterTheTimeout) {
+  Feed feed(8);
+  CollectSink sink;
+  ArbiterConfig cfg;
+  cfg.timeout_ns = 1000;
+  LineArbiter<CollectSink> arb(cfg, sink);
+  for (std::size_t i = 0; i < 3; ++i) offer(arb, 0, feed.frames[i], 10);
+  EXPECT_FALSE(arb.has_holes());
+  Hb(1, 7, 5, 50).offer(arb, 100);  // frames 4 and 5 were sent; none after them arrived
+  EXPECT_EQ(holes_of(arb), (std::vector<Hole>{{1, 4, 2}}));
+  arb.expire(1099);
+  EXPECT_EQ(arb.counters().gaps, 0u);
+  offer(arb, 0, feed.frames[3], 1099);  // 4 resent: the hole shrinks and its clock restarts
+  EXPECT_EQ(holes_of(arb), (std::vector<Hole>{{1, 5, 1}}));
+  arb.expire(2000);
+  EXPECT_EQ(arb.counters().gaps, 0u);
+  arb.expire(2099);
+  EXPECT_FALSE(arb.has_holes());
+  EXPECT_EQ(arb.counters().gaps, 1u);
+  EXPECT_EQ(arb.counters().missing, 1u);
+  offer(arb, 0, feed.frames[5], 2100);  // 6 continues the stream
+  EXPECT_EQ(sink.items.back().seq, 6u);
+  EXPECT_EQ(arb.expected(1), 7u);
+}
+
+TEST(LineArbiter, ShouldRestartASourceWhoseHeartbeatCarriesANewEpoch) {
+  Feed feed(8);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  Hb(1, 7, 0, 10).offer(arb);
+  for (std::size_t i = 0; i < 5; ++i) offer(arb, 0, feed.frames[i]);
+  offer(arb, 0, feed.frames[6]);  // 7 waits for 6
+  ASSERT_EQ(arb.pending(1), 1u);
+  Hb(1, 8, 0, 20).offer(arb);  // restarted: numbering from 1 again
+  EXPECT_EQ(arb.counters().restarts, 1u);
+  EXPECT_EQ(arb.counters().gaps, 1u) << "the old epoch's hole (6) is lost";
+  EXPECT_EQ(arb.pending(1), 0u);
+  ASSERT_EQ(sink.items.size(), 1u + 6u + 1u);  // heartbeat, 1-5, 7 (the restart's heartbeat is the last item)
+  for (std::size_t i = 0; i < 2; ++i) offer(arb, 0, feed.frames[i]);
+  EXPECT_EQ(sink.items.back().seq, 2u) << "the new epoch's frames are not duplicates";
+  EXPECT_EQ(arb.expected(1), 3u);
+  const std::uint64_t dups = arb.counters().duplicates;
+  Hb(1, 7, 5, 30).offer(arb);  // the old epoch, late on another line: ignored
+  EXPECT_EQ(arb.counters().restarts, 1u);
+  EXPECT_EQ(arb.counters().duplicates, dups + 1);
+  EXPECT_EQ(arb.expected(1), 3u);
 }
 
 TEST(LineArbiter, ShouldRejectBadWindowAtConstruction) {

@@ -1,22 +1,32 @@
 // torq/nic/arbiter.hpp — A/B line arbitration: two (or more) redundant feeds carrying the same
 // Protocol V2 frames are merged into one stream, in order, each frame delivered exactly once,
-// the way exchange feed handlers arbitrate their A and B lines.
+// the way exchange feed handlers arbitrate their A and B lines. With one line it is the link's
+// reorder buffer: a hole waits (timeout_ns) for the source to resend the missing frames.
 //
 // Owns: LineArbiter<Sink>, ArbiterConfig, ArbiterCounters.
 // Policy, per source (the header's source byte; sequences are per source):
-//   - the first frame seen from a source sets its baseline (expected = its sequence);
+//   - the first frame or heartbeat seen from a source sets its baseline (expected = the frame's
+//     sequence, or the heartbeat's last_sequence + 1);
 //   - seq == expected (from any line): delivered; then frames already buffered for the following
 //     sequences are delivered in order;
-//   - seq < expected, or seq already buffered: a duplicate (normally the other line's copy):
-//     dropped and counted;
+//   - seq < expected, or seq already buffered: a duplicate (normally the other line's copy, or a
+//     resend that crossed the original): dropped and counted;
 //   - seq > expected: the frame is buffered (copied into a preallocated slot) while the other
-//     line gets a chance to fill the hole. The hole is declared a gap (counted: `gaps` events,
-//     `missing` frames) and skipped when (a) a frame arrives window or more sequences ahead of
-//     expected, (b) expire(now) finds the hole older than timeout_ns, or (c) no slot is free or the
-//     frame is larger than a slot (`overflows`): then everything buffered up to the new frame is
-//     delivered in order, holes counted, and the new frame delivered. Order is never violated.
+//     line (or a resend) gets a chance to fill the hole. The hole is declared a gap (counted:
+//     `gaps` events, `missing` frames) and skipped when (a) a frame arrives window or more
+//     sequences ahead of expected, (b) expire(now) finds the hole older than timeout_ns, or (c) no
+//     slot is free or the frame is larger than a slot (`overflows`): then everything buffered up
+//     to the new frame is delivered in order, holes counted, and the new frame delivered. Order
+//     is never violated.
 //   - heartbeats (on_heartbeat) do not consume sequence numbers: each is delivered once, the copy
-//     with the same or an older timestamp from the other line is a duplicate.
+//     with the same or an older timestamp from the other line is a duplicate. A heartbeat whose
+//     last_sequence is at or past expected opens a tail hole (frames sent but not received, none
+//     after them yet), which waits and times out like any other. A heartbeat with a new epoch is
+//     a restarted source: what was buffered is delivered (its holes are gaps), and the sequence
+//     restarts after the heartbeat's last_sequence (`restarts`); a heartbeat of an older epoch
+//     (the other line, late) is ignored.
+//   - holes() lists each source's first open hole [expected, first frame held or known), for a
+//     receiver that asks its source to resend (torqd's LinkIngress).
 // Sink: any type with `on_frame(std::span<const std::byte>)` (its result, if any, is ignored),
 // called synchronously; the span is valid only during the call. mycelium::Relay<Out> is a Sink.
 // Thread-safety: one thread (the poll loop). Allocation: the constructor only (slots, per-source
@@ -36,6 +46,7 @@
 #include <vector>
 
 #include "torq/protocol/header.hpp"
+#include "torq/protocol/tlv_types.hpp"
 
 namespace torq::nic {
 
@@ -57,6 +68,8 @@ struct ArbiterCounters {
   std::uint64_t overflows = 0;    // holes forced early: no free slot or frame larger than a slot
   std::uint64_t timeouts = 0;     // holes declared by expire()
   std::uint64_t heartbeats = 0;   // heartbeats delivered
+  std::uint64_t late = 0;         // frames that arrived after a later one and filled (part of) a hole
+  std::uint64_t restarts = 0;     // sources restarted (a heartbeat with a new epoch)
   std::array<std::uint64_t, kMaxLines> first_from{};  // delivered frames whose first copy came from line i
 };
 static_assert(std::is_trivially_copyable_v<ArbiterCounters>);
@@ -90,11 +103,13 @@ class LineArbiter {
     if (!s.known) [[unlikely]] {
       s.known = true;
       s.next = seq;
+      s.seen_end = seq;
     }
     if (seq == s.next) [[likely]] {
+      if (s.seen_end > seq) ++c_.late;  // a later frame (or a heartbeat past it) came first
       deliver(line, frame);
       ++s.next;
-      if (s.pending != 0) drain(h.source, now_ns);
+      settle(h.source, now_ns);
       return;
     }
     if (seq < s.next) {
@@ -103,11 +118,11 @@ class LineArbiter {
     }
     if (seq - s.next >= cfg_.window) {
       skip_to(h.source, seq - cfg_.window + 1);  // makes room: seq - next < window afterwards
-      drain(h.source, now_ns);
+      settle(h.source, now_ns);
       if (seq == s.next) {
         deliver(line, frame);
         ++s.next;
-        if (s.pending != 0) drain(h.source, now_ns);
+        settle(h.source, now_ns);
         return;
       }
     }
@@ -121,22 +136,36 @@ class LineArbiter {
       skip_to(h.source, seq);
       deliver(line, frame);
       ++s.next;
-      if (s.pending != 0) drain(h.source, now_ns);
+      settle(h.source, now_ns);
       return;
     }
     const std::uint32_t slot = free_[--free_count_];
     std::memcpy(storage_.get() + std::size_t{slot} * cfg_.slot_bytes, frame.data(), frame.size());
     e = Entry{seq, slot, static_cast<std::uint32_t>(frame.size()), static_cast<std::uint32_t>(line)};
     ++c_.buffered;
-    if (s.pending++ == 0) {
-      s.hole_since_ns = now_ns;
-      pending_bits_[h.source / 64] |= std::uint64_t{1} << (h.source % 64);
-    }
+    ++s.pending;
+    open_hole(h.source, seq + 1, now_ns);
   }
 
-  // A validated heartbeat frame (does not consume a sequence number) arrived on `line`.
-  void on_heartbeat(std::size_t line, std::span<const std::byte> frame, const protocol::FrameHeader& h) noexcept {
+  // A validated heartbeat frame (does not consume a sequence number) arrived on `line`; `hb` is
+  // its Heartbeat TLV.
+  void on_heartbeat(std::size_t line, std::span<const std::byte> frame, const protocol::FrameHeader& h,
+                    const protocol::Heartbeat& hb, std::uint64_t now_ns) noexcept {
     Source& s = src_[h.source];
+    if (s.epoch_known && hb.epoch != s.epoch) {
+      if (hb.epoch < s.epoch && s.epoch - hb.epoch < (1u << 31)) {  // the old epoch, late on the other line
+        ++c_.duplicates;
+        return;
+      }
+      restart(h.source, hb);
+    } else if (!s.epoch_known) {
+      s.epoch_known = true;
+      s.epoch = hb.epoch;
+      if (!s.known) {  // joining: frames up to last_sequence were sent before us, not missing
+        s.known = true;
+        s.next = s.seen_end = hb.last_sequence + 1;
+      }
+    }
     if (s.hb_seen && h.timestamp_ns <= s.last_hb_ns) {
       ++c_.duplicates;
       return;
@@ -145,21 +174,22 @@ class LineArbiter {
     s.last_hb_ns = h.timestamp_ns;
     ++c_.heartbeats;
     deliver(line, frame);
+    if (s.known) open_hole(h.source, hb.last_sequence + 1, now_ns);  // a tail hole if frames went missing
   }
 
   // Declares holes older than timeout_ns (at now_ns) lost and delivers what waited behind them.
-  // Call it from the poll loop now and then (every burst is fine: O(1) when nothing waits).
+  // Call it from the poll loop now and then (every burst is fine: O(1) when no hole is open).
   void expire(std::uint64_t now_ns) noexcept {
-    for (std::size_t w = 0; w < pending_bits_.size(); ++w) {
-      std::uint64_t bits = pending_bits_[w];
+    for (std::size_t w = 0; w < open_bits_.size(); ++w) {
+      std::uint64_t bits = open_bits_[w];
       while (bits != 0) {
         const auto source = static_cast<std::uint8_t>(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
         bits &= bits - 1;
         Source& s = src_[source];
         if (now_ns - s.hole_since_ns < cfg_.timeout_ns) continue;
         ++c_.timeouts;
-        skip_to(source, first_pending(source));
-        drain(source, now_ns);
+        skip_to(source, s.pending != 0 ? first_pending(source) : s.seen_end);
+        settle(source, now_ns);
       }
     }
   }
@@ -170,9 +200,45 @@ class LineArbiter {
       const auto source = static_cast<std::uint8_t>(i);
       while (src_[i].pending != 0) {
         skip_to(source, first_pending(source));
-        drain(source, 0);
+        settle(source, 0);
       }
     }
+  }
+
+  // Calls f(source, from_sequence, count, open_since_ns) for every open hole, in order: the frames
+  // [from, from + count) are missing while a later one is held, or (the tail) known to exist from
+  // a heartbeat. O(window) per source with an open hole.
+  template <class F>
+  void holes(F&& f) const noexcept {
+    for (std::size_t w = 0; w < open_bits_.size(); ++w) {
+      std::uint64_t bits = open_bits_[w];
+      while (bits != 0) {
+        const auto source = static_cast<std::uint8_t>(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
+        bits &= bits - 1;
+        const Source& s = src_[source];
+        const std::uint64_t held_end = s.next + cfg_.window;  // nothing at or past it is held
+        const auto held = [&](std::uint64_t q) {
+          const Entry& e = entry(source, q);
+          return q < held_end && e.slot != kNoSlot && e.seq == q;
+        };
+        std::uint64_t q = s.next;
+        while (q < s.seen_end) {
+          if (held(q)) {
+            ++q;
+            continue;
+          }
+          std::uint64_t end = q + 1;
+          while (end < s.seen_end && end < held_end && !held(end)) ++end;
+          if (end >= held_end) end = s.seen_end;
+          f(source, q, end - q, s.hole_since_ns);
+          q = end;
+        }
+      }
+    }
+  }
+  // True when some source has an open hole (one load of each bit word).
+  [[nodiscard]] bool has_holes() const noexcept {
+    return (open_bits_[0] | open_bits_[1] | open_bits_[2] | open_bits_[3]) != 0;
   }
 
   [[nodiscard]] const ArbiterCounters& counters() const noexcept { return c_; }
@@ -191,15 +257,21 @@ class LineArbiter {
   };
   struct Source {
     std::uint64_t next = 0;
+    std::uint64_t seen_end = 0;  // one past the highest sequence seen or announced (>= next; > next: a hole is open)
     std::uint64_t hole_since_ns = 0;
     std::uint64_t last_hb_ns = 0;
     std::uint64_t lost_end = 0;  // one past the last sequence declared lost (0: none)
     std::uint32_t pending = 0;
+    std::uint32_t epoch = 0;
     bool known = false;
+    bool epoch_known = false;
     bool hb_seen = false;
   };
 
   Entry& entry(std::uint8_t source, std::uint64_t seq) noexcept {
+    return entries_[std::size_t{source} * cfg_.window + (seq & (cfg_.window - 1))];
+  }
+  const Entry& entry(std::uint8_t source, std::uint64_t seq) const noexcept {
     return entries_[std::size_t{source} * cfg_.window + (seq & (cfg_.window - 1))];
   }
 
@@ -218,8 +290,20 @@ class LineArbiter {
     --s.pending;
   }
 
-  // Delivers buffered frames that continue the sequence at `next`.
-  void drain(std::uint8_t source, std::uint64_t now_ns) noexcept {
+  // Sequences up to `end` (exclusive) are known to exist: a hole opens if they pass expected.
+  void open_hole(std::uint8_t source, std::uint64_t end, std::uint64_t now_ns) noexcept {
+    Source& s = src_[source];
+    if (end <= s.seen_end) return;
+    if (s.seen_end <= s.next) {  // no hole was open: this one starts now
+      s.hole_since_ns = now_ns;
+      open_bits_[source / 64] |= std::uint64_t{1} << (source % 64);
+    }
+    s.seen_end = end;
+  }
+
+  // After `next` moved: delivers buffered frames that continue the sequence, then closes the
+  // source's hole or restarts its clock (a new hole heads the queue).
+  void settle(std::uint8_t source, std::uint64_t now_ns) noexcept {
     Source& s = src_[source];
     while (s.pending != 0) {
       Entry& e = entry(source, s.next);
@@ -227,16 +311,35 @@ class LineArbiter {
       release(s, e);
       ++s.next;
     }
-    if (s.pending == 0) {
-      pending_bits_[source / 64] &= ~(std::uint64_t{1} << (source % 64));
+    if (s.next >= s.seen_end) {
+      s.seen_end = s.next;
+      open_bits_[source / 64] &= ~(std::uint64_t{1} << (source % 64));
     } else {
-      s.hole_since_ns = now_ns;  // a new hole now heads the queue
+      s.hole_since_ns = now_ns;
     }
   }
 
-  // Smallest buffered sequence (pending != 0, all buffered entries lie in [next, next + window)).
-  std::uint64_t first_pending(std::uint8_t source) noexcept {
+  // A new epoch: delivers what the old one left buffered (its holes are gaps), then the sequence
+  // starts after the heartbeat's last_sequence.
+  void restart(std::uint8_t source, const protocol::Heartbeat& hb) noexcept {
     Source& s = src_[source];
+    while (s.pending != 0) {
+      skip_to(source, first_pending(source));
+      settle(source, 0);
+    }
+    if (s.seen_end > s.next) skip_to(source, s.seen_end);  // the old epoch's tail hole
+    ++c_.restarts;
+    s.epoch = hb.epoch;
+    s.known = true;
+    s.next = s.seen_end = hb.last_sequence + 1;
+    s.lost_end = 0;
+    s.hb_seen = false;
+    open_bits_[source / 64] &= ~(std::uint64_t{1} << (source % 64));
+  }
+
+  // Smallest buffered sequence (pending != 0, all buffered entries lie in [next, next + window)).
+  std::uint64_t first_pending(std::uint8_t source) const noexcept {
+    const Source& s = src_[source];
     for (std::uint64_t q = s.next; q < s.next + cfg_.window; ++q) {
       const Entry& e = entry(source, q);
       if (e.slot != kNoSlot && e.seq == q) return q;
@@ -269,13 +372,12 @@ class LineArbiter {
       }
       ++s.next;
     }
-    if (s.pending == 0) pending_bits_[source / 64] &= ~(std::uint64_t{1} << (source % 64));
   }
 
   ArbiterConfig cfg_;
   Sink& sink_;
   std::array<Source, 256> src_{};
-  std::array<std::uint64_t, 4> pending_bits_{};  // sources with buffered frames
+  std::array<std::uint64_t, 4> open_bits_{};     // sources with an open hole (seen_end > next)
   std::vector<Entry> entries_;                   // 256 × window
   std::unique_ptr<std::byte[]> storage_;         // slots × slot_bytes
   std::vector<std::uint32_t> free_;              // free slot stack

@@ -10,7 +10,8 @@
 // Valid frames are sequenced per source, by one of two policies fixed at construction:
 //   - single line: mycelium::SequenceTracker (gaps, late, duplicates, stale, source restarts via
 //     heartbeats); duplicates and stale frames dropped, everything else delivered;
-//   - A/B arbitration (arbitrate = true): LineArbiter merges the lines (see arbiter.hpp).
+//   - A/B arbitration (arbitrate = true): LineArbiter merges the lines (see arbiter.hpp); with
+//     one line it is a reorder buffer whose holes wait for a resend (holes()).
 // Every drop is counted, by reason (RxCounters, per line and total). Nothing is logged per packet.
 // Sink: any type with on_frame(std::span<const std::byte>) — a mycelium::Relay<Out> directly,
 // or any callable wrapper; called synchronously, never through a virtual call.
@@ -74,7 +75,7 @@ static_assert(std::is_trivially_copyable_v<RxCounters>);
 struct RxPipelineConfig {
   std::size_t lines = 1;                            // 1..kMaxLines
   std::array<PacketFilter, kMaxLines> filters{};    // per line
-  bool arbitrate = false;                           // A/B merge (needs lines >= 2 to be useful)
+  bool arbitrate = false;                           // A/B merge, or with one line a reorder buffer for resends
   ArbiterConfig arbiter{};
   bool verify_checksum = true;                      // CRC32C (unless a frame says kNoChecksum)
 };
@@ -137,7 +138,7 @@ class RxPipeline {
       const std::optional<protocol::Heartbeat> hb = mycelium::heartbeat_of(r.view);
       if (arbiter_) {
         if (hb) {
-          arbiter_->on_heartbeat(line, frame, r.view.header);
+          arbiter_->on_heartbeat(line, frame, r.view.header, *hb, now_ns);
         } else {
           arbiter_->on_frame(line, frame, r.view.header, now_ns);
         }
