@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -135,10 +136,14 @@ TEST(TorqdLinks, ShouldCountALostDatagramAsAGap) {
   EXPECT_EQ(in.stats().missing.load(), 1u);
 }
 
-TEST(TorqdLinks, ShouldAcceptARestartedPublisherWhoseNumberingStartsAgain) {
+// A restarted publisher (new heartbeat epoch, numbering from 1 again) is accepted by the
+// per-source tracker (one line) and by the reorder buffer (A/B, or one line with a back channel).
+void expect_restart_accepted(bool reorder, const std::string& tag) {
   const std::uint16_t port = free_udp_port();
-  Ring src("links-src-3"), dst("links-dst-3");
-  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  Ring src("links-src-3" + tag), dst("links-dst-3" + tag);
+  nic::NicConfig cfg = nic_config_for(ops::NicConfig{}, udp(port), "", -1);
+  cfg.arbitrate = reorder;
+  LinkIngress in("market_data", cfg, dst.producer());
   {
     LinkEgress first("market_data", {udp(port)}, 12, src.consumer());
     for (std::uint32_t i = 1; i <= 5; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
@@ -151,6 +156,10 @@ TEST(TorqdLinks, ShouldAcceptARestartedPublisherWhoseNumberingStartsAgain) {
   EXPECT_EQ(in.stats().restarts.load(), 1u);
   EXPECT_EQ(in.stats().gaps.load(), 0u);
 }
+
+TEST(TorqdLinks, ShouldAcceptARestartedPublisherWhoseNumberingStartsAgain) { expect_restart_accepted(false, "t"); }
+
+TEST(TorqdLinks, ShouldAcceptARestartedPublisherBehindAReorderBuffer) { expect_restart_accepted(true, "r"); }
 
 TEST(TorqdLinks, ShouldMergeLinesAAndBWithoutDuplicates) {
   const std::uint16_t pa = free_udp_port(), pb = free_udp_port();
@@ -281,7 +290,7 @@ TEST(TorqdLinks, ShouldAskTheSourceForSnapshotsOnJoiningAndOnAGapAndRateLimitIt)
   const std::uint16_t port = free_udp_port(), req_port = free_udp_port();
   Ring src("links-src-req"), dst("links-dst-req");
   LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
-  in.request_snapshots_from(udp(req_port), 12);
+  in.request_from(udp(req_port), 12);
   LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
   std::atomic<int> asked{0};
   eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &asked},
@@ -354,6 +363,142 @@ TEST(TorqdLinks, ShouldAskTheSourceForSnapshotsOnJoiningAndOnAGapAndRateLimitIt)
   EXPECT_EQ(asked.load(), 4) << "served when the interval ended";
   EXPECT_EQ(eg.stats().requests.load(), 6u);
   EXPECT_EQ(eg.stats().requests_acted.load(), 4u);
+}
+
+// A lossy hop between the egress and the ingress, as a switch that drops packets: forwards every
+// datagram except the first copy of the `once` sequences and every copy of the `always` ones
+// (heartbeats always pass).
+struct LossyHop {
+  mycelium::UdpSubscriber in;
+  mycelium::UdpPublisher out;
+  std::vector<std::uint64_t> once, always, dropped;
+  LossyHop(std::uint16_t listen, std::uint16_t to)
+      : in(mycelium::open_udp_subscriber(mycelium::parse_transport_config(udp(listen)))),
+        out(mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(to)))) {}
+  void pump() {
+    (void)in.poll(
+        [&](std::span<const std::byte> f) noexcept {
+          protocol::FrameHeader h;
+          std::memcpy(&h, f.data(), sizeof h);
+          const bool heartbeat = static_cast<std::uint8_t>(f[4]) == static_cast<std::uint8_t>(protocol::RelayDomain::System) &&
+                                 static_cast<std::uint8_t>(f[protocol::kHeaderSize]) == static_cast<std::uint8_t>(protocol::TlvType::Heartbeat);
+          const auto has = [](const std::vector<std::uint64_t>& v, std::uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
+          if (!heartbeat && (has(always, h.sequence) || (has(once, h.sequence) && !has(dropped, h.sequence)))) {
+            dropped.push_back(h.sequence);
+            return;
+          }
+          (void)out.try_publish(f);
+        },
+        64);
+  }
+};
+
+// Egress → lossy hop → ingress with the back channel on (reorder buffer, resend requests).
+struct ResendLink {
+  std::uint16_t hop_port = free_udp_port(), in_port = free_udp_port(), req_port = free_udp_port();
+  Ring src, dst;
+  LossyHop hop{hop_port, in_port};
+  LinkIngress in;
+  LinkEgress eg;
+  std::atomic<int> snapshots_asked{0};
+  ResendLink(const std::string& tag, std::uint32_t history, std::uint64_t heartbeat_ns = 100'000'000)
+      : src("links-src-rs" + tag), dst("links-dst-rs" + tag),
+        in("market_data", reorder(nic_config_for(ops::NicConfig{}, udp(in_port), "", -1)), dst.producer()),
+        eg("market_data", {udp(hop_port)}, 12, src.consumer(), nullptr, heartbeat_ns) {
+    in.request_from(udp(req_port), 12);
+    eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &snapshots_asked},
+                           1'000'000, history);
+  }
+  static nic::NicConfig reorder(nic::NicConfig c) {
+    c.arbitrate = true;
+    return c;
+  }
+  void publish(std::uint32_t from, std::uint32_t to) {
+    for (std::uint32_t i = from; i <= to; ++i)
+      ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+  }
+  // Runs every stage until `want` frames arrived (want = 0: for all of `limit`) or `limit` passed.
+  std::vector<std::uint32_t> run(std::size_t want, std::chrono::milliseconds limit = 2000ms) {
+    std::vector<std::uint32_t> got;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while ((want == 0 || got.size() < want) && std::chrono::steady_clock::now() < deadline) {
+      (void)eg.pump(nic::monotonic_ns());
+      hop.pump();
+      (void)in.poll_once();
+      (void)dst.consumer().consume_burst([&](std::span<const std::byte> f) noexcept { got.push_back(tag_of(f)); }, 64);
+    }
+    return got;
+  }
+};
+
+std::vector<std::uint32_t> iota(std::uint32_t from, std::uint32_t to) {
+  std::vector<std::uint32_t> v;
+  for (std::uint32_t i = from; i <= to; ++i) v.push_back(i);
+  return v;
+}
+
+TEST(TorqdLinks, ShouldResendLostFramesFromTheSourcesHistoryAndDeliverEveryFrameInOrder) {
+  ResendLink l("1", 64);
+  l.hop.once = {5, 17, 18, 40};  // one lost frame, two in a row, one more
+  l.publish(1, 60);
+  EXPECT_EQ(l.run(60), iota(1, 60)) << "every frame, in order, none lost";
+  EXPECT_EQ(l.hop.dropped.size(), 4u);
+  EXPECT_EQ(l.in.stats().gaps.load(), 0u) << "no hole outlived the reorder buffer";
+  EXPECT_EQ(l.in.stats().missing.load(), 0u);
+  EXPECT_EQ(l.in.stats().late.load(), 4u) << "the four resent frames filled the holes";
+  EXPECT_EQ(l.in.stats().delivered.load(), 60u);
+  EXPECT_GE(l.in.stats().resend_requests_sent.load(), 3u) << "three holes";
+  EXPECT_GE(l.eg.stats().frames_resent.load(), 4u);
+  EXPECT_EQ(l.eg.stats().resend_unavailable.load(), 0u);
+  EXPECT_EQ(l.eg.stats().frames.load(), 60u) << "resends are not new frames";
+  EXPECT_EQ(l.snapshots_asked.load(), 0) << "no snapshot needed: the join request came after data, and no gap";
+}
+
+TEST(TorqdLinks, ShouldResendALostTailThatOnlyAHeartbeatReveals) {
+  ResendLink l("2", 64, 2'000'000);  // a heartbeat every 2 ms
+  l.hop.once = {29, 30};              // the last two frames: nothing after them shows the hole
+  l.publish(1, 30);
+  EXPECT_EQ(l.run(30), iota(1, 30));
+  EXPECT_EQ(l.in.stats().gaps.load(), 0u);
+  EXPECT_EQ(l.in.stats().late.load(), 2u);
+  EXPECT_GE(l.eg.stats().frames_resent.load(), 2u);
+}
+
+TEST(TorqdLinks, ShouldFallBackToSnapshotsWhenAResendCannotFillTheHole) {
+  ResendLink l("3", 64);
+  l.hop.always = {7};  // lost every time, resends included
+  l.publish(1, 20);
+  std::vector<std::uint32_t> want = iota(1, 20);
+  want.erase(want.begin() + 6);
+  EXPECT_EQ(l.run(19), want) << "the frames behind the hole are delivered once it times out";
+  EXPECT_TRUE(l.run(0, 50ms).empty()) << "nothing more";
+  EXPECT_EQ(l.in.stats().gaps.load(), 1u);
+  EXPECT_EQ(l.in.stats().missing.load(), 1u);
+  EXPECT_GE(l.eg.stats().frames_resent.load(), 1u) << "the source did resend (the hop lost it again)";
+  EXPECT_GE(l.in.stats().resend_requests_sent.load(), 1u);
+  EXPECT_EQ(l.snapshots_asked.load(), 1) << "the gap asks for snapshots";
+}
+
+TEST(TorqdLinks, ShouldCountResendsThatTheHistoryNoLongerHolds) {
+  ResendLink l("4", 8);
+  l.publish(1, 40);
+  EXPECT_EQ(l.run(40), iota(1, 40));
+  // A request from another receiver for frames 1..40: only the last 8 are still held.
+  auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(l.req_port)));
+  std::array<std::byte, 128> buf{};
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
+  protocol::ResendRequest q{};
+  q.from_sequence = 1;
+  q.count = 40;
+  q.source = 12;
+  ASSERT_TRUE(b.add(q));
+  ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
+  EXPECT_TRUE(l.run(0, 50ms).empty()) << "the resent copies are not delivered again";
+  EXPECT_EQ(l.eg.stats().resend_requests.load(), 1u);
+  EXPECT_EQ(l.eg.stats().frames_resent.load(), 8u);
+  EXPECT_EQ(l.eg.stats().resend_unavailable.load(), 32u);
+  EXPECT_EQ(l.in.stats().delivered.load(), 40u);
+  EXPECT_GE(l.in.stats().duplicates.load(), 8u);
 }
 
 TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {

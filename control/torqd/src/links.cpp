@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -220,13 +222,58 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
   }
 }
 
-void LinkEgress::listen_for_requests(const std::string& request_link, SnapshotRequestHook hook, std::uint64_t min_interval_ns) {
+void LinkEgress::listen_for_requests(const std::string& request_link, SnapshotRequestHook hook, std::uint64_t min_interval_ns,
+                                     std::uint32_t history_frames) {
   const mycelium::TransportConfig t = mycelium::parse_transport_config(request_link);
   if (t.kind != mycelium::TransportKind::udp)
-    throw std::invalid_argument("link " + name_ + ": snapshot requests need a udp:// address, not '" + request_link + "'");
+    throw std::invalid_argument("link " + name_ + ": requests need a udp:// address, not '" + request_link + "'");
+  if (history_frames != 0 && !std::has_single_bit(history_frames))
+    throw std::invalid_argument("link " + name_ + ": the resend history must hold a power of two frames, not " +
+                                std::to_string(history_frames));
   requests_ = std::make_unique<mycelium::UdpSubscriber>(mycelium::open_udp_subscriber(t));
   hook_ = hook;
   request_interval_ns_ = min_interval_ns;
+  if (history_frames != 0) {
+    history_.bytes = std::make_unique<std::byte[]>(std::size_t{history_frames} * kHistorySlotBytes);
+    history_.sequence = std::make_unique<std::uint64_t[]>(history_frames);  // zero: empty
+    history_.size = std::make_unique<std::uint32_t[]>(history_frames);
+    history_.mask = history_frames - 1;
+  }
+}
+
+void LinkEgress::keep(std::uint64_t sequence, std::span<const std::byte> frame) noexcept {
+  if (!history_.bytes || frame.size() > kHistorySlotBytes) return;  // not kept: a resend finds an older sequence there
+  const std::size_t slot = sequence & history_.mask;
+  std::memcpy(history_.bytes.get() + slot * kHistorySlotBytes, frame.data(), frame.size());
+  history_.size[slot] = static_cast<std::uint32_t>(frame.size());
+  history_.sequence[slot] = sequence;
+}
+
+void LinkEgress::resend(const protocol::ResendRequest& q, std::uint64_t now_ns) noexcept {
+  stats_.resend_requests.fetch_add(1, std::memory_order_relaxed);
+  // The budget refills at kResendPerSecond (one frame per 10 us) up to kResendBurst: a receiver
+  // that asks too much (or a hostile one) cannot keep the link busy with old frames.
+  constexpr std::uint64_t kNsPerFrame = 1'000'000'000 / kResendPerSecond;
+  if (const std::uint64_t refill = (now_ns - budget_at_ns_) / kNsPerFrame; refill != 0) {
+    resend_budget_ = std::min(kResendBurst, resend_budget_ + refill);
+    budget_at_ns_ = now_ns;
+  }
+  const std::uint32_t count = std::min(q.count, kMaxResendCount);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const std::uint64_t seq = q.from_sequence + i;
+    const std::size_t slot = seq & history_.mask;
+    if (seq == 0 || !history_.bytes || history_.sequence[slot] != seq) {
+      stats_.resend_unavailable.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (resend_budget_ == 0) {
+      stats_.resend_refused.fetch_add(count - i, std::memory_order_relaxed);
+      return;
+    }
+    --resend_budget_;
+    send_all(std::span<const std::byte>(history_.bytes.get() + slot * kHistorySlotBytes, history_.size[slot]));
+    stats_.frames_resent.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void LinkEgress::poll_requests(std::uint64_t now_ns) noexcept {
@@ -235,6 +282,10 @@ void LinkEgress::poll_requests(std::uint64_t now_ns) noexcept {
         const auto r = protocol::parse_frame(f, protocol::ParseOptions{.verify_checksum = true, .require_checksum = true});
         if (!r.ok()) return;
         for (const auto& tlv : r.view.tlvs()) {
+          if (const auto rq = protocol::tlv_as<protocol::ResendRequest>(tlv); rq && rq->source == seq_.source()) {
+            resend(*rq, now_ns);
+            continue;
+          }
           const auto q = protocol::tlv_as<protocol::SnapshotRequest>(tlv);
           if (!q || q->source != seq_.source()) continue;
           stats_.requests.fetch_add(1, std::memory_order_relaxed);
@@ -254,7 +305,11 @@ void LinkEgress::poll_requests(std::uint64_t now_ns) noexcept {
 }
 
 std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
-  if (requests_ && (++pumps_ & 63) == 0) poll_requests(now_ns);
+  // Requests: every 64th pass, and at least every 100 us while sending keeps the passes long.
+  if (requests_ && ((++pumps_ & 63) == 0 || now_ns - last_request_poll_ns_ >= 100'000)) {
+    last_request_poll_ns_ = now_ns;
+    poll_requests(now_ns);
+  }
   if (seq_.heartbeat_due(now_ns)) {
     const auto hb = seq_.build_heartbeat(std::span<std::byte>(buf_.get(), protocol::kMaxFrameSize), now_ns);
     if (!hb.empty()) {
@@ -280,6 +335,7 @@ std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
         const std::span<const std::byte> frame(buf_.get(), f.size());
         h.checksum = protocol::frame_checksum(frame.first(protocol::kHeaderSize), frame.subspan(protocol::kHeaderSize));
         std::memcpy(buf_.get(), &h, sizeof h);
+        keep(h.sequence, frame);
         send_all(frame);
         stats_.frames.fetch_add(1, std::memory_order_relaxed);
         if (f.size() > stats_.largest.load(std::memory_order_relaxed)) stats_.largest.store(f.size(), std::memory_order_relaxed);
@@ -340,6 +396,8 @@ void LinkIngress::publish_stats() noexcept {
     stats_.gaps.store(a->counters().gaps, R);
     stats_.missing.store(a->counters().missing, R);
     stats_.duplicates.store(a->counters().duplicates, R);
+    stats_.late.store(a->counters().late, R);
+    stats_.restarts.store(a->counters().restarts, R);
   } else if (const auto* t = p.tracker()) {
     const auto tot = t->totals();
     stats_.gaps.store(tot.gaps, R);
@@ -349,12 +407,49 @@ void LinkIngress::publish_stats() noexcept {
   }
 }
 
-void LinkIngress::request_snapshots_from(const std::string& request_link, std::uint8_t source) {
+void LinkIngress::request_from(const std::string& request_link, std::uint8_t source, std::uint64_t resend_retry_ns) {
   const mycelium::TransportConfig t = mycelium::parse_transport_config(request_link);
   if (t.kind != mycelium::TransportKind::udp)
-    throw std::invalid_argument("link " + name_ + ": snapshot requests need a udp:// address, not '" + request_link + "'");
+    throw std::invalid_argument("link " + name_ + ": requests need a udp:// address, not '" + request_link + "'");
   request_pub_ = std::make_unique<mycelium::UdpPublisher>(mycelium::open_udp_publisher(t));
   request_source_ = source;
+  resend_retry_ns_ = resend_retry_ns;
+}
+
+void LinkIngress::maybe_resend(std::uint64_t now_ns) noexcept {
+  const auto* a = rx_->pipeline().arbiter();
+  if (!request_pub_ || a == nullptr || !a->has_holes()) return;
+  // A hole not asked about yet is asked about at once; every open hole again once the retry
+  // interval has passed (a lost request or resend); the arbiter's timeout ends the waiting.
+  if (a->counters().restarts != resend_restarts_) {  // a restarted source numbers from 1 again
+    resend_restarts_ = a->counters().restarts;
+    resend_asked_end_ = 0;
+  }
+  const bool retry = now_ns - resend_at_ns_ >= resend_retry_ns_;
+  std::uint64_t asked_end = resend_asked_end_;
+  a->holes([&](std::uint8_t source, std::uint64_t from, std::uint64_t count, std::uint64_t) noexcept {
+    if (source != request_source_ || count == 0) return;
+    std::uint64_t end = from + count;
+    if (!retry) {
+      if (end <= resend_asked_end_) return;
+      from = std::max(from, resend_asked_end_);
+    }
+    end = std::min(end, from + LinkEgress::kMaxResendCount);
+    std::array<std::byte, 128> buf{};
+    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, request_source_, 0);
+    protocol::ResendRequest q{};
+    q.timestamp_ns = now_ns;
+    q.from_sequence = from;
+    q.count = static_cast<std::uint32_t>(end - from);
+    q.source = request_source_;
+    if (!b.add(q)) return;
+    const auto f = b.finish(++request_seq_, now_ns);
+    if (!f.empty() && request_pub_->try_publish(f) == mycelium::PublishResult::ok)
+      stats_.resend_requests_sent.fetch_add(1, std::memory_order_relaxed);
+    asked_end = std::max(asked_end, end);
+  });
+  resend_asked_end_ = asked_end;
+  if (retry) resend_at_ns_ = now_ns;
 }
 
 void LinkIngress::maybe_request(std::uint64_t now_ns) noexcept {
@@ -385,6 +480,8 @@ void LinkIngress::maybe_request(std::uint64_t now_ns) noexcept {
 std::size_t LinkIngress::poll_once() noexcept {
   const std::uint64_t now = mono_ns();
   const std::size_t n = rx_->poll(now);
+  maybe_resend(now);
+  rx_->pipeline().expire(now);
   publish_stats();
   maybe_request(now);
   return n;
@@ -397,7 +494,9 @@ void LinkIngress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
   while (!stop.load(std::memory_order_acquire)) {
     const std::uint64_t now = mono_ns();
     const std::size_t n = rx_->poll(now);
+    if (n != 0) maybe_resend(now);  // a new hole is asked about at once
     if ((++polls & 255) == 0) {
+      maybe_resend(now);  // retries
       rx_->pipeline().expire(now);
       publish_stats();
       maybe_request(now);

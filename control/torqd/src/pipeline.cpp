@@ -665,9 +665,11 @@ struct Pipeline::Impl {
       md_sub = std::make_unique<mycelium::Subscriber>(mycelium::Subscriber::open(md_local));
       if (md_net) {
         md_ingress_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(md_local));
-        md_ingress = std::make_unique<LinkIngress>("market_data", nic_config_for(opt.nic, md_link, opt.md_link_b, -1),
-                                                   producer_of(*md_ingress_pub, md_local));
-        if (!opt.md_request_link.empty()) md_ingress->request_snapshots_from(opt.md_request_link, kSourceMdLink);
+        nic::NicConfig rx = nic_config_for(opt.nic, md_link, opt.md_link_b, -1);
+        // With a back channel, holes wait in the reorder buffer for a resend (one line too).
+        if (!opt.md_request_link.empty()) rx.arbitrate = true;
+        md_ingress = std::make_unique<LinkIngress>("market_data", rx, producer_of(*md_ingress_pub, md_local));
+        if (!opt.md_request_link.empty()) md_ingress->request_from(opt.md_request_link, kSourceMdLink);
         log_line("market data link " + md_link + ": " + md_ingress->describe());
       }
       signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(sig_local));
@@ -1857,13 +1859,15 @@ struct Pipeline::Impl {
       out.push_back(Pipeline::LinkRow{in->name(), true, st.delivered.load(R), st.gaps.load(R), st.missing.load(R),
                                       st.duplicates.load(R), st.ring_full.load(R),
                                       st.bad_packets.load(R) + st.bad_frames.load(R), st.restarts.load(R), st.heartbeats.load(R), 0,
-                                      st.requests_sent.load(R)});
+                                      st.requests_sent.load(R), st.resend_requests_sent.load(R), st.late.load(R), 0});
     }
     for (const LinkEgress* eg : {md_egress.get(), signal_egress.get()}) {
       if (eg == nullptr) continue;
       const LinkEgressStats& st = eg->stats();
       out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0,
-                                      st.heartbeats.load(R), st.largest.load(R), st.requests_acted.load(R)});
+                                      st.heartbeats.load(R), st.largest.load(R), st.requests_acted.load(R),
+                                      st.resend_requests.load(R), st.frames_resent.load(R),
+                                      st.resend_unavailable.load(R) + st.resend_refused.load(R)});
     }
     return out;
   }
@@ -1931,7 +1935,9 @@ struct Pipeline::Impl {
         << ",\"gaps\":" << l.gaps << ",\"missing\":" << l.missing << ",\"duplicates\":" << l.duplicates
         << ",\"ring_full\":" << l.ring_full << ",\"bad\":" << l.bad << ",\"restarts\":" << l.restarts
         << ",\"heartbeats\":" << l.heartbeats << (l.ingress ? "" : ",\"largest\":" + std::to_string(l.largest))
-        << ",\"snapshot_requests\":" << l.snapshot_requests << "}";
+        << ",\"snapshot_requests\":" << l.snapshot_requests << ",\"resend_requests\":" << l.resend_requests
+        << (l.ingress ? ",\"late\":" : ",\"resent\":") << l.resent
+        << (l.ingress ? "" : ",\"resend_unavailable\":" + std::to_string(l.resend_unavailable)) << "}";
       first_link = false;
     }
     o << "}";

@@ -22,11 +22,19 @@
 //     receive loop never blocks on its consumer.
 //   nic_config_for() — the receiver configuration of a link: [nic] when given, otherwise kernel
 //     sockets built from the udp:// strings (multicast joined on the interface named by ?iface=).
-//   Snapshot requests (the link's back channel, optional: mode.links.market_data_requests): a
-//     receiver cannot get the snapshots its source published before it joined, nor a frame lost
-//     in a gap. The LinkIngress sends a SnapshotRequest frame to the source's request address
-//     when it starts (until the first data frame arrives, once a second) and whenever its gap
-//     count grows (at most once a second); the LinkEgress listens there and calls its
+//   The back channel (optional: mode.links.market_data_requests, the source's request address):
+//   - Resends. The receiver holds a hole open in its reorder buffer (nic::LineArbiter, used even
+//     with one line when the back channel is on) and sends a ResendRequest frame (Protocol V2
+//     type 105: source, first missing sequence, count) at once, again every resend_retry_ns while
+//     the hole stays open. The LinkEgress keeps the last history_frames frames it sent (sealed,
+//     up to kHistorySlotBytes each) and sends the asked-for ones again on every line, byte for
+//     byte (same sequence, same checksum), within a resend budget (kResendBurst frames, refilled
+//     at kResendPerSecond); what it no longer holds is counted and left to the snapshot fallback.
+//     A heartbeat's last_sequence exposes a lost tail (frames with nothing after them yet).
+//   - Snapshots. A receiver cannot get the snapshots its source published before it joined, nor
+//     a frame the source no longer holds. The LinkIngress sends a SnapshotRequest frame when it
+//     starts (until the first data frame arrives, once a second) and whenever its gap count grows
+//     (a hole that outlived the reorder timeout; at most once a second); the LinkEgress calls its
 //     on_request hook (torqd: NodeSession::request_resnapshot(), every pool snapshotted again at
 //     the head) at most once per request_interval however many receivers ask.
 // Thread-safety: each bridge is driven by one thread (run()); stats() may be read from any thread
@@ -47,6 +55,7 @@
 #include "torq/mycelium/socket_transport.hpp"
 #include "torq/nic/config.hpp"
 #include "torq/nic/receiver.hpp"
+#include "torq/protocol/tlv_types.hpp"
 #include "torq/ops/config.hpp"
 #include "torq/ring/spsc_ring.hpp"
 #include "torq/torqd/options.hpp"
@@ -70,6 +79,10 @@ struct LinkEgressStats {
   std::atomic<std::uint64_t> largest{0};      // largest frame sent, bytes
   std::atomic<std::uint64_t> requests{0};     // valid snapshot requests received
   std::atomic<std::uint64_t> requests_acted{0};  // ... passed to on_request (rate-limited)
+  std::atomic<std::uint64_t> resend_requests{0};     // valid resend requests received
+  std::atomic<std::uint64_t> frames_resent{0};       // frames sent again from the history
+  std::atomic<std::uint64_t> resend_unavailable{0};  // asked for, but not (or no longer) in the history
+  std::atomic<std::uint64_t> resend_refused{0};      // asked for beyond the resend budget
 };
 
 // Called by the egress thread for an accepted snapshot request (keep it short: it runs between sends).
@@ -80,6 +93,11 @@ struct SnapshotRequestHook {
 
 class LinkEgress {
  public:
+  static constexpr std::size_t kHistorySlotBytes = 1536;  // larger frames are not kept (a udp:// MTU frame is 1472)
+  static constexpr std::uint32_t kMaxResendCount = 1024;  // frames one request may ask for
+  static constexpr std::uint64_t kResendBurst = 4096;      // resend budget: frames at once ...
+  static constexpr std::uint64_t kResendPerSecond = 100'000;  // ... refilled at this rate
+
   // `links`: one udp:// string per line. `source`: the link's Protocol V2 source id. `nic`: a
   // [nic] section whose tx_device sends through DPDK (nullptr or no tx_device: kernel sockets).
   LinkEgress(std::string name, const std::vector<std::string>& links, std::uint8_t source, ring::SpscConsumer& in,
@@ -94,10 +112,12 @@ class LinkEgress {
   // One pass: sends what the ring holds (up to `max` frames) and a heartbeat when due. Returns
   // the frames sent. (run() calls it; tests drive it directly.)
   std::size_t pump(std::uint64_t now_ns, std::size_t max = 64) noexcept;
-  // Listens for snapshot requests on `request_link` (udp://, bound here) and passes them to
-  // `hook`, at most once per `min_interval_ns`. Start-up; throws on a bad link or bind failure.
+  // Listens on `request_link` (udp://, bound here) for snapshot requests, passed to `hook` at
+  // most once per `min_interval_ns`, and for resend requests, served from a history of the last
+  // `history_frames` frames sent (a power of two; 0: no history, every resend is unavailable).
+  // Start-up (allocates the history); throws on a bad link, a bad history size or bind failure.
   void listen_for_requests(const std::string& request_link, SnapshotRequestHook hook,
-                           std::uint64_t min_interval_ns = 2'000'000'000);
+                           std::uint64_t min_interval_ns = 2'000'000'000, std::uint32_t history_frames = 8192);
 
   [[nodiscard]] const LinkEgressStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -111,8 +131,17 @@ class LinkEgress {
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
   void poll_requests(std::uint64_t now_ns) noexcept;
+  void resend(const protocol::ResendRequest& q, std::uint64_t now_ns) noexcept;
+  void keep(std::uint64_t sequence, std::span<const std::byte> frame) noexcept;
 
   struct Dpdk;
+  // The last frames sent, by sequence (slot = sequence & mask): sealed bytes, ready to resend.
+  struct History {
+    std::unique_ptr<std::byte[]> bytes;            // frames × kHistorySlotBytes
+    std::unique_ptr<std::uint64_t[]> sequence;     // 0: empty (sequences start at 1)
+    std::unique_ptr<std::uint32_t[]> size;
+    std::uint64_t mask = 0;
+  };
 
   std::string name_;
   std::vector<mycelium::UdpPublisher> lines_;
@@ -124,6 +153,10 @@ class LinkEgress {
   bool acted_once_ = false;
   bool pending_request_ = false;
   std::uint32_t pumps_ = 0;
+  std::uint64_t last_request_poll_ns_ = 0;
+  History history_;
+  std::uint64_t resend_budget_ = kResendBurst;
+  std::uint64_t budget_at_ns_ = 0;
   ring::SpscConsumer& in_;
   mycelium::Sequencer seq_;
   std::unique_ptr<std::byte[]> buf_;
@@ -152,6 +185,8 @@ struct LinkIngressStats {
   std::atomic<std::uint64_t> bad_frames{0};   // Protocol V2 validation failed
   std::atomic<std::uint64_t> datagrams{0};    // UDP payloads received
   std::atomic<std::uint64_t> requests_sent{0};  // snapshot requests sent to the source
+  std::atomic<std::uint64_t> resend_requests_sent{0};  // resend requests sent to the source
+  std::atomic<std::uint64_t> late{0};         // frames that filled a hole (a resend, or the other line late)
 };
 
 class LinkIngress {
@@ -165,9 +200,11 @@ class LinkIngress {
   // One poll of every line (tests): returns datagrams/packets received; refreshes stats() and
   // sends a snapshot request when one is due.
   std::size_t poll_once() noexcept;
-  // Sends snapshot requests about `source` to the link source's `request_link` (udp://) on
-  // joining and on gaps (see the header comment). Start-up; throws on a bad link.
-  void request_snapshots_from(const std::string& request_link, std::uint8_t source);
+  // Sends requests about `source` to the link source's `request_link` (udp://): snapshots on
+  // joining and on gaps, resends of the frames in an open hole when the receiver has a reorder
+  // buffer (cfg.arbitrate; see the header comment). Start-up; throws on a bad link.
+  void request_from(const std::string& request_link, std::uint8_t source,
+                    std::uint64_t resend_retry_ns = 500'000);
 
   [[nodiscard]] const LinkIngressStats& stats() const noexcept { return stats_; }
   // "kernel udp, 1 line" / "dpdk, 2 lines, A/B arbitration" (+ why DPDK was not used).
@@ -178,6 +215,7 @@ class LinkIngress {
  private:
   void publish_stats() noexcept;
   void maybe_request(std::uint64_t now_ns) noexcept;
+  void maybe_resend(std::uint64_t now_ns) noexcept;
   template <class Idle>
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
@@ -189,6 +227,10 @@ class LinkIngress {
   std::uint64_t requested_at_gaps_ = 0;
   std::uint64_t request_seq_ = 0;
   bool requested_ = false;
+  std::uint64_t resend_retry_ns_ = 0;
+  std::uint64_t resend_asked_end_ = 0;  // one past the highest sequence asked about
+  std::uint64_t resend_at_ns_ = 0;      // when every open hole was last asked about
+  std::uint64_t resend_restarts_ = 0;   // source restarts seen (the numbering starts again)
   RingPushSink sink_;
   std::unique_ptr<nic::NicReceiver<RingPushSink>> rx_;
   LinkIngressStats stats_;

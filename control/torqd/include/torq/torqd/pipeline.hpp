@@ -171,6 +171,9 @@ class Pipeline {
     std::uint64_t heartbeats = 0;
     std::uint64_t largest = 0;  // largest frame sent (sending side)
     std::uint64_t snapshot_requests = 0;  // receiving side: sent to the source; sending side: acted on
+    std::uint64_t resend_requests = 0;    // receiving side: sent to the source; sending side: received
+    std::uint64_t resent = 0;             // receiving side: frames that filled a hole late; sending side: frames resent
+    std::uint64_t resend_unavailable = 0;  // sending side: asked for but no longer held (or over the budget)
   };
   [[nodiscard]] std::vector<LinkRow> links() const;
 
