@@ -100,6 +100,10 @@ class LineArbiter {
                 std::uint64_t now_ns) noexcept {
     Source& s = src_[h.source];
     const std::uint64_t seq = h.sequence;
+    if (seq == ~std::uint64_t{0}) [[unlikely]] {  // never sent (2^64 frames): dropped, so `next` cannot wrap
+      ++c_.duplicates;
+      return;
+    }
     if (!s.known) [[unlikely]] {
       s.known = true;
       s.next = seq;
@@ -144,7 +148,7 @@ class LineArbiter {
     e = Entry{seq, slot, static_cast<std::uint32_t>(frame.size()), static_cast<std::uint32_t>(line)};
     ++c_.buffered;
     ++s.pending;
-    open_hole(h.source, seq + 1, now_ns);
+    open_hole(h.source, after(seq), now_ns);
   }
 
   // A validated heartbeat frame (does not consume a sequence number) arrived on `line`; `hb` is
@@ -163,7 +167,7 @@ class LineArbiter {
       s.epoch = hb.epoch;
       if (!s.known) {  // joining: frames up to last_sequence were sent before us, not missing
         s.known = true;
-        s.next = s.seen_end = hb.last_sequence + 1;
+        s.next = s.seen_end = after(hb.last_sequence);
       }
     }
     if (s.hb_seen && h.timestamp_ns <= s.last_hb_ns) {
@@ -174,7 +178,7 @@ class LineArbiter {
     s.last_hb_ns = h.timestamp_ns;
     ++c_.heartbeats;
     deliver(line, frame);
-    if (s.known) open_hole(h.source, hb.last_sequence + 1, now_ns);  // a tail hole if frames went missing
+    if (s.known) open_hole(h.source, after(hb.last_sequence), now_ns);  // a tail hole if frames went missing
   }
 
   // Declares holes older than timeout_ns (at now_ns) lost and delivers what waited behind them.
@@ -216,10 +220,11 @@ class LineArbiter {
         const auto source = static_cast<std::uint8_t>(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
         bits &= bits - 1;
         const Source& s = src_[source];
-        const std::uint64_t held_end = s.next + cfg_.window;  // nothing at or past it is held
+        // Only [next, next + window) can be held (differences: no wrap near 2^64).
+        const auto in_window = [&](std::uint64_t q) { return q - s.next < cfg_.window; };
         const auto held = [&](std::uint64_t q) {
           const Entry& e = entry(source, q);
-          return q < held_end && e.slot != kNoSlot && e.seq == q;
+          return in_window(q) && e.slot != kNoSlot && e.seq == q;
         };
         std::uint64_t q = s.next;
         while (q < s.seen_end) {
@@ -228,8 +233,8 @@ class LineArbiter {
             continue;
           }
           std::uint64_t end = q + 1;
-          while (end < s.seen_end && end < held_end && !held(end)) ++end;
-          if (end >= held_end) end = s.seen_end;
+          while (end < s.seen_end && in_window(end) && !held(end)) ++end;
+          if (!in_window(end)) end = s.seen_end;
           f(source, q, end - q, s.hole_since_ns);
           q = end;
         }
@@ -267,6 +272,9 @@ class LineArbiter {
     bool epoch_known = false;
     bool hb_seen = false;
   };
+
+  // seq + 1 without wrapping (a hostile sequence of 2^64 - 1 must not look like 0).
+  static constexpr std::uint64_t after(std::uint64_t seq) noexcept { return seq == ~std::uint64_t{0} ? seq : seq + 1; }
 
   Entry& entry(std::uint8_t source, std::uint64_t seq) noexcept {
     return entries_[std::size_t{source} * cfg_.window + (seq & (cfg_.window - 1))];
@@ -331,7 +339,7 @@ class LineArbiter {
     ++c_.restarts;
     s.epoch = hb.epoch;
     s.known = true;
-    s.next = s.seen_end = hb.last_sequence + 1;
+    s.next = s.seen_end = after(hb.last_sequence);
     s.lost_end = 0;
     s.hb_seen = false;
     open_bits_[source / 64] &= ~(std::uint64_t{1} << (source % 64));
@@ -340,7 +348,8 @@ class LineArbiter {
   // Smallest buffered sequence (pending != 0, all buffered entries lie in [next, next + window)).
   std::uint64_t first_pending(std::uint8_t source) const noexcept {
     const Source& s = src_[source];
-    for (std::uint64_t q = s.next; q < s.next + cfg_.window; ++q) {
+    for (std::uint64_t i = 0; i < cfg_.window; ++i) {  // by offset: next + window may pass 2^64
+      const std::uint64_t q = s.next + i;
       const Entry& e = entry(source, q);
       if (e.slot != kNoSlot && e.seq == q) return q;
     }
