@@ -430,7 +430,11 @@ void LinkIngress::maybe_resend(std::uint64_t now_ns) noexcept {
   std::uint64_t asked_end = resend_asked_end_;
   a->holes([&](std::uint8_t source, std::uint64_t from, std::uint64_t count, std::uint64_t) noexcept {
     if (source != request_source_ || count == 0) return;
-    std::uint64_t end = from + count;
+    // Nothing further than a source's history ahead of expected (a hole that long is a snapshot's
+    // job; and a buggy heartbeat's last_sequence cannot make this side ask forever).
+    const std::uint64_t limit = a->expected(source) + kMaxResendAhead;
+    if (from >= limit) return;
+    std::uint64_t end = std::min(from + count, limit);
     if (!retry) {
       if (end <= resend_asked_end_) return;
       from = std::max(from, resend_asked_end_);

@@ -191,6 +191,8 @@ struct LinkIngressStats {
 
 class LinkIngress {
  public:
+  static constexpr std::uint64_t kMaxResendAhead = 8192;  // frames past expected this side asks a resend of
+
   LinkIngress(std::string name, const nic::NicConfig& cfg, ring::SpscProducer& out);
   LinkIngress(const LinkIngress&) = delete;
   LinkIngress& operator=(const LinkIngress&) = delete;
