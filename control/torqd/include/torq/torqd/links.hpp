@@ -39,8 +39,10 @@
 //     the head) at most once per request_interval however many receivers ask.
 // Thread-safety: each bridge is driven by one thread (run()); stats() may be read from any thread
 // (relaxed atomics the loop refreshes at least every 256 idle polls and at exit).
-// Allocation: constructors only (sockets, buffers, EAL, mbuf pools; they throw on failure); the run
-// loops are allocation-free, one syscall per datagram (egress) or per recvmmsg burst (kernel ingress).
+// Allocation: constructors and the back-channel set-up only (sockets, buffers, EAL, mbuf pools, the
+// resend history; they throw on failure); the run loops are allocation-free, one syscall per
+// datagram (egress, resends included) or per recvmmsg burst (kernel ingress), plus one request
+// poll every 20 us (egress) and one datagram per resend or snapshot request (ingress).
 #pragma once
 
 #include <atomic>
@@ -55,8 +57,8 @@
 #include "torq/mycelium/socket_transport.hpp"
 #include "torq/nic/config.hpp"
 #include "torq/nic/receiver.hpp"
-#include "torq/protocol/tlv_types.hpp"
 #include "torq/ops/config.hpp"
+#include "torq/protocol/tlv_types.hpp"
 #include "torq/ring/spsc_ring.hpp"
 #include "torq/torqd/options.hpp"
 

@@ -25,8 +25,9 @@
 //     a restarted source: what was buffered is delivered (its holes are gaps), and the sequence
 //     restarts after the heartbeat's last_sequence (`restarts`); a heartbeat of an older epoch
 //     (the other line, late) is ignored.
-//   - holes() lists each source's first open hole [expected, first frame held or known), for a
-//     receiver that asks its source to resend (torqd's LinkIngress).
+//   - holes() lists every open hole (the missing ranges between expected and the last sequence
+//     held or announced), for a receiver that asks its source to resend (torqd's LinkIngress).
+//   - a sequence of 2^64 - 1 is dropped (no source sends that many), so expected never wraps.
 // Sink: any type with `on_frame(std::span<const std::byte>)` (its result, if any, is ignored),
 // called synchronously; the span is valid only during the call. mycelium::Relay<Out> is a Sink.
 // Thread-safety: one thread (the poll loop). Allocation: the constructor only (slots, per-source
