@@ -2,8 +2,11 @@
 // LinkEgress → UDP → LinkIngress (nic::NicReceiver, kernel backend) → local ring. Checks that the
 // collector's two sequences (market data and snapshots, one source) arrive as one gap-free stream,
 // that frames carry a valid checksum after the link even when the in-process frame had none, that a
-// lost datagram is counted as a gap, that a restarted publisher is accepted, that A/B lines are
-// merged without duplicates, and that a full local ring drops and counts instead of blocking. The
+// lost datagram is counted as a gap, that a restarted publisher is accepted (also behind the
+// reorder buffer), that A/B lines are merged without duplicates, that the back channel's resends
+// (through a lossy UDP hop) fill lost frames and a lost tail in order, fall back to a gap and a
+// snapshot request when they cannot, and are counted when the history no longer holds them, and
+// that a full local ring drops and counts instead of blocking. The
 // multicast case (udp://239.x:port?iface=lo, lines A and B on two groups) runs in a private network
 // namespace whose lo carries multicast (root only; skipped otherwise).
 #include <arpa/inet.h>
