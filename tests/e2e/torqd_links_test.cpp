@@ -404,13 +404,17 @@ struct ResendLink {
   LinkIngress in;
   LinkEgress eg;
   std::atomic<int> snapshots_asked{0};
-  ResendLink(const std::string& tag, std::uint32_t history, std::uint64_t heartbeat_ns = 100'000'000)
+  ResendLink(const std::string& tag, std::uint32_t history, std::uint64_t heartbeat_ns = 100'000'000, ResendLimits limits = {})
       : src("links-src-rs" + tag), dst("links-dst-rs" + tag),
         in("market_data", reorder(nic_config_for(ops::NicConfig{}, udp(in_port), "", -1)), dst.producer()),
         eg("market_data", {udp(hop_port)}, 12, src.consumer(), nullptr, heartbeat_ns) {
     in.request_from(udp(req_port), 12);
     eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &snapshots_asked},
-                           1'000'000, history);
+                           1'000'000, with_history(limits, history));
+  }
+  static ResendLimits with_history(ResendLimits l, std::uint32_t history) {
+    l.history_frames = history;
+    return l;
   }
   static nic::NicConfig reorder(nic::NicConfig c) {
     c.arbitrate = true;
@@ -502,6 +506,32 @@ TEST(TorqdLinks, ShouldCountResendsThatTheHistoryNoLongerHolds) {
   EXPECT_EQ(l.eg.stats().resend_unavailable.load(), 32u);
   EXPECT_EQ(l.in.stats().delivered.load(), 40u);
   EXPECT_GE(l.in.stats().duplicates.load(), 8u);
+}
+
+TEST(TorqdLinks, ShouldRefuseResendsBeyondTheBudget) {
+  ResendLimits limits;
+  limits.burst = 8;
+  limits.per_second = 1;  // no refill within the test
+  ResendLink l("5", 64, 100'000'000, limits);
+  l.publish(1, 30);
+  EXPECT_EQ(l.run(30), iota(1, 30));
+  auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(l.req_port)));
+  std::array<std::byte, 128> buf{};
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
+  protocol::ResendRequest q{};
+  q.from_sequence = 1;
+  q.count = 20;  // all held
+  q.source = 12;
+  ASSERT_TRUE(b.add(q));
+  ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
+  EXPECT_TRUE(l.run(0, 50ms).empty());
+  EXPECT_EQ(l.eg.stats().resend_requests.load(), 1u);
+  EXPECT_EQ(l.eg.stats().frames_resent.load(), 8u) << "the budget";
+  EXPECT_EQ(l.eg.stats().resend_refused.load(), 12u);
+  EXPECT_EQ(l.eg.stats().resend_unavailable.load(), 0u);
+  EXPECT_THROW(l.eg.listen_for_requests(udp(free_udp_port()), SnapshotRequestHook{}, 1, ResendLimits{.history_frames = 100}),
+               std::invalid_argument)
+      << "not a power of two";
 }
 
 TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {

@@ -223,14 +223,18 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
 }
 
 void LinkEgress::listen_for_requests(const std::string& request_link, SnapshotRequestHook hook, std::uint64_t min_interval_ns,
-                                     std::uint32_t history_frames) {
+                                     ResendLimits limits) {
+  const std::uint32_t history_frames = limits.history_frames;
   const mycelium::TransportConfig t = mycelium::parse_transport_config(request_link);
   if (t.kind != mycelium::TransportKind::udp)
     throw std::invalid_argument("link " + name_ + ": requests need a udp:// address, not '" + request_link + "'");
   if (history_frames != 0 && !std::has_single_bit(history_frames))
     throw std::invalid_argument("link " + name_ + ": the resend history must hold a power of two frames, not " +
                                 std::to_string(history_frames));
+  if (limits.per_second == 0 || limits.per_second > 1'000'000'000)
+    throw std::invalid_argument("link " + name_ + ": the resend rate must be 1 .. 1e9 frames a second");
   requests_ = std::make_unique<mycelium::UdpSubscriber>(mycelium::open_udp_subscriber(t));
+  limits_ = limits;
   hook_ = hook;
   request_interval_ns_ = min_interval_ns;
   if (history_frames != 0) {
@@ -251,11 +255,11 @@ void LinkEgress::keep(std::uint64_t sequence, std::span<const std::byte> frame) 
 
 void LinkEgress::resend(const protocol::ResendRequest& q, std::uint64_t now_ns) noexcept {
   stats_.resend_requests.fetch_add(1, std::memory_order_relaxed);
-  // The budget refills at kResendPerSecond (one frame per 10 us) up to kResendBurst: a receiver
-  // that asks too much (or a hostile one) cannot keep the link busy with old frames.
-  constexpr std::uint64_t kNsPerFrame = 1'000'000'000 / kResendPerSecond;
-  if (const std::uint64_t refill = (now_ns - budget_at_ns_) / kNsPerFrame; refill != 0) {
-    resend_budget_ = std::min(kResendBurst, resend_budget_ + refill);
+  // The budget refills at limits_.per_second up to limits_.burst: a receiver that asks too much
+  // (or a hostile one) cannot keep the link busy with old frames.
+  const std::uint64_t ns_per_frame = 1'000'000'000 / limits_.per_second;
+  if (const std::uint64_t refill = (now_ns - budget_at_ns_) / ns_per_frame; refill != 0) {
+    resend_budget_ = std::min(limits_.burst, resend_budget_ + std::min(refill, limits_.burst));
     budget_at_ns_ = now_ns;
   }
   const std::uint32_t count = std::min(q.count, kMaxResendCount);

@@ -28,8 +28,9 @@
 //     type 105: source, first missing sequence, count) at once, again every resend_retry_ns while
 //     the hole stays open. The LinkEgress keeps the last history_frames frames it sent (sealed,
 //     up to kHistorySlotBytes each) and sends the asked-for ones again on every line, byte for
-//     byte (same sequence, same checksum), within a resend budget (kResendBurst frames, refilled
-//     at kResendPerSecond); what it no longer holds is counted and left to the snapshot fallback.
+//     byte (same sequence, same checksum), within a resend budget (ResendLimits: 4096 frames,
+//     refilled at 100 000 a second); what it no longer holds is counted and left to the snapshot
+//     fallback.
 //     A heartbeat's last_sequence exposes a lost tail (frames with nothing after them yet).
 //   - Snapshots. A receiver cannot get the snapshots its source published before it joined, nor
 //     a frame the source no longer holds. The LinkIngress sends a SnapshotRequest frame when it
@@ -87,6 +88,13 @@ struct LinkEgressStats {
   std::atomic<std::uint64_t> resend_refused{0};      // asked for beyond the resend budget
 };
 
+// What a LinkEgress keeps and spends for resends (listen_for_requests).
+struct ResendLimits {
+  std::uint32_t history_frames = 8192;  // frames kept (a power of two; 0: none, every resend is unavailable)
+  std::uint64_t burst = 4096;           // resend budget: frames at once ...
+  std::uint64_t per_second = 100'000;   // ... refilled at this rate (> 0)
+};
+
 // Called by the egress thread for an accepted snapshot request (keep it short: it runs between sends).
 struct SnapshotRequestHook {
   void (*fn)(void* ctx) noexcept = nullptr;
@@ -97,8 +105,6 @@ class LinkEgress {
  public:
   static constexpr std::size_t kHistorySlotBytes = 1536;  // larger frames are not kept (a udp:// MTU frame is 1472)
   static constexpr std::uint32_t kMaxResendCount = 1024;  // frames one request may ask for
-  static constexpr std::uint64_t kResendBurst = 4096;      // resend budget: frames at once ...
-  static constexpr std::uint64_t kResendPerSecond = 100'000;  // ... refilled at this rate
 
   // `links`: one udp:// string per line. `source`: the link's Protocol V2 source id. `nic`: a
   // [nic] section whose tx_device sends through DPDK (nullptr or no tx_device: kernel sockets).
@@ -116,10 +122,10 @@ class LinkEgress {
   std::size_t pump(std::uint64_t now_ns, std::size_t max = 64) noexcept;
   // Listens on `request_link` (udp://, bound here) for snapshot requests, passed to `hook` at
   // most once per `min_interval_ns`, and for resend requests, served from a history of the last
-  // `history_frames` frames sent (a power of two; 0: no history, every resend is unavailable).
-  // Start-up (allocates the history); throws on a bad link, a bad history size or bind failure.
+  // `limits.history_frames` frames sent within the limits' budget. Start-up (allocates the
+  // history); throws on a bad link, bad limits or bind failure.
   void listen_for_requests(const std::string& request_link, SnapshotRequestHook hook,
-                           std::uint64_t min_interval_ns = 2'000'000'000, std::uint32_t history_frames = 8192);
+                           std::uint64_t min_interval_ns = 2'000'000'000, ResendLimits limits = {});
 
   [[nodiscard]] const LinkEgressStats& stats() const noexcept { return stats_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -157,7 +163,8 @@ class LinkEgress {
   std::uint32_t pumps_ = 0;
   std::uint64_t last_request_poll_ns_ = 0;
   History history_;
-  std::uint64_t resend_budget_ = kResendBurst;
+  ResendLimits limits_{};
+  std::uint64_t resend_budget_ = 0;  // refilled on the first request
   std::uint64_t budget_at_ns_ = 0;
   ring::SpscConsumer& in_;
   mycelium::Sequencer seq_;
