@@ -15,11 +15,6 @@
 // The bridges use the yield idle strategy (more threads than cores on small machines; pinned,
 // busy-spinning bridges would be faster and are what a deployment runs).
 // Usage: bench_link_repair [--frames N] [--interval-us N] [--drop-every N]
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -34,22 +29,12 @@
 #include "torq/protocol/frame.hpp"
 #include "torq/ring/local_ring.hpp"
 #include "torq/torqd/links.hpp"
+#include "../../tests/e2e/net_util.hpp"  // free_udp_port
 
 namespace {
 
 using namespace torq;
-
-std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using e2e::free_udp_port;
 
 std::string udp(std::uint16_t port) { return "udp://127.0.0.1:" + std::to_string(port); }
 

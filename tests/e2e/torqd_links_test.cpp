@@ -424,6 +424,18 @@ struct ResendLink {
     for (std::uint32_t i = from; i <= to; ++i)
       ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
   }
+  // A resend request for source 12's frames [from, from + count), as another receiver would send.
+  void ask_resend(std::uint64_t from, std::uint32_t count) {
+    auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(req_port)));
+    std::array<std::byte, 128> buf{};
+    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
+    protocol::ResendRequest q{};
+    q.from_sequence = from;
+    q.count = count;
+    q.source = 12;
+    ASSERT_TRUE(b.add(q));
+    ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
+  }
   // Runs every stage until `want` frames arrived (want = 0: for all of `limit`) or `limit` passed.
   std::vector<std::uint32_t> run(std::size_t want, std::chrono::milliseconds limit = 2000ms) {
     std::vector<std::uint32_t> got;
@@ -491,15 +503,7 @@ TEST(TorqdLinks, ShouldCountResendsThatTheHistoryNoLongerHolds) {
   l.publish(1, 40);
   EXPECT_EQ(l.run(40), iota(1, 40));
   // A request from another receiver for frames 1..40: only the last 8 are still held.
-  auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(l.req_port)));
-  std::array<std::byte, 128> buf{};
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
-  protocol::ResendRequest q{};
-  q.from_sequence = 1;
-  q.count = 40;
-  q.source = 12;
-  ASSERT_TRUE(b.add(q));
-  ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
+  l.ask_resend(1, 40);
   EXPECT_TRUE(l.run(0, 50ms).empty()) << "the resent copies are not delivered again";
   EXPECT_EQ(l.eg.stats().resend_requests.load(), 1u);
   EXPECT_EQ(l.eg.stats().frames_resent.load(), 8u);
@@ -515,15 +519,7 @@ TEST(TorqdLinks, ShouldRefuseResendsBeyondTheBudget) {
   ResendLink l("5", 64, 100'000'000, limits);
   l.publish(1, 30);
   EXPECT_EQ(l.run(30), iota(1, 30));
-  auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(l.req_port)));
-  std::array<std::byte, 128> buf{};
-  protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
-  protocol::ResendRequest q{};
-  q.from_sequence = 1;
-  q.count = 20;  // all held
-  q.source = 12;
-  ASSERT_TRUE(b.add(q));
-  ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
+  l.ask_resend(1, 20);  // all held
   EXPECT_TRUE(l.run(0, 50ms).empty());
   EXPECT_EQ(l.eg.stats().resend_requests.load(), 1u);
   EXPECT_EQ(l.eg.stats().frames_resent.load(), 8u) << "the budget";
