@@ -25,6 +25,7 @@
 
 #include "torq/bench/latency.hpp"
 #include "torq/hw/tsc.hpp"
+#include "torq/mycelium/heartbeat.hpp"
 #include "torq/mycelium/socket_transport.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/ring/local_ring.hpp"
@@ -37,12 +38,6 @@ using namespace torq;
 using e2e::free_udp_port;
 
 std::string udp(std::uint16_t port) { return "udp://127.0.0.1:" + std::to_string(port); }
-
-bool is_heartbeat(std::span<const std::byte> f) {
-  return f.size() > protocol::kHeaderSize &&
-         static_cast<std::uint8_t>(f[4]) == static_cast<std::uint8_t>(protocol::RelayDomain::System) &&
-         static_cast<std::uint8_t>(f[protocol::kHeaderSize]) == static_cast<std::uint8_t>(protocol::TlvType::Heartbeat);
-}
 
 struct RunResult {
   bench::LatencySummary all, resent, behind_hole;
@@ -82,7 +77,7 @@ RunResult run(bool back_channel, std::size_t frames, std::uint64_t interval_ns, 
           [&](std::span<const std::byte> f) noexcept {
             protocol::FrameHeader h;
             std::memcpy(&h, f.data(), sizeof h);
-            if (!is_heartbeat(f) && h.sequence < seen.size() && h.sequence % drop_every == 0 && seen[h.sequence] == 0) {
+            if (!mycelium::heartbeat_of(protocol::parse_frame(f).view) && h.sequence < seen.size() && h.sequence % drop_every == 0 && seen[h.sequence] == 0) {
               seen[h.sequence] = 1;  // the first copy is lost; a resend passes
               was_dropped[h.sequence].store(1, std::memory_order_relaxed);
               dropped.fetch_add(1, std::memory_order_release);

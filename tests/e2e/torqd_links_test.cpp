@@ -28,6 +28,7 @@
 #include "../nic/loopback_netns.hpp"
 #include "net_util.hpp"
 #include "torq/control/event_publisher.hpp"
+#include "torq/mycelium/heartbeat.hpp"
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/torqd/links.hpp"
@@ -383,8 +384,7 @@ struct LossyHop {
         [&](std::span<const std::byte> f) noexcept {
           protocol::FrameHeader h;
           std::memcpy(&h, f.data(), sizeof h);
-          const bool heartbeat = static_cast<std::uint8_t>(f[4]) == static_cast<std::uint8_t>(protocol::RelayDomain::System) &&
-                                 static_cast<std::uint8_t>(f[protocol::kHeaderSize]) == static_cast<std::uint8_t>(protocol::TlvType::Heartbeat);
+          const bool heartbeat = mycelium::heartbeat_of(protocol::parse_frame(f).view).has_value();
           const auto has = [](const std::vector<std::uint64_t>& v, std::uint64_t x) { return std::find(v.begin(), v.end(), x) != v.end(); };
           if (!heartbeat && (has(always, h.sequence) || (has(once, h.sequence) && !has(dropped, h.sequence)))) {
             dropped.push_back(h.sequence);

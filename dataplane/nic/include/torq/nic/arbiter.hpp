@@ -201,13 +201,7 @@ class LineArbiter {
 
   // Declares every hole lost and delivers everything buffered (end of stream / shutdown).
   void flush() noexcept {
-    for (std::size_t i = 0; i < 256; ++i) {
-      const auto source = static_cast<std::uint8_t>(i);
-      while (src_[i].pending != 0) {
-        skip_to(source, first_pending(source));
-        settle(source, 0);
-      }
-    }
+    for (std::size_t i = 0; i < 256; ++i) deliver_buffered(static_cast<std::uint8_t>(i));
   }
 
   // Calls f(source, from_sequence, count, open_since_ns) for every open hole, in order: the frames
@@ -328,14 +322,20 @@ class LineArbiter {
     }
   }
 
+  // Gives up on the source's holes before its last buffered frame: delivers everything buffered,
+  // in order, holes counted as gaps.
+  void deliver_buffered(std::uint8_t source) noexcept {
+    while (src_[source].pending != 0) {
+      skip_to(source, first_pending(source));
+      settle(source, 0);
+    }
+  }
+
   // A new epoch: delivers what the old one left buffered (its holes are gaps), then the sequence
   // starts after the heartbeat's last_sequence.
   void restart(std::uint8_t source, const protocol::Heartbeat& hb) noexcept {
     Source& s = src_[source];
-    while (s.pending != 0) {
-      skip_to(source, first_pending(source));
-      settle(source, 0);
-    }
+    deliver_buffered(source);
     if (s.seen_end > s.next) skip_to(source, s.seen_end);  // the old epoch's tail hole
     ++c_.restarts;
     s.epoch = hb.epoch;
