@@ -78,6 +78,7 @@ export async function runDriver(opts) {
   const actor = manifest.contracts.poolActor;
   const tokens = Object.fromEntries(manifest.tokens.map((t) => [t.address.toLowerCase(), t]));
   const counts = { sent: 0, ok: 0, reverted: 0, error: 0, skipped: 0, byAction: {} };
+  live.counts = counts;
 
   // Funding and approvals for the actor (idempotent).
   const setup = [];
@@ -264,10 +265,14 @@ export async function runDriver(opts) {
     [firstRound[i], firstRound[j]] = [firstRound[j], firstRound[i]];
   }
   const t0 = Date.now();
+  live.t0 = t0;
   const end = durationS > 0 ? t0 + durationS * 1000 : Infinity;
   let next = t0;
   let seq = 0;
-  const more = () => !signal.aborted && Date.now() < end && (maxActions <= 0 || seq < maxActions);
+  const more = () => {
+    live.seq = seq;
+    return !signal.aborted && Date.now() < end && (maxActions <= 0 || seq < maxActions);
+  };
 
   // Builds and sends one action. Returns { line, hash } once sent, or null (skipped / failed).
   const step = async () => {
@@ -347,10 +352,16 @@ export async function runDriver(opts) {
   }
   await Promise.allSettled([...inflight]);
   provider.destroy();
-  const summary = { event: 'summary', elapsedS: +((Date.now() - t0) / 1000).toFixed(2), actions: seq, ...counts };
+  const summary = summaryOf(counts, t0, seq);
   emit(JSON.stringify(summary));
   return summary;
 }
+
+// What the running driver has done so far, for the summary a fatal error still prints.
+const live = { counts: null, t0: Date.now(), seq: 0 };
+const summaryOf = (counts, t0, actions, fatal) => ({
+  event: 'summary', elapsedS: +((Date.now() - t0) / 1000).toFixed(2), actions, ...counts, ...(fatal ? { fatal } : {}),
+});
 
 function parseArgs(argv) {
   const o = { manifest: null, rate: 5, durationS: 0, maxActions: 0, seed: 1, pipeline: undefined, batch: 0 };
@@ -393,12 +404,27 @@ async function main() {
   const signal = { aborted: false };
   process.on('SIGINT', () => { signal.aborted = true; });
   process.on('SIGTERM', () => { signal.aborted = true; });
+  // A fatal error still ends with the summary line (what was sent and mined until then) and the
+  // stack on stderr, so that a test running the driver can say what stopped it.
+  const die = (what, e) => {
+    console.error(`driver: ${what}: ${e?.stack || e?.message || e}`);
+    console.log(JSON.stringify(summaryOf(live.counts ?? {}, live.t0, live.seq, `${what}: ${String(e?.message || e).slice(0, 200)}`)));
+    process.exit(1);
+  };
+  // A promise rejected where nothing awaits it (inside a library) does not stop the market: it is
+  // reported on stderr and counted as an error; more than 20 of them end the run.
+  let stray = 0;
+  process.on('unhandledRejection', (e) => {
+    if (live.counts) live.counts.error++;
+    console.error(`driver: unhandled rejection (${++stray}): ${e?.stack || e}`);
+    if (stray > 20) die('too many unhandled rejections', e);
+  });
+  process.on('uncaughtException', (e) => die('uncaught exception', e));
   try {
     const s = await runDriver({ ...o, manifest, signal });
     process.exit(s.sent > 0 && s.ok === 0 ? 1 : 0);
   } catch (e) {
-    console.error(`driver: ${e.stack || e.message}`);
-    process.exit(1);
+    die('stopped', e);
   }
 }
 

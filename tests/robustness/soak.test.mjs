@@ -67,8 +67,11 @@ async function main() {
   }
   check(!t.exited, `torqd ran the whole soak (${rss.length} s)`);
   const driverCode = await Promise.race([driverExit, sleep(15000).then(() => 'timeout')]);
-  const driverSummary = fs.readFileSync(path.join(dir, 'driver.log'), 'utf8').split('\n').filter((l) => l.includes('"summary"')).pop();
+  const driverLog = fs.readFileSync(path.join(dir, 'driver.log'), 'utf8').split('\n');
+  const driverSummary = driverLog.filter((l) => l.includes('"summary"')).pop();
   check(driverCode === 0, `driver finished (exit ${driverCode}): ${driverSummary ?? 'no summary'}`);
+  // What stopped a failed driver: its last lines (the error, its stack) go to the test's output.
+  if (driverCode !== 0) for (const l of driverLog.filter((x) => x.trim()).slice(-12)) log(`  driver.log: ${l.slice(0, 400)}`);
 
   // Memory.
   const n = rss.length;
