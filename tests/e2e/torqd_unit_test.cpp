@@ -244,6 +244,35 @@ TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUp
   EXPECT_THROW((void)parse_args(9, line_b), std::invalid_argument) << "line B needs udp:// on both lines";
 }
 
+TEST(TorqdOptions, ShouldTakeTheBackChannelsResendLimitsFromTheConfig) {
+  // [mode.resend] reaches the options the collector's LinkEgress and the receiver's LinkIngress
+  // are built from; without it both use the defaults.
+  const std::string dir = ::testing::TempDir();
+  const std::string base =
+      "[chain]\nname = \"polygon\"\nchain_id = 137\n[[endpoints]]\nurl = \"wss://node.example/ws\"\n"
+      "[[tokens]]\nsymbol = \"WETH\"\naddress = \"0x7ceB23fD6bC0adD59E62ac25578270cFf1b9f619\"\ndecimals = 18\n"
+      "[[venues]]\nname = \"q\"\nkind = \"v2\"\nfactory = \"0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32\"\nfee = 3000\n"
+      "[strategy]\nmin_profit_usd = \"1\"\n[risk]\nmax_notional_usd = \"1000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1\"\n"
+      "max_drawdown_usd = \"1\"\nbreaker_reverts = 1\nmax_gas_price_gwei = 100\n[key]\nenv = \"K\"\n[api]\ntoken_file = \"t\"\n"
+      "[mode]\nmode = \"distributed\"\nroles = [\"strategy\"]\n[mode.links]\nmarket_data = \"udp://127.0.0.1:5001\"\n"
+      "market_data_requests = \"udp://127.0.0.1:5009\"\nsignals = \"shm:/torq-sig\"\n";
+  const std::string plain = dir + "/torqd-resend-default.toml", tuned = dir + "/torqd-resend.toml";
+  std::ofstream(plain) << base;
+  std::ofstream(tuned) << base << "[mode.resend]\nhistory_frames = 16384\nburst = 1000\nper_second = 20000\nretry_us = 250\n";
+  const std::string a = "--config=" + plain, b = "--config=" + tuned;
+  const char* argv_a[] = {"torqd", a.c_str(), "--manifest", "m.json"};
+  const char* argv_b[] = {"torqd", b.c_str(), "--manifest", "m.json"};
+  const Options d = parse_args(4, argv_a).options;
+  const Options o = parse_args(4, argv_b).options;
+  EXPECT_EQ(d.md_request_link, "udp://127.0.0.1:5009");
+  EXPECT_EQ(d.resend.history_frames, 8192u);
+  EXPECT_EQ(d.resend.retry_us, 500u);
+  EXPECT_EQ(o.resend.history_frames, 16384u);
+  EXPECT_EQ(o.resend.burst, 1000u);
+  EXPECT_EQ(o.resend.per_second, 20000u);
+  EXPECT_EQ(o.resend.retry_us, 250u);
+}
+
 TEST(TorqdNativeToken, ShouldFindTheWrappedNativeTokenByConfiguredSymbolOrPolygonsNames) {
   Book b;  // USDC, WETH: no Polygon native token
   EXPECT_FALSE(native_token_index(b.reg).has_value()) << "no WMATIC/WPOL/POL: not silently token 0";

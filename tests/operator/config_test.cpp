@@ -320,6 +320,49 @@ TEST(Config, ShouldParseNicSectionForDpdkWithTwoArbitratedLines) {
   EXPECT_FALSE(d.allowed()) << "[nic] is structural";
 }
 
+TEST(Config, ShouldParseTheResendTableOfTheBackChannel) {
+  const std::string back = "market_data_requests = \"udp://10.0.0.7:5009\"\n";
+  // Without the table: the defaults the collector and receivers use.
+  const auto d = torq::ops::parse_config(std::string(kBase) + kUdpMode + back, "d.toml");
+  EXPECT_FALSE(d.mode.resend.present);
+  EXPECT_EQ(d.mode.resend.history_frames, 8192u);
+  EXPECT_EQ(d.mode.resend.burst, 4096u);
+  EXPECT_EQ(d.mode.resend.per_second, 100000u);
+  EXPECT_EQ(d.mode.resend.retry_us, 500u);
+  const auto c = torq::ops::parse_config(std::string(kBase) + kUdpMode + back +
+      "[mode.resend]\nhistory_frames = 32768\nburst = 2000\nper_second = 50000\nretry_us = 300\n", "r.toml");
+  EXPECT_TRUE(c.mode.resend.present);
+  EXPECT_EQ(c.mode.resend.history_frames, 32768u);
+  EXPECT_EQ(c.mode.resend.burst, 2000u);
+  EXPECT_EQ(c.mode.resend.per_second, 50000u);
+  EXPECT_EQ(c.mode.resend.retry_us, 300u);
+  const auto off = torq::ops::parse_config(std::string(kBase) + kUdpMode + back + "[mode.resend]\nhistory_frames = 0\n", "o.toml");
+  EXPECT_EQ(off.mode.resend.history_frames, 0u) << "0 keeps no history: every resend is answered unavailable";
+  auto other = c;
+  other.mode.resend.burst = 1;
+  EXPECT_FALSE(torq::ops::diff_reloadable(c, other).allowed()) << "the history is allocated at start-up";
+}
+
+TEST(Config, ShouldNameEveryBadResendKey) {
+  const std::string text = std::string(kBase) + kUdpMode +
+      "[mode.resend]\nhistory_frames = 1000\nburst = 0\nper_second = 200000000\nretry_us = 10\nwindow = 4\n";
+  const auto issues = errors_of(text);
+  std::set<std::string> keys;
+  for (const auto& i : issues) keys.insert(i.key);
+  EXPECT_TRUE(keys.count("mode.resend.history_frames"));  // not a power of two
+  EXPECT_TRUE(keys.count("mode.resend.burst"));           // below 1
+  EXPECT_TRUE(keys.count("mode.resend.per_second"));      // above 1e8
+  EXPECT_TRUE(keys.count("mode.resend.retry_us"));        // below 50 µs
+  EXPECT_TRUE(keys.count("mode.resend.window"));          // unknown key
+  EXPECT_TRUE(keys.count("mode.resend"));                 // no market_data_requests link
+  EXPECT_EQ(static_cast<int>(std::find_if(issues.begin(), issues.end(), [](const auto& i) { return i.key == "mode.resend.history_frames"; })->line),
+            line_of(text, "history_frames = 1000"));
+  const auto big = errors_of(std::string(kBase) + kUdpMode + "market_data_requests = \"udp://10.0.0.7:5009\"\n"
+                             "[mode.resend]\nhistory_frames = 131072\n");
+  ASSERT_EQ(big.size(), 1u);
+  EXPECT_EQ(big[0].key, "mode.resend.history_frames");  // above 65536 frames (96 MiB)
+}
+
 TEST(Config, ShouldNameEveryBadNicKey) {
   const std::string text = std::string(kBase) + kUdpMode +
       "[nic]\nbackend = \"rdma\"\narbitrate = true\narbiter_window = 100\n"

@@ -863,7 +863,7 @@ class Loader {
   void mode(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "mode", false);
     if (t == nullptr) return;
-    check_keys(*t, "mode", {"mode", "roles", "links"});
+    check_keys(*t, "mode", {"mode", "roles", "links", "resend"});
     if (auto m = string_at(*t, "mode", "mode.mode", false)) {
       if (*m == "monolith") cfg.mode.mode = DeployMode::monolith;
       else if (*m == "distributed") cfg.mode.mode = DeployMode::distributed;
@@ -919,6 +919,24 @@ class Loader {
       if (q->second.rfind("udp://", 0) != 0 || a == cfg.mode.links.end() || a->second.rfind("udp://", 0) != 0)
         issue("mode.links.market_data_requests", line_of(*t),
               "snapshot requests are the back channel of a udp:// market_data link: both must be udp://");
+    }
+    if (const toml::node* rn = t->get("resend")) {
+      const auto* r = rn->as_table();
+      ResendConfig& rc = cfg.mode.resend;
+      if (r == nullptr) {
+        issue("mode.resend", line_of(*rn), "expected a table [mode.resend]");
+      } else {
+        rc.present = true;
+        check_keys(*r, "mode.resend", {"history_frames", "burst", "per_second", "retry_us"});
+        set_uint(*r, "history_frames", "mode.resend", false, rc.history_frames, 0, 65536);
+        if (const toml::node* h = r->get("history_frames"); h && rc.history_frames != 0 && !std::has_single_bit(rc.history_frames))
+          issue("mode.resend.history_frames", line_of(*h), "must be 0 (no resends) or a power of two");
+        set_uint(*r, "burst", "mode.resend", false, rc.burst, 1, 1'000'000);
+        set_uint(*r, "per_second", "mode.resend", false, rc.per_second, 1, 100'000'000);
+        set_uint(*r, "retry_us", "mode.resend", false, rc.retry_us, 50, 1'000'000);
+        if (!cfg.mode.links.count("market_data_requests"))
+          issue("mode.resend", line_of(*rn), "resends travel on the back channel: set mode.links.market_data_requests");
+      }
     }
     if (const auto b = cfg.mode.links.find("market_data_b"); b != cfg.mode.links.end()) {
       const auto a = cfg.mode.links.find("market_data");

@@ -59,6 +59,7 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
   if (c.strategy.gas_units_2hop != 0) o.gas_units_2hop = c.strategy.gas_units_2hop;
   if (c.strategy.gas_units_3hop != 0) o.gas_units_3hop = c.strategy.gas_units_3hop;
   o.gas_limit_headroom_pct = c.strategy.gas_limit_headroom_pct;
+  o.resend = c.mode.resend;
   for (const auto& [name, link] : c.mode.links) {
     if (name == "market_data") o.md_link = link;
     if (name == "market_data_b") o.md_link_b = link;

@@ -657,7 +657,11 @@ struct Pipeline::Impl {
                                                                  auto* self = static_cast<Impl*>(c);
                                                                  if (auto* s = self->session_for_requests.load(std::memory_order_acquire)) s->request_resnapshot();
                                                                }, this},
-                                         5'000'000'000ULL);
+                                         5'000'000'000ULL,
+                                         ResendLimits{opt.resend.history_frames, opt.resend.burst, opt.resend.per_second});
+          log_line("market data back channel " + opt.md_request_link + ": resends from the last " +
+                   std::to_string(opt.resend.history_frames) + " frames, " + std::to_string(opt.resend.burst) + " at once, " +
+                   std::to_string(opt.resend.per_second) + " a second");
         }
       }
     }
@@ -669,7 +673,8 @@ struct Pipeline::Impl {
         // With a back channel, holes wait in the reorder buffer for a resend (one line too).
         if (!opt.md_request_link.empty()) rx.arbitrate = true;
         md_ingress = std::make_unique<LinkIngress>("market_data", rx, producer_of(*md_ingress_pub, md_local));
-        if (!opt.md_request_link.empty()) md_ingress->request_from(opt.md_request_link, kSourceMdLink);
+        if (!opt.md_request_link.empty())
+          md_ingress->request_from(opt.md_request_link, kSourceMdLink, std::uint64_t{opt.resend.retry_us} * 1000);
         log_line("market data link " + md_link + ": " + md_ingress->describe());
       }
       signal_pub = std::make_unique<mycelium::Publisher>(mycelium::Publisher::open(sig_local));

@@ -130,10 +130,23 @@ struct CoresConfig {  // -1: not pinned
   bool operator==(const CoresConfig&) const = default;
 };
 
+// [mode.resend]: resends on the market-data back channel (mode.links.market_data_requests). The
+// collector keeps its last history_frames frames and serves resends within a budget of burst
+// frames refilled at per_second; a receiver asks again for a hole still open after retry_us.
+struct ResendConfig {
+  bool present = false;                 // the file has a [mode.resend] table
+  std::uint32_t history_frames = 8192;  // a power of two up to 65536 (1.5 KiB each); 0: no resends
+  std::uint32_t burst = 4096;           // frames served at once, 1 .. 1 000 000
+  std::uint32_t per_second = 100'000;   // budget refill, 1 .. 100 000 000 frames a second
+  std::uint32_t retry_us = 500;         // receiver: ask again after this long, 50 .. 1 000 000 µs
+  bool operator==(const ResendConfig&) const = default;
+};
+
 struct ModeConfig {
   DeployMode mode = DeployMode::monolith;
   std::vector<Role> roles;                        // distributed: roles this host runs
   std::map<std::string, std::string> links;       // link name -> transport ("shm:/torq-md", "udp://…")
+  ResendConfig resend;                            // [mode.resend]
   bool operator==(const ModeConfig&) const = default;
 };
 

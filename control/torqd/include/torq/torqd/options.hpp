@@ -133,7 +133,8 @@ struct Options {
   bool api_serve_own = false;  // [api] serve_own: serve this process's own API whatever its roles
   std::string md_link = "shm:/torq-md";         // distributed: collector → strategy
   std::string md_link_b;                        // distributed, udp:// only: line B (sent on both, merged A/B)
-  std::string md_request_link;                  // udp:// back channel: receivers ask the collector for snapshots
+  std::string md_request_link;                  // udp:// back channel: receivers ask the collector for snapshots and resends
+  ops::ResendConfig resend;                     // [mode.resend]: the back channel's history, budget and retry
   // Largest market-data frame the collector builds (0: the protocol's 65000). Set to 1472 (an
   // Ethernet MTU's UDP payload) when the market-data link is udp://, so no frame is IP-fragmented
   // and every frame fits one DPDK mbuf; snapshots are split into more frames instead.
