@@ -1,5 +1,6 @@
-// tests/e2e/net_util.hpp — a free UDP port on loopback for tests that open udp:// links (bound and
-// released: nothing else in a test run races for it). Header-only, test code.
+// tests/e2e/net_util.hpp — network helpers for tests that open udp:// links: a free UDP port on
+// loopback (bound and released: nothing else in a test run races for it) and a veth pair whose one
+// end DPDK's net_af_packet reads (root only). Header-only, test code, single-threaded use.
 #pragma once
 
 #include <arpa/inet.h>
@@ -8,6 +9,10 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 namespace torq::e2e {
 
@@ -22,5 +27,41 @@ inline std::uint16_t free_udp_port() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
+
+// A veth pair in this network namespace: the kernel side (with an address and a static neighbour
+// entry for the DPDK side's address) and the DPDK side (no address; read by net_af_packet).
+// `octet` and `tag` keep the pairs of different test binaries apart (10.<octet>.x.0/24, tq<tag>*).
+class VethPair {
+ public:
+  explicit VethPair(int octet = 79, char tag = 'd') {
+    const std::string id = std::to_string(::getpid() % 100000);
+    dpdk_ = std::string("tq") + tag + "d" + id;
+    kernel_ = std::string("tq") + tag + "k" + id;
+    const std::string net = "10." + std::to_string(octet) + "." + std::to_string(::getpid() % 250) + ".";
+    const std::string mac = "02:00:00:00:" + std::to_string(octet % 100) + ":01";
+    dpdk_ip_ = net + "1";
+    ok_ = sh("ip link add " + dpdk_ + " type veth peer name " + kernel_) && sh("ip link set " + dpdk_ + " address " + mac) &&
+          sh("ip link set " + dpdk_ + " up") && sh("ip addr add " + net + "2/24 dev " + kernel_) &&
+          sh("ip link set " + kernel_ + " up") && sh("ip neigh replace " + dpdk_ip_ + " lladdr " + mac + " dev " + kernel_);
+  }
+  ~VethPair() { (void)sh("ip link del " + kernel_); }  // deletes both ends
+  VethPair(const VethPair&) = delete;
+  VethPair& operator=(const VethPair&) = delete;
+  [[nodiscard]] bool ok() const { return ok_; }
+  const std::string& dpdk_iface() const { return dpdk_; }
+  const std::string& dpdk_ip() const { return dpdk_ip_; }
+  std::string kernel_ip() const { return dpdk_ip_.substr(0, dpdk_ip_.size() - 1) + "2"; }
+  std::string kernel_mac() const {
+    std::ifstream f("/sys/class/net/" + kernel_ + "/address");
+    std::string m((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    return m;
+  }
+
+ private:
+  static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
+  std::string dpdk_, kernel_, dpdk_ip_;
+  bool ok_ = false;
+};
 
 }  // namespace torq::e2e

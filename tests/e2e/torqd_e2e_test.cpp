@@ -885,47 +885,13 @@ TEST_F(TorqdEndToEnd, ShouldSnapshotAgainForAStrategyThatJoinsAUdpLinkLate) {
   EXPECT_NE(after, before);
 }
 
-// A veth pair in this network namespace: the kernel side (with an address and a static neighbour
-// entry for the DPDK side's address) and the DPDK side (no address; read by net_af_packet).
-class VethPair {
- public:
-  VethPair() {
-    const std::string id = std::to_string(::getpid() % 100000);
-    dpdk_ = "tqdd" + id;
-    kernel_ = "tqdk" + id;
-    const std::string net = "10.79." + std::to_string(::getpid() % 250) + ".";
-    dpdk_ip_ = net + "1";
-    ok_ = sh("ip link add " + dpdk_ + " type veth peer name " + kernel_) &&
-          sh("ip link set " + dpdk_ + " address 02:00:00:00:79:01") && sh("ip link set " + dpdk_ + " up") &&
-          sh("ip addr add " + net + "2/24 dev " + kernel_) && sh("ip link set " + kernel_ + " up") &&
-          sh("ip neigh replace " + dpdk_ip_ + " lladdr 02:00:00:00:79:01 dev " + kernel_);
-  }
-  ~VethPair() { (void)sh("ip link del " + kernel_); }  // deletes both ends
-  VethPair(const VethPair&) = delete;
-  VethPair& operator=(const VethPair&) = delete;
-  [[nodiscard]] bool ok() const { return ok_; }
-  const std::string& dpdk_iface() const { return dpdk_; }
-  const std::string& dpdk_ip() const { return dpdk_ip_; }
-  std::string kernel_ip() const { return dpdk_ip_.substr(0, dpdk_ip_.size() - 1) + "2"; }
-  std::string kernel_mac() const {
-    std::string m = read_file("/sys/class/net/" + kernel_ + "/address");
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    return m;
-  }
-
- private:
-  static bool sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
-  std::string dpdk_, kernel_, dpdk_ip_;
-  bool ok_ = false;
-};
-
 TEST_F(TorqdEndToEnd, ShouldTradeWhenTheStrategyReceivesMarketDataThroughDpdk) {
   // The kernel-bypass path in torqd: the collector sends market data over kernel UDP into a veth
   // pair; the strategy process's [nic] section starts DPDK's EAL (no hugepages) and polls the
   // other end with net_af_packet; the frames reach the strategy ring, the signal the executor.
   if (!torq::nic::dpdk::available()) GTEST_SKIP() << "torqd built without DPDK";
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a veth pair";
-  VethPair veth;
+  torq::e2e::VethPair veth;
   if (!veth.ok()) GTEST_SKIP() << "veth pairs unavailable";
   const std::string port = std::to_string(free_udp_port());
   const std::string md = "udp://" + veth.dpdk_ip() + ":" + port;
@@ -968,7 +934,7 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenTheCollectorSendsMarketDataThroughDpdk) {
   // torq::nic); a strategy+executor process receives them with a kernel socket on the other end.
   if (!torq::nic::dpdk::available()) GTEST_SKIP() << "torqd built without DPDK";
   if (::geteuid() != 0) GTEST_SKIP() << "needs root for a veth pair";
-  VethPair veth;
+  torq::e2e::VethPair veth;
   if (!veth.ok()) GTEST_SKIP() << "veth pairs unavailable";
   const std::string md = "udp://" + veth.kernel_ip() + ":" + std::to_string(free_udp_port());
   const std::string sig = "shm:/torqd-e2e-" + std::to_string(::getpid()) + "-dpdktx-sig?unlink=1";

@@ -5,8 +5,9 @@
 // lost datagram is counted as a gap, that a restarted publisher is accepted (also behind the
 // reorder buffer), that A/B lines are merged without duplicates, that the back channel's resends
 // (through a lossy UDP hop) fill lost frames and a lost tail in order, fall back to a gap and a
-// snapshot request when they cannot, and are counted when the history no longer holds them, and
-// that a full local ring drops and counts instead of blocking. The
+// snapshot request when they cannot, and are counted when the history no longer holds them (the
+// repair once more with the receiver polling a veth pair through DPDK, root only), and that a full
+// local ring drops and counts instead of blocking. The
 // multicast case (udp://239.x:port?iface=lo, lines A and B on two groups) runs in a private network
 // namespace whose lo carries multicast (root only; skipped otherwise).
 #include <arpa/inet.h>
@@ -30,6 +31,7 @@
 #include "torq/control/event_publisher.hpp"
 #include "torq/mycelium/heartbeat.hpp"
 #include "torq/mycelium/transport.hpp"
+#include "torq/nic/dpdk.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/torqd/links.hpp"
 
@@ -376,9 +378,9 @@ struct LossyHop {
   mycelium::UdpSubscriber in;
   mycelium::UdpPublisher out;
   std::vector<std::uint64_t> once, always, dropped;
-  LossyHop(std::uint16_t listen, std::uint16_t to)
+  LossyHop(std::uint16_t listen, const std::string& to)
       : in(mycelium::open_udp_subscriber(mycelium::parse_transport_config(udp(listen)))),
-        out(mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(to)))) {}
+        out(mycelium::open_udp_publisher(mycelium::parse_transport_config(to))) {}
   void pump() {
     (void)in.poll(
         [&](std::span<const std::byte> f) noexcept {
@@ -396,17 +398,20 @@ struct LossyHop {
   }
 };
 
-// Egress → lossy hop → ingress with the back channel on (reorder buffer, resend requests).
+// Egress → lossy hop → ingress with the back channel on (reorder buffer, resend requests). The
+// ingress reads a kernel socket on in_port, or what `rx_nic` ([nic] lines) names, with the hop
+// sending to `rx_link`.
 struct ResendLink {
   std::uint16_t hop_port = free_udp_port(), in_port = free_udp_port(), req_port = free_udp_port();
   Ring src, dst;
-  LossyHop hop{hop_port, in_port};
+  LossyHop hop;
   LinkIngress in;
   LinkEgress eg;
   std::atomic<int> snapshots_asked{0};
-  ResendLink(const std::string& tag, std::uint32_t history, std::uint64_t heartbeat_ns = 100'000'000, ResendLimits limits = {})
-      : src("links-src-rs" + tag), dst("links-dst-rs" + tag),
-        in("market_data", reorder(nic_config_for(ops::NicConfig{}, udp(in_port), "", -1)), dst.producer()),
+  ResendLink(const std::string& tag, std::uint32_t history, std::uint64_t heartbeat_ns = 100'000'000, ResendLimits limits = {},
+             const ops::NicConfig* rx_nic = nullptr, const std::string& rx_link = "")
+      : src("links-src-rs" + tag), dst("links-dst-rs" + tag), hop(hop_port, rx_link.empty() ? udp(in_port) : rx_link),
+        in("market_data", reorder(nic_config_for(rx_nic ? *rx_nic : ops::NicConfig{}, udp(in_port), "", -1)), dst.producer()),
         eg("market_data", {udp(hop_port)}, 12, src.consumer(), nullptr, heartbeat_ns) {
     in.request_from(udp(req_port), 12);
     eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &snapshots_asked},
@@ -437,6 +442,7 @@ struct ResendLink {
     ASSERT_EQ(req.try_publish(b.finish(1, 1)), mycelium::PublishResult::ok);
   }
   // Runs every stage until `want` frames arrived (want = 0: for all of `limit`) or `limit` passed.
+  // (A DPDK receiver polls its port in poll_once like a kernel one.)
   std::vector<std::uint32_t> run(std::size_t want, std::chrono::milliseconds limit = 2000ms) {
     std::vector<std::uint32_t> got;
     const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -471,6 +477,37 @@ TEST(TorqdLinks, ShouldResendLostFramesFromTheSourcesHistoryAndDeliverEveryFrame
   EXPECT_EQ(l.eg.stats().resend_unavailable.load(), 0u);
   EXPECT_EQ(l.eg.stats().frames.load(), 60u) << "resends are not new frames";
   EXPECT_EQ(l.snapshots_asked.load(), 0) << "no snapshot needed: the join request came after data, and no gap";
+}
+
+TEST(TorqdLinks, ShouldResendLostFramesToAReceiverPollingThroughDpdk) {
+  // The same repair on the kernel-bypass path: the receiver polls one end of a veth pair with
+  // DPDK's net_af_packet (EAL without hugepages) and runs the same reorder buffer; the hop sends
+  // into the other end; resend requests go back over a kernel socket as on the kernel path.
+  if (!nic::dpdk::available()) GTEST_SKIP() << "built without DPDK";
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root for a veth pair";
+  e2e::VethPair veth(78, 'l');
+  if (!veth.ok()) GTEST_SKIP() << "veth pairs unavailable";
+  ops::NicConfig n;
+  n.present = true;
+  n.backend = ops::NicBackend::dpdk;
+  n.hugepages = "none";
+  n.eal_memory_mb = 256;
+  ops::NicLineConfig line;
+  line.name = "A";
+  line.address = veth.dpdk_ip() + ":" + std::to_string(free_udp_port());
+  line.dpdk_device = "net_af_packet0,iface=" + veth.dpdk_iface() + ",qpairs=1";
+  n.lines.push_back(line);
+  ResendLink l("d", 64, 100'000'000, {}, &n, "udp://" + line.address);
+  ASSERT_EQ(l.in.backend(), nic::Backend::dpdk) << l.in.describe();
+  l.hop.once = {5, 17, 18, 40};
+  l.publish(1, 60);
+  EXPECT_EQ(l.run(60, 5000ms), iota(1, 60)) << "every frame, in order, none lost";
+  EXPECT_EQ(l.hop.dropped.size(), 4u);
+  EXPECT_EQ(l.in.stats().gaps.load(), 0u);
+  EXPECT_EQ(l.in.stats().late.load(), 4u) << "the four resent frames filled the holes";
+  EXPECT_EQ(l.in.stats().delivered.load(), 60u);
+  EXPECT_GE(l.in.stats().resend_requests_sent.load(), 3u);
+  EXPECT_GE(l.eg.stats().frames_resent.load(), 4u);
 }
 
 TEST(TorqdLinks, ShouldResendALostTailThatOnlyAHeartbeatReveals) {
