@@ -11,6 +11,8 @@
 //  - the audit log never reads as corrupt (torq-audit exit 0 or 2 while running, 0 after the stop);
 //  - the pipeline kept up: market events keep arriving in the last third, block lag at the end
 //    <= 3, trades mined, torqd exits 0 on SIGTERM.
+// The market driver is restarted once (another seed, the time left) if it dies mid-run; its last
+// log lines are printed and kept in the report's driver_restarts. It must finish cleanly.
 // Records the RSS series summary, counters and latency percentiles (/api/latency, the summary's
 // tick_to_signed_tx_ns) in <out>/robustness-soak-<N>s.json.
 // Usage: node soak.test.mjs --torqd PATH --torq-audit PATH [--out DIR]; exit 77 = skipped.
@@ -41,10 +43,24 @@ async function main() {
   const t = await new Torqd(opt.torqd, dir, 'torqd', ['--config', config, '--manifest', chain.manifestPath, '--key-file', chain.keyFile,
     '--contract', chain.contract, '--audit', auditFile]).ready();
   log(`torqd ready (pid ${t.pid}, API port ${t.port}); driver at ${rate} actions/s for ${seconds} s`);
-  const driverOut = fs.openSync(path.join(dir, 'driver.log'), 'w');
-  driver = spawn('node', [path.join(ROOT, 'chain', 'driver.mjs'), '--manifest', chain.manifestPath, '--rate', String(rate),
-    '--duration-s', String(seconds), '--seed', '7'], { stdio: ['ignore', driverOut, driverOut] });
-  const driverExit = new Promise((r) => driver.on('exit', (code) => r(code)));
+  // The market driver is the load, not the system under test: if it dies mid-run (its last log
+  // lines, with the error and stack, go to the output), it is restarted once with another seed for
+  // the time left, so that torqd still gets the whole soak; a second death fails the test.
+  const driverLogs = [];
+  let driverExit = null;
+  let driverCode = null;
+  const startDriver = (seed, durationS) => {
+    const file = path.join(dir, `driver-${driverLogs.length}.log`);
+    driverLogs.push(file);
+    const out = fs.openSync(file, 'w');
+    driverCode = null;
+    driver = spawn('node', [path.join(ROOT, 'chain', 'driver.mjs'), '--manifest', chain.manifestPath, '--rate', String(rate),
+      '--duration-s', String(durationS), '--seed', String(seed)], { stdio: ['ignore', out, out] });
+    driverExit = new Promise((r) => driver.on('exit', (code, sig) => r((driverCode = code ?? sig))));
+  };
+  const driverTail = (file) => fs.readFileSync(file, 'utf8').split('\n').filter((x) => x.trim()).slice(-12);
+  startDriver(7, seconds);
+  report.driver_restarts = [];
 
   const rss = [];
   const metricSamples = [];
@@ -53,6 +69,13 @@ async function main() {
   for (let i = 1; i <= seconds; i++) {
     await sleep(Math.max(0, start + i * 1000 - Date.now()));
     if (t.exited) break;
+    if (driverCode !== null && driverCode !== 0 && report.driver_restarts.length === 0 && seconds - i >= 5) {
+      log(`driver died at t=${i}s (exit ${driverCode}); its last lines:`);
+      const tail = driverTail(driverLogs.at(-1));
+      for (const l of tail) log(`  driver.log: ${l.slice(0, 400)}`);
+      report.driver_restarts.push({ t: i, exit: driverCode, tail });
+      startDriver(8, seconds - i);
+    }
     rss.push(t.rssKiB());
     if (i % 5 === 0) {
       const m = parseMetrics(await apiGet(t.port, token, '/metrics'));
@@ -66,12 +89,12 @@ async function main() {
     }
   }
   check(!t.exited, `torqd ran the whole soak (${rss.length} s)`);
-  const driverCode = await Promise.race([driverExit, sleep(15000).then(() => 'timeout')]);
-  const driverLog = fs.readFileSync(path.join(dir, 'driver.log'), 'utf8').split('\n');
+  const lastCode = await Promise.race([driverExit, sleep(15000).then(() => 'timeout')]);
+  const driverLog = fs.readFileSync(driverLogs.at(-1), 'utf8').split('\n');
   const driverSummary = driverLog.filter((l) => l.includes('"summary"')).pop();
-  check(driverCode === 0, `driver finished (exit ${driverCode}): ${driverSummary ?? 'no summary'}`);
+  check(lastCode === 0, `driver finished (exit ${lastCode}, restarted ${report.driver_restarts.length} time(s) after dying): ${driverSummary ?? 'no summary'}`);
   // What stopped a failed driver: its last lines (the error, its stack) go to the test's output.
-  if (driverCode !== 0) for (const l of driverLog.filter((x) => x.trim()).slice(-12)) log(`  driver.log: ${l.slice(0, 400)}`);
+  if (lastCode !== 0) for (const l of driverTail(driverLogs.at(-1))) log(`  driver.log: ${l.slice(0, 400)}`);
 
   // Memory.
   const n = rss.length;
