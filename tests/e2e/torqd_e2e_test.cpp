@@ -860,12 +860,17 @@ TEST_F(TorqdEndToEnd, ShouldSnapshotAgainForAStrategyThatJoinsAUdpLinkLate) {
   // Over UDP a receiver that starts after the collector has missed the start-up snapshots. With
   // a request link it asks for them (SnapshotRequest back to the collector, which snapshots every
   // pool again at the head) and then trades like one that was there from the start. Without
-  // them its book would hold only the dislocated pool (from its Sync) and find no cycle.
+  // them its book would hold only the dislocated pool (from its Sync) and find no cycle. The
+  // collector takes its links and [mode.resend] limits from a config file.
   const std::string md = "udp://127.0.0.1:" + std::to_string(free_udp_port());
   const std::string req = "udp://127.0.0.1:" + std::to_string(free_udp_port());
   const std::string sig = "shm:/torqd-e2e-" + std::to_string(::getpid()) + "-late-sig?unlink=1";
   const std::string before = usdc_balance(contract_);
-  const pid_t co = start_torqd("late-collector", {"--role", "collector", "--md-link", md, "--md-request-link", req});
+  const fs::path cfg = write_config("late-collector", false, "",
+                                    "[mode]\nmode = \"distributed\"\nroles = [\"collector\"]\n[mode.links]\nmarket_data = \"" + md +
+                                        "\"\nmarket_data_requests = \"" + req + "\"\nsignals = \"" + sig +
+                                        "\"\n[mode.resend]\nhistory_frames = 4096\nburst = 512\n");
+  const pid_t co = start_torqd("late-collector", {"--config", cfg.string()});
   ASSERT_GT(co, 0);
   std::this_thread::sleep_for(500ms);  // its snapshots have gone out to nobody
   const pid_t st = start_torqd("late-trader", {"--role", "strategy,executor", "--md-link", md, "--md-request-link", req,
@@ -877,6 +882,9 @@ TEST_F(TorqdEndToEnd, ShouldSnapshotAgainForAStrategyThatJoinsAUdpLinkLate) {
   const TorqdRun rs = stop_torqd("late-trader", st);
   EXPECT_EQ(rc.exit_code, 0) << rc.err;
   EXPECT_EQ(rs.exit_code, 0) << rs.err;
+  EXPECT_NE(rc.err.find("market data back channel " + req + ": resends from the last 4096 frames, 512 at once, 100000 a second"),
+            std::string::npos)
+      << rc.err;
   EXPECT_GE(num(rc.summary, "resnapshots_requested"), 1U) << rc.summary;
   EXPECT_GE(json_path_num(rc.summary, "links", "market_data_out", "snapshot_requests"), 1U) << rc.summary;
   EXPECT_GE(json_path_num(rs.summary, "links", "market_data_in", "snapshot_requests"), 1U) << rs.summary;
