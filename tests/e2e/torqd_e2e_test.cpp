@@ -920,6 +920,16 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenTheStrategyReceivesMarketDataThroughDpdk) {
   ASSERT_GT(co, 0);
   std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
+  // The strategy process serves the operator surface: its link bridge is in /metrics and /api/status.
+  const int api = api_port("dpdk-strategy");
+  ASSERT_GT(api, 0);
+  const std::string metrics = api_get(api, "/metrics");
+  const std::string frames_in = "torq_link_frames_total{link=\"market_data\",direction=\"in\"} ";
+  const auto at = metrics.find(frames_in);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GT(std::strtoull(metrics.c_str() + at + frames_in.size(), nullptr, 10), 0ULL);
+  EXPECT_NE(metrics.find("torq_link_gaps_total{link=\"market_data\",direction=\"in\"} 0"), std::string::npos) << metrics;
+  EXPECT_NE(api_get(api, "/api/status").find("\"links\":[{\"name\":\"market_data\",\"direction\":\"in\""), std::string::npos);
   const TorqdRun rc = stop_torqd("dpdk-collector", co);
   const TorqdRun rs = stop_torqd("dpdk-strategy", st);
   const TorqdRun re = stop_torqd("dpdk-executor", ex);

@@ -65,6 +65,7 @@ Snapshot strategy_snapshot() {
   s.status.chain_id = 137;
   s.status.rings.push_back({"market_data", 1 << 20, 0, 0});
   s.status.rings.push_back({"signals", 1 << 18, 128, 2});
+  s.status.links.push_back({"market_data", true, 900, 2, 5, 1, 7, 2, 3, 0, 0});
   s.status.ready = true;
   s.pools.push_back({"0xaaa", "quickswap", "WETH", "USDC", 3000, 0, false, ""});
   s.pools.push_back({"0xbbb", "uniswap-v3", "WETH", "USDC", 500, 0, false, ""});
@@ -126,6 +127,8 @@ TEST(SnapshotCodec, ShouldRoundTripEveryFieldExactly) {
   s.pools = c.pools;
   s.status.endpoints = c.status.endpoints;
   s.status.rings = c.status.rings;
+  s.status.links = strategy_snapshot().status.links;
+  s.status.links.push_back({"market_data", false, 905, 0, 0, 0, 0, 2, 3, 6, 1});
   s.status.kill_switch = true;
   s.status.kill_reason = "operator: \"maintenance\"\n";
   s.status.upstreams.push_back({"http://127.0.0.1:1", "strategy", false, "connection refused", 5, 6, 7, 8});
@@ -144,6 +147,15 @@ TEST(SnapshotCodec, ShouldRoundTripEveryFieldExactly) {
   EXPECT_EQ(back->status.breaker, BreakerState::open);
   EXPECT_EQ(back->status.kill_reason, s.status.kill_reason);
   EXPECT_EQ(back->status.upstreams.at(0).error, "connection refused");
+  EXPECT_EQ(back->status.links, s.status.links);
+  // A role process of an older build sends no "links": still a valid snapshot, with none.
+  std::string old = text;
+  const auto at = old.find(",\"links\":[");
+  ASSERT_NE(at, std::string::npos);
+  old.erase(at, old.find(']', at) + 1 - at);
+  const auto without = decode_snapshot(old, &err);
+  ASSERT_TRUE(without.has_value()) << err;
+  EXPECT_TRUE(without->status.links.empty());
   ASSERT_EQ(back->latency.size(), 2U);
   const LatencyHistogram& h = back->latency[0].histogram;
   const LatencyHistogram& o = s.latency[0].histogram;
@@ -227,6 +239,10 @@ TEST(MergeSnapshots, ShouldCombineTheRoleProcessesIntoOneOperatorView) {
   EXPECT_EQ(m.status.rings[0].name, "collector:market_data");
   EXPECT_EQ(m.status.rings[2].name, "strategy:signals");
   EXPECT_EQ(m.status.rings[2].drops, 2U);
+  // Link bridges too.
+  ASSERT_EQ(m.status.links.size(), 1U);
+  EXPECT_EQ(m.status.links[0].name, "strategy:market_data");
+  EXPECT_EQ(m.status.links[0].late, 7U);
   EXPECT_EQ(m.status.breaker, BreakerState::open);
   EXPECT_EQ(m.status.last_event_unix_ns, 1'700'000'000'500'000'000);
   // Pools: freshness and quarantine from the collector although the strategy lists them too.

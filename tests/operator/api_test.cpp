@@ -41,6 +41,8 @@ void fill(OperatorState& st) {
   s.last_event_unix_ns = unix_now_ns();
   s.endpoints.push_back({"wss://user:secret@node.example/v2/APIKEY123", true, 2, 1000});
   s.rings.push_back({"market_data", 1 << 20, 1 << 18, 7});
+  s.links.push_back({"market_data", true, 5000, 1, 2, 3, 4, 1, 6, 0, 0});
+  s.links.push_back({"market_data", false, 5003, 0, 0, 0, 0, 1, 6, 9, 2});
   st.set_status(s);
   st.set_pools({{"0x853Ee4b2A13f8a742d64C8F088bE7bA2131f670d", "quickswap", "WETH", "USDC.e", 3000, 999, false, ""},
                 {"0x6e7a5FAFcec6BB1e78bAE2A1F0B612012BF14827", "quickswap", "WMATIC", "USDC.e", 3000, 900, false, ""},
@@ -168,6 +170,15 @@ TEST_F(ApiTest, ShouldServeStatusWithRedactedEndpointUrl) {
   EXPECT_EQ(v.find("endpoints")->items().at(0).find("url")->text(), "wss://node.example");
   EXPECT_EQ(r.body.find("APIKEY123"), std::string::npos);
   EXPECT_EQ(r.body.find("secret"), std::string::npos);
+  // The udp:// link bridges, one row per direction.
+  const auto& links = v.find("links")->items();
+  ASSERT_EQ(links.size(), 2u);
+  EXPECT_EQ(links[0].find("direction")->text(), "in");
+  EXPECT_EQ(links[0].find("gaps")->as_uint(), 1u);
+  EXPECT_EQ(links[0].find("late")->as_uint(), 4u);
+  EXPECT_EQ(links[1].find("direction")->text(), "out");
+  EXPECT_EQ(links[1].find("resent")->as_uint(), 9u);
+  EXPECT_EQ(links[1].find("resend_unavailable")->as_uint(), 2u);
 }
 
 TEST_F(ApiTest, ShouldRefuseRequestWithoutOrWithWrongToken) {
@@ -331,6 +342,17 @@ TEST_F(ApiTest, ShouldExposeWellFormedPrometheusTextWithMonotonicHistogramBucket
   EXPECT_EQ(count, 5);
   EXPECT_NE(r.body.find("torq_opportunities_rejected_total{reason=\"stale_state\"} 4"), std::string::npos);
   EXPECT_NE(r.body.find("torq_ring_drops_total{ring=\"market_data\"} 7"), std::string::npos);
+  // Link bridges: each family only for the direction where it means something.
+  EXPECT_NE(r.body.find("torq_link_frames_total{link=\"market_data\",direction=\"in\"} 5000"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_frames_total{link=\"market_data\",direction=\"out\"} 5003"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_gaps_total{link=\"market_data\",direction=\"in\"} 1"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_missing_frames_total{link=\"market_data\",direction=\"in\"} 2"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_late_total{link=\"market_data\",direction=\"in\"} 4"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_resend_requests_total{link=\"market_data\",direction=\"out\"} 6"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_frames_resent_total{link=\"market_data\",direction=\"out\"} 9"), std::string::npos);
+  EXPECT_NE(r.body.find("torq_link_resend_unavailable_total{link=\"market_data\",direction=\"out\"} 2"), std::string::npos);
+  EXPECT_EQ(r.body.find("torq_link_gaps_total{link=\"market_data\",direction=\"out\"}"), std::string::npos) << "a sender has no gaps";
+  EXPECT_EQ(r.body.find("torq_link_frames_resent_total{link=\"market_data\",direction=\"in\"}"), std::string::npos);
   EXPECT_NE(r.body.find("torq_events_total{type=\"v2_sync\"} 10"), std::string::npos);
   EXPECT_NE(r.body.find("torq_realized_pnl_usd 3.10000000"), std::string::npos);
   // 200, 300, 400 ns are <= 511 ns; 5000 is not.

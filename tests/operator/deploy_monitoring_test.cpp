@@ -77,6 +77,8 @@ Exposition render_full_exposition() {
   s.last_event_unix_ns = unix_now_ns();
   s.endpoints.push_back({"wss://node.example/ws", true, 1, 1000});
   s.rings.push_back({"market_data", 1 << 20, 1 << 10, 0});
+  s.links.push_back({"market_data", true, 10, 0, 0, 0, 1, 1, 1, 0, 0});
+  s.links.push_back({"market_data", false, 10, 0, 0, 0, 0, 1, 1, 1, 0});
   s.upstreams.push_back({"http://127.0.0.1:8788", "executor", true, "", unix_now_ns(), 0, 0, 0});  // a standalone dashboard's
   st.set_status(s);
   RiskSnapshot r;

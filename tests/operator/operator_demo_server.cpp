@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
     st.kill_switch = commands.kill_flag().load();
     st.endpoints = {{"ws://127.0.0.1:8545", true, 0, block}, {"http://127.0.0.1:8545", tick % 40 < 35, tick / 40, block}};
     st.rings = {{"market_data", 1 << 20, (rnd() % 400) * 1024, 0}, {"signals", 1 << 16, (rnd() % 20) * 512, 0}};
+    // A udp:// market-data link in both directions, as a collector and a strategy would report it:
+    // 3 frames repaired by resends, one hole that could not be (1 frame lost, 2 unavailable).
+    st.links = {{"market_data", true, 4000 + tick * 10, 1, 1, 0, 3, 2, 4, 0, 0}, {"market_data", false, 4001 + tick * 10, 0, 0, 0, 0, 2, 4, 3, 2}};
     st.breaker = BreakerState::closed;
     // As a standalone dashboard would show them: its role processes, the strategy's API down.
     st.upstreams = {{"http://127.0.0.1:8788", "collector", true, "", unix_now_ns() - 120'000'000, 0, 0, 0},

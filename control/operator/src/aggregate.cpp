@@ -66,6 +66,10 @@ Snapshot merge_snapshots(const std::vector<UpstreamView>& ups, std::int64_t star
       r.name = row.roles + ":" + r.name;
       st.rings.push_back(std::move(r));
     }
+    for (LinkStatus l : us.links) {
+      l.name = row.roles + ":" + l.name;
+      st.links.push_back(std::move(l));
+    }
     if (breaker_rank(us.breaker) > breaker_rank(st.breaker)) st.breaker = us.breaker;
     st.breaker_until_unix_ns = std::max(st.breaker_until_unix_ns, us.breaker_until_unix_ns);
     if (us.kill_switch) {

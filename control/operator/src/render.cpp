@@ -57,6 +57,23 @@ void write_status(json::Writer& w, const Snapshot& s) {
     w.end_object();
   }
   w.end_array();
+  w.key("links").begin_array();  // distributed over udp://: the link bridges, one row per direction
+  for (const auto& l : st.links) {
+    w.begin_object();
+    w.key("name").str(l.name);
+    w.key("direction").str(l.ingress ? "in" : "out");
+    w.key("frames").num(l.frames);
+    w.key("gaps").num(l.gaps);
+    w.key("missing").num(l.missing);
+    w.key("duplicates").num(l.duplicates);
+    w.key("late").num(l.late);
+    w.key("snapshot_requests").num(l.snapshot_requests);
+    w.key("resend_requests").num(l.resend_requests);
+    w.key("resent").num(l.resent);
+    w.key("resend_unavailable").num(l.resend_unavailable);
+    w.end_object();
+  }
+  w.end_array();
   w.key("upstreams").begin_array();  // a standalone dashboard: the role processes it aggregates
   for (const auto& u : st.upstreams) {
     w.begin_object();
@@ -362,6 +379,31 @@ std::string render_prometheus(const Snapshot& s) {
   for (const auto& r : st.rings) p.sample("torq_ring_drops_total", "ring=\"" + label(r.name) + "\"", r.drops);
   p.family("torq_sequence_gaps_total", "counter", "Protocol V2 sequence gaps detected.");
   p.sample("torq_sequence_gaps_total", "", c.sequence_gaps);
+  if (!st.links.empty()) {  // distributed over udp://: per link bridge and direction (in, out)
+    const auto link_label = [](const LinkStatus& l) { return "link=\"" + label(l.name) + "\",direction=\"" + (l.ingress ? "in" : "out") + "\""; };
+    const auto family = [&](const char* name, const char* help, auto field, bool in, bool out) {
+      p.family(name, "counter", help);
+      for (const auto& l : st.links)
+        if (l.ingress ? in : out) p.sample(name, link_label(l), field(l));
+    };
+    family("torq_link_frames_total", "Frames through a udp:// link bridge: delivered in order (in), sent (out).",
+           [](const LinkStatus& l) { return l.frames; }, true, true);
+    family("torq_link_gaps_total", "Sequence holes a link's receiver could not fill (each asks for snapshots).",
+           [](const LinkStatus& l) { return l.gaps; }, true, false);
+    family("torq_link_missing_frames_total", "Frames lost in those holes.", [](const LinkStatus& l) { return l.missing; }, true, false);
+    family("torq_link_duplicates_total", "Frames a link's receiver dropped as already delivered.",
+           [](const LinkStatus& l) { return l.duplicates; }, true, false);
+    family("torq_link_late_total", "Frames that filled a hole late (a resend or the other line): repaired, not lost.",
+           [](const LinkStatus& l) { return l.late; }, true, false);
+    family("torq_link_snapshot_requests_total", "Snapshot requests: sent to the source (in), acted on (out).",
+           [](const LinkStatus& l) { return l.snapshot_requests; }, true, true);
+    family("torq_link_resend_requests_total", "Resend requests: sent to the source (in), received (out).",
+           [](const LinkStatus& l) { return l.resend_requests; }, true, true);
+    family("torq_link_frames_resent_total", "Frames the source sent again on request.", [](const LinkStatus& l) { return l.resent; },
+           false, true);
+    family("torq_link_resend_unavailable_total", "Frames asked for that the source no longer held or that were over its resend budget.",
+           [](const LinkStatus& l) { return l.resend_unavailable; }, false, true);
+  }
   p.family("torq_reorgs_total", "counter", "Chain reorganisations unwound.");
   p.sample("torq_reorgs_total", "", c.reorgs);
   p.family("torq_opportunities_found_total", "counter", "Profitable cycles found.");

@@ -151,6 +151,13 @@ std::string encode_snapshot(const Snapshot& s) {
     w.begin_object().key("name").str(r.name).key("capacity_bytes").num(r.capacity_bytes).key("used_bytes").num(r.used_bytes)
         .key("drops").num(r.drops).end_object();
   w.end_array();
+  w.key("links").begin_array();
+  for (const auto& l : st.links)
+    w.begin_object().key("name").str(l.name).key("ingress").boolean(l.ingress).key("frames").num(l.frames).key("gaps").num(l.gaps)
+        .key("missing").num(l.missing).key("duplicates").num(l.duplicates).key("late").num(l.late)
+        .key("snapshot_requests").num(l.snapshot_requests).key("resend_requests").num(l.resend_requests).key("resent").num(l.resent)
+        .key("resend_unavailable").num(l.resend_unavailable).end_object();
+  w.end_array();
   w.key("breaker").num(static_cast<std::uint64_t>(st.breaker)).key("breaker_until_unix_ns").num(st.breaker_until_unix_ns);
   w.key("kill_switch").boolean(st.kill_switch).key("kill_reason").str(st.kill_reason);
   w.key("last_event_unix_ns").num(st.last_event_unix_ns).key("ready").boolean(st.ready);
@@ -266,6 +273,16 @@ std::optional<Snapshot> decode_snapshot(std::string_view body, std::string* erro
   for (std::size_t i = 0; i < rings.size(); ++i) {
     Reader r = st.item("rings", rings[i], i);
     ss.rings.push_back(RingStatus{r.str("name"), r.u64("capacity_bytes"), r.u64("used_bytes"), r.u64("drops")});
+  }
+  // "links" is newer than the other fields: a role process of an older build sends none.
+  if (st.value() != nullptr && st.value()->is_object() && st.value()->find("links") != nullptr) {
+    const auto& links = st.array("links");
+    for (std::size_t i = 0; i < links.size(); ++i) {
+      Reader l = st.item("links", links[i], i);
+      ss.links.push_back(LinkStatus{l.str("name"), l.boolean("ingress"), l.u64("frames"), l.u64("gaps"), l.u64("missing"),
+                                    l.u64("duplicates"), l.u64("late"), l.u64("snapshot_requests"), l.u64("resend_requests"),
+                                    l.u64("resent"), l.u64("resend_unavailable")});
+    }
   }
   const std::uint64_t breaker = st.u64("breaker");
   if (breaker > static_cast<std::uint64_t>(BreakerState::half_open)) st.fail("breaker", "unknown state");

@@ -152,6 +152,12 @@ class Ctl {
       }
       print_table({"RING", "FILL", "USED", "CAPACITY", "DROPS"}, rows);
     }
+    if (const auto* l = d.find("links"); l != nullptr && l->is_array() && !l->items().empty()) {  // distributed over udp://
+      std::cout << '\n';
+      print_table({"LINK", "DIR", "FRAMES", "GAPS", "MISSING", "LATE", "DUPLICATES", "SNAPSHOT_REQ", "RESEND_REQ", "RESENT", "UNAVAILABLE"},
+                  rows_of(*l, {"name", "direction", "frames", "gaps", "missing", "late", "duplicates", "snapshot_requests",
+                               "resend_requests", "resent", "resend_unavailable"}));
+    }
     if (const auto* u = d.find("upstreams"); u != nullptr && u->is_array() && !u->items().empty()) {  // a standalone dashboard
       std::cout << '\n';
       print_table({"UPSTREAM", "ROLES", "UP", "LAST_OK_AGE_MS", "POLLS_FAILED", "COMMANDS_FAILED", "ERROR"},

@@ -60,6 +60,11 @@ function renderHealth(st) {
   fillRows('#upstreams', ups, (u) => [u.url, u.roles, el('span', u.up ? 'up' : 'down', u.up ? 'ok' : 'bad'),
                                       u.last_ok_age_ms === null ? '—' : u.last_ok_age_ms + ' ms', u.error]);
   fillRows('#rings', st.rings, (r) => [r.name, el('span', r.fill_pct.toFixed(1) + '%', r.fill_pct > 80 ? 'bad' : r.fill_pct > 50 ? 'warn' : 'ok'), r.drops]);
+  const links = st.links || [];
+  $('#links').hidden = links.length === 0;  // only a process with udp:// link bridges has rows
+  fillRows('#links', links, (l) => [l.name, l.direction, l.frames, el('span', String(l.gaps), l.gaps > 0 ? 'bad' : 'ok'),
+                                    el('span', String(l.late), l.late > 0 ? 'warn' : 'ok'),
+                                    l.direction === 'out' ? l.resent + ' / ' + l.resend_unavailable : '—']);
 }
 
 function renderPnl(p) {

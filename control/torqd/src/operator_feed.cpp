@@ -290,6 +290,11 @@ void OperatorFeed::tick() {
     st.rings.push_back(ops::RingStatus{r.name, r.capacity_bytes, r.used_bytes, drops});
   }
   st.rings.push_back(ops::RingStatus{"telemetry", kTelemetryQueueSize * sizeof(TelemetryRecord), 0, m.pipeline.telemetry_dropped()});
+  for (const Pipeline::LinkRow& l : m.pipeline.links()) {
+    // LinkRow's `resent` is per direction: frames that filled a hole (in), frames sent again (out).
+    st.links.push_back(ops::LinkStatus{l.name, l.ingress, l.frames, l.gaps, l.missing, l.duplicates, l.ingress ? l.resent : 0,
+                                       l.snapshot_requests, l.resend_requests, l.ingress ? 0 : l.resent, l.resend_unavailable});
+  }
   st.breaker = rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::Open)       ? ops::BreakerState::open
                : rv.breaker == static_cast<std::uint8_t>(risk::BreakerState::HalfOpen) ? ops::BreakerState::half_open
                                                                                         : ops::BreakerState::closed;

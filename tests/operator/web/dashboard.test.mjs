@@ -102,6 +102,11 @@ try {
   check(!ups.hidden && ups.rows.length === 3 && ups.rows[1].includes('strategy') && ups.rows[1].includes('down') &&
         ups.rows[1].includes('connection refused') && ups.rows[2].includes('executor') && ups.rows[2].includes('up'),
         `upstream processes of a standalone dashboard shown (${ups.rows.join(' | ')})`);
+  const links = await page.evaluate(() => ({ hidden: document.querySelector('#links').hidden,
+    rows: [...document.querySelectorAll('#links tbody tr')].map((r) => [...r.cells].map((c) => c.textContent)) }));
+  check(!links.hidden && links.rows.length === 2 && links.rows[0][1] === 'in' && links.rows[0][3] === '1' && links.rows[0][4] === '3' &&
+        links.rows[1][1] === 'out' && links.rows[1][5] === '3 / 2',
+        `udp:// link bridges shown: gaps, late, resent / unavailable (${links.rows.map((r) => r.join(' ')).join(' | ')})`);
   const health = await page.evaluate(() => document.querySelector('#health-list').textContent);
   check(health.includes('block lag') && health.includes('breaker'), 'health panel shows block lag and breaker');
   check(errors.length === 0, `no page errors ${errors.join('; ')}`);

@@ -112,6 +112,8 @@ try {
     'pool table: 17 pools with venue and tokens');
   const upsHidden = await page.evaluate(() => document.querySelector('#upstreams').hidden);
   check(upsHidden, 'no upstream table for a monolith');
+  const linksHidden = await page.evaluate(() => document.querySelector('#links').hidden);
+  check(linksHidden, 'no link table for a monolith (no udp:// links)');
   const tradesBefore = await page.evaluate(() => document.querySelectorAll('#trades tbody tr').length);
   check(tradesBefore === 0, `no trade row before the dislocation (${tradesBefore})`);
 

@@ -44,6 +44,26 @@ struct RingStatus {
   std::uint64_t drops = 0;      // frames refused because the ring was full (explicit back pressure)
 };
 
+// A udp:// link bridge of a distributed deployment (docs/torqd.md), one row per direction. "in":
+// frames delivered in order, sequence gaps and the frames lost in them, duplicates dropped, frames
+// that filled a hole late (a resend or line B), snapshot and resend requests sent to the source.
+// "out": frames sent, snapshot requests acted on, resend requests received, frames resent, frames
+// asked for that were no longer held or over the resend budget.
+struct LinkStatus {
+  std::string name;             // "market_data", "signals"
+  bool ingress = false;         // "in" (received) or "out" (sent)
+  std::uint64_t frames = 0;
+  std::uint64_t gaps = 0;
+  std::uint64_t missing = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t late = 0;
+  std::uint64_t snapshot_requests = 0;
+  std::uint64_t resend_requests = 0;
+  std::uint64_t resent = 0;
+  std::uint64_t resend_unavailable = 0;
+  bool operator==(const LinkStatus&) const = default;
+};
+
 // A standalone dashboard process (torqd --role dashboard, [dashboard] upstreams): one row per
 // role process whose operator surface it aggregates.
 struct UpstreamStatus {
@@ -70,6 +90,7 @@ struct StatusSnapshot {
   std::uint64_t head_block = 0;            // highest block seen from any node
   std::uint64_t local_block = 0;           // block the pool book is at
   std::vector<RingStatus> rings;
+  std::vector<LinkStatus> links;           // distributed over udp://: this process's link bridges
   BreakerState breaker = BreakerState::closed;
   std::int64_t breaker_until_unix_ns = 0;
   bool kill_switch = false;
