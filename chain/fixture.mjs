@@ -109,8 +109,11 @@ function rangeTicks(cur, s, r) {
  * it reaches EOF, so anvil dies with this node process even on SIGKILL.
  */
 async function startAnvil({ host, port, blockTime, log, stateFile = null, load = false }) {
+  // --max-persisted-states 0: anvil keeps the last ~500 block states in memory (a Polygon full node
+  // keeps 128) and writes none to ~/.foundry/anvil/tmp, which it never cleans up when it is
+  // stopped: a day of chain tests left 72 GB there and filled the disk.
   const args = ['--chain-id', String(CHAIN_ID), '--host', host, '--port', String(port), '--mnemonic', ANVIL_MNEMONIC,
-    '--accounts', '10', '--balance', '1000000', '--hardfork', 'cancun'];
+    '--accounts', '10', '--balance', '1000000', '--hardfork', 'cancun', '--max-persisted-states', '0'];
   if (stateFile) {
     if (load) args.push('--load-state', stateFile);
     args.push('--dump-state', stateFile);

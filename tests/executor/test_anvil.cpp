@@ -115,8 +115,9 @@ class Anvil {
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // no orphaned anvil if the test process dies
       std::freopen("/dev/null", "w", stdout);
       const std::string port = std::to_string(port_);
+      // No block states on disk: anvil never removes its ~/.foundry/anvil/tmp directory (chain/fixture.mjs).
       ::execl(bin.c_str(), bin.c_str(), "--chain-id", "137", "--port", port.c_str(), "--host", "127.0.0.1",
-              "--hardfork", "cancun", static_cast<char*>(nullptr));
+              "--hardfork", "cancun", "--max-persisted-states", "0", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);

@@ -89,7 +89,8 @@ function anvilPath() {
 
 async function startAnvil() {
   const args = ['--chain-id', '137', '--port', '0', '--host', '127.0.0.1', '--gas-limit', '1000000000000',
-    '--disable-code-size-limit', '--accounts', '2', '--hardfork', 'cancun'];
+    '--disable-code-size-limit', '--accounts', '2', '--hardfork', 'cancun',
+    '--max-persisted-states', '0'];  // no block states on disk (chain/fixture.mjs)
   const child = spawn(anvilPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const port = await new Promise((resolve, reject) => {
