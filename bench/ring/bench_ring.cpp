@@ -1,12 +1,13 @@
 // bench/ring/bench_ring.cpp — throughput and one-way latency of torq::ring::SpscProducer/Consumer
 // against DPDK rte_ring (SP/SC, pointers to frames in a slab) and boost::lockfree::spsc_queue
 // (fixed-size frame structs), with 64- and 256-byte frames, cross-core, pinned. Throughput twice:
-// one message per publication (every peer), and batches of 32 (torq_ring commit_deferred + flush,
+// one message per publication (every peer), and batches of 32 (torq_ring SpscProducer::Batch,
 // rte_ring_sp_enqueue_burst, boost push of an array: what a poll loop that receives bursts does).
 // Prints one JSON document on stdout.
 // Usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -55,7 +56,8 @@ Frame<N> make_template() {
 
 // ---- peers: try_send(seq, tsc) -> bool; poll(fn(seq, tsc)) -> count ----
 
-// Batched = true publishes every kBurst frames (commit_deferred + flush): throughput only.
+// Batched = true publishes kBurst frames at a time, built in place through one
+// SpscProducer::Batch (send_batch): throughput only.
 template <std::size_t N, bool Batched = false>
 class TorqPeer {
  public:
@@ -74,22 +76,32 @@ class TorqPeer {
     ::operator delete(mem_, std::align_val_t{4096});
   }
   static const char* name() { return Batched ? "torq_ring_publish_every_32" : "torq_ring"; }
-  bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept {
+  bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept
+    requires(!Batched)
+  {
     auto span = prod_.try_claim(N);
-    if (span.empty()) {
-      prod_.flush();  // Batched: publish what is pending before reporting back pressure.
-      return false;
-    }
+    if (span.empty()) return false;
     std::memcpy(span.data(), &tmpl_, N);
     const std::uint64_t h[2] = {seq, tsc};
     std::memcpy(span.data(), h, 16);
-    if constexpr (Batched) {
-      prod_.commit_deferred(N);
-      if ((seq & (kBurst - 1)) == kBurst - 1) prod_.flush();
-    } else {
-      prod_.commit();
-    }
+    prod_.commit();
     return true;
+  }
+  // Frames seq .. seq+n-1 (as many as fit), one publication; returns how many were sent.
+  std::uint64_t send_batch(std::uint64_t seq, std::uint64_t n) noexcept
+    requires Batched
+  {
+    auto b = prod_.batch();
+    std::uint64_t k = 0;
+    for (; k < n; ++k) {
+      auto span = b.try_claim(N);
+      if (span.empty()) break;
+      std::memcpy(span.data(), &tmpl_, N);
+      const std::uint64_t h[2] = {seq + k, 0};
+      std::memcpy(span.data(), h, 16);
+      b.commit(N);
+    }
+    return k;
   }
   void finish() noexcept { prod_.flush(); }
   bool try_send_stamped(std::uint64_t seq) noexcept {
@@ -303,8 +315,16 @@ ThroughputResult run_throughput(Peer& peer, std::uint64_t n, Cpus cpus, const to
     torq::bench::pin_and_warm(cpus.producer, std::chrono::milliseconds(20));
     gate.arrive_and_wait();
     t0 = rdtsc();
-    for (std::uint64_t i = 0; i < n; ++i) {
-      while (!peer.try_send(i, 0)) _mm_pause();
+    if constexpr (requires { peer.send_batch(0, 1); }) {
+      for (std::uint64_t i = 0; i < n;) {
+        const std::uint64_t k = peer.send_batch(i, std::min<std::uint64_t>(kBurst, n - i));
+        if (k == 0) _mm_pause();
+        i += k;
+      }
+    } else {
+      for (std::uint64_t i = 0; i < n; ++i) {
+        while (!peer.try_send(i, 0)) _mm_pause();
+      }
     }
     peer.finish();
   });

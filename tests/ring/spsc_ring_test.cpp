@@ -242,6 +242,70 @@ TEST(SpscRing, ShouldPublishBurstUpToFreeSpaceAndReportHowMany) {
   EXPECT_EQ(expect, 20u);
 }
 
+TEST(SpscRing, ShouldPublishABatchOnlyOnPublishAndHandItsPositionsBackToTheProducer) {
+  Fixture f = make_ring(1024);
+  std::uint64_t expect = 0;
+  const auto drain = [&] {
+    return f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 100);
+  };
+  {
+    auto b = f.producer.batch();
+    for (std::uint64_t s = 0; s < 3; ++s) {
+      auto span = b.try_claim(40);
+      ASSERT_FALSE(span.empty());
+      fill_frame(span.first(24), s);
+      ASSERT_TRUE(b.commit(24));  // commits what is used
+    }
+    EXPECT_FALSE(f.consumer.has_published()) << "nothing is visible before publish()";
+    EXPECT_EQ(drain(), 0u);
+    b.publish();
+    EXPECT_EQ(drain(), 3u);
+    EXPECT_EQ(f.producer.published_records(), 3u) << "publish() hands the positions back";
+    const auto more = bytes_of(3, 30);
+    ASSERT_EQ(b.append(more), PublishResult::ok);
+    EXPECT_EQ(b.append({}), PublishResult::bad_size);
+    EXPECT_FALSE(b.commit(8)) << "no outstanding claim";
+    EXPECT_EQ(drain(), 0u);
+  }  // the destructor publishes
+  EXPECT_EQ(drain(), 1u);
+  EXPECT_EQ(f.producer.published_records(), 4u);
+  EXPECT_EQ(f.producer.rejected_size(), 1u);
+  // The producer goes on where the batch stopped.
+  ASSERT_EQ(f.producer.try_publish(bytes_of(4, 50)), PublishResult::ok);
+  EXPECT_EQ(drain(), 1u);
+  EXPECT_EQ(expect, 5u);
+}
+
+TEST(SpscRing, ShouldStopABatchAtAFullRingAndWrapInsideABatch) {
+  Fixture f = make_ring(1024);
+  std::uint64_t sent = 0;
+  std::uint64_t expect = 0;
+  const auto fill_batch = [&] {
+    auto b = f.producer.batch();
+    std::uint64_t n = 0;
+    for (;;) {
+      auto span = b.try_claim(64);
+      if (span.empty()) break;
+      fill_frame(span, sent++);
+      b.commit(64);
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(fill_batch(), 14u) << "1024 bytes: 14 records of 72 and the end marker's 8";
+  EXPECT_EQ(f.producer.rejected_full(), 1u) << "the refused claim is counted";
+  EXPECT_EQ(f.region.stats().rejected_full, 1u);
+  for (int round = 0; round < 20; ++round) {
+    EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 5), 5u);
+    EXPECT_GT(fill_batch(), 0u) << round;  // wraps with a padding record on some rounds
+  }
+  (void)f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 1000);
+  EXPECT_EQ(expect, sent);
+  EXPECT_GT(f.region.stats().tail, 2 * 1024u) << "wrapped";
+  EXPECT_EQ(f.region.stats().published, sent);
+  EXPECT_EQ(f.producer.rejected_full(), 21u) << "each batch ended at a full ring";
+}
+
 TEST(SpscRing, ShouldRefuseSecondEndpointOfSameSideWhileFirstIsAttached) {
   Fixture f = make_ring(1024);
   EXPECT_EQ(SpscProducer::attach(f.region).error, RingError::endpoint_busy);
@@ -428,6 +492,22 @@ TEST(SpscRing, ShouldDeliverMillionsOfRandomSizedFramesInOrderWithoutLossOrDupli
         fill_frame(span.first(size), s);
         f.producer.commit(size);
         ++s;
+      } else if (mode == 2) {
+        // A batch: claims of the maximum committing what is used, and copies, up to 8 records.
+        auto b = f.producer.batch();
+        const std::uint64_t end = std::min<std::uint64_t>(s + 1 + test::mix(s) % 8, kFrames);
+        while (s < end) {
+          const std::uint32_t size = frame_size(s, 1, kMaxSize);
+          if (s % 2 == 0) {
+            auto span = b.try_claim(kMaxSize);
+            if (span.empty()) break;
+            fill_frame(span.first(size), s);
+            b.commit(size);
+          } else if (b.append(bytes_of(s, size)) != PublishResult::ok) {
+            break;
+          }
+          ++s;
+        }
       } else {
         if (f.producer.try_publish(bytes_of(s, frame_size(s, 1, kMaxSize))) == PublishResult::ok) ++s;
       }

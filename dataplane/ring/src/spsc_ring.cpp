@@ -310,17 +310,17 @@ Expected<SpscProducer> SpscProducer::attach(RingRegion region, AttachPolicy poli
   detail::store_header(data + (tail & (cap - 1)), 0, 0);  // end marker (drops a never-visible batch)
   Expected<SpscProducer> r;
   SpscProducer& p = r.value;
-  p.ctl_ = c;
-  p.data_ = data;
-  p.capacity_ = cap;
-  p.mask_ = cap - 1;
-  p.max_payload_ = c->header.max_payload;
-  p.tail_ = p.published_ = tail;
-  p.head_cache_ = head;
-  p.records_ = records;
-  detail::publish_index(c->tail.value, m, tail, p.records_);  // normalise the recovery words
-  p.rejected_full_ = m.rejected_full.load(std::memory_order_relaxed);
-  p.rejected_size_ = m.rejected_size.load(std::memory_order_relaxed);
+  p.g_.ctl = c;
+  p.g_.data = data;
+  p.g_.capacity = cap;
+  p.g_.mask = cap - 1;
+  p.g_.max_payload = c->header.max_payload;
+  p.s_.tail = p.s_.published = tail;
+  p.s_.head_cache = head;
+  p.s_.records = records;
+  detail::publish_index(c->tail.value, m, tail, p.s_.records);  // normalise the recovery words
+  p.s_.rejected_full = m.rejected_full.load(std::memory_order_relaxed);
+  p.s_.rejected_size = m.rejected_size.load(std::memory_order_relaxed);
   p.heartbeats_ = m.heartbeat_count.load(std::memory_order_relaxed);
   p.owner_ = owner;
   p.epoch_ = m.epoch.fetch_add(1, std::memory_order_acq_rel) + 1;
@@ -329,30 +329,21 @@ Expected<SpscProducer> SpscProducer::attach(RingRegion region, AttachPolicy poli
 }
 
 void SpscProducer::detach() noexcept {
-  if (ctl_ == nullptr) return;
-  if (ctl_->producer.owner.load(std::memory_order_acquire) == owner_) flush();
-  detail::release_endpoint(ctl_->producer, owner_);
-  ctl_ = nullptr;
+  if (g_.ctl == nullptr) return;
+  if (g_.ctl->producer.owner.load(std::memory_order_acquire) == owner_) flush();
+  detail::release_endpoint(g_.ctl->producer, owner_);
+  g_.ctl = nullptr;
 }
 
 SpscProducer& SpscProducer::operator=(SpscProducer&& o) noexcept {
   if (this == &o) return *this;
   detach();
-  ctl_ = std::exchange(o.ctl_, nullptr);
-  data_ = o.data_;
-  capacity_ = o.capacity_;
-  mask_ = o.mask_;
-  max_payload_ = o.max_payload_;
-  tail_ = o.tail_;
-  published_ = o.published_;
-  head_cache_ = o.head_cache_;
-  records_ = o.records_;
-  rejected_full_ = o.rejected_full_;
-  rejected_size_ = o.rejected_size_;
+  g_ = o.g_;
+  o.g_.ctl = nullptr;
+  s_ = o.s_;
   heartbeats_ = o.heartbeats_;
   owner_ = o.owner_;
   epoch_ = o.epoch_;
-  claim_size_ = o.claim_size_;
   return *this;
 }
 
