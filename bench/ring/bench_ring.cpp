@@ -2,7 +2,8 @@
 // against DPDK rte_ring (SP/SC, pointers to frames in a slab) and boost::lockfree::spsc_queue
 // (fixed-size frame structs), with 64- and 256-byte frames, cross-core, pinned. Throughput twice:
 // one message per publication (every peer), and batches of 32 (torq_ring SpscProducer::Batch,
-// rte_ring_sp_enqueue_burst, boost push of an array: what a poll loop that receives bursts does).
+// rte_ring_sp_enqueue_burst, boost push of an array: what a poll loop that receives bursts does);
+// the batched peers also in one thread (send 32, poll 32: the calls' cost without line transfers).
 // Prints one JSON document on stdout.
 // Usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]
 #include <boost/lockfree/spsc_queue.hpp>
@@ -375,11 +376,40 @@ torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::
   return rec.summarize(clock);
 }
 
+// One thread, no second core: kBurst frames sent, then polled, over and over; returns the median of
+// `runs` runs in ns per frame. What each queue's calls cost without any cache-line transfer between
+// cores (the batched peers only: every peer publishes kBurst frames at a time).
+template <class Peer>
+double run_single_thread(Peer& peer, std::uint64_t n, int cpu, const torq::hw::TscClock& clock,
+                         std::uint64_t& errors) {
+  if (cpu >= 0) torq::bench::pin_and_warm(cpu, std::chrono::milliseconds(5));
+  std::uint64_t seq = 0, expect = 0, sink = 0;
+  const std::uint64_t t0 = rdtsc();
+  while (seq < n) {
+    if constexpr (requires { peer.send_batch(0, 1); }) {
+      seq += peer.send_batch(seq, kBurst);
+    } else {
+      for (std::size_t k = 0; k < kBurst; ++k) errors += !peer.try_send(seq++, 0);
+    }
+    while (expect < seq) {
+      peer.poll([&](std::uint64_t s, std::uint64_t, std::byte last) {
+        errors += s != expect;
+        sink += static_cast<std::uint64_t>(last);
+        ++expect;
+      });
+    }
+  }
+  const std::uint64_t t1 = rdtsc();
+  errors += sink == 0xFFFFFFFFFFFFFFFFULL;
+  return static_cast<double>(clock.to_ns(t1 - t0)) / static_cast<double>(n);
+}
+
 struct PeerReport {
   std::string name;
   std::size_t frame = 0;
   double best_mps = 0;
   double median_mps = 0;
+  double single_thread_ns = 0;  // batched peers: run_single_thread
   torq::bench::LatencySummary lat;
   std::uint64_t errors = 0;
 };
@@ -400,6 +430,16 @@ PeerReport measure(Make make, std::size_t frame, std::uint64_t frames, std::uint
   std::sort(mps.begin(), mps.end());
   r.best_mps = mps.back();
   r.median_mps = mps[mps.size() / 2];
+  if (!with_latency) {  // the batched peers: also their cost in one thread
+    std::vector<double> ns;
+    for (int i = 0; i < runs; ++i) {
+      auto peer = make();
+      std::thread t([&] { ns.push_back(run_single_thread(*peer, frames, cpus.consumer, clock, r.errors)); });
+      t.join();  // a thread of its own: pinning it leaves the main thread's affinity alone
+    }
+    std::sort(ns.begin(), ns.end());
+    r.single_thread_ns = ns[ns.size() / 2];
+  }
   if (with_latency) {
     auto peer = make();
     r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors);
@@ -411,6 +451,7 @@ JsonObject report_json(const PeerReport& r) {
   JsonObject o;
   o.add("peer", r.name).add("frame_bytes", static_cast<std::uint64_t>(r.frame));
   o.add("throughput_msgs_per_sec_median", r.median_mps).add("throughput_msgs_per_sec_best", r.best_mps);
+  if (r.single_thread_ns > 0) o.add("single_thread_ns_per_msg", r.single_thread_ns);
   if (r.lat.count > 0) o.add("one_way_latency", torq::bench::to_json(r.lat));
   o.add("sequence_errors", r.errors);
   return o;
@@ -526,6 +567,8 @@ int main(int argc, char** argv) {
       if (tb == nullptr || p == nullptr) continue;
       const double thr = tb->median_mps / p->median_mps;
       o.add(std::string("throughput_torq_publish_every_32_over_") + batched, thr);
+      if (p->single_thread_ns > 0)
+        o.add(std::string("single_thread_cost_torq_publish_every_32_over_") + batched, tb->single_thread_ns / p->single_thread_ns);
       if (frame == 64 && thr <= 1.0) above_burst_peers_64 = false;
     }
     ratios.push_back(o.str());
