@@ -11,6 +11,8 @@
 // is complete, just before it is published), for the first signal
 // of each dislocating tick; then the same in bursts (8 frames on distinct pools, built first, then
 // stamped and published back to back; each frame's own first signal). Peers in the same run: the
+// hand-off floor (the same rings, cpus and ticks through an echo loop that reads each frame and
+// publishes a signal-sized frame: t2s minus its p50 is the engine's own share); the
 // same cross-core tick sequences with the
 // engine evaluating every frame's cycles before it reads the next (newest_first = false; the
 // default pauses an older frame's remaining cycles when a newer frame waits); the same engine's
@@ -139,14 +141,47 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     std::uint64_t no_signal = 0, late_signal = 0, never = 0, preempted = 0, superseded = 0, signals = 0, searches = 0;
     std::uint64_t ticks = 0;  // dislocating frames sent (each followed by its restore)
   };
-  const auto cross_core = [&](bool newest_first, std::size_t burst) {
+  // The hand-off floor (echo = true): the same rings, cpus and tick sequence, with a loop in the
+  // engine's place that reads each frame through and publishes a signal-sized frame (built with
+  // FrameBuilder in place, as ArbEngine::publish does) stamped with the frame's timestamp: two
+  // cross-core hand-offs and no strategy work. t2s minus this floor is the engine's own share.
+  const auto echo_loop = [&](const std::atomic<bool>& stop) {
+    protocol::ArbitrageSignal sig{};
+    sig.hop_count = 2;
+    std::uint64_t out_seq = 0;
+    volatile std::uint64_t sink = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const std::size_t got = in_cons.consume_burst(
+          [&](std::span<const std::byte> f) {
+            std::uint64_t fold = 0, w = 0;
+            for (std::size_t i = 0; i + 8 <= f.size(); i += 8) {
+              std::memcpy(&w, f.data() + i, 8);
+              fold ^= w;
+            }
+            sink = fold;
+            std::uint64_t fts;
+            std::memcpy(&fts, f.data() + 16, 8);
+            const std::span<std::byte> b = out_prod.try_claim(static_cast<std::uint32_t>(arb::kSignalFrameSize));
+            if (b.empty()) return;
+            sig.signal_id = ++out_seq;
+            protocol::FrameBuilder fb(b, protocol::RelayDomain::Signal, 20, protocol::frame_flags::kNoChecksum);
+            if (!fb.add(sig)) return;
+            const std::span<const std::byte> out = fb.finish(out_seq, fts);
+            if (!out.empty()) (void)out_prod.commit(static_cast<std::uint32_t>(out.size()));
+          },
+          1);
+      if (got == 0) _mm_pause();
+    }
+  };
+  const auto cross_core = [&](bool newest_first, std::size_t burst, bool echo = false) {
     eng.set_newest_first(newest_first);
     const arb::EngineStats st_before = eng.stats();
     std::mt19937_64 tick_rng(4242);  // the same tick sequence for both
     std::atomic<bool> stop{false};
     std::thread loop([&] {
       bench::pin_and_warm(cpu_eng);
-      (void)eng.run(in_cons, stop, -1);
+      if (echo) echo_loop(stop);
+      else (void)eng.run(in_cons, stop, -1);
     });
     bench::pin_and_warm(cpu_prod);
     bench::LatencyRecorder t2s(events);
@@ -246,6 +281,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     return r;
   };
   const CrossCore newest = cross_core(true, 1);
+  const CrossCore floor = cross_core(true, 1, true);
   const CrossCore in_order = cross_core(false, 1);
   const CrossCore burst_newest = cross_core(true, kBurst);
   const CrossCore burst_in_order = cross_core(false, kBurst);
@@ -266,6 +302,11 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("of_which_never_signalled", newest.never);
   o.add("evaluations_preempted", newest.preempted);
   o.add("pending_pools_superseded", newest.superseded);
+  o.add("peer_echo_round_trip", bench::to_json(floor.t2s));
+  o.add("peer_echo_ticks_without_frame", floor.no_signal);
+  // t2s p50 minus the floor's p50: the engine's own share of the median tick (ingest, book,
+  // prefilter, search, pricing, building the signal), the part strategy work can change.
+  o.add("engine_share_p50_ns", newest.t2s.p50_ns - floor.t2s.p50_ns);
   o.add("peer_tick_to_signal_in_order", bench::to_json(in_order.t2s));
   o.add("peer_in_order_dislocating_ticks_without_signal", in_order.no_signal);
   o.add("peer_in_order_of_which_never_signalled", in_order.never);
