@@ -75,6 +75,21 @@ TEST(CycleIndex, ShouldIndexExactlyTheCyclesTouchingEachPool) {
       EXPECT_EQ(listed.count(c) == 1, has) << "pool " << p << " cycle " << c;
     }
   }
+  // touching_cycles: the same cycles as touching, in the same order, as copies naming their ids
+  // (the engine evaluates from these copies; a pool's 2-pool cycles come first).
+  for (std::uint32_t c = 0; c < idx.size(); ++c) EXPECT_EQ(idx.cycle(c).id, c);
+  for (std::uint32_t p = 0; p < 5; ++p) {
+    const auto ids = idx.touching(p);
+    const auto copies = idx.touching_cycles(p);
+    ASSERT_EQ(copies.size(), ids.size()) << "pool " << p;
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      EXPECT_EQ(copies[k], idx.cycle(ids[k])) << "pool " << p << " entry " << k;
+      EXPECT_EQ(copies[k].id, ids[k]);
+      if (k > 0) {
+        EXPECT_LE(copies[k - 1].hops, copies[k].hops);
+      }
+    }
+  }
   std::set<std::vector<std::uint32_t>> directed;
   for (const Cycle& c : idx.cycles()) {
     // The hops chain: each hop's output token is the next hop's input, the last returns token[0].

@@ -65,6 +65,7 @@ CycleIndex::CycleIndex(const PoolBook& book, const CycleConfig& cfg) {
         if (book.meta(pool).token0 == tin) c.zero_for_one = static_cast<std::uint8_t>(c.zero_for_one | (1U << h));
         if (book.meta(pool).type != PoolType::V2) c.all_v2 = 0;
       }
+      c.id = static_cast<std::uint32_t>(cycles_.size());
       cycles_.push_back(c);
     }
     for (unsigned i = 0; i < n; ++i) per_pool[pools[i]] += 2;
@@ -121,6 +122,8 @@ CycleIndex::CycleIndex(const PoolBook& book, const CycleConfig& cfg) {
     for (unsigned h = 0; h < c.hops; ++h) ids_[fill[c.pool[h]]++] = id;
   }
   cycles_.shrink_to_fit();
+  by_pool_.reserve(ids_.size());
+  for (const std::uint32_t id : ids_) by_pool_.push_back(cycles_[id]);
 }
 
 }  // namespace torq::arb

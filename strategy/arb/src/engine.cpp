@@ -147,6 +147,7 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
         const auto pool = static_cast<std::uint32_t>(p);
         book_.prefetch(pool);
         cycles_.prefetch_touching(pool);
+        cycles_.prefetch_touching_cycles(pool, kHintedCycles);
         __builtin_prefetch(&rates_[2 * p], 1);
         __builtin_prefetch(&usable_[p], 1);
         __builtin_prefetch(&pool_stamp_[p], 1);
@@ -166,30 +167,38 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
   next_epoch();
   for (const protocol::TlvView& tlv : pr.view.tlvs()) apply_tlv(tlv);
   // Cache hints (no effect on results) for the first kHintedCycles cycles of each dirty pool,
-  // where the first signal comes from: their Cycle and stamps are requested before the rate
-  // refresh, and the prefilter's lines of their pools after it (the Cycles have arrived by then),
-  // so that these misses overlap with each other and with the refresh instead of coming one
-  // after the other in the loop below.
+  // where the first signal comes from: their stamps and the prefilter's lines of their pools
+  // (the cycles' copies in the touching list name those pools: requested at the frame's start,
+  // they have usually arrived by now), and for the first kSearchHintedCycles the lines the search
+  // reads of their other pools; the dirty V3 pool's ticks too (its step cache is rebuilt for the
+  // new state). Requested before the rate refresh, so that these misses overlap with each other
+  // and with the refresh instead of coming one after the other in the loop below.
   const std::size_t hinted = cache_hints_ ? kHintedCycles : 0;
   for (std::size_t i = 0; i < dirty_count_ && hinted != 0; ++i) {
-    const auto t = cycles_.touching(dirty_[i]);
+    const std::uint32_t d = dirty_[i];
+    book_.prefetch_ticks(d, kHintedTickLines);
+    const std::span<const Cycle> t = cycles_.touching_cycles(d);
     for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
-      __builtin_prefetch(&cycles_.cycle(t[k]));
-      __builtin_prefetch(&cycle_stamp_[t[k]], 1);
-      __builtin_prefetch(&last_signal_key_[t[k]]);
-    }
-  }
-  for (std::size_t i = 0; i < dirty_count_; ++i) refresh_rates(dirty_[i]);
-  for (std::size_t i = 0; i < dirty_count_ && hinted != 0; ++i) {
-    const auto t = cycles_.touching(dirty_[i]);
-    for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
-      const Cycle& n = cycles_.cycle(t[k]);
+      const Cycle& n = t[k];
+      __builtin_prefetch(&cycle_stamp_[n.id], 1);
+      __builtin_prefetch(&last_signal_key_[n.id]);
       for (unsigned h = 0; h < n.hops; ++h) {
-        __builtin_prefetch(&usable_[n.pool[h]]);
-        __builtin_prefetch(&rates_[2 * std::size_t{n.pool[h]}]);
+        const std::uint32_t q = n.pool[h];
+        __builtin_prefetch(&usable_[q]);
+        __builtin_prefetch(&rates_[2 * std::size_t{q}]);
+        if (k < kSearchHintedCycles && q != d) {
+          book_.prefetch_for_search(q, kHintedTickLines);
+          if (v3_slot_[q] != ~std::uint32_t{0}) {
+            const V3SegmentCache* sc = &v3_steps_[2 * std::size_t{v3_slot_[q]} + (n.z41(h) ? 0 : 1)];
+            __builtin_prefetch(sc);
+            __builtin_prefetch(&sc->seg[0]);
+            __builtin_prefetch(reinterpret_cast<const char*>(&sc->seg[0]) + 64);
+          }
+        }
       }
     }
   }
+  for (std::size_t i = 0; i < dirty_count_; ++i) refresh_rates(dirty_[i]);
   // Pushed in reverse, so that the frame's first changed pool is on top: within a frame, pools are
   // evaluated in the order its TLVs changed them.
   for (std::size_t i = dirty_count_; i-- > 0;) push_pending(dirty_[i], pr.view.header.timestamp_ns);
@@ -220,9 +229,10 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
   // often starts with a triangle, +0.3-0.4 us to the first signal at p50 (docs/strategy.md).
   while (!work_.empty()) {
     Pending& w = work_.back();
-    const std::span<const std::uint32_t> touching = cycles_.touching(w.pool);
+    const std::span<const Cycle> touching = cycles_.touching_cycles(w.pool);
     while (w.cursor < touching.size()) {
-      const std::uint32_t c = touching[w.cursor++];
+      const Cycle& cycle = touching[w.cursor++];
+      const std::uint32_t c = cycle.id;
       if (cycle_stamp_[c] >= w.since) continue;  // evaluated since this pool's latest change
       cycle_stamp_[c] = epoch_;
       if (last_signal_key_[c] == key) {
@@ -230,7 +240,7 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
       } else {
         ++stats_.cycles_evaluated;
         protocol::ArbitrageSignal& sig = sig_scratch_;
-        if (passes_prefilter(c) && search_cycle(c, sig)) {
+        if (passes_prefilter(cycle) && search_cycle(cycle, sig)) {
           if (sig.net_profit_usd < cfg_.min_net_profit.raw) {
             ++stats_.below_min;
           } else if (publish(sig, w.timestamp_ns)) {
@@ -257,8 +267,7 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
   return emitted;
 }
 
-bool ArbEngine::passes_prefilter(std::uint32_t cycle_id) noexcept {
-  const Cycle& c = cycles_.cycle(cycle_id);
+bool ArbEngine::passes_prefilter(const Cycle& c) noexcept {
   RateBound rates[3];
   for (unsigned h = 0; h < c.hops; ++h) {
     const std::uint32_t p = c.pool[h];
@@ -277,14 +286,14 @@ bool ArbEngine::passes_prefilter(std::uint32_t cycle_id) noexcept {
 
 std::optional<protocol::ArbitrageSignal> ArbEngine::evaluate(std::uint32_t cycle_id) noexcept {
   ++stats_.cycles_evaluated;
-  if (!passes_prefilter(cycle_id)) return std::nullopt;
+  const Cycle& c = cycles_.cycle(cycle_id);
+  if (!passes_prefilter(c)) return std::nullopt;
   protocol::ArbitrageSignal sig{};
-  if (!search_cycle(cycle_id, sig)) return std::nullopt;
+  if (!search_cycle(c, sig)) return std::nullopt;
   return sig;
 }
 
-bool ArbEngine::search_cycle(std::uint32_t cycle_id, protocol::ArbitrageSignal& sig) noexcept {
-  const Cycle& c = cycles_.cycle(cycle_id);
+bool ArbEngine::search_cycle(const Cycle& c, protocol::ArbitrageSignal& sig) noexcept {
   Hop hops[3];
   for (unsigned h = 0; h < c.hops; ++h) {
     const std::uint32_t p = c.pool[h];

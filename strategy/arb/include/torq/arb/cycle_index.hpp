@@ -4,7 +4,9 @@
 // triangle, with the swap direction of each hop and the start token whose units measure profit)
 // and CycleIndex, built once at start-up from the book's token graph: the cycle array plus a CSR
 // map pool -> cycle ids (offsets[pool]..offsets[pool+1] into ids), so that an update of one pool
-// re-evaluates exactly the cycles that contain it.
+// re-evaluates exactly the cycles that contain it. The same map also holds copies of the cycles
+// themselves (touching_cycles, each carrying its id), so that the strategy goes from a changed
+// pool to its cycles' other pools in one dependent load instead of two (ids, then the cycle).
 // Every undirected cycle yields both directions. The start token is the cycle token with the best
 // rank in CycleConfig::base_tokens (then the lowest index). Limits keep the work per update
 // bounded: at most max_cycles_per_pool per pool and max_cycles in all (2-pool cycles are taken
@@ -13,6 +15,7 @@
 // Thread-safety: immutable after construction (any number of readers). Allocation: constructor only.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -30,8 +33,9 @@ struct Cycle {
   std::uint8_t zero_for_one;   // bit i: hop i sells token0 of its pool for token1
   std::uint8_t kind;           // protocol::PathKind
   std::uint8_t all_v2;         // 1 if every hop is a V2 pool
-  std::uint32_t reserved;
+  std::uint32_t id;            // the cycle's index in its CycleIndex
   [[nodiscard]] bool z41(unsigned hop) const noexcept { return ((zero_for_one >> hop) & 1U) != 0; }
+  friend constexpr bool operator==(const Cycle&, const Cycle&) = default;
 };
 static_assert(sizeof(Cycle) == 32 && std::is_trivially_copyable_v<Cycle>);
 
@@ -59,14 +63,26 @@ class CycleIndex {
   [[nodiscard]] std::span<const std::uint32_t> touching(std::uint32_t pool) const noexcept {
     return {ids_.data() + offsets_[pool], ids_.data() + offsets_[pool + 1]};
   }
+  // The same cycles as touching(pool), in the same order, as copies (Cycle::id names each).
+  [[nodiscard]] std::span<const Cycle> touching_cycles(std::uint32_t pool) const noexcept {
+    return {by_pool_.data() + offsets_[pool], by_pool_.data() + offsets_[pool + 1]};
+  }
   [[nodiscard]] const CycleStats& stats() const noexcept { return stats_; }
   // Cache hint: the line of `pool`'s touching-list bounds (pool < pool count).
   void prefetch_touching(std::uint32_t pool) const noexcept { __builtin_prefetch(&offsets_[pool]); }
+  // Cache hint: the lines of `pool`'s first max_cycles touching_cycles (reads offsets_[pool]).
+  void prefetch_touching_cycles(std::uint32_t pool, std::size_t max_cycles) const noexcept {
+    const std::size_t b = offsets_[pool], n = std::min<std::size_t>(offsets_[pool + 1] - b, max_cycles);
+    const char* p = reinterpret_cast<const char*>(by_pool_.data() + b);
+    for (std::size_t off = 0; off < n * sizeof(Cycle); off += 64) __builtin_prefetch(p + off);
+    if (n != 0) __builtin_prefetch(p + n * sizeof(Cycle) - 1);  // a span that starts mid-line
+  }
 
  private:
   std::vector<Cycle> cycles_;
   std::vector<std::uint32_t> offsets_;  // pool_count + 1
   std::vector<std::uint32_t> ids_;
+  std::vector<Cycle> by_pool_;  // ids_[i]'s cycle at i
   CycleStats stats_{};
 };
 

@@ -150,13 +150,17 @@ class ArbEngine {
   // -0.15 us in-thread at 10k pools, pure overhead (+3 % instructions) at 1k, where the book's
   // lines stay in the cache (docs/strategy.md).
   static constexpr std::size_t kHintedCycles = 12;
+  // Of those, the cycles whose other pools' search lines are requested too (the first signal is
+  // usually one of a pool's first two cycles), and the lines of a V3 pool's ticks requested.
+  static constexpr std::size_t kSearchHintedCycles = 2;
+  static constexpr std::size_t kHintedTickLines = 12;
   static constexpr std::size_t kCacheHintMinPools = 4096;
   bool cache_hints_ = false;
   // The exact prefilter of one cycle from the cached rate bounds (counts stale / rejected cycles).
-  [[nodiscard]] bool passes_prefilter(std::uint32_t cycle_id) noexcept;
+  [[nodiscard]] bool passes_prefilter(const Cycle& c) noexcept;
   // Search, USD valuation and gas of a cycle that passed the prefilter: fills `sig` (signal_id 0);
   // false when no input profits or it cannot be valued.
-  [[nodiscard]] bool search_cycle(std::uint32_t cycle_id, protocol::ArbitrageSignal& sig) noexcept;
+  [[nodiscard]] bool search_cycle(const Cycle& c, protocol::ArbitrageSignal& sig) noexcept;
   [[nodiscard]] bool publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_ns) noexcept;
   void next_epoch() noexcept;
 

@@ -183,6 +183,23 @@ class PoolBook {
     __builtin_prefetch(&meta_[pool]);
     __builtin_prefetch(&last_pos_[pool], 1);
   }
+  // Cache hints (no effect on results): what a search reads of a pool that did not change (its
+  // state, meta and V3 edge prices) and, for a V3 pool, up to max_tick_lines lines of its
+  // initialized ticks (the step walk's binary searches).
+  void prefetch_for_search(std::uint32_t pool, std::size_t max_tick_lines) const noexcept {
+    if (pool >= meta_.size()) return;
+    __builtin_prefetch(&state_[pool]);
+    __builtin_prefetch(reinterpret_cast<const char*>(&state_[pool]) + 64);
+    __builtin_prefetch(&meta_[pool]);
+    prefetch_ticks(pool, max_tick_lines);
+  }
+  void prefetch_ticks(std::uint32_t pool, std::size_t max_lines) const noexcept {
+    if (pool >= meta_.size() || meta_[pool].type != PoolType::V3) return;
+    __builtin_prefetch(edge_.get() + 2 * std::size_t{pool});
+    const char* b = reinterpret_cast<const char*>(ticks_.get() + meta_[pool].tick_base);
+    const std::size_t bytes = std::size_t{tick_count_[pool]} * sizeof(V3Tick);
+    for (std::size_t off = 0; off < bytes && off < max_lines * 64; off += 64) __builtin_prefetch(b + off);
+  }
 
   // Market data (the pool index comes from ev.ctx.pool; `out_pool` receives it when known).
   [[nodiscard]] ApplyResult apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept;
