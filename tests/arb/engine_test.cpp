@@ -1,8 +1,11 @@
 // ArbEngine end to end through real rings: frames in, book updates, exactly the right signals out.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "arb_test_util.hpp"
 #include "torq/arb/engine.hpp"
+#include "torq/bench/universe.hpp"
 
 namespace torq::arb {
 namespace {
@@ -355,6 +358,68 @@ TEST_F(NewestFirstFixture, ShouldNotSearchTheUnwoundStateWhenAReorgArrivesWhileC
   EXPECT_LE(got.size(), 1u);
   for (const Out& g : got) EXPECT_EQ(g.ts, 777u);
   EXPECT_GT(eng->stats().prefilter_rejected, rejected_before);
+}
+
+}  // namespace
+}  // namespace torq::arb
+
+namespace torq::arb {
+namespace {
+
+// Cache hints only choose which lines are requested early; they never change a result. The
+// benchmarks' universe (hubs, V2 and V3 pools, 2-pool cycles and triangles), the same random
+// dislocating, quiet and restoring ticks through an engine with the hints and one without: the
+// signal frames are byte-identical and every counter is equal. 600 pools with the hints forced on
+// (below the automatic threshold) and 4 200 pools with them automatic (above it). Under the
+// sanitizers this also proves that the hints read nothing out of bounds.
+TEST(EngineCacheHints, ShouldNotChangeAnySignalOrCounter) {
+  constexpr std::uint8_t kFlags = protocol::frame_flags::kNoChecksum;
+  for (const std::size_t n_pools : {std::size_t{600}, std::size_t{4200}}) {
+    const bench::Universe u = bench::make_universe(n_pools, 77 + n_pools);
+    const auto run = [&](CacheHints hints, bool& hinted) {
+      EngineConfig cfg;
+      cfg.book.v3_tick_capacity = 16;
+      cfg.cycles.base_tokens = {bench::kUsdc, bench::kWmatic, bench::kWeth, bench::kUsdt, bench::kDai};
+      cfg.pricing.stables = {{bench::kUsdc, 6}, {bench::kUsdt, 6}, {bench::kDai, 18}};
+      cfg.gas.native_token = bench::kWmatic;
+      cfg.min_net_profit = UsdFixedPoint8{10 * UsdFixedPoint8::kScale};
+      cfg.verify_checksum = false;
+      cfg.cache_hints = hints;
+      ArbEngine eng(u.specs, cfg);
+      hinted = eng.cache_hints_active();
+      bench::load_baseline(eng, u, U256(60'000'000'000ULL), kFlags);
+      TestRing out{1 << 20};
+      eng.attach_output(&out.producer);
+      std::vector<std::byte> buf(4096), signals;
+      std::mt19937_64 rng(5);
+      const double moves[] = {1.015, 0.985, 1.0004, 0.9996, 1.03};
+      std::uint64_t block = 10, seq = 0;
+      for (int i = 0; i < 1500; ++i) {
+        const std::size_t p = rng() % u.specs.size();
+        ++block;
+        ++seq;
+        std::size_t n = bench::event_frame(buf, u, p, moves[rng() % 5], block, 0, seq, seq, kFlags);
+        (void)eng.on_frame(std::span(buf.data(), n));
+        if (rng() % 2 == 0) {
+          ++seq;
+          n = bench::event_frame(buf, u, p, 1.0, block, 1, seq, seq, kFlags);
+          (void)eng.on_frame(std::span(buf.data(), n));
+        }
+        for (const auto& f : out.drain()) signals.insert(signals.end(), f.begin(), f.end());
+      }
+      return std::pair(signals, eng.stats());
+    };
+    bool hinted = false, unhinted = true;
+    const auto [with, with_stats] = run(n_pools >= 4096 ? CacheHints::automatic : CacheHints::on, hinted);
+    const auto [without, without_stats] = run(CacheHints::off, unhinted);
+    ASSERT_TRUE(hinted);
+    ASSERT_FALSE(unhinted);
+    EXPECT_GT(with_stats.signals, 100u) << n_pools << " pools";
+    EXPECT_GT(with_stats.searches, with_stats.signals);
+    EXPECT_EQ(with_stats, without_stats) << n_pools << " pools";
+    EXPECT_TRUE(with == without) << n_pools << " pools: the signal frames differ";
+    EXPECT_EQ(with.size(), with_stats.signals * kSignalFrameSize) << n_pools << " pools";
+  }
 }
 
 }  // namespace

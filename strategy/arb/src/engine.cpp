@@ -32,7 +32,8 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
   dirty_.assign(book_.pool_count(), 0);
   work_.reserve(book_.pool_count());
   work_pos_.assign(book_.pool_count(), 0);
-  cache_hints_ = book_.pool_count() >= kCacheHintMinPools;
+  cache_hints_ = cfg_.cache_hints == CacheHints::on ||
+                 (cfg_.cache_hints == CacheHints::automatic && book_.pool_count() >= kCacheHintMinPools);
   epoch_ = 1;
 }
 
