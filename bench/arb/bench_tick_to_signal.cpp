@@ -21,6 +21,7 @@
 // measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
+//                             [--cache-hints auto|on|off]   (arb::EngineConfig::cache_hints)
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -56,8 +57,11 @@ constexpr std::uint8_t kFrameFlags = protocol::frame_flags::kNoChecksum;
 constexpr std::uint64_t kBaseFeeWei = 60'000'000'000ULL;
 constexpr std::size_t kBurst = 8;  // frames per burst in the burst phase
 
+arb::CacheHints g_cache_hints = arb::CacheHints::automatic;  // --cache-hints
+
 arb::EngineConfig engine_config(arb::Sizing sizing) {
   arb::EngineConfig cfg;
+  cfg.cache_hints = g_cache_hints;
   cfg.search.sizing = sizing;
   cfg.book.v3_tick_capacity = 16;
   cfg.cycles.base_tokens = {kUsdc, kWmatic, kWeth, kUsdt, kDai};
@@ -357,6 +361,10 @@ int main(int argc, char** argv) {
       if (v == "legacy") sizings = {arb::Sizing::legacy};
       else if (v == "closed_form") sizings = {arb::Sizing::closed_form};
     }
+    if (a == "--cache-hints") {
+      const std::string v = argv[i + 1];
+      g_cache_hints = v == "on" ? arb::CacheHints::on : v == "off" ? arb::CacheHints::off : arb::CacheHints::automatic;
+    }
     if (a == "--pools") {
       sizes.clear();
       std::string s = argv[i + 1];
@@ -380,6 +388,7 @@ int main(int argc, char** argv) {
   top.add("cpu_producer", cpu_prod);
   top.add("cpu_engine", cpu_eng);
   top.add("events_per_size", static_cast<std::uint64_t>(events));
+  top.add("cache_hints", g_cache_hints == arb::CacheHints::on ? "on" : g_cache_hints == arb::CacheHints::off ? "off" : "auto");
   top.raw("results", bench::json_array(results));
   std::printf("%s\n", top.str().c_str());
   return 0;
