@@ -387,6 +387,7 @@ int main(int argc, char** argv) {
   top.add("tsc_invariant", clock.invariant());
   top.add("cpu_producer", cpu_prod);
   top.add("cpu_engine", cpu_eng);
+  top.add("cpu_pair", bench::cpu_pair_kind(cpu_prod, cpu_eng));
   top.add("events_per_size", static_cast<std::uint64_t>(events));
   top.add("cache_hints", g_cache_hints == arb::CacheHints::on ? "on" : g_cache_hints == arb::CacheHints::off ? "off" : "auto");
   top.raw("results", bench::json_array(results));

@@ -496,6 +496,7 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
   o.add("mode", threaded ? "thread_split" : "single_thread");
   o.add("cpu_strategy", threaded ? cpu_a : cpu_b);
   o.add("cpu_executor", cpu_b);
+  o.add("cpu_pair", bench::cpu_pair_kind(threaded ? cpu_a : cpu_b, cpu_b));
   o.add("measured_ticks", static_cast<std::uint64_t>(st.ticks));
   o.add("signed_txs", signed_count);
   o.add("ticks_without_signed_tx", ticks_without_tx);

@@ -331,6 +331,7 @@ int main(int argc, char** argv) {
   top.add("benchmark", "bench_transports").add("metric", "one-way latency, build+publish+transport+receive");
   top.add("tsc_ghz", g_clock.ghz()).add("tsc_invariant", g_clock.invariant());
   top.add("cpu_producer", g_cpu_producer).add("cpu_consumer", g_cpu_consumer);
+  top.add("cpu_pair", bench::cpu_pair_kind(g_cpu_producer, g_cpu_consumer));
   top.add("messages", o.messages).add("warmup", o.warmup).add("interval_ns", o.interval_ns);
   top.add("frame_bytes", static_cast<std::uint64_t>(protocol::kHeaderSize + 2 + sizeof(protocol::V2Sync)));
   top.raw("cross_thread", report("cross-thread (producer and consumer pinned to two CPUs; shm producer in another process)", cross));

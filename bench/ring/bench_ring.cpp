@@ -585,6 +585,7 @@ int main(int argc, char** argv) {
 
   JsonObject env;
   env.add("producer_cpu", cpus.producer).add("consumer_cpu", cpus.consumer);
+  env.add("cpu_pair", torq::bench::cpu_pair_kind(cpus.producer, cpus.consumer));
   env.add("pinned", cpus.producer >= 0).add("tsc_ghz", clock.ghz()).add("tsc_invariant", clock.invariant());
   env.add("frames_per_throughput_run", frames).add("throughput_runs", static_cast<std::uint64_t>(runs));
   env.add("latency_samples", samples).add("latency_send_interval_ns", 1000.0);

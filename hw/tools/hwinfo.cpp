@@ -138,11 +138,16 @@ int main(int argc, char** argv) {
       o << (i ? "," : "") << "{\"os_index\":" << n.os_index << ",\"memory_bytes\":" << n.memory_bytes
         << ",\"cpus\":" << json_ints(n.cpus) << "}";
     }
+    o << "],\"l3_caches\":[";
+    for (std::size_t i = 0; i < topo.l3_caches.size(); ++i)
+      o << (i ? "," : "") << "{\"index\":" << topo.l3_caches[i].index << ",\"bytes\":" << topo.l3_caches[i].bytes
+        << ",\"cpus\":" << json_ints(topo.l3_caches[i].cpus) << "}";
     o << "],\"cores\":[";
     for (std::size_t i = 0; i < topo.cores.size(); ++i) {
       const auto& c = topo.cores[i];
       o << (i ? "," : "") << "{\"index\":" << c.index << ",\"os_index\":" << c.os_index << ",\"package\":" << c.package
-        << ",\"numa_node\":" << c.numa_node << ",\"cpus\":" << json_ints(c.cpus) << "}";
+        << ",\"numa_node\":" << c.numa_node << ",\"l3\":" << topo.l3_of_cpu(c.cpus.front())
+        << ",\"cpus\":" << json_ints(c.cpus) << "}";
     }
     o << "],\"isolation\":{\"online\":" << json_ints(iso.online) << ",\"isolated\":" << json_ints(iso.isolated)
       << ",\"nohz_full\":" << json_ints(iso.nohz_full) << ",\"nohz_full_file_present\":"
@@ -170,16 +175,23 @@ int main(int argc, char** argv) {
   std::printf("SMT              %s\nAllowed CPUs     %s\n\n", topo.smt_enabled() ? "on" : "off",
               list_or_dash(allowed).c_str());
 
-  std::printf("%-6s %-8s %-6s %-12s %-9s %-9s\n", "core", "package", "node", "cpus", "isolated", "nohz_full");
+  std::printf("%-6s %-8s %-6s %-6s %-12s %-9s %-9s\n", "core", "package", "node", "l3", "cpus", "isolated", "nohz_full");
   for (const auto& c : topo.cores) {
     bool isol = true, nohz = true;
     for (int cpu : c.cpus) {
       isol = isol && iso.is_isolated(cpu);
       nohz = nohz && iso.is_nohz_full(cpu);
     }
-    std::printf("%-6d %-8d %-6d %-12s %-9s %-9s\n", c.index, topo.packages[static_cast<std::size_t>(c.package)].os_index,
-                c.numa_node, format_cpu_list(c.cpus).c_str(), isol ? "yes" : "no", nohz ? "yes" : "no");
+    const int l3 = topo.l3_of_cpu(c.cpus.front());
+    std::printf("%-6d %-8d %-6d %-6s %-12s %-9s %-9s\n", c.index, topo.packages[static_cast<std::size_t>(c.package)].os_index,
+                c.numa_node, l3 < 0 ? "-" : std::to_string(l3).c_str(), format_cpu_list(c.cpus).c_str(), isol ? "yes" : "no",
+                nohz ? "yes" : "no");
   }
+
+  std::printf("\n%-6s %-12s %-12s\n", "l3", "size", "cpus (hot roles belong in one: docs/tuning.md)");
+  if (topo.l3_caches.empty()) std::printf("(no L3 information)\n");
+  for (const auto& d : topo.l3_caches)
+    std::printf("%-6d %-12s %-12s\n", d.index, d.bytes != 0 ? bytes_text(d.bytes).c_str() : "?", format_cpu_list(d.cpus).c_str());
 
   std::printf("\n%-6s %-12s %-12s\n", "node", "memory", "cpus");
   for (const auto& n : topo.numa_nodes)

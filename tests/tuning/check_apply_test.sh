@@ -20,7 +20,7 @@ js() { node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1],
   const r = eval(process.argv[2]); console.log(typeof r === "string" ? r : JSON.stringify(r));
   process.exit(r ? 0 : 1);' "$1" "$2"; }
 
-ALL_ITEMS='["kernel","isolcpus","nohz_full","rcu_nocbs","irqbalance","irq_affinity","governor","turbo","cstates","thp","swap","swappiness","hugepages","nmi_watchdog","timer_migration","smt"]'
+ALL_ITEMS='["kernel","isolcpus","nohz_full","rcu_nocbs","irqbalance","irq_affinity","governor","turbo","cstates","thp","swap","swappiness","hugepages","nmi_watchdog","timer_migration","smt","l3"]'
 
 w() { mkdir -p "$(dirname "$1")"; printf '%s\n' "$2" >"$1"; }
 
@@ -44,6 +44,8 @@ make_tree() {
     local d="$r/sys/devices/system/cpu/cpu$c"
     w "$d/cpufreq/scaling_governor" performance
     w "$d/topology/thread_siblings_list" "$c"
+    w "$d/cache/index0/level" 1; w "$d/cache/index0/shared_cpu_list" "$c"
+    w "$d/cache/index3/level" 3; w "$d/cache/index3/shared_cpu_list" "0-3"
     w "$d/cpuidle/state0/name" POLL; w "$d/cpuidle/state0/latency" 0; w "$d/cpuidle/state0/disable" 0
     w "$d/cpuidle/state1/name" C1; w "$d/cpuidle/state1/latency" 1; w "$d/cpuidle/state1/disable" 0
     w "$d/cpuidle/state2/name" C6; w "$d/cpuidle/state2/latency" 133; w "$d/cpuidle/state2/disable" 1
@@ -72,6 +74,9 @@ make_tree() {
   done
   w "$r/sys/devices/system/cpu/cpu0/topology/thread_siblings_list" "0,2"
   w "$r/sys/devices/system/cpu/cpu2/topology/thread_siblings_list" "0,2"
+  # cpus 0-2 share one L3, cpu 3 has its own: the hot cores 2-3 span two.
+  for c in 0 1 2; do w "$r/sys/devices/system/cpu/cpu$c/cache/index3/shared_cpu_list" "0-2"; done
+  w "$r/sys/devices/system/cpu/cpu3/cache/index3/shared_cpu_list" "3"
   w "$r/sys/devices/system/cpu/intel_pstate/no_turbo" 0
   w "$r/sys/kernel/mm/transparent_hugepage/enabled" "[always] madvise never"
   w "$r/proc/swaps" "Filename				Type		Size		Used		Priority
@@ -91,7 +96,7 @@ mkdir -p "$EMPTY"
 
 # --- check on the live host: valid JSON with every item; never crashes --------------------------
 "${CHECK[@]}" --json >"$WORK/host.json"; rc=$?
-if [[ $rc == 0 || $rc == 2 ]] && js "$WORK/host.json" "$ALL_ITEMS.every(n => d.items.some(i => i.item === n)) && d.items.length === 16" >/dev/null; then
+if [[ $rc == 0 || $rc == 2 ]] && js "$WORK/host.json" "$ALL_ITEMS.every(n => d.items.some(i => i.item === n)) && d.items.length === 17" >/dev/null; then
   pass ShouldEmitValidJsonWithEveryItemOnTheLiveHost
 else
   fail ShouldEmitValidJsonWithEveryItemOnTheLiveHost "rc=$rc"; cat "$WORK/host.json"
@@ -114,7 +119,7 @@ TORQ_SYSROOT="$GOOD" "${CHECK[@]}" --strict >/dev/null; rc=$?
 # --- bad tree: fail verdicts with the fix, exit 2 ----------------------------------------------------
 "${CHECK[@]}" --root "$BAD" --cores 2-3 --json >"$WORK/bad.json"; rc=$?
 expect_fail='["isolcpus","nohz_full","rcu_nocbs","irq_affinity","governor","cstates","thp","nmi_watchdog","smt"]'
-expect_warn='["irqbalance","turbo","swap","swappiness","hugepages","timer_migration"]'
+expect_warn='["irqbalance","turbo","swap","swappiness","hugepages","timer_migration","l3"]'
 if [[ $rc == 2 ]] && js "$WORK/bad.json" "
   const st = n => d.items.find(i => i.item === n).status;
   $expect_fail.every(n => st(n) === 'fail') && $expect_warn.every(n => st(n) === 'warn') &&
@@ -126,6 +131,10 @@ fi
 if js "$WORK/bad.json" 'd.items.find(i => i.item === "isolcpus").fix.includes("isolcpus=managed_irq,domain,2-3")' >/dev/null; then
   pass ShouldNameTheTargetCoresInTheFix
 else fail ShouldNameTheTargetCoresInTheFix "$(js "$WORK/bad.json" 'd.items[1].fix')"; fi
+if js "$WORK/good.json" 'd.items.find(i => i.item === "l3").value === "one L3 domain: 2-3 (L3 of 0-3)"' >/dev/null &&
+   js "$WORK/bad.json" 'd.items.find(i => i.item === "l3").value === "2 L3 domains: 2 (L3 of 0-2); 3 (L3 of 3)"' >/dev/null; then
+  pass ShouldNameTheL3DomainsOfTheHotCores
+else fail ShouldNameTheL3DomainsOfTheHotCores "$(js "$WORK/good.json" 'd.items.find(i => i.item === "l3").value') / $(js "$WORK/bad.json" 'd.items.find(i => i.item === "l3").value')"; fi
 "${CHECK[@]}" --root "$BAD" --cores 2-3 | grep -q 'fix: .*nmi_watchdog=0' && pass ShouldPrintFixLinesInTheTable || fail ShouldPrintFixLinesInTheTable "no fix line"
 
 # --- no isolated cores: isolcpus fails even without --cores ------------------------------------------

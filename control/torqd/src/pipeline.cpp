@@ -31,6 +31,7 @@
 #include "torq/executor/signer.hpp"
 #include "torq/executor/tx.hpp"
 #include "torq/hw/affinity.hpp"
+#include "torq/hw/topology.hpp"
 #include "torq/mycelium/idle.hpp"
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
@@ -1746,7 +1747,25 @@ struct Pipeline::Impl {
     if (t.joinable()) t.join();
   }
 
+  // Start-up: how this process's pinned hot roles sit on the machine (shared cores, NUMA nodes,
+  // L3 domains; docs/tuning.md). Warnings only: the operator's [cores] are kept as given.
+  void check_placement() {
+    std::vector<hw::HotRole> roles;
+    if (has(Role::collector)) roles.push_back({"collector", opt.core_collector});
+    if (has(Role::strategy)) roles.push_back({"strategy", opt.core_strategy});
+    if (has(Role::executor)) roles.push_back({"executor", opt.core_executor});
+    if (std::none_of(roles.begin(), roles.end(), [](const hw::HotRole& r) { return r.cpu >= 0; })) return;
+    try {
+      const hw::Topology topo = hw::Topology::discover();
+      for (const hw::PlacementIssue& i : hw::check_hot_placement(topo, roles))
+        log_line(std::string("cores: ") + hw::to_string(i.kind) + ": " + i.message);
+    } catch (const std::exception& e) {
+      log_line(std::string("cores: placement not checked (") + e.what() + ")");
+    }
+  }
+
   void start() {
+    check_placement();
     open_links();
     start_links();
     if (has(Role::executor)) {

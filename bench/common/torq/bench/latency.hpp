@@ -3,7 +3,8 @@
 // Owns: LatencyRecorder (TSC cycle samples in an array preallocated and prefaulted up front, so
 // recording is one store), LatencySummary (count, min, mean, p50/p90/p99/p99.9/p99.99, max in ns
 // via torq::hw::TscClock), a tiny JSON object writer, and helpers that pick two CPUs, pin the
-// calling thread and warm it up (busy spin so the core leaves low-power states first).
+// calling thread and warm it up (busy spin so the core leaves low-power states first; two
+// distinct cores sharing an L3 by default), and cpu_pair_kind for the JSON.
 // Thread-safety: a LatencyRecorder is written by one thread; summarize() after that thread is done.
 // JsonObject is single-threaded. Allocation: the constructor allocates; record() never does;
 // summarize() sorts in place; JSON output allocates (reporting only).
@@ -16,12 +17,14 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "torq/hw/affinity.hpp"
+#include "torq/hw/topology.hpp"
 #include "torq/hw/tsc.hpp"
 
 namespace torq::bench {
@@ -161,7 +164,34 @@ class JsonObject {
     std::fprintf(stderr, "TORQ_BENCH_CPUS=%s ignored: two distinct allowed CPUs expected\n", env);
   }
   if (cpus.size() < 2) return {-1, -1};
+  // The last two distinct physical cores that share an L3 (where torqd's hot roles belong:
+  // docs/tuning.md), else the last two cores, else the last two cpus.
+  try {
+    const hw::Topology topo = hw::Topology::discover();
+    const std::vector<int> firsts = topo.one_cpu_per_core();
+    for (std::size_t i = firsts.size(); i-- > 1;)
+      for (std::size_t j = i; j-- > 0;)
+        if (topo.l3_of_cpu(firsts[i]) >= 0 && topo.l3_of_cpu(firsts[i]) == topo.l3_of_cpu(firsts[j]))
+          return {firsts[j], firsts[i]};
+    if (firsts.size() >= 2) return {firsts[firsts.size() - 2], firsts[firsts.size() - 1]};
+  } catch (const std::exception&) {
+  }
   return {cpus[cpus.size() - 2], cpus[cpus.size() - 1]};
+}
+
+// How two cpus relate, for the JSON of a two-thread benchmark: "same_cpu", "smt_siblings",
+// "same_l3" (distinct cores sharing an L3), "cross_l3", or "unknown" (no L3 information).
+[[nodiscard]] inline const char* cpu_pair_kind(int a, int b) {
+  try {
+    const hw::Topology topo = hw::Topology::discover();
+    if (a == b) return "same_cpu";
+    if (topo.core_of_cpu(a) >= 0 && topo.core_of_cpu(a) == topo.core_of_cpu(b)) return "smt_siblings";
+    const int la = topo.l3_of_cpu(a), lb = topo.l3_of_cpu(b);
+    if (la < 0 || lb < 0) return "unknown";
+    return la == lb ? "same_l3" : "cross_l3";
+  } catch (const std::exception&) {
+    return "unknown";
+  }
 }
 
 // Pins the calling thread to `cpu` (if >= 0) and busy-spins for `warm` so the core is at speed.
