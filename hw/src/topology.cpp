@@ -238,10 +238,12 @@ std::vector<PlacementIssue> check_hot_placement(const Topology& topo, const std:
     for (std::size_t j = i + 1; j < known.size(); ++j) {
       const int ci = topo.core_of_cpu(known[i]->cpu);
       if (ci != topo.core_of_cpu(known[j]->cpu)) continue;
-      const bool same = known[i]->cpu == known[j]->cpu;
+      const std::string how = known[i]->cpu == known[j]->cpu
+                                  ? " share one cpu"
+                                  : " are SMT siblings of one core (cpus " +
+                                        format_cpu_list(topo.cores[static_cast<std::size_t>(ci)].cpus) + ")";
       out.push_back({PlacementIssue::Kind::shared_core,
-                     role_at(*known[i]) + " and " + role_at(*known[j]) +
-                         (same ? " share one cpu" : " are SMT siblings of one core (cpus " + format_cpu_list(topo.cores[static_cast<std::size_t>(ci)].cpus) + ")") +
+                     role_at(*known[i]) + " and " + role_at(*known[j]) + how +
                          ": two busy-polling threads on one core slow each other down; give each its own core"});
     }
   std::map<int, std::vector<const HotRole*>> by_node, by_l3;

@@ -193,6 +193,7 @@ class PoolBook {
     __builtin_prefetch(&meta_[pool]);
     prefetch_ticks(pool, max_tick_lines);
   }
+  // A V3 pool's edge prices and up to max_lines lines of its initialized ticks (nothing for V2).
   void prefetch_ticks(std::uint32_t pool, std::size_t max_lines) const noexcept {
     if (pool >= meta_.size() || meta_[pool].type != PoolType::V3) return;
     __builtin_prefetch(edge_.get() + 2 * std::size_t{pool});
