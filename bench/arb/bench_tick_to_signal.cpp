@@ -42,11 +42,6 @@ namespace {
 
 using namespace torq;
 using bench::event_frame;
-using bench::kDai;
-using bench::kUsdc;
-using bench::kUsdt;
-using bench::kWeth;
-using bench::kWmatic;
 using bench::load_baseline;
 using bench::make_universe;
 using bench::Universe;
@@ -60,16 +55,9 @@ constexpr std::size_t kBurst = 8;  // frames per burst in the burst phase
 arb::CacheHints g_cache_hints = arb::CacheHints::automatic;  // --cache-hints
 
 arb::EngineConfig engine_config(arb::Sizing sizing) {
-  arb::EngineConfig cfg;
+  arb::EngineConfig cfg = bench::universe_engine_config();
   cfg.cache_hints = g_cache_hints;
   cfg.search.sizing = sizing;
-  cfg.book.v3_tick_capacity = 16;
-  cfg.cycles.base_tokens = {kUsdc, kWmatic, kWeth, kUsdt, kDai};
-  cfg.cycles.max_cycles_per_pool = 64;
-  cfg.pricing.stables = {{kUsdc, 6}, {kUsdt, 6}, {kDai, 18}};
-  cfg.gas.native_token = kWmatic;
-  cfg.min_net_profit = num::UsdFixedPoint8{10 * num::UsdFixedPoint8::kScale};
-  cfg.verify_checksum = false;
   return cfg;
 }
 

@@ -360,12 +360,6 @@ TEST_F(NewestFirstFixture, ShouldNotSearchTheUnwoundStateWhenAReorgArrivesWhileC
   EXPECT_GT(eng->stats().prefilter_rejected, rejected_before);
 }
 
-}  // namespace
-}  // namespace torq::arb
-
-namespace torq::arb {
-namespace {
-
 // Cache hints only choose which lines are requested early; they never change a result. The
 // benchmarks' universe (hubs, V2 and V3 pools, 2-pool cycles and triangles), the same random
 // dislocating, quiet and restoring ticks through an engine with the hints and one without: the
@@ -377,13 +371,7 @@ TEST(EngineCacheHints, ShouldNotChangeAnySignalOrCounter) {
   for (const std::size_t n_pools : {std::size_t{600}, std::size_t{4200}}) {
     const bench::Universe u = bench::make_universe(n_pools, 77 + n_pools);
     const auto run = [&](CacheHints hints, bool& hinted) {
-      EngineConfig cfg;
-      cfg.book.v3_tick_capacity = 16;
-      cfg.cycles.base_tokens = {bench::kUsdc, bench::kWmatic, bench::kWeth, bench::kUsdt, bench::kDai};
-      cfg.pricing.stables = {{bench::kUsdc, 6}, {bench::kUsdt, 6}, {bench::kDai, 18}};
-      cfg.gas.native_token = bench::kWmatic;
-      cfg.min_net_profit = UsdFixedPoint8{10 * UsdFixedPoint8::kScale};
-      cfg.verify_checksum = false;
+      EngineConfig cfg = bench::universe_engine_config();
       cfg.cache_hints = hints;
       ArbEngine eng(u.specs, cfg);
       hinted = eng.cache_hints_active();

@@ -6,7 +6,8 @@
 // protocol::InstrumentRegistry exactly as torqd's pool list does, specs from
 // arb::pool_specs_from_registry; every pool priced consistently with per-token USD prices),
 // make_universe (deterministic for a seed), event_frame (one V2 Sync / V3 Swap frame moving one
-// pool off its baseline) and load_baseline (snapshot frames: V2 reserves, V3 state + 4 ticks,
+// pool off its baseline), universe_engine_config (the strategy settings the benchmarks use with
+// it) and load_baseline (snapshot frames: V2 reserves, V3 state + 4 ticks,
 // then a BlockHeader with the base fee). The frame checksum is the caller's choice (flags 0:
 // CRC32C, as a collector publishes; protocol::frame_flags::kNoChecksum: none).
 // Thread-safety: a Universe is immutable after make_universe; event_frame only reads it and may
@@ -157,6 +158,21 @@ inline std::size_t event_frame(std::span<std::byte> buf, const Universe& u, std:
     (void)b.add(s);
   }
   return b.finish(seq, ts).size();
+}
+
+// The strategy settings the tick-to-signal benchmark and the engine's cache-hint test run a
+// universe with: the hubs as start tokens (USDC first), USDC/USDT/DAI as stables, WMATIC as the
+// native token, 16 tick slots per V3 pool, a 10 USD minimum net profit, frames without CRC32C.
+[[nodiscard]] inline arb::EngineConfig universe_engine_config() {
+  arb::EngineConfig cfg;
+  cfg.book.v3_tick_capacity = 16;
+  cfg.cycles.base_tokens = {kUsdc, kWmatic, kWeth, kUsdt, kDai};
+  cfg.cycles.max_cycles_per_pool = 64;
+  cfg.pricing.stables = {{kUsdc, 6}, {kUsdt, 6}, {kDai, 18}};
+  cfg.gas.native_token = kWmatic;
+  cfg.min_net_profit = num::UsdFixedPoint8{10 * num::UsdFixedPoint8::kScale};
+  cfg.verify_checksum = false;
+  return cfg;
 }
 
 // Loads the baseline into `eng`: one snapshot frame per pool (V2: reserves; V3: state + two
