@@ -234,7 +234,7 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
                 if (!got[k]) {
                   got[k] = true;
                   --waiting;
-                  if (r * burst + k >= 1000) t2s.record(hw::rdtscp() - fts);  // first 1000: warm-up
+                  if (r * burst + k >= 1000) t2s.record_interval(fts, hw::rdtscp());  // first 1000: warm-up
                 }
                 return;
               }

@@ -374,8 +374,8 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
       s.build.record(t[2] - t[1]);
       s.sign.record(t[3] - t[2]);
       s.executor.record(t[3] - t_in);
-      s.to_executor.record(t_in - t_tick);
-      s.e2e.record(t[3] - t_tick);
+      s.to_executor.record_interval(t_tick, t_in);  // two threads when split
+      s.e2e.record_interval(t_tick, t[3]);
       s.sign_alone.record(a1 - a0);
     }
     return true;

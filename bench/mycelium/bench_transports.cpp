@@ -96,11 +96,11 @@ struct Recorder {
   std::uint64_t warmup;
   std::uint64_t received = 0;
   void operator()(std::span<const std::byte> f) noexcept {
-    const std::uint64_t now = hw::rdtsc();
+    const std::uint64_t now = hw::rdtscp();  // after the frame's loads, not before
     protocol::FrameHeader h;
     std::memcpy(&h, f.data(), sizeof h);
     ++received;
-    if (h.sequence > warmup) rec.record(now - h.timestamp_ns);
+    if (h.sequence > warmup) rec.record_interval(h.timestamp_ns, now);
   }
 };
 

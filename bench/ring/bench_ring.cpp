@@ -352,9 +352,9 @@ torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::
     std::uint64_t expect = 0;
     while (expect < total) {
       const std::size_t got = peer.poll([&](std::uint64_t seq, std::uint64_t tsc, std::byte) {
-        const std::uint64_t now = rdtsc();
+        const std::uint64_t now = torq::hw::rdtscp();  // after the frame's loads, not before
         errors += seq != expect;
-        if (seq >= warmup) rec.record(now - tsc);
+        if (seq >= warmup) rec.record_interval(tsc, now);
         ++expect;
       });
       if (got == 0 && g_pause_when_empty) _mm_pause();

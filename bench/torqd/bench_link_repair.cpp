@@ -105,10 +105,10 @@ RunResult run(bool back_channel, std::size_t frames, std::uint64_t interval_ns, 
           protocol::FrameHeader h;
           std::memcpy(&h, f.data(), sizeof h);
           ++delivered;
-          const std::uint64_t lat = now - h.timestamp_ns;
-          all.record(lat);
-          if (dropped_at(h.sequence)) resent.record(lat);                         // lost once, resent
-          else if (h.sequence > 1 && dropped_at(h.sequence - 1)) behind.record(lat);  // revealed the hole
+          all.record_interval(h.timestamp_ns, now);
+          if (dropped_at(h.sequence)) resent.record_interval(h.timestamp_ns, now);  // lost once, resent
+          else if (h.sequence > 1 && dropped_at(h.sequence - 1))
+            behind.record_interval(h.timestamp_ns, now);  // revealed the hole
         },
         64);
   };

@@ -1,7 +1,8 @@
 // torq/bench/latency.hpp — the shared latency harness of all Torq benchmarks (header-only).
 //
 // Owns: LatencyRecorder (TSC cycle samples in an array preallocated and prefaulted up front, so
-// recording is one store), LatencySummary (count, min, mean, p50/p90/p99/p99.9/p99.99, max in ns
+// recording is one store; record_interval counts a cross-core interval whose end stamp reads
+// below its start instead of wrapping it), LatencySummary (count, min, mean, p50/p90/p99/p99.9/p99.99, max in ns
 // via torq::hw::TscClock), a tiny JSON object writer, and helpers that pick two CPUs, pin the
 // calling thread and warm it up (busy spin so the core leaves low-power states first; two
 // distinct cores sharing an L3 by default), and cpu_pair_kind for the JSON.
@@ -32,6 +33,9 @@ namespace torq::bench {
 struct LatencySummary {
   std::uint64_t count = 0;
   std::uint64_t dropped = 0;  // samples beyond the preallocated capacity
+  // Cross-thread intervals whose end stamp read below their start stamp (TSC offset between the
+  // two cores, or an end read issued early); each is counted and recorded as 0 cycles.
+  std::uint64_t negative_intervals = 0;
   double min_ns = 0, mean_ns = 0, p50_ns = 0, p90_ns = 0, p99_ns = 0, p999_ns = 0, p9999_ns = 0, max_ns = 0;
 };
 
@@ -46,14 +50,26 @@ class LatencyRecorder {
       ++dropped_;
     }
   }
+  // An interval between two TSC stamps, possibly taken on two cores: `end` below `start` (the
+  // cores' counters disagree, or the end was read before the data it times) must not wrap into a
+  // 2^64-cycle sample; it is counted and recorded as 0. Read `end` with rdtscp, after the data.
+  void record_interval(std::uint64_t start, std::uint64_t end) noexcept {
+    if (end >= start) [[likely]] {
+      record(end - start);
+    } else {
+      ++negative_;
+      record(0);
+    }
+  }
   [[nodiscard]] std::size_t count() const noexcept { return n_; }
-  void reset() noexcept { n_ = 0; dropped_ = 0; }
+  void reset() noexcept { n_ = 0; dropped_ = 0; negative_ = 0; }
 
   // Sorts the samples in place (call once, after recording) and converts to ns.
   [[nodiscard]] LatencySummary summarize(const hw::TscClock& clock) {
     LatencySummary s;
     s.count = n_;
     s.dropped = dropped_;
+    s.negative_intervals = negative_;
     if (n_ == 0) return s;
     std::sort(samples_.begin(), samples_.begin() + static_cast<std::ptrdiff_t>(n_));
     long double sum = 0;
@@ -81,6 +97,7 @@ class LatencyRecorder {
   std::vector<std::uint64_t> samples_;
   std::size_t n_ = 0;
   std::uint64_t dropped_ = 0;
+  std::uint64_t negative_ = 0;
 };
 
 // Minimal JSON object writer (keys are trusted identifiers; string values are escaped).
@@ -145,7 +162,7 @@ class JsonObject {
   JsonObject o;
   o.add("count", s.count).add("dropped", s.dropped).add("min_ns", s.min_ns).add("mean_ns", s.mean_ns);
   o.add("p50_ns", s.p50_ns).add("p90_ns", s.p90_ns).add("p99_ns", s.p99_ns).add("p99_9_ns", s.p999_ns);
-  o.add("p99_99_ns", s.p9999_ns).add("max_ns", s.max_ns);
+  o.add("p99_99_ns", s.p9999_ns).add("max_ns", s.max_ns).add("negative_intervals", s.negative_intervals);
   return o;
 }
 
