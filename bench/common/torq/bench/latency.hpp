@@ -2,10 +2,11 @@
 //
 // Owns: LatencyRecorder (TSC cycle samples in an array preallocated and prefaulted up front, so
 // recording is one store; record_interval counts a cross-core interval whose end stamp reads
-// below its start instead of wrapping it), LatencySummary (count, min, mean, p50/p90/p99/p99.9/p99.99, max in ns
-// via torq::hw::TscClock), a tiny JSON object writer, and helpers that pick two CPUs, pin the
-// calling thread and warm it up (busy spin so the core leaves low-power states first; two
-// distinct cores sharing an L3 by default), and cpu_pair_kind for the JSON.
+// below its start instead of wrapping it), LatencySummary (count, min, mean,
+// p50/p90/p99/p99.9/p99.99, max in ns via torq::hw::TscClock), a tiny JSON object writer, and
+// helpers that pick two CPUs, pin the calling thread and warm it up (busy spin so the core leaves
+// low-power states first; two distinct cores sharing an L3 by default), and cpu_pair_kind for the
+// JSON.
 // Thread-safety: a LatencyRecorder is written by one thread; summarize() after that thread is done.
 // JsonObject is single-threaded. Allocation: the constructor allocates; record() never does;
 // summarize() sorts in place; JSON output allocates (reporting only).
