@@ -115,15 +115,11 @@ CycleIndex::CycleIndex(const PoolBook& book, const CycleConfig& cfg) {
   for (const Cycle& c : cycles_)
     for (unsigned h = 0; h < c.hops; ++h) ++offsets_[c.pool[h] + 1];
   for (std::size_t i = 0; i < np; ++i) offsets_[i + 1] += offsets_[i];
-  ids_.assign(offsets_[np], 0);
+  by_pool_.resize(offsets_[np]);
   std::vector<std::uint32_t> fill(offsets_.begin(), offsets_.end() - 1);
-  for (std::uint32_t id = 0; id < cycles_.size(); ++id) {
-    const Cycle& c = cycles_[id];
-    for (unsigned h = 0; h < c.hops; ++h) ids_[fill[c.pool[h]]++] = id;
-  }
+  for (const Cycle& c : cycles_)
+    for (unsigned h = 0; h < c.hops; ++h) by_pool_[fill[c.pool[h]]++] = c;
   cycles_.shrink_to_fit();
-  by_pool_.reserve(ids_.size());
-  for (const std::uint32_t id : ids_) by_pool_.push_back(cycles_[id]);
 }
 
 }  // namespace torq::arb

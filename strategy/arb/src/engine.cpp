@@ -178,7 +178,7 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
   for (std::size_t i = 0; i < dirty_count_ && hinted != 0; ++i) {
     const std::uint32_t d = dirty_[i];
     book_.prefetch_ticks(d, kHintedTickLines);
-    const std::span<const Cycle> t = cycles_.touching_cycles(d);
+    const std::span<const Cycle> t = cycles_.touching(d);
     for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
       const Cycle& n = t[k];
       __builtin_prefetch(&cycle_stamp_[n.id], 1);
@@ -230,7 +230,7 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
   // often starts with a triangle, +0.3-0.4 us to the first signal at p50 (docs/strategy.md).
   while (!work_.empty()) {
     Pending& w = work_.back();
-    const std::span<const Cycle> touching = cycles_.touching_cycles(w.pool);
+    const std::span<const Cycle> touching = cycles_.touching(w.pool);
     while (w.cursor < touching.size()) {
       const Cycle& cycle = touching[w.cursor++];
       const std::uint32_t c = cycle.id;

@@ -3,10 +3,10 @@
 // Owns: Cycle (one directed cycle of 2 pools on the same pair or 3 pools forming a token
 // triangle, with the swap direction of each hop and the start token whose units measure profit)
 // and CycleIndex, built once at start-up from the book's token graph: the cycle array plus a CSR
-// map pool -> cycle ids (offsets[pool]..offsets[pool+1] into ids), so that an update of one pool
-// re-evaluates exactly the cycles that contain it. The same map also holds copies of the cycles
-// themselves (touching_cycles, each carrying its id), so that the strategy goes from a changed
-// pool to its cycles' other pools in one dependent load instead of two (ids, then the cycle).
+// map pool -> cycles (offsets[pool]..offsets[pool+1]), so that an update of one pool re-evaluates
+// exactly the cycles that contain it. The map holds copies of the cycles themselves (each carrying
+// its id), so that the strategy goes from a changed pool to its cycles' other pools in one
+// dependent load instead of two (an id, then the cycle).
 // Every undirected cycle yields both directions. The start token is the cycle token with the best
 // rank in CycleConfig::base_tokens (then the lowest index). Limits keep the work per update
 // bounded: at most max_cycles_per_pool per pool and max_cycles in all (2-pool cycles are taken
@@ -60,17 +60,14 @@ class CycleIndex {
   [[nodiscard]] std::size_t size() const noexcept { return cycles_.size(); }
   [[nodiscard]] const Cycle& cycle(std::uint32_t id) const noexcept { return cycles_[id]; }
   [[nodiscard]] std::span<const Cycle> cycles() const noexcept { return cycles_; }
-  [[nodiscard]] std::span<const std::uint32_t> touching(std::uint32_t pool) const noexcept {
-    return {ids_.data() + offsets_[pool], ids_.data() + offsets_[pool + 1]};
-  }
-  // The same cycles as touching(pool), in the same order, as copies (Cycle::id names each).
-  [[nodiscard]] std::span<const Cycle> touching_cycles(std::uint32_t pool) const noexcept {
+  // The cycles that contain `pool`, 2-pool cycles first, as copies (Cycle::id names each).
+  [[nodiscard]] std::span<const Cycle> touching(std::uint32_t pool) const noexcept {
     return {by_pool_.data() + offsets_[pool], by_pool_.data() + offsets_[pool + 1]};
   }
   [[nodiscard]] const CycleStats& stats() const noexcept { return stats_; }
   // Cache hint: the line of `pool`'s touching-list bounds (pool < pool count).
   void prefetch_touching(std::uint32_t pool) const noexcept { __builtin_prefetch(&offsets_[pool]); }
-  // Cache hint: the lines of `pool`'s first max_cycles touching_cycles (reads offsets_[pool]).
+  // Cache hint: the lines of `pool`'s first max_cycles touching cycles (reads offsets_[pool]).
   void prefetch_touching_cycles(std::uint32_t pool, std::size_t max_cycles) const noexcept {
     const std::size_t b = offsets_[pool], n = std::min<std::size_t>(offsets_[pool + 1] - b, max_cycles);
     const char* p = reinterpret_cast<const char*>(by_pool_.data() + b);
@@ -81,8 +78,7 @@ class CycleIndex {
  private:
   std::vector<Cycle> cycles_;
   std::vector<std::uint32_t> offsets_;  // pool_count + 1
-  std::vector<std::uint32_t> ids_;
-  std::vector<Cycle> by_pool_;  // ids_[i]'s cycle at i
+  std::vector<Cycle> by_pool_;  // pool p's cycles at offsets_[p]..offsets_[p + 1]
   CycleStats stats_{};
 };
 
