@@ -112,6 +112,39 @@ TEST(SpscRing, ShouldDeliverRecordsInOrderWithExactBytes) {
   EXPECT_EQ(f.region.stats().consumed, 20u);
 }
 
+// try_publish writes the payload past the header's cache line first and the header's line last;
+// every size at every offset in a line, over garbage that looks committed (all ones) where the
+// end marker must go, and after deferred commits (the general path).
+TEST(SpscRing, ShouldPublishEverySizeAtEveryLineOffsetWithItsEndMarker) {
+  Fixture f = make_ring(4096);
+  std::memset(f.region.data(), 0xFF, 4096);  // a missing end marker would read as a committed record
+  std::uint64_t seq = 0;
+  for (int lap = 0; lap < 3; ++lap) {
+    for (std::uint32_t size = 1; size <= 200; ++size, ++seq) {
+      ASSERT_EQ(f.producer.try_publish(bytes_of(seq, size)), PublishResult::ok) << "size " << size;
+      auto rec = f.consumer.peek();
+      ASSERT_EQ(rec.size(), size);
+      EXPECT_TRUE(check_frame(rec, seq)) << "size " << size;
+      EXPECT_TRUE(f.consumer.consume());
+      EXPECT_TRUE(f.consumer.peek().empty()) << "after size " << size;
+      EXPECT_FALSE(f.consumer.has_published());
+      ASSERT_FALSE(f.consumer.corrupted());
+    }
+  }
+  // Deferred commits pending: try_publish publishes them first, then its own record.
+  for (std::uint64_t k = 0; k < 2; ++k) {
+    auto span = f.producer.try_claim(24);
+    ASSERT_FALSE(span.empty());
+    fill_frame(span, seq + k);
+    ASSERT_TRUE(f.producer.commit_deferred(24));
+  }
+  ASSERT_EQ(f.producer.try_publish(bytes_of(seq + 2, 90)), PublishResult::ok);
+  std::uint64_t expect = seq;
+  EXPECT_EQ(f.consumer.consume_burst([&](auto r) { EXPECT_TRUE(check_frame(r, expect++)); }, 10), 3u);
+  EXPECT_EQ(f.region.stats().published, seq + 3);
+  EXPECT_EQ(f.producer.rejected_full() + f.producer.rejected_size(), 0u);
+}
+
 TEST(SpscRing, ShouldRejectAndCountWhenFullWithoutOverwritingUnconsumedRecords) {
   Fixture f = make_ring(1024);
   // 64-byte payload -> 72-byte records: 14 fit in 1024 bytes (1008), the 15th does not.
