@@ -4,6 +4,11 @@
 // one message per publication (every peer), and batches of 32 (torq_ring SpscProducer::Batch,
 // rte_ring_sp_enqueue_burst, boost push of an array: what a poll loop that receives bursts does);
 // the batched peers also in one thread (send 32, poll 32: the calls' cost without line transfers).
+// torq_ring is SpscProducer::try_publish of a frame built aside (what torqd's producers do),
+// torq_ring_claim the frame written in place (try_claim, front to back, commit). One-way latency
+// also for the hardware's floor (one cache line, one store, one load; with and without CLDEMOTE):
+// the ratios against it say what each queue adds to the host's own hand-off. Every start stamp is
+// read before the first store into the queue's memory (the frame's slab for rte_ring).
 // Prints one JSON document on stdout.
 // Usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]
 #include <boost/lockfree/spsc_queue.hpp>
@@ -57,9 +62,13 @@ Frame<N> make_template() {
 
 // ---- peers: try_send(seq, tsc) -> bool; poll(fn(seq, tsc)) -> count ----
 
-// Batched = true publishes kBurst frames at a time, built in place through one
-// SpscProducer::Batch (send_batch): throughput only.
-template <std::size_t N, bool Batched = false>
+// How TorqPeer sends one frame: publish = SpscProducer::try_publish of a frame built on the stack
+// (what torqd's producers do; the ring writes the header's cache line last), claim = try_claim,
+// the frame copied in front to back, commit() (the header's line is written first and last), batch
+// = kBurst frames built in place through one SpscProducer::Batch (send_batch): throughput only.
+enum class TorqMode { publish, claim, batch };
+
+template <std::size_t N, TorqMode Mode = TorqMode::publish>
 class TorqPeer {
  public:
   explicit TorqPeer(std::uint64_t capacity) {
@@ -76,21 +85,35 @@ class TorqPeer {
     cons_.detach();
     ::operator delete(mem_, std::align_val_t{4096});
   }
-  static const char* name() { return Batched ? "torq_ring_publish_every_32" : "torq_ring"; }
+  static const char* name() {
+    switch (Mode) {
+      case TorqMode::publish: return "torq_ring";
+      case TorqMode::claim: return "torq_ring_claim";
+      case TorqMode::batch: return "torq_ring_publish_every_32";
+    }
+    return "";
+  }
   bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept
-    requires(!Batched)
+    requires(Mode != TorqMode::batch)
   {
-    auto span = prod_.try_claim(N);
-    if (span.empty()) return false;
-    std::memcpy(span.data(), &tmpl_, N);
-    const std::uint64_t h[2] = {seq, tsc};
-    std::memcpy(span.data(), h, 16);
-    prod_.commit();
-    return true;
+    if constexpr (Mode == TorqMode::publish) {
+      Frame<N> f = tmpl_;
+      f.seq = seq;
+      f.tsc = tsc;
+      return prod_.try_publish(std::as_bytes(std::span(&f, 1))) == torq::ring::PublishResult::ok;
+    } else {
+      auto span = prod_.try_claim(N);
+      if (span.empty()) return false;
+      std::memcpy(span.data(), &tmpl_, N);
+      const std::uint64_t h[2] = {seq, tsc};
+      std::memcpy(span.data(), h, 16);
+      prod_.commit();
+      return true;
+    }
   }
   // Frames seq .. seq+n-1 (as many as fit), one publication; returns how many were sent.
   std::uint64_t send_batch(std::uint64_t seq, std::uint64_t n) noexcept
-    requires Batched
+    requires(Mode == TorqMode::batch)
   {
     auto b = prod_.batch();
     std::uint64_t k = 0;
@@ -105,14 +128,22 @@ class TorqPeer {
     return k;
   }
   void finish() noexcept { prod_.flush(); }
-  bool try_send_stamped(std::uint64_t seq) noexcept {
-    auto span = prod_.try_claim(N);
-    if (span.empty()) return false;
-    std::memcpy(span.data(), &tmpl_, N);
-    const std::uint64_t h[2] = {seq, rdtsc()};
-    std::memcpy(span.data(), h, 16);
-    prod_.commit();
-    return true;
+  bool try_send_stamped(std::uint64_t seq) noexcept {  // batch: not called (throughput only)
+    if constexpr (Mode == TorqMode::publish) {
+      Frame<N> f = tmpl_;
+      f.seq = seq;
+      f.tsc = rdtsc();
+      return prod_.try_publish(std::as_bytes(std::span(&f, 1))) == torq::ring::PublishResult::ok;
+    } else {
+      const std::uint64_t tsc = rdtsc();  // before the first store into the ring, as every peer
+      auto span = prod_.try_claim(N);
+      if (span.empty()) return false;
+      std::memcpy(span.data(), &tmpl_, N);
+      const std::uint64_t h[2] = {seq, tsc};
+      std::memcpy(span.data(), h, 16);
+      prod_.commit();
+      return true;
+    }
   }
   template <class F>
   std::size_t poll(F&& fn) noexcept {
@@ -132,6 +163,50 @@ class TorqPeer {
   torq::ring::SpscProducer prod_;
   torq::ring::SpscConsumer cons_;
   Frame<N> tmpl_;
+};
+
+// The hardware's floor for a one-way hand-off through shared memory: one 64-byte line that the
+// producer stores {tsc, seq} into and the consumer polls; a second line, written by the consumer,
+// acknowledges each message (read by the producer before its next stamp, which waits for that
+// load: not timed). Whatever
+// a queue adds to one message's latency is above this. {tsc, seq} go in one 16-byte store
+// (single-copy atomic on CPUs with AVX). Demote = true adds CLDEMOTE after it (a hint to move
+// the line to the shared L3, so that the consumer's miss is served there instead of by a snoop
+// of the producer's core; a NOP on CPUs without it).
+template <bool Demote>
+class LineFloor {
+ public:
+  static const char* name() { return Demote ? "cache_line_floor_cldemote" : "cache_line_floor"; }
+  bool try_send_stamped(std::uint64_t seq) noexcept {
+    if (ack_.v.load(std::memory_order_acquire) != seq) return false;  // previous one not read yet
+    // rdtscp: the stamp waits for the acknowledgement's load (a miss), which is not timed.
+    const __m128i v = _mm_set_epi64x(static_cast<long long>(seq + 1), static_cast<long long>(torq::hw::rdtscp()));
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // the stamp is taken before the store
+    _mm_store_si128(reinterpret_cast<__m128i*>(line_.w), v);
+    if constexpr (Demote) demote(&line_);
+    return true;
+  }
+  template <class F>
+  std::size_t poll(F&& fn) noexcept {
+    const std::uint64_t s = std::atomic_ref<std::uint64_t>(line_.w[1]).load(std::memory_order_acquire);
+    if (s == seen_) return 0;
+    seen_ = s;
+    fn(s - 1, std::atomic_ref<std::uint64_t>(line_.w[0]).load(std::memory_order_relaxed), std::byte{0});
+    ack_.v.store(s, std::memory_order_release);
+    return 1;
+  }
+
+ private:
+  __attribute__((target("cldemote"))) static void demote(const void* p) noexcept { _cldemote(const_cast<void*>(p)); }
+  struct alignas(128) Line {
+    std::uint64_t w[2] = {0, 0};  // [0] tsc, [1] seq + 1
+  };
+  struct alignas(128) Ack {
+    std::atomic<std::uint64_t> v{0};
+  };
+  Line line_;
+  Ack ack_;
+  std::uint64_t seen_ = 0;  // consumer's
 };
 
 // Batched = true pushes every kBurst frames as one array (push(const T*, n)): throughput only.
@@ -241,10 +316,11 @@ class RteRingPeer {
   }
   bool try_send_stamped(std::uint64_t seq) noexcept {
     if (rte_ring_full(ring_)) return false;
+    const std::uint64_t tsc = rdtsc();  // before the frame is written, as every peer
     Frame<N>* f = &slab_[seq & slab_mask_];
     *f = tmpl_;
     f->seq = seq;
-    f->tsc = rdtsc();
+    f->tsc = tsc;
     return rte_ring_sp_enqueue(ring_, f) == 0;
   }
   template <class F>
@@ -447,10 +523,22 @@ PeerReport measure(Make make, std::size_t frame, std::uint64_t frames, std::uint
   return r;
 }
 
+// A latency-only peer (the cache-line floor): no throughput runs.
+template <class Peer>
+PeerReport measure_latency_only(std::size_t frame, std::uint64_t samples, Cpus cpus, const torq::hw::TscClock& clock) {
+  PeerReport r;
+  r.name = Peer::name();
+  r.frame = frame;
+  auto peer = std::make_unique<Peer>();
+  r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors);
+  return r;
+}
+
 JsonObject report_json(const PeerReport& r) {
   JsonObject o;
   o.add("peer", r.name).add("frame_bytes", static_cast<std::uint64_t>(r.frame));
-  o.add("throughput_msgs_per_sec_median", r.median_mps).add("throughput_msgs_per_sec_best", r.best_mps);
+  if (r.median_mps > 0)
+    o.add("throughput_msgs_per_sec_median", r.median_mps).add("throughput_msgs_per_sec_best", r.best_mps);
   if (r.single_thread_ns > 0) o.add("single_thread_ns_per_msg", r.single_thread_ns);
   if (r.lat.count > 0) o.add("one_way_latency", torq::bench::to_json(r.lat));
   o.add("sequence_errors", r.errors);
@@ -507,7 +595,9 @@ int main(int argc, char** argv) {
   const auto run_size = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
     reports.push_back(measure<TorqPeer<N>>([&] { return std::make_unique<TorqPeer<N>>(kRingBytes); }, N, frames,
                                            samples, runs, cpus, clock));
-    reports.push_back(measure<TorqPeer<N, true>>([&] { return std::make_unique<TorqPeer<N, true>>(kRingBytes); }, N,
+    reports.push_back(measure<TorqPeer<N, TorqMode::claim>>(
+        [&] { return std::make_unique<TorqPeer<N, TorqMode::claim>>(kRingBytes); }, N, frames, samples, runs, cpus, clock));
+    reports.push_back(measure<TorqPeer<N, TorqMode::batch>>([&] { return std::make_unique<TorqPeer<N, TorqMode::batch>>(kRingBytes); }, N,
                                                  frames, samples, runs, cpus, clock, /*with_latency=*/false));
 #if defined(TORQ_HAVE_DPDK)
     {
@@ -532,6 +622,9 @@ int main(int argc, char** argv) {
     reports.push_back(measure<BoostPeer<N, true>>([&] { return std::make_unique<BoostPeer<N, true>>(kSlots); }, N,
                                                   frames, samples, runs, cpus, clock, /*with_latency=*/false));
   };
+  // The floor first: one line, one store, one load (frame-size independent; reported with 64).
+  reports.push_back(measure_latency_only<LineFloor<false>>(64, samples, cpus, clock));
+  reports.push_back(measure_latency_only<LineFloor<true>>(64, samples, cpus, clock));
   run_size(std::integral_constant<std::size_t, 64>{});
   run_size(std::integral_constant<std::size_t, 256>{});
 
@@ -560,6 +653,20 @@ int main(int argc, char** argv) {
       if (tb != nullptr) o.add(std::string("throughput_torq_publish_every_32_over_") + peer, tb->median_mps / p->median_mps);
       o.add(std::string("p50_latency_torq_over_") + peer, t->lat.p50_ns / p->lat.p50_ns);
       if (frame == 64 && thr <= 1.0) above_peers_64 = false;
+    }
+    // try_publish (the header's line written last) against a frame written in place front to back.
+    if (const PeerReport* c = find("torq_ring_claim", frame); t != nullptr && c != nullptr && t->lat.p50_ns > 0) {
+      o.add("p50_latency_torq_ring_claim_over_torq_ring", c->lat.p50_ns / t->lat.p50_ns);
+      o.add("throughput_torq_ring_claim_over_torq_ring", c->median_mps / t->median_mps);
+    }
+    // What the queues add to the host's own hand-off of one line.
+    for (const char* floor : {"cache_line_floor", "cache_line_floor_cldemote"}) {
+      const PeerReport* f = find(floor, 64);
+      if (f == nullptr || f->lat.p50_ns <= 0) continue;
+      for (const char* q : {"torq_ring", "torq_ring_claim", "dpdk_rte_ring", "boost_spsc_queue"}) {
+        if (const PeerReport* p = find(q, frame); p != nullptr)
+          o.add(std::string("p50_latency_") + q + "_over_" + floor, p->lat.p50_ns / f->lat.p50_ns);
+      }
     }
     // Batches of 32 against the peers' own batch calls.
     for (const char* batched : {"dpdk_rte_ring_enqueue_burst_32", "boost_spsc_queue_push_every_32"}) {
