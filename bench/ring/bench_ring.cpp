@@ -168,11 +168,10 @@ class TorqPeer {
 // The hardware's floor for a one-way hand-off through shared memory: one 64-byte line that the
 // producer stores {tsc, seq} into and the consumer polls; a second line, written by the consumer,
 // acknowledges each message (read by the producer before its next stamp, which waits for that
-// load: not timed). Whatever
-// a queue adds to one message's latency is above this. {tsc, seq} go in one 16-byte store
-// (single-copy atomic on CPUs with AVX). Demote = true adds CLDEMOTE after it (a hint to move
-// the line to the shared L3, so that the consumer's miss is served there instead of by a snoop
-// of the producer's core; a NOP on CPUs without it).
+// load: not timed). Whatever a queue adds to one message's latency is above this. {tsc, seq} go
+// in one 16-byte store (single-copy atomic on CPUs with AVX). Demote = true adds CLDEMOTE after it
+// (a hint to move the line to the shared L3, so that the consumer's miss is served there instead
+// of by a snoop of the producer's core; a NOP on CPUs without it).
 template <bool Demote>
 class LineFloor {
  public:
@@ -180,7 +179,8 @@ class LineFloor {
   bool try_send_stamped(std::uint64_t seq) noexcept {
     if (ack_.v.load(std::memory_order_acquire) != seq) return false;  // previous one not read yet
     // rdtscp: the stamp waits for the acknowledgement's load (a miss), which is not timed.
-    const __m128i v = _mm_set_epi64x(static_cast<long long>(seq + 1), static_cast<long long>(torq::hw::rdtscp()));
+    const auto tsc = static_cast<long long>(torq::hw::rdtscp());
+    const __m128i v = _mm_set_epi64x(static_cast<long long>(seq + 1), tsc);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // the stamp is taken before the store
     _mm_store_si128(reinterpret_cast<__m128i*>(line_.w), v);
     if constexpr (Demote) demote(&line_);
@@ -197,7 +197,9 @@ class LineFloor {
   }
 
  private:
-  __attribute__((target("cldemote"))) static void demote(const void* p) noexcept { _cldemote(const_cast<void*>(p)); }
+  __attribute__((target("cldemote"))) static void demote(const void* p) noexcept {
+    _cldemote(const_cast<void*>(p));
+  }
   struct alignas(128) Line {
     std::uint64_t w[2] = {0, 0};  // [0] tsc, [1] seq + 1
   };
@@ -595,10 +597,12 @@ int main(int argc, char** argv) {
   const auto run_size = [&]<std::size_t N>(std::integral_constant<std::size_t, N>) {
     reports.push_back(measure<TorqPeer<N>>([&] { return std::make_unique<TorqPeer<N>>(kRingBytes); }, N, frames,
                                            samples, runs, cpus, clock));
-    reports.push_back(measure<TorqPeer<N, TorqMode::claim>>(
-        [&] { return std::make_unique<TorqPeer<N, TorqMode::claim>>(kRingBytes); }, N, frames, samples, runs, cpus, clock));
-    reports.push_back(measure<TorqPeer<N, TorqMode::batch>>([&] { return std::make_unique<TorqPeer<N, TorqMode::batch>>(kRingBytes); }, N,
-                                                 frames, samples, runs, cpus, clock, /*with_latency=*/false));
+    using Claim = TorqPeer<N, TorqMode::claim>;
+    using Batch = TorqPeer<N, TorqMode::batch>;
+    reports.push_back(measure<Claim>([&] { return std::make_unique<Claim>(kRingBytes); }, N, frames, samples, runs,
+                                     cpus, clock));
+    reports.push_back(measure<Batch>([&] { return std::make_unique<Batch>(kRingBytes); }, N, frames, samples, runs,
+                                     cpus, clock, /*with_latency=*/false));
 #if defined(TORQ_HAVE_DPDK)
     {
       RteRingPeer<N> probe(kSlots);
