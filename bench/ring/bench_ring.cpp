@@ -417,9 +417,19 @@ ThroughputResult run_throughput(Peer& peer, std::uint64_t n, Cpus cpus, const to
   return r;
 }
 
+// The producer sends one message every ~1 µs. When it falls behind that schedule (the host took
+// one of the two cores away, or the queue filled while the consumer's core was away) it does not
+// send the missed messages back to back: that burst would fill the queue and time the wait behind
+// thousands of frames, not one hand-off; it resumes the schedule from now (`schedule_resets`).
+// `full_retries` counts sends refused by a full queue (0 when nothing queued up).
+struct PacingCounts {
+  std::uint64_t schedule_resets = 0;
+  std::uint64_t full_retries = 0;
+};
+
 template <class Peer>
 torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::uint64_t warmup, Cpus cpus,
-                                        const torq::hw::TscClock& clock, std::uint64_t& errors) {
+                                        const torq::hw::TscClock& clock, std::uint64_t& errors, PacingCounts& pacing) {
   Gate gate;
   LatencyRecorder rec(samples);
   const std::uint64_t total = samples + warmup;
@@ -444,8 +454,15 @@ torq::bench::LatencySummary run_latency(Peer& peer, std::uint64_t samples, std::
     std::uint64_t next = rdtsc();
     for (std::uint64_t i = 0; i < total; ++i) {
       next += gap;
+      if (const std::uint64_t now = rdtsc(); now > next + 4 * gap) {
+        next = now;
+        ++pacing.schedule_resets;
+      }
       while (rdtsc() < next) _mm_pause();
-      while (!peer.try_send_stamped(i)) _mm_pause();
+      while (!peer.try_send_stamped(i)) {
+        ++pacing.full_retries;
+        _mm_pause();
+      }
     }
   });
   gate.open_when(2);
@@ -489,6 +506,7 @@ struct PeerReport {
   double median_mps = 0;
   double single_thread_ns = 0;  // batched peers: run_single_thread
   torq::bench::LatencySummary lat;
+  PacingCounts pacing;
   std::uint64_t errors = 0;
 };
 
@@ -520,7 +538,7 @@ PeerReport measure(Make make, std::size_t frame, std::uint64_t frames, std::uint
   }
   if (with_latency) {
     auto peer = make();
-    r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors);
+    r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors, r.pacing);
   }
   return r;
 }
@@ -532,7 +550,7 @@ PeerReport measure_latency_only(std::size_t frame, std::uint64_t samples, Cpus c
   r.name = Peer::name();
   r.frame = frame;
   auto peer = std::make_unique<Peer>();
-  r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors);
+  r.lat = run_latency(*peer, samples, samples / 10, cpus, clock, r.errors, r.pacing);
   return r;
 }
 
@@ -542,7 +560,10 @@ JsonObject report_json(const PeerReport& r) {
   if (r.median_mps > 0)
     o.add("throughput_msgs_per_sec_median", r.median_mps).add("throughput_msgs_per_sec_best", r.best_mps);
   if (r.single_thread_ns > 0) o.add("single_thread_ns_per_msg", r.single_thread_ns);
-  if (r.lat.count > 0) o.add("one_way_latency", torq::bench::to_json(r.lat));
+  if (r.lat.count > 0) {
+    o.add("one_way_latency", torq::bench::to_json(r.lat));
+    o.add("latency_schedule_resets", r.pacing.schedule_resets).add("latency_full_retries", r.pacing.full_retries);
+  }
   o.add("sequence_errors", r.errors);
   return o;
 }
