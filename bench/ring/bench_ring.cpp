@@ -96,20 +96,7 @@ class TorqPeer {
   bool try_send(std::uint64_t seq, std::uint64_t tsc) noexcept
     requires(Mode != TorqMode::batch)
   {
-    if constexpr (Mode == TorqMode::publish) {
-      Frame<N> f = tmpl_;
-      f.seq = seq;
-      f.tsc = tsc;
-      return prod_.try_publish(std::as_bytes(std::span(&f, 1))) == torq::ring::PublishResult::ok;
-    } else {
-      auto span = prod_.try_claim(N);
-      if (span.empty()) return false;
-      std::memcpy(span.data(), &tmpl_, N);
-      const std::uint64_t h[2] = {seq, tsc};
-      std::memcpy(span.data(), h, 16);
-      prod_.commit();
-      return true;
-    }
+    return send(seq, [tsc] { return tsc; });
   }
   // Frames seq .. seq+n-1 (as many as fit), one publication; returns how many were sent.
   std::uint64_t send_batch(std::uint64_t seq, std::uint64_t n) noexcept
@@ -129,21 +116,7 @@ class TorqPeer {
   }
   void finish() noexcept { prod_.flush(); }
   bool try_send_stamped(std::uint64_t seq) noexcept {  // batch: not called (throughput only)
-    if constexpr (Mode == TorqMode::publish) {
-      Frame<N> f = tmpl_;
-      f.seq = seq;
-      f.tsc = rdtsc();
-      return prod_.try_publish(std::as_bytes(std::span(&f, 1))) == torq::ring::PublishResult::ok;
-    } else {
-      const std::uint64_t tsc = rdtsc();  // before the first store into the ring, as every peer
-      auto span = prod_.try_claim(N);
-      if (span.empty()) return false;
-      std::memcpy(span.data(), &tmpl_, N);
-      const std::uint64_t h[2] = {seq, tsc};
-      std::memcpy(span.data(), h, 16);
-      prod_.commit();
-      return true;
-    }
+    return send(seq, [] { return rdtsc(); });
   }
   template <class F>
   std::size_t poll(F&& fn) noexcept {
@@ -157,6 +130,27 @@ class TorqPeer {
   }
 
  private:
+  // One frame; stamp() is read before the first store into the ring (publish: the frame is built
+  // on the stack first, as boost's is).
+  template <class Stamp>
+  bool send(std::uint64_t seq, Stamp stamp) noexcept {
+    if constexpr (Mode == TorqMode::publish) {
+      Frame<N> f = tmpl_;
+      f.seq = seq;
+      f.tsc = stamp();
+      return prod_.try_publish(std::as_bytes(std::span(&f, 1))) == torq::ring::PublishResult::ok;
+    } else {
+      const std::uint64_t tsc = stamp();
+      auto span = prod_.try_claim(N);
+      if (span.empty()) return false;
+      std::memcpy(span.data(), &tmpl_, N);
+      const std::uint64_t h[2] = {seq, tsc};
+      std::memcpy(span.data(), h, 16);
+      prod_.commit();
+      return true;
+    }
+  }
+
   std::byte* mem_ = nullptr;
   std::size_t bytes_ = 0;
   torq::ring::RingRegion region_;
