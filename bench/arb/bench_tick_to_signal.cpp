@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/bench/universe.hpp"
 #include "torq/hw/tsc.hpp"
@@ -341,27 +342,25 @@ int main(int argc, char** argv) {
   std::size_t events = 20000;
   std::vector<std::size_t> sizes{1000, 10000};
   std::vector<arb::Sizing> sizings{arb::Sizing::legacy, arb::Sizing::closed_form};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--events") events = std::stoul(argv[i + 1]);
-    if (a == "--sizing") {
-      const std::string v = argv[i + 1];
+  bench::ArgReader args(argc, argv,
+                        "usage: bench_tick_to_signal [--events N] [--pools N[,N...]] [--sizing both|closed_form|legacy]\n"
+                        "                            [--cache-hints auto|on|off]");
+  while (args.next()) {
+    if (args.is("--events")) {
+      events = args.u64(100, 100'000'000);
+    } else if (args.is("--sizing")) {
+      const std::string v = args.choice({"both", "closed_form", "legacy"});
       if (v == "legacy") sizings = {arb::Sizing::legacy};
       else if (v == "closed_form") sizings = {arb::Sizing::closed_form};
-    }
-    if (a == "--cache-hints") {
-      const std::string v = argv[i + 1];
+      else sizings = {arb::Sizing::legacy, arb::Sizing::closed_form};
+    } else if (args.is("--cache-hints")) {
+      const std::string v = args.choice({"auto", "on", "off"});
       g_cache_hints = v == "on" ? arb::CacheHints::on : v == "off" ? arb::CacheHints::off : arb::CacheHints::automatic;
-    }
-    if (a == "--pools") {
+    } else if (args.is("--pools")) {
       sizes.clear();
-      std::string s = argv[i + 1];
-      std::size_t pos = 0;
-      while (pos < s.size()) {
-        const std::size_t c = s.find(',', pos);
-        sizes.push_back(std::stoul(s.substr(pos, c == std::string::npos ? std::string::npos : c - pos)));
-        pos = c == std::string::npos ? s.size() : c + 1;
-      }
+      for (const std::uint64_t n : args.u64_list(100, 100'000)) sizes.push_back(static_cast<std::size_t>(n));
+    } else {
+      args.unknown();
     }
   }
   const hw::TscClock clock = hw::TscClock::calibrate();

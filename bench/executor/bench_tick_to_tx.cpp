@@ -60,6 +60,7 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/bench/universe.hpp"
 #include "torq/executor/abi.hpp"
@@ -536,23 +537,16 @@ RunResult run_one(const Universe& u, const Setup& st, executor::Signer& signer, 
 int main(int argc, char** argv) {
   Setup st;
   bool threads = true;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    const std::size_t v = std::stoul(argv[i + 1]);
-    if (a == "--ticks") st.ticks = v;
-    else if (a == "--warmup") st.warmup = v;
-    else if (a == "--pools") st.pools = v;
-    else if (a == "--batch") st.batch = v;
-    else if (a == "--threads") threads = v != 0;
-    else {
-      std::fprintf(stderr, "usage: bench_tick_to_tx [--ticks N] [--warmup N] [--pools N] [--batch N] [--threads 0|1]\n");
-      return 2;
-    }
-  }
-  // Precomputed pool of torqd's default size (1024): two nonces per tick (sign_tx + sign_alone).
-  if (st.batch == 0 || 2 * st.batch > 1024) {
-    std::fprintf(stderr, "--batch must be in [1, 512]\n");
-    return 2;
+  bench::ArgReader args(argc, argv,
+                        "usage: bench_tick_to_tx [--ticks N] [--warmup N] [--pools N] [--batch 1..512] [--threads 0|1]");
+  while (args.next()) {
+    if (args.is("--ticks")) st.ticks = args.u64(1, 100'000'000);
+    else if (args.is("--warmup")) st.warmup = args.u64(0, 100'000'000);
+    else if (args.is("--pools")) st.pools = args.u64(100, 100'000);
+    // Precomputed pool of torqd's default size (1024): two nonces per tick (sign_tx + sign_alone).
+    else if (args.is("--batch")) st.batch = args.u64(1, 512);
+    else if (args.is("--threads")) threads = args.u64(0, 1) != 0;
+    else args.unknown();
   }
   const hw::TscClock clock = hw::TscClock::calibrate();
   const Universe u = make_universe(st.pools, 1234 + st.pools);

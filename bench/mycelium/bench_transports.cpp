@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/hw/tsc.hpp"
 #include "torq/mycelium/transport.hpp"
@@ -242,24 +243,19 @@ bool wanted(const Options& o, const char* t) {
 
 int main(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "missing value for %s\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--messages") o.messages = std::stoull(next());
-    else if (a == "--warmup") o.warmup = std::stoull(next());
-    else if (a == "--interval-ns") o.interval_ns = std::stoull(next());
-    else if (a == "--only") o.only = next();
-    else if (a == "--long") o.messages *= 10;
-    else {
-      std::fprintf(stderr, "usage: %s [--messages N] [--warmup N] [--interval-ns N] [--only list] [--long]\n", argv[0]);
-      return a == "--help" ? 0 : 2;
-    }
+  bench::ArgReader args(argc, argv,
+                        "usage: bench_transports [--messages N] [--warmup N] [--interval-ns N] [--long]\n"
+                        "                        [--only ring_raw,inproc,shm,uds,udp]");
+  while (args.next()) {
+    if (args.is("--messages")) o.messages = args.u64(1, 1'000'000'000);
+    else if (args.is("--warmup")) o.warmup = args.u64(0, 1'000'000'000);
+    else if (args.is("--interval-ns")) o.interval_ns = args.u64(0, 1'000'000'000);
+    else if (args.is("--long")) o.messages *= 10;
+    else if (args.is("--only")) {
+      o.only.clear();
+      for (const std::string& t : args.choice_list({"ring_raw", "inproc", "shm", "uds", "udp"}))
+        o.only += (o.only.empty() ? "" : ",") + t;
+    } else args.unknown();
   }
   g_clock = hw::TscClock::calibrate();
   void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

@@ -26,6 +26,7 @@
 
 #include <immintrin.h>
 
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/hw/tsc.hpp"
 #include "torq/ring/spsc_ring.hpp"
@@ -569,34 +570,27 @@ int main(int argc, char** argv) {
   std::uint64_t samples = 200'000;
   int runs = 3;
   std::uint64_t ring_bytes = 1 << 18;  // torq ring data area: 256 KiB, ~3640 64-byte frames
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--quick") {
+  torq::bench::ArgReader args(argc, argv,
+                              "usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N]\n"
+                              "                  [--consumer-idle spin|pause]");
+  while (args.next()) {
+    if (args.is("--quick")) {
       frames = 1'000'000;
       samples = 20'000;
       runs = 1;
-    } else if (a == "--frames" && i + 1 < argc) {
-      frames = std::strtoull(argv[++i], nullptr, 10);
-    } else if (a == "--samples" && i + 1 < argc) {
-      samples = std::strtoull(argv[++i], nullptr, 10);
-    } else if (a == "--runs" && i + 1 < argc) {
-      runs = std::atoi(argv[++i]);
-    } else if (a == "--consumer-idle" && i + 1 < argc) {
-      const std::string v = argv[++i];
-      if (v != "spin" && v != "pause") {
-        std::fprintf(stderr, "bench_ring: --consumer-idle is spin or pause\n");
-        return 2;
-      }
-      g_pause_when_empty = v == "pause";
-    } else if (a == "--torq-ring-bytes" && i + 1 < argc) {
-      ring_bytes = std::strtoull(argv[++i], nullptr, 10);
-      if (ring_bytes < 4096 || (ring_bytes & (ring_bytes - 1)) != 0) {
-        std::fprintf(stderr, "bench_ring: --torq-ring-bytes must be a power of two >= 4096\n");
-        return 2;
-      }
+    } else if (args.is("--frames")) {
+      frames = args.u64(1, 10'000'000'000);
+    } else if (args.is("--samples")) {
+      samples = args.u64(1, 100'000'000);
+    } else if (args.is("--runs")) {
+      runs = static_cast<int>(args.u64(1, 1'000));
+    } else if (args.is("--consumer-idle")) {
+      g_pause_when_empty = args.choice({"spin", "pause"}) == "pause";
+    } else if (args.is("--torq-ring-bytes")) {
+      ring_bytes = args.u64(4096, std::uint64_t{1} << 40);
+      if ((ring_bytes & (ring_bytes - 1)) != 0) args.invalid("must be a power of two");
     } else {
-      std::fprintf(stderr, "usage: bench_ring [--quick] [--frames N] [--samples N] [--runs N] [--torq-ring-bytes N] [--consumer-idle spin|pause]\n");
-      return 2;
+      args.unknown();
     }
   }
   const torq::hw::TscClock clock = torq::hw::TscClock::calibrate();

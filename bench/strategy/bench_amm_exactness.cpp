@@ -21,10 +21,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "torq/bench/args.hpp"
 #include "torq/strategy/amm_v2.hpp"
 #include "torq/strategy/tick_math.hpp"
 #include "torq/strategy/v3_pool_sim.hpp"
@@ -180,25 +182,36 @@ DSwap dbl_v3_swap(double sqrt_p, double liq, std::int32_t tick, const std::vecto
 U256 pu(const std::string& s) { return U256::parse(s).value_or(U256::zero()); }
 I256 pi(const std::string& s) { return I256::parse(s).value_or(I256::zero()); }
 
-std::string arg(int argc, char** argv, const char* name, const std::string& dflt) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == name) return argv[i + 1];
-  return dflt;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* env_seed = std::getenv("TORQ_AMM_SEED");
-  const std::string seed = arg(argc, argv, "--seed", env_seed != nullptr ? env_seed : "1");
-  std::string file = arg(argc, argv, "--cases", "");
+  // Every value that reaches the generator's command line is a checked integer (no shell quoting).
+  std::uint64_t seed = 1, v2 = 2000, v3 = 1000;
+  std::string file;
+  torq::bench::ArgReader args(argc, argv, "usage: bench_amm_exactness [--cases FILE] [--seed N] [--v2 N] [--v3 N]");
+  if (const char* env_seed = std::getenv("TORQ_AMM_SEED"); env_seed != nullptr) {
+    const std::optional<std::uint64_t> s = torq::bench::parse_decimal_u64(env_seed);
+    if (!s || *s > 0xFFFF'FFFFu) {
+      std::fprintf(stderr, "bench_amm_exactness: TORQ_AMM_SEED must be an integer in [0, 4294967295], got '%s'\n", env_seed);
+      return torq::bench::kExitUsage;
+    }
+    seed = *s;
+  }
+  while (args.next()) {
+    if (args.is("--cases")) file = args.str();
+    else if (args.is("--seed")) seed = args.u64(0, 0xFFFF'FFFFu);
+    else if (args.is("--v2")) v2 = args.u64(0, 1'000'000);
+    else if (args.is("--v3")) v3 = args.u64(0, 1'000'000);
+    else args.unknown();
+  }
   if (file.empty()) {
     const char* src_env = std::getenv("TORQ_SOURCE_DIR");
     const std::filesystem::path src = src_env != nullptr ? src_env : TORQ_STRATEGY_SOURCE_DIR;
-    file = (std::filesystem::temp_directory_path() / ("torq_amm_exactness_cases_" + seed + ".txt")).string();
+    file = (std::filesystem::temp_directory_path() / ("torq_amm_exactness_cases_" + std::to_string(seed) + ".txt"))
+               .string();
     const std::string cmd = "node '" + (src / "tests" / "strategy" / "amm_chain_cases.mjs").string() + "' --out '" +
-                            file + "' --v2 " + arg(argc, argv, "--v2", "2000") + " --v3 " +
-                            arg(argc, argv, "--v3", "1000") + " --seed " + seed + " 1>&2";
+                            file + "' --v2 " + std::to_string(v2) + " --v3 " + std::to_string(v3) + " --seed " +
+                            std::to_string(seed) + " 1>&2";
     if (std::system(cmd.c_str()) != 0) {
       std::fprintf(stderr, "case generator failed: %s\n", cmd.c_str());
       return 1;

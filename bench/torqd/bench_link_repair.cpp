@@ -23,6 +23,7 @@
 #include <thread>
 #include <vector>
 
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/hw/tsc.hpp"
 #include "torq/mycelium/heartbeat.hpp"
@@ -172,11 +173,12 @@ std::string to_json(const RunResult& r) {
 int main(int argc, char** argv) {
   std::size_t frames = 100'000;
   std::uint64_t interval_us = 20, drop_every = 100;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--frames") frames = std::stoul(argv[i + 1]);
-    if (a == "--interval-us") interval_us = std::stoul(argv[i + 1]);
-    if (a == "--drop-every") drop_every = std::max<std::uint64_t>(2, std::stoul(argv[i + 1]));
+  bench::ArgReader args(argc, argv, "usage: bench_link_repair [--frames N] [--interval-us N] [--drop-every N (>= 2)]");
+  while (args.next()) {
+    if (args.is("--frames")) frames = args.u64(1, 100'000'000);
+    else if (args.is("--interval-us")) interval_us = args.u64(0, 1'000'000);
+    else if (args.is("--drop-every")) drop_every = args.u64(2, 1'000'000'000);
+    else args.unknown();
   }
   const hw::TscClock clock = hw::TscClock::calibrate();
   const RunResult with = run(true, frames, interval_us * 1000, drop_every, clock);

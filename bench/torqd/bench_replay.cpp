@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "torq/bench/args.hpp"
 #include "torq/bench/latency.hpp"
 #include "torq/control/log_decoder.hpp"
 #include "torq/control/recording.hpp"
@@ -73,22 +74,12 @@ int main(int argc, char** argv) {
   std::string file = std::string(TORQ_SOURCE_DIR_DEFAULT) + "/tests/data/torqd-recording.trec";
   int iterations = 20;
   int cpu = -1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto next = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "bench_replay: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--file") file = next();
-    else if (a == "--iterations") iterations = std::max(1, std::atoi(next()));
-    else if (a == "--cpu") cpu = std::atoi(next());
-    else {
-      std::fprintf(stderr, "usage: bench_replay [--file F] [--iterations N] [--cpu C]\n");
-      return 2;
-    }
+  torq::bench::ArgReader args(argc, argv, "usage: bench_replay [--file F] [--iterations N] [--cpu C]");
+  while (args.next()) {
+    if (args.is("--file")) file = args.str();
+    else if (args.is("--iterations")) iterations = static_cast<int>(args.u64(1, 1'000'000));
+    else if (args.is("--cpu")) cpu = static_cast<int>(args.u64(0, 65'535));
+    else args.unknown();
   }
   try {
     // The session thread does all the work; pinning this thread first makes it inherit the CPU.
