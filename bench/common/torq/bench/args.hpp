@@ -20,6 +20,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace torq::bench {
@@ -60,14 +61,9 @@ class ArgReader {
 
   // The current option's value as a comma-separated list of integers, each in [lo, hi].
   [[nodiscard]] std::vector<std::uint64_t> u64_list(std::uint64_t lo = 0, std::uint64_t hi = UINT64_MAX) {
-    const std::string_view v = value();
-    std::vector<std::uint64_t> out;
-    for (std::size_t pos = 0; pos <= v.size();) {
-      const std::size_t comma = std::min(v.find(',', pos), v.size());
-      out.push_back(parse_u64(v.substr(pos, comma - pos), lo, hi, "a comma-separated list of integers"));
-      pos = comma + 1;
-    }
-    return out;
+    return split(value(), [&](std::string_view item) {
+      return parse_u64(item, lo, hi, "a comma-separated list of integers");
+    });
   }
 
   // The current option's value, any non-empty string.
@@ -84,14 +80,7 @@ class ArgReader {
 
   // The current option's value as a comma-separated list, each item one of `allowed`.
   [[nodiscard]] std::vector<std::string> choice_list(std::initializer_list<std::string_view> allowed) {
-    const std::string_view v = value();
-    std::vector<std::string> out;
-    for (std::size_t pos = 0; pos <= v.size();) {
-      const std::size_t comma = std::min(v.find(',', pos), v.size());
-      out.push_back(pick(v.substr(pos, comma - pos), allowed, "a comma-separated list of"));
-      pos = comma + 1;
-    }
-    return out;
+    return split(value(), [&](std::string_view item) { return pick(item, allowed, "a comma-separated list of"); });
   }
 
   // The current option's value was read but fails a check of the caller's own ("must be a power of two").
@@ -116,6 +105,17 @@ class ArgReader {
       list += a;
     }
     fail(std::string("is ") + what + " " + list + ", got '" + std::string(v) + "'");
+  }
+  // Each comma-separated item of v (an empty item too, which the parse rejects) through parse.
+  template <class Parse>
+  static std::vector<std::invoke_result_t<Parse&, std::string_view>> split(std::string_view v, Parse parse) {
+    std::vector<std::invoke_result_t<Parse&, std::string_view>> out;
+    for (std::size_t pos = 0; pos <= v.size();) {
+      const std::size_t comma = std::min(v.find(',', pos), v.size());
+      out.push_back(parse(v.substr(pos, comma - pos)));
+      pos = comma + 1;
+    }
+    return out;
   }
   std::string_view value() {
     if (i_ + 1 >= argc_) fail("needs a value");
