@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -45,7 +46,7 @@ struct Options {
   std::uint64_t messages = 100'000;
   std::uint64_t warmup = 2'000;
   std::uint64_t interval_ns = 10'000;
-  std::string only = "ring_raw,inproc,shm,uds,udp";
+  std::vector<std::string> only{"ring_raw", "inproc", "shm", "uds", "udp"};
 };
 
 struct Result {
@@ -235,8 +236,7 @@ Result run_shm(const Options& o) {
 }
 
 bool wanted(const Options& o, const char* t) {
-  const std::string list = "," + o.only + ",";
-  return list.find("," + std::string(t) + ",") != std::string::npos;
+  return std::find(o.only.begin(), o.only.end(), t) != o.only.end();
 }
 
 }  // namespace
@@ -251,11 +251,8 @@ int main(int argc, char** argv) {
     else if (args.is("--warmup")) o.warmup = args.u64(0, 1'000'000'000);
     else if (args.is("--interval-ns")) o.interval_ns = args.u64(0, 1'000'000'000);
     else if (args.is("--long")) o.messages *= 10;
-    else if (args.is("--only")) {
-      o.only.clear();
-      for (const std::string& t : args.choice_list({"ring_raw", "inproc", "shm", "uds", "udp"}))
-        o.only += (o.only.empty() ? "" : ",") + t;
-    } else args.unknown();
+    else if (args.is("--only")) o.only = args.choice_list({"ring_raw", "inproc", "shm", "uds", "udp"});
+    else args.unknown();
   }
   g_clock = hw::TscClock::calibrate();
   void* shared = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

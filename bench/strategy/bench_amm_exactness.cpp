@@ -21,7 +21,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -186,17 +185,9 @@ I256 pi(const std::string& s) { return I256::parse(s).value_or(I256::zero()); }
 
 int main(int argc, char** argv) {
   // Every value that reaches the generator's command line is a checked integer (no shell quoting).
-  std::uint64_t seed = 1, v2 = 2000, v3 = 1000;
-  std::string file;
   torq::bench::ArgReader args(argc, argv, "usage: bench_amm_exactness [--cases FILE] [--seed N] [--v2 N] [--v3 N]");
-  if (const char* env_seed = std::getenv("TORQ_AMM_SEED"); env_seed != nullptr) {
-    const std::optional<std::uint64_t> s = torq::bench::parse_decimal_u64(env_seed);
-    if (!s || *s > 0xFFFF'FFFFu) {
-      std::fprintf(stderr, "bench_amm_exactness: TORQ_AMM_SEED must be an integer in [0, 4294967295], got '%s'\n", env_seed);
-      return torq::bench::kExitUsage;
-    }
-    seed = *s;
-  }
+  std::uint64_t seed = args.env_u64("TORQ_AMM_SEED", 1, 0, 0xFFFF'FFFFu), v2 = 2000, v3 = 1000;
+  std::string file;
   while (args.next()) {
     if (args.is("--cases")) file = args.str();
     else if (args.is("--seed")) seed = args.u64(0, 0xFFFF'FFFFu);

@@ -83,6 +83,17 @@ class ArgReader {
     return split(value(), [&](std::string_view item) { return pick(item, allowed, "a comma-separated list of"); });
   }
 
+  // Environment variable `name` as an unsigned integer in [lo, hi], `dflt` when it is not set; a bad
+  // value is a usage error like a bad option.
+  [[nodiscard]] std::uint64_t env_u64(const char* name, std::uint64_t dflt, std::uint64_t lo = 0,
+                                      std::uint64_t hi = UINT64_MAX) const {
+    const char* v = std::getenv(name);
+    if (v == nullptr) return dflt;
+    const std::optional<std::uint64_t> x = parse_decimal_u64(v);
+    if (!x || *x < lo || *x > hi) bad(std::string(name) + " " + range_error("an integer", lo, hi, v));
+    return *x;
+  }
+
   // The current option's value was read but fails a check of the caller's own ("must be a power of two").
   [[noreturn]] void invalid(const std::string& why) const { fail(why); }
 
@@ -92,10 +103,12 @@ class ArgReader {
  private:
   std::uint64_t parse_u64(std::string_view v, std::uint64_t lo, std::uint64_t hi, const char* what) const {
     const std::optional<std::uint64_t> x = parse_decimal_u64(v);
-    if (!x || *x < lo || *x > hi)
-      fail(std::string("needs ") + what + " in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
-           std::string(v) + "'");
+    if (!x || *x < lo || *x > hi) fail(range_error(what, lo, hi, v));
     return *x;
+  }
+  static std::string range_error(const char* what, std::uint64_t lo, std::uint64_t hi, std::string_view v) {
+    return std::string("needs ") + what + " in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got '" +
+           std::string(v) + "'";
   }
   std::string pick(std::string_view v, std::initializer_list<std::string_view> allowed, const char* what) const {
     std::string list;
