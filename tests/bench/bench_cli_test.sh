@@ -19,6 +19,7 @@ bad_args_for() {
     bench_replay) printf '%s\n' "--cpu -1" "--iterations 0" "--file" ;;
     bench_ring) printf '%s\n' "--runs 0" "--torq-ring-bytes 5000" "--consumer-idle sleep" "--frames 99999999999999999999" ;;
     bench_amm_exactness) printf '%s\n' "--seed 1;true" "--v2 x" "--cases" ;;
+    bench_modes) printf '%s\n' "--ticks 0" "--ticks" "--cpus 1" "--cpus 1,1" "--cpus 0,4095" "--cpus a,b" ;;
   esac
 }
 

@@ -12,7 +12,9 @@
 //              as the executor: receives signal frames; latency = now - the signal's timestamp
 //              (the engine stamps signals with the triggering md frame's timestamp);
 //   strategy   receives md frames, ArbEngine (book + cycle search), publishes signal frames.
-// Two busy-spinning threads (--cpus collector,strategy pins them).
+// Two busy-spinning threads, pinned to two cores of one L3 (pick_two_cpus, TORQ_BENCH_CPUS) or to
+// --cpus collector,strategy; unpinned on two vCPUs both spinners can share one and the p50 is
+// milliseconds of time-slicing, so the benchmark always pins when two cpus are allowed.
 // Modes (mycelium transport strings, chosen by configuration only, like torqd's links):
 //   monolith        inproc: rings (torqd monolith)
 //   distributed_shm shm:/ rings (torqd --role … with shm links; here threads of one process)
@@ -20,7 +22,7 @@
 //                   untrusted links); the strategy's socket rx feeds a local ring the engine polls,
 //                   and its output ring is forwarded to the signal socket (what a strategy process
 //                   on another host does).
-// Usage: bench_modes [--ticks N] [--cpus collector,strategy]
+// Usage: bench_modes [--ticks N] [--cpus collector,strategy]; --help; bad usage exits 64.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,6 +35,8 @@
 #include <vector>
 
 #include "torq/arb/engine.hpp"
+#include "torq/bench/args.hpp"
+#include "torq/bench/latency.hpp"
 #include "torq/hw/affinity.hpp"
 #include "torq/mycelium/transport.hpp"
 #include "torq/protocol/frame.hpp"
@@ -253,11 +257,28 @@ ModeResult run_mode(const std::string& name, const std::string& md_link, const s
 
 int main(int argc, char** argv) {
   std::size_t ticks = 5000;
-  int cpus[3] = {-1, -1, -1};
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--ticks") ticks = std::strtoull(argv[i + 1], nullptr, 10);
-    else if (a == "--cpus") std::sscanf(argv[i + 1], "%d,%d", &cpus[0], &cpus[1]);
+  const std::pair<int, int> picked = bench::pick_two_cpus();
+  int cpus[3] = {picked.first, picked.second, -1};
+  bench::ArgReader args(argc, argv,
+                        "usage: bench_modes [--ticks N] [--cpus COLLECTOR,STRATEGY]\n"
+                        "  --ticks N    measured ticks per mode after 200 warm-up ticks (default 5000)\n"
+                        "  --cpus A,B   pin the collector/executor thread to A and the strategy to B\n"
+                        "               (default: two cores of one L3, or TORQ_BENCH_CPUS)");
+  while (args.next()) {
+    if (args.is("--ticks")) {
+      ticks = args.u64(1, 10'000'000);
+    } else if (args.is("--cpus")) {
+      const std::vector<std::uint64_t> c = args.u64_list(0, 4095);
+      if (c.size() != 2 || c[0] == c[1]) args.invalid("needs two distinct cpus A,B");
+      const std::vector<int> allowed = hw::allowed_cpus();
+      for (const std::uint64_t x : c)
+        if (std::find(allowed.begin(), allowed.end(), static_cast<int>(x)) == allowed.end())
+          args.invalid("cpu " + std::to_string(x) + " is not in this process's affinity mask");
+      cpus[0] = static_cast<int>(c[0]);
+      cpus[1] = static_cast<int>(c[1]);
+    } else {
+      args.unknown();
+    }
   }
   const std::string tag = std::to_string(::getpid());
   const int port = 20000 + static_cast<int>(::getpid() % 20000);
@@ -267,8 +288,9 @@ int main(int argc, char** argv) {
   results.push_back(run_mode("distributed_udp", "udp://127.0.0.1:" + std::to_string(port),
                              "udp://127.0.0.1:" + std::to_string(port + 1), true, ticks, cpus));
   std::printf("{\"bench\":\"bench_modes\",\"scenario\":\"6 V2 pools, one V2Sync per tick, tick->first signal\",\"ticks\":%zu,"
-              "\"cpus\":[%d,%d],\"hardware_threads\":%u,\"modes\":[",
-              ticks, cpus[0], cpus[1], std::thread::hardware_concurrency());
+              "\"cpus\":[%d,%d],\"cpu_pair\":\"%s\",\"hardware_threads\":%u,\"modes\":[",
+              ticks, cpus[0], cpus[1], cpus[0] >= 0 && cpus[1] >= 0 ? bench::cpu_pair_kind(cpus[0], cpus[1]) : "unpinned",
+              std::thread::hardware_concurrency());
   for (std::size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
     std::printf("%s{\"mode\":\"%s\",\"samples\":%zu,\"timeouts\":%llu,\"signals\":%llu,\"p50_ns\":%llu,\"p90_ns\":%llu,"
