@@ -315,6 +315,36 @@ TEST(TorqdOptions, ShouldParseReplacementSettingsAndRefuseABumpBelowTenPercent) 
   EXPECT_THROW((void)parse_args(7, share), std::invalid_argument);
 }
 
+// An integer flag means what the same key in the TOML config means: plain decimal digits in the
+// key's range. CLI11 alone reads "030" as 24 (octal), "0x10" as 16 and "-1" into an unsigned as
+// 2^64-1, so `--priority-fee-gwei -1` became a tip of 1.8e19 gwei.
+TEST(TorqdOptions, ShouldReadIntegerFlagsAsPlainDecimalsInTheirConfigRanges) {
+  const auto parse_with = [](const char* flag, const char* value) {
+    const char* argv[] = {"torqd", "--manifest", "m.json", "--role", "strategy", flag, value};
+    return parse_args(7, argv).options;
+  };
+  EXPECT_EQ(parse_with("--priority-fee-gwei", "40").reload.priority_fee_gwei, 40u);
+  EXPECT_EQ(parse_with("--priority-fee-gwei", "0").reload.priority_fee_gwei, 0u) << "0 is a value, not 'unset' (137 raises it to 25)";
+  EXPECT_EQ(parse_with("--max-in-flight", "1024").reload.max_in_flight, 1024u);
+  EXPECT_EQ(parse_with("--core-strategy", "-1").core_strategy, -1);
+  EXPECT_EQ(parse_with("--core-strategy", "10").core_strategy, 10);
+  EXPECT_EQ(parse_with("--min-profit-share-bps", "20000").reload.min_profit_share_bps, 20000u);
+  EXPECT_EQ(parse_with("--receipt-timeout-ms", "45000").receipt_timeout_ms, 45000u);
+  const std::pair<const char*, const char*> bad[] = {
+      {"--priority-fee-gwei", "-1"},     {"--priority-fee-gwei", "030"},  {"--priority-fee-gwei", "0x10"},
+      {"--priority-fee-gwei", "+40"},    {"--priority-fee-gwei", " 40"},  {"--priority-fee-gwei", "100001"},
+      {"--priority-fee-gwei", "1e3"},    {"--max-in-flight", "0"},        {"--max-in-flight", "1025"},
+      {"--max-in-flight", "4294967297"}, {"--core-strategy", "08"},       {"--core-strategy", "-2"},
+      {"--core-strategy", "4096"},       {"--core-executor", "-01"},      {"--min-profit-share-bps", "0"},
+      {"--min-profit-share-bps", "100001"}, {"--receipt-timeout-ms", "0"}, {"--replace-after-ms", "3600001"},
+      {"--replace-after-blocks", "0x5"}, {"--api-port", "-1"},            {"--api-port", "65536"},
+      {"--api-port", "080"},
+  };
+  for (const auto& [flag, value] : bad) EXPECT_THROW((void)parse_with(flag, value), std::invalid_argument) << flag << " " << value;
+  // A flag cannot set a tip above the fee cap the risk gates enforce (default 1000 gwei).
+  EXPECT_THROW((void)parse_with("--priority-fee-gwei", "1001"), std::invalid_argument);
+}
+
 // ---- crash recovery (torq/torqd/recovery.hpp) ----
 #include <cstdio>
 #include <unistd.h>

@@ -397,6 +397,13 @@ TEST_F(ApiTest, TorqctlShouldExitWithDocumentedCodes) {
   EXPECT_EQ(torqctl("risk set max_notional_usd 10").rc, 0);
   EXPECT_EQ(torqctl("no-such-command").rc, 2);
   EXPECT_EQ(torqctl("risk set onlykey").rc, 2);
+  // Integers are plain decimals in range (CLI11 alone reads 010 as 8 and 0x10 as 16).
+  EXPECT_EQ(torqctl("--timeout-ms 010 status").rc, 2);
+  EXPECT_EQ(torqctl("--timeout-ms 0x10 status").rc, 2);
+  EXPECT_EQ(torqctl("--timeout-ms 0 status").rc, 2);
+  EXPECT_EQ(torqctl("trades --limit -1").rc, 2);
+  EXPECT_EQ(torqctl("trades --limit 05").rc, 2);
+  EXPECT_EQ(torqctl("trades --limit 5").rc, 0);
   // wrong token → 4
   write_file(token_file_, "wrong", 0600);
   EXPECT_EQ(torqctl("status").rc, 4);

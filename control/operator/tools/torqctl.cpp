@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "torq/ops/api_server.hpp"
+#include "torq/ops/cli.hpp"
 #include "torq/ops/client.hpp"
 #include "torq/ops/json.hpp"
 
@@ -255,7 +256,7 @@ int main(int argc, char** argv) {
   app.add_option("--url", o.url, "torqd API base URL (env TORQ_URL)")->capture_default_str();
   app.add_option("--token-file", o.token_file, "bearer token file, mode 0600 (env TORQ_API_TOKEN_FILE)")->capture_default_str();
   app.add_flag("--json", o.json, "print the API's JSON instead of a table");
-  app.add_option("--timeout-ms", o.timeout_ms, "request timeout")->capture_default_str()->check(CLI::Range(1, 600000));
+  torq::ops::cli::integer_in(app.add_option("--timeout-ms", o.timeout_ms, "request timeout")->capture_default_str(), 1, 600000);
   app.require_subcommand(1);
 
   bool stale = false;
@@ -267,9 +268,11 @@ int main(int argc, char** argv) {
   auto* pools = app.add_subcommand("pools", "pool table with freshness and quarantine");
   pools->add_flag("--stale", stale, "only stale or quarantined pools");
   auto* opps = app.add_subcommand("opportunities", "recent opportunities (newest first)");
-  opps->add_option("--limit", limit, "rows to show")->capture_default_str();
+  torq::ops::cli::integer_in(opps->add_option("--limit", limit, "rows to show (0: all kept)")->capture_default_str(), std::size_t{0},
+                             std::size_t{1'000'000});
   auto* trades = app.add_subcommand("trades", "recent trades, expected vs realized P&L");
-  trades->add_option("--limit", limit, "rows to show")->capture_default_str();
+  torq::ops::cli::integer_in(trades->add_option("--limit", limit, "rows to show (0: all kept)")->capture_default_str(), std::size_t{0},
+                             std::size_t{1'000'000});
   auto* pnl = app.add_subcommand("pnl", "cumulative, daily, peak, drawdown");
   auto* risk = app.add_subcommand("risk", "risk limits and counters");
   risk->require_subcommand(1);

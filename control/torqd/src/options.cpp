@@ -7,6 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "torq/ops/cli.hpp"
 #include "torq/ops/config.hpp"
 
 namespace torq::torqd {
@@ -146,9 +147,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
   std::string min_profit, max_notional, collector, md_link_b, md_request_link;
   int core_c = -2, core_s = -2, core_e = -2, api_port = -1;
-  std::uint32_t share_bps = 0, max_in_flight = 0, receipt_timeout = 0;
+  std::optional<std::uint32_t> share_bps, max_in_flight, receipt_timeout;
   std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
-  std::uint64_t priority = 0;
+  std::optional<std::uint64_t> priority;
   bool kill = false;
   app.add_option("--config", o.config_file, "TOML configuration file (docs/operator.md)");
   app.add_option("--manifest", manifest, "local-chain manifest (chain/fixture.mjs --out)");
@@ -160,26 +161,37 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   app.add_option("--audit", audit, "audit log file (append-only, checksummed)");
   app.add_option("--stats-file", stats, "write the run summary (JSON) here at exit");
   app.add_option("--role", role, "monolith, or roles joined by ',': collector, strategy, executor, dashboard (default: [mode] roles)");
-  app.add_option("--api-port", api_port, "serve this process's own operator API on this port (0: ephemeral) whatever its roles")
-      ->check(CLI::Range(0, 65535));
+  // Integer flags: plain decimals in the ranges of their [config] keys (torq/ops/cli.hpp).
+  using ops::cli::integer_in;
+  integer_in(app.add_option("--api-port", api_port, "serve this process's own operator API on this port (0: ephemeral) whatever its roles"),
+             0, 65535);
   app.add_option("--md-link", md_link, "distributed: market-data link (mycelium shm:/ or udp:// string)");
   app.add_option("--md-link-b", md_link_b, "distributed: line B of a udp:// market-data link (sent on both, merged A/B)");
   app.add_option("--md-request-link", md_request_link, "distributed: udp:// address where the collector takes snapshot requests");
   app.add_option("--signal-link", sig_link, "distributed: signal link (mycelium shm:/ or udp:// string)");
   app.add_option("--collector", collector, "session (control::NodeSession, default) | builtin (torqd's adapter)");
   app.add_option("--idle", idle, "spin | backoff | yield (strategy and executor loops)");
-  app.add_option("--core-collector", core_c, "CPU for the collector thread (-1: not pinned)");
-  app.add_option("--core-strategy", core_s, "CPU for the strategy thread (-1: not pinned)");
-  app.add_option("--core-executor", core_e, "CPU for the executor thread (-1: not pinned)");
+  integer_in(app.add_option("--core-collector", core_c, "CPU for the collector thread (-1: not pinned)"), -1, 4095);
+  integer_in(app.add_option("--core-strategy", core_s, "CPU for the strategy thread (-1: not pinned)"), -1, 4095);
+  integer_in(app.add_option("--core-executor", core_e, "CPU for the executor thread (-1: not pinned)"), -1, 4095);
   app.add_option("--min-profit-usd", min_profit, "smallest net profit (after gas) worth a transaction");
-  app.add_option("--min-profit-share-bps", share_bps, "on-chain minProfit as a share of the expected profit (bps; > 10000: every trade reverts)");
+  integer_in(app.add_option("--min-profit-share-bps", share_bps,
+                            "on-chain minProfit as a share of the expected profit (bps; > 10000: every trade reverts)"),
+             std::uint32_t{1}, std::uint32_t{100000});
   app.add_option("--max-notional-usd", max_notional, "largest trade input, USD");
-  app.add_option("--max-in-flight", max_in_flight, "transactions awaiting a receipt at once");
-  app.add_option("--priority-fee-gwei", priority, "priority fee (25 gwei floor on chain 137)");
-  app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this");
-  app.add_option("--replace-after-blocks", replace_blocks, "replace a transaction without a receipt after this many blocks (default 5)");
-  app.add_option("--replace-after-ms", replace_ms, "... or after this many ms (default 20000; 0: blocks only)");
-  app.add_option("--replace-bump-pct", replace_pct, "fee bump of a replacement, both fees (>= 10, default 12)");
+  integer_in(app.add_option("--max-in-flight", max_in_flight, "transactions awaiting a receipt at once"), std::uint32_t{1},
+             std::uint32_t{1024});
+  integer_in(app.add_option("--priority-fee-gwei", priority, "priority fee (25 gwei floor on chain 137)"), std::uint64_t{0},
+             std::uint64_t{100'000});
+  integer_in(app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this"),
+             std::uint32_t{1}, std::uint32_t{3'600'000});
+  integer_in(app.add_option("--replace-after-blocks", replace_blocks,
+                            "replace a transaction without a receipt after this many blocks (default 5)"),
+             std::uint32_t{1}, std::uint32_t{1'000'000});
+  integer_in(app.add_option("--replace-after-ms", replace_ms, "... or after this many ms (default 20000; 0: blocks only)"),
+             std::uint32_t{0}, std::uint32_t{3'600'000});
+  integer_in(app.add_option("--replace-bump-pct", replace_pct, "fee bump of a replacement, both fees (>= 10, default 12)"),
+             std::uint32_t{10}, std::uint32_t{1000});
   app.add_flag("--kill-switch", kill, "start with the kill switch engaged (no transactions)");
   // Record and replay (docs/record-replay.md).
   std::string replay_speed;
@@ -214,24 +226,18 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   if (core_e != -2) o.core_executor = core_e;
   if (!min_profit.empty()) o.reload.min_profit_usd = usd_or_throw(min_profit, "--min-profit-usd");
   if (!max_notional.empty()) o.reload.max_notional_usd = usd_or_throw(max_notional, "--max-notional-usd");
-  if (share_bps != 0) {
-    // Above 10000 the contract must make more than the expected profit: every trade reverts with
-    // "Too little profit" (how the breaker is exercised on the local chain). At most 10x.
-    if (share_bps > 100000) throw std::invalid_argument("--min-profit-share-bps: at most 100000");
-    o.reload.min_profit_share_bps = share_bps;
-  }
-  if (max_in_flight != 0) o.reload.max_in_flight = max_in_flight;
-  if (priority != 0) o.reload.priority_fee_gwei = priority;
-  if (receipt_timeout != 0) o.receipt_timeout_ms = receipt_timeout;
-  if (replace_blocks) {
-    if (*replace_blocks == 0) throw std::invalid_argument("--replace-after-blocks: at least 1");
-    o.replace_after_blocks = *replace_blocks;
-  }
+  // Above 10000 bps the contract must make more than the expected profit: every trade reverts
+  // with "Too little profit" (how the breaker is exercised on the local chain). At most 10x.
+  if (share_bps) o.reload.min_profit_share_bps = *share_bps;
+  if (max_in_flight) o.reload.max_in_flight = *max_in_flight;
+  if (priority) o.reload.priority_fee_gwei = *priority;
+  if (o.reload.priority_fee_gwei > o.reload.max_gas_price_gwei)
+    throw std::invalid_argument("priority fee " + std::to_string(o.reload.priority_fee_gwei) + " gwei is above [risk] max_gas_price_gwei " +
+                                std::to_string(o.reload.max_gas_price_gwei) + ": every transaction would exceed the gas-price cap");
+  if (receipt_timeout) o.receipt_timeout_ms = *receipt_timeout;
+  if (replace_blocks) o.replace_after_blocks = *replace_blocks;
   if (replace_ms) o.replace_after_ms = *replace_ms;
-  if (replace_pct) {
-    if (*replace_pct < 10 || *replace_pct > 1000) throw std::invalid_argument("--replace-bump-pct: in [10, 1000] (nodes refuse a replacement below +10%)");
-    o.replace_bump_pct = *replace_pct;
-  }
+  if (replace_pct) o.replace_bump_pct = *replace_pct;  // >= 10: nodes refuse a replacement below +10%
   if (kill) o.reload.kill_switch = true;
   if (!role.empty()) o.roles = parse_roles(role);
   o.api_port = api_port;
