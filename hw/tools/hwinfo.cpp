@@ -1,6 +1,7 @@
 // torq-hwinfo: prints what torq::hw sees on this host: topology, isolated cores, NUMA nodes,
 // hugepages, transparent hugepages, memlock limit and the TSC (invariant, calibrated frequency).
-// Usage: torq-hwinfo [--json] [--calibration-ms N]
+// Usage: torq-hwinfo [--json] [--calibration-ms N]. Exit status: 0 ok, 1 topology discovery
+// failed, 64 bad usage.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -80,11 +81,21 @@ std::string bytes_text(std::uint64_t b) {
   return buf;
 }
 
-int usage(const char* argv0, int rc) {
-  std::fprintf(rc == 0 ? stdout : stderr,
-               "usage: %s [--json] [--calibration-ms N]\n"
-               "Prints CPU topology, isolated cores, NUMA nodes, hugepages and the TSC clock.\n", argv0);
-  return rc;
+constexpr int kExitUsage = 64;  // EX_USAGE, as torq-jitter and tuning/check
+
+void usage(std::FILE* f) {
+  std::fputs("usage: torq-hwinfo [--json] [--calibration-ms N]\n"
+             "Prints CPU topology, isolated cores, NUMA nodes, hugepages and the TSC clock.\n"
+             "  --json              one JSON document on stdout\n"
+             "  --calibration-ms N  TSC calibration time, 1..10000 (default 50)\n"
+             "exit status: 0 ok, 1 topology discovery failed, 64 bad usage\n",
+             f);
+}
+
+int bad_usage(const std::string& why) {
+  std::fprintf(stderr, "torq-hwinfo: %s\n", why.c_str());
+  usage(stderr);
+  return kExitUsage;
 }
 
 }  // namespace
@@ -94,13 +105,20 @@ int main(int argc, char** argv) {
   long calib_ms = 50;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
-    if (a == "--json") json = true;
-    else if (a == "--help" || a == "-h") return usage(argv[0], 0);
-    else if (a == "--calibration-ms" && i + 1 < argc) {
-      char* end = nullptr;
-      calib_ms = std::strtol(argv[++i], &end, 10);
-      if (end == nullptr || *end != '\0' || calib_ms < 1 || calib_ms > 10000) return usage(argv[0], 2);
-    } else return usage(argv[0], 2);
+    if (a == "--json") {
+      json = true;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--calibration-ms") {
+      if (i + 1 >= argc) return bad_usage("--calibration-ms needs a value");
+      const std::string_view v = argv[++i];
+      const bool digits = !v.empty() && v.size() <= 5 && v.find_first_not_of("0123456789") == std::string_view::npos;
+      calib_ms = digits ? std::strtol(argv[i], nullptr, 10) : 0;
+      if (calib_ms < 1 || calib_ms > 10000) return bad_usage("--calibration-ms needs 1..10000, got '" + std::string(v) + "'");
+    } else {
+      return bad_usage("unknown argument '" + std::string(a) + "'");
+    }
   }
 
   Topology topo;
