@@ -30,7 +30,7 @@ namespace torq::ops::cli {
         if (d.size() > 1 && d.front() == '0') return "'" + s + "' has a leading zero (octal is not read here)";
         return {};
       },
-      allow_negative ? "INTEGER" : "UNSIGNED", "decimal");
+      "", "decimal");  // no text of its own in --help: the type and range say it
 }
 
 // `opt` (an integer option) takes plain decimals in [lo, hi] only; returns `opt` for chaining.
