@@ -3,10 +3,7 @@
 # exits 0 without measuring; an unknown option, a bad number, a value out of range, a word not in
 # the list or a missing value exits 64 (EX_USAGE) with the reason on stderr, before any measurement.
 # Usage: bench_cli_test.sh BENCH_BINARY...
-set -u
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
+source "$(dirname "${BASH_SOURCE[0]}")/../common/tool_test.sh"
 
 # Bad arguments for a given benchmark (each a whole argument list), beyond the common ones.
 bad_args_for() {
@@ -42,6 +39,4 @@ for bin in "$@"; do
   else fail "bench_amm_exactness TORQ_AMM_SEED" "rc=$rc: $err"; fi
 done
 
-echo
-if ((failed)); then echo "$failed test(s) failed"; exit 1; fi
-echo "all tests passed"
+finish

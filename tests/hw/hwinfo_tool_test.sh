@@ -4,17 +4,9 @@
 # in Hz with a mult/shift pair that converts it back), the table names the same cpus, --help
 # exits 0 and bad usage exits 64 with the reason. Asserts facts, not timing.
 # usage: hwinfo_tool_test.sh PATH/TO/torq-hwinfo
-set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../common/tool_test.sh"
 HWINFO=${1:?usage: hwinfo_tool_test.sh PATH/TO/torq-hwinfo}
-command -v node >/dev/null || { echo "FAIL: node is needed to parse JSON"; exit 1; }
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const arg = process.argv[3]; const r = eval(process.argv[2]);
-  console.log(typeof r === "string" ? r : JSON.stringify(r)); process.exit(r ? 0 : 1);' "$1" "$2" "${3:-}"; }
+need_node
 
 # The kernel's view: the cpus this process may run on (a 0-3,6 style list) as a JSON array.
 allowed=$(grep '^Cpus_allowed_list:' /proc/self/status | awk '{print $2}')
@@ -65,6 +57,4 @@ for args in "--calibration-ms 0" "--calibration-ms 10001" "--calibration-ms abc"
 done
 [[ -z $bad_args ]] && pass ShouldRejectBadArgumentsWithTheReason || fail ShouldRejectBadArgumentsWithTheReason "$bad_args"
 
-echo
-if ((failed)); then echo "$failed test(s) failed"; exit 1; fi
-echo "all tests passed"
+finish

@@ -3,22 +3,11 @@
 # the live host). Never changes the host: apply runs only with --dry-run or with --root on a
 # temporary tree.
 # usage: check_apply_test.sh TUNING_DIR
-set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../common/tool_test.sh"
 TUNING=${1:?usage: check_apply_test.sh TUNING_DIR}
 CHECK=(bash "$TUNING/check")  # via bash: works without the exec bit
 APPLY=(bash "$TUNING/apply")
-command -v node >/dev/null || { echo "FAIL: node is needed to parse JSON"; exit 1; }
-
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-
-# js FILE EXPR: evaluates EXPR with d = parsed JSON of FILE; prints the result, exit 1 if falsy.
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const r = eval(process.argv[2]); console.log(typeof r === "string" ? r : JSON.stringify(r));
-  process.exit(r ? 0 : 1);' "$1" "$2"; }
+need_node
 
 ALL_ITEMS='["kernel","isolcpus","nohz_full","rcu_nocbs","irqbalance","irq_affinity","governor","turbo","cstates","thp","swap","swappiness","hugepages","nmi_watchdog","timer_migration","smt","l3"]'
 
@@ -200,6 +189,4 @@ else
   js "$WORK/after.json" 'd.items.map(i => i.item + "=" + i.status).join(" ")'
 fi
 
-echo
-if ((failed)); then echo "$failed test(s) failed"; exit 1; fi
-echo "all tests passed"
+finish

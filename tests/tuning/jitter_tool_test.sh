@@ -3,17 +3,9 @@
 # unavailable-cyclictest path, a real cyclictest run (rt-tests; SKIP when cyclictest is not on PATH
 # or we are not root: it runs SCHED_FIFO priority 95), and error exits. Asserts structure, not timing.
 # usage: jitter_tool_test.sh PATH/TO/torq-jitter
-set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../common/tool_test.sh"
 JITTER=${1:?usage: jitter_tool_test.sh PATH/TO/torq-jitter}
-command -v node >/dev/null || { echo "FAIL: node is needed to parse JSON"; exit 1; }
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-failed=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1: $2"; failed=$((failed + 1)); }
-js() { node -e 'const d = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const r = eval(process.argv[2]); console.log(typeof r === "string" ? r : JSON.stringify(r));
-  process.exit(r ? 0 : 1);' "$1" "$2"; }
+need_node
 
 "$JITTER" --cores 0 --duration-ms 200 --threshold-ns 100 --json >"$WORK/j.json"; rc=$?
 if [[ $rc == 0 ]] && js "$WORK/j.json" '
@@ -87,6 +79,4 @@ for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" 
 done
 [[ -z $bad_args ]] && pass ShouldRejectBadArguments || fail ShouldRejectBadArguments "$bad_args"
 
-echo
-if ((failed)); then echo "$failed test(s) failed"; exit 1; fi
-echo "all tests passed"
+finish
