@@ -1,5 +1,5 @@
 // tests/e2e/net_util.hpp — network helpers for tests that open udp:// links: a free UDP port on
-// loopback (bound and released: nothing else in a test run races for it) and a veth pair whose one
+// loopback (bound and released, never the same one twice in a process) and a veth pair whose one
 // end DPDK's net_af_packet reads (root only). Header-only, test code, single-threaded use.
 #pragma once
 
@@ -12,20 +12,30 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 
 namespace torq::e2e {
 
+// Each call's socket is closed before the next bind, so the kernel may hand the same ephemeral
+// port to two calls; a test that takes several ports for one link (source, lossy hop, receiver,
+// request channel) would then bind two of its sockets to one port and see no data at all. A port
+// is never returned twice in one process.
 inline std::uint16_t free_udp_port() {
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  static std::set<std::uint16_t> given;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    (void)::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    const std::uint16_t port = ntohs(a.sin_port);
+    if (port != 0 && given.insert(port).second) return port;
+  }
+  return 0;  // no loopback: the caller's bind fails with a clear error
 }
 
 // A veth pair in this network namespace: the kernel side (with an address and a static neighbour
