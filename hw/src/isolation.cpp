@@ -5,16 +5,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "text.hpp"
+
 namespace torq::hw {
 namespace {
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
+using detail::is_blank;
+using detail::trim;
 
 // Parses a decimal number in [0, kMaxCpuNumber], or "N" (last cpu) when nr_cpus > 0.
 bool parse_number(std::string_view s, int nr_cpus, int& out, std::string& error) {

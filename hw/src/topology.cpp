@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "text.hpp"
 #include "torq/hw/isolation.hpp"
 
 namespace torq::hw {
@@ -165,13 +166,8 @@ Topology Topology::discover() {
   hwloc_obj_t pkg0 = hwloc_get_obj_by_type(t, HWLOC_OBJ_PACKAGE, 0);
   const char* model = pkg0 != nullptr ? hwloc_obj_get_info_by_name(pkg0, "CPUModel") : nullptr;
   if (model == nullptr && root != nullptr) model = hwloc_obj_get_info_by_name(root, "CPUModel");
-  if (model != nullptr) {
-    // Some CPUs (and VMs) pad the brand string with spaces; report the name alone.
-    std::string_view m = model;
-    while (!m.empty() && (m.back() == ' ' || m.back() == '\t')) m.remove_suffix(1);
-    while (!m.empty() && (m.front() == ' ' || m.front() == '\t')) m.remove_prefix(1);
-    topo.cpu_model = std::string(m);
-  }
+  // Some CPUs (and VMs) pad the brand string with spaces; report the name alone.
+  if (model != nullptr) topo.cpu_model = std::string(detail::trim(model));
   return topo;
 }
 
