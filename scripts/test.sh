@@ -4,7 +4,7 @@
 # each libFuzzer target for a bounded time.
 #
 #   scripts/test.sh            everything (what CI runs)
-#   TORQ_FUZZ_SECONDS=N        seconds per fuzz target (default 50: nine targets, about 8 minutes)
+#   TORQ_FUZZ_SECONDS=N        seconds per fuzz target (default 50: ten targets, about 9 minutes)
 #   TORQ_JOBS=N                build parallelism (default: nproc)
 set -euo pipefail
 cd "$(dirname "$0")/.."

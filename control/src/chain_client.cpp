@@ -284,6 +284,83 @@ std::optional<protocol::BlockHeader> parse_block_header(std::string_view json) {
   return h;
 }
 
+std::optional<Receipt> parse_receipt(std::string_view json, const std::array<std::uint8_t, 32>& tx_hash) {
+  simdjson::dom::parser p;
+  simdjson::dom::element o;
+  if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view s;
+  auto q = [&](const char* k) -> std::optional<std::uint64_t> {
+    if (o[k].get(s) != simdjson::SUCCESS) return std::nullopt;
+    return hex::parse_quantity(s);
+  };
+  Receipt rc;
+  rc.tx_hash = tx_hash;
+  const auto bn = q("blockNumber");
+  const auto st = q("status");
+  const auto gu = q("gasUsed");
+  const auto gp = q("effectiveGasPrice");
+  // A mined receipt names its block (number and hash: the reorg check compares the hash) and
+  // has status 0 or 1 (EIP-658).
+  if (!bn || !st || *st > 1 || !gu) return std::nullopt;
+  if (o["blockHash"].get(s) != simdjson::SUCCESS || !hex::parse_fixed(s, rc.block_hash)) return std::nullopt;
+  rc.block_number = *bn;
+  rc.status = *st == 1;
+  rc.gas_used = *gu;
+  rc.effective_gas_price = num::U256::from_u128(gp.value_or(0));
+  return rc;
+}
+
+std::optional<FeeHistory> parse_fee_history(std::string_view json) {
+  simdjson::dom::parser p;
+  simdjson::dom::element o;
+  if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
+  std::string_view s;
+  auto u256 = [&s](simdjson::dom::element e, num::U256& out) {
+    if (e.get(s) != simdjson::SUCCESS) return false;
+    auto v = hex::parse_quantity(s);
+    if (!v) return false;
+    out = num::U256::from_u128(*v);
+    return true;
+  };
+  FeeHistory h;
+  if (o["oldestBlock"].get(s) != simdjson::SUCCESS) return std::nullopt;
+  const auto oldest = hex::parse_quantity(s);
+  if (!oldest) return std::nullopt;
+  h.oldest_block = *oldest;
+  simdjson::dom::array a;
+  if (o["baseFeePerGas"].get(a) == simdjson::SUCCESS)
+    for (auto e : a) {
+      num::U256 u{};
+      if (!u256(e, u)) return std::nullopt;
+      h.base_fee_per_gas.push_back(u);
+    }
+  if (o["gasUsedRatio"].get(a) == simdjson::SUCCESS)
+    for (auto e : a) {
+      double d = 0;
+      if (e.get(d) != simdjson::SUCCESS) {
+        std::int64_t i = 0;
+        if (e.get(i) != simdjson::SUCCESS) return std::nullopt;
+        d = static_cast<double>(i);
+      }
+      h.gas_used_ratio.push_back(d);
+    }
+  // Every reward row has one entry per requested percentile: a row with an unreadable entry is
+  // refused rather than shortened (a shorter row would shift the percentiles).
+  if (o["reward"].get(a) == simdjson::SUCCESS)
+    for (auto row : a) {
+      std::vector<num::U256> v;
+      simdjson::dom::array ra;
+      if (row.get(ra) != simdjson::SUCCESS) return std::nullopt;
+      for (auto e : ra) {
+        num::U256 u{};
+        if (!u256(e, u)) return std::nullopt;
+        v.push_back(u);
+      }
+      h.reward.push_back(std::move(v));
+    }
+  return h;
+}
+
 RpcResult<std::array<std::uint8_t, 32>> ChainClient::send_raw_transaction(std::span<const std::uint8_t> tx) {
   RpcResult<std::array<std::uint8_t, 32>> r;
   const RawResult x = call("eth_sendRawTransaction", "[\"" + to_hex_bytes(tx) + "\"]");
@@ -300,30 +377,9 @@ RpcResult<std::optional<Receipt>> ChainClient::get_transaction_receipt(const std
   const RawResult x = call("eth_getTransactionReceipt", "[\"" + to_hex_bytes(hash) + "\"]");
   r.error = x.error;
   if (!r.ok() || x.json == "null") return r;
-  simdjson::dom::parser p;
-  simdjson::dom::element o;
-  std::string_view s;
-  Receipt rc;
-  rc.tx_hash = hash;
-  bool ok = p.parse(x.json).get(o) == simdjson::SUCCESS;
-  auto q = [&](const char* k) -> std::optional<std::uint64_t> {
-    if (!ok || o[k].get(s) != simdjson::SUCCESS) return std::nullopt;
-    return hex::parse_quantity(s);
-  };
-  const auto bn = q("blockNumber");
-  const auto st = q("status");
-  const auto gu = q("gasUsed");
-  const auto gp = q("effectiveGasPrice");
-  if (ok && o["blockHash"].get(s) == simdjson::SUCCESS) ok = hex::parse_fixed(s, rc.block_hash);
-  if (!ok || !bn || !st || !gu) {
-    r.error = {RpcError::Kind::Parse, 0, "bad receipt"};
-    return r;
-  }
-  rc.block_number = *bn;
-  rc.status = *st == 1;
-  rc.gas_used = *gu;
-  rc.effective_gas_price = num::U256::from_u128(gp.value_or(0));
-  r.value = rc;
+  auto rc = parse_receipt(x.json, hash);
+  if (!rc) r.error = {RpcError::Kind::Parse, 0, "bad receipt: " + x.json.substr(0, 200)};
+  else r.value = *rc;
   return r;
 }
 
@@ -375,49 +431,9 @@ RpcResult<FeeHistory> ChainClient::fee_history(std::uint32_t blocks, std::string
   const RawResult x = call("eth_feeHistory", params);
   r.error = x.error;
   if (!r.ok()) return r;
-  simdjson::dom::parser p;
-  simdjson::dom::element o;
-  std::string_view s;
-  auto u256 = [](std::string_view q, num::U256& out) {
-    auto v = hex::parse_quantity(q);
-    if (!v) return false;
-    out = num::U256::from_u128(*v);
-    return true;
-  };
-  bool ok = p.parse(x.json).get(o) == simdjson::SUCCESS && o["oldestBlock"].get(s) == simdjson::SUCCESS;
-  if (ok) {
-    auto v = hex::parse_quantity(s);
-    ok = v.has_value();
-    r.value.oldest_block = v.value_or(0);
-  }
-  simdjson::dom::array a;
-  if (ok && o["baseFeePerGas"].get(a) == simdjson::SUCCESS)
-    for (auto e : a) {
-      num::U256 u{};
-      ok = ok && e.get(s) == simdjson::SUCCESS && u256(s, u);
-      r.value.base_fee_per_gas.push_back(u);
-    }
-  if (ok && o["gasUsedRatio"].get(a) == simdjson::SUCCESS)
-    for (auto e : a) {
-      double d = 0;
-      if (e.get(d) != simdjson::SUCCESS) {
-        std::int64_t i = 0;
-        if (e.get(i) == simdjson::SUCCESS) d = static_cast<double>(i);
-      }
-      r.value.gas_used_ratio.push_back(d);
-    }
-  if (ok && o["reward"].get(a) == simdjson::SUCCESS)
-    for (auto row : a) {
-      std::vector<num::U256> v;
-      simdjson::dom::array ra;
-      if (row.get(ra) == simdjson::SUCCESS)
-        for (auto e : ra) {
-          num::U256 u{};
-          if (e.get(s) == simdjson::SUCCESS && u256(s, u)) v.push_back(u);
-        }
-      r.value.reward.push_back(std::move(v));
-    }
-  if (!ok) r.error = {RpcError::Kind::Parse, 0, "bad eth_feeHistory result"};
+  auto h = parse_fee_history(x.json);
+  if (!h) r.error = {RpcError::Kind::Parse, 0, "bad eth_feeHistory result: " + x.json.substr(0, 200)};
+  else r.value = std::move(*h);
   return r;
 }
 

@@ -43,7 +43,9 @@ PoolList load_pool_list(const std::string& path) {
     for (simdjson::dom::element t : root["tokens"].get_array()) {
       ListedToken tok;
       tok.address = address_of(path, t["address"].get_string().value(), "tokens[].address");
-      tok.decimals = static_cast<std::uint8_t>(t["decimals"].get_uint64().value());
+      const std::uint64_t decimals = t["decimals"].get_uint64().value();
+      if (decimals > 255) fail(path, "token " + protocol::format_address(tok.address) + ": decimals " + std::to_string(decimals) + " is not 0..255");
+      tok.decimals = static_cast<std::uint8_t>(decimals);
       tok.symbol = std::string(t["symbol"].get_string().value());
       out.tokens.push_back(std::move(tok));
     }
@@ -56,9 +58,22 @@ PoolList load_pool_list(const std::string& path) {
       if (pool.venue == protocol::Venue::None) fail(path, "pool " + std::string(addr) + ": unknown venue " + std::string(venue));
       pool.token0 = address_of(path, p["token0"].get_string().value(), "pools[].token0");
       pool.token1 = address_of(path, p["token1"].get_string().value(), "pools[].token1");
-      pool.fee_ppm = static_cast<std::uint32_t>(p["fee"].get_uint64().value());
+      const std::uint64_t fee = p["fee"].get_uint64().value();
+      if (fee >= protocol::kFeeDenominatorPpm)
+        fail(path, "pool " + std::string(addr) + ": fee " + std::to_string(fee) + " ppm is not below 1000000");
+      pool.fee_ppm = static_cast<std::uint32_t>(fee);
+      // V3 pools need the spacing their factory gave them; V2 pools have none (absent or null).
       auto ts = p["tickSpacing"];
-      pool.tick_spacing = ts.is_null() || ts.error() ? 0 : static_cast<std::int32_t>(ts.get_int64().value());
+      const bool has_spacing = !ts.error() && !ts.is_null();
+      const bool v2 = protocol::venue_protocol(pool.venue) == protocol::PoolProtocol::UniswapV2;
+      if (v2 && has_spacing) fail(path, "pool " + std::string(addr) + ": a V2 pool has no tickSpacing");
+      if (!v2) {
+        if (!has_spacing) fail(path, "pool " + std::string(addr) + ": tickSpacing missing");
+        const std::int64_t spacing = ts.get_int64().value();
+        if (spacing < 1 || spacing > protocol::kV3MaxTickSpacing)
+          fail(path, "pool " + std::string(addr) + ": tickSpacing " + std::to_string(spacing) + " is not 1..16383");
+        pool.tick_spacing = static_cast<std::int32_t>(spacing);
+      }
       out.pools.push_back(pool);
     }
   } catch (const simdjson::simdjson_error& e) {

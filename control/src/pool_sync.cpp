@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
+#include "torq/control/abi_word.hpp"
 #include "torq/control/hex.hpp"
 
 namespace torq::control {
@@ -33,22 +35,6 @@ std::string abi_int(std::int64_t v) {
   const char* fill = v < 0 ? "ffffffffffffffffffffffffffffffffffffffffffffffff" : "000000000000000000000000000000000000000000000000";
   std::snprintf(b, sizeof b, "%s%016lx", fill, static_cast<unsigned long>(u));
   return b;
-}
-std::int64_t word_i64(const num::U256& w) noexcept { return static_cast<std::int64_t>(w.limb[0]); }
-__int128 word_i128(const num::U256& w) noexcept {
-  return static_cast<__int128>((static_cast<unsigned __int128>(w.limb[1]) << 64) | w.limb[0]);
-}
-unsigned __int128 word_u128(const num::U256& w) noexcept {
-  return (static_cast<unsigned __int128>(w.limb[1]) << 64) | w.limb[0];
-}
-protocol::Address word_address(const num::U256& w) noexcept {
-  protocol::Address a{};
-  // address = low 160 bits, big-endian bytes
-  for (int i = 0; i < 20; ++i) {
-    const int bit = (19 - i) * 8;
-    a[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(w.limb[bit / 64] >> (bit % 64));
-  }
-  return a;
 }
 std::int32_t floor_div(std::int32_t a, std::int32_t b) noexcept {
   std::int32_t q = a / b;
@@ -98,19 +84,40 @@ RpcResult<std::vector<PoolSnapshot>> snapshot_pools(ChainClient& client, const p
     s.pool = pools[i].raw();
     s.block_number = block;
     s.fee_ppm = p->fee_ppm;
+    // Each answer must be the ABI encoding of the type the pool returns (abi_word.hpp): a
+    // truncated or out-of-range value would give the book a state no pool can be in.
     switch (kind) {
-      case 0:
+      case 0:  // getReserves(): (uint112, uint112, uint32)
         s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
         s.reserve0 = (*w)[0], s.reserve1 = (*w)[1];
+        ok[i] = ok[i] && abi::fits_unsigned(s.reserve0, 112) && abi::fits_unsigned(s.reserve1, 112);
         break;
-      case 1:
+      case 1: {  // slot0(): (uint160 sqrtPriceX96, int24 tick, ...)
         s.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
         s.sqrt_price_x96 = (*w)[0];
-        s.tick = static_cast<std::int32_t>(w->size() > 1 ? word_i64((*w)[1]) : 0);
+        const auto tick = w->size() > 1 ? abi::as_tick((*w)[1]) : std::nullopt;
+        s.tick = tick.value_or(0);
+        ok[i] = ok[i] && tick && abi::fits_unsigned(s.sqrt_price_x96, 160);
         break;
-      case 2: s.liquidity = protocol::Uint128Le::from(word_u128((*w)[0])); break;
-      case 3: s.tick_spacing = static_cast<std::int32_t>(word_i64((*w)[0])); break;
-      case 4: s.fee_ppm = static_cast<std::uint32_t>((*w)[0].limb[0]); break;
+      }
+      case 2: {  // liquidity(): uint128
+        const auto l = abi::as_uint128((*w)[0]);
+        if (l) s.liquidity = protocol::Uint128Le::from(*l);
+        ok[i] = ok[i] && l;
+        break;
+      }
+      case 3: {  // tickSpacing(): int24, 0 < spacing < 16384
+        const auto sp = abi::as_tick_spacing((*w)[0]);
+        s.tick_spacing = sp.value_or(0);
+        ok[i] = ok[i] && sp;
+        break;
+      }
+      case 4: {  // fee(): uint24, below 100 %
+        const auto f = abi::as_fee_ppm((*w)[0]);
+        if (f) s.fee_ppm = *f;
+        ok[i] = ok[i] && f;
+        break;
+      }
     }
   }
   // Phase 2: bitmap words around the current tick (V3).
@@ -142,11 +149,16 @@ RpcResult<std::vector<PoolSnapshot>> snapshot_pools(ChainClient& client, const p
       continue;
     }
     const num::U256& bits = (*w)[0];
-    for (int b = 0; b < 256; ++b) {
+    for (int b = 0; b < 256 && ok[i]; ++b) {
       if (((bits.limb[b / 64] >> (b % 64)) & 1) == 0) continue;
-      const std::int32_t tick = (word_of[k] * 256 + b) * snaps[i].state.tick_spacing;
+      // 64-bit: word * 256 * spacing leaves int32 for words that no valid tick maps to.
+      const std::int64_t tick = (std::int64_t{word_of[k]} * 256 + b) * snaps[i].state.tick_spacing;
+      if (tick < -protocol::kV3MaxTick || tick > protocol::kV3MaxTick) {
+        ok[i] = false;  // an initialized tick outside TickMath's range: not a pool's bitmap
+        break;
+      }
       tick_calls.push_back({registry.pool(pools[i])->address, "0xf30dba93" + abi_int(tick)});
-      tick_owner.emplace_back(i, tick);
+      tick_owner.emplace_back(i, static_cast<std::int32_t>(tick));
     }
   }
   // Phase 3: ticks(int24) → (liquidityGross, liquidityNet, ...).
@@ -162,10 +174,17 @@ RpcResult<std::vector<PoolSnapshot>> snapshot_pools(ChainClient& client, const p
       ok[i] = false;
       continue;
     }
+    // ticks(int24): (uint128 liquidityGross, int128 liquidityNet, ...)
+    const auto gross = abi::as_uint128((*w)[0]);
+    const auto net = abi::as_int128((*w)[1]);
+    if (!gross || !net) {
+      ok[i] = false;
+      continue;
+    }
     protocol::V3TickEntry e{};
     e.tick = tick;
-    e.liquidity_gross = protocol::Uint128Le::from(word_u128((*w)[0]));
-    e.liquidity_net = protocol::Int128Le::from(word_i128((*w)[1]));
+    e.liquidity_gross = protocol::Uint128Le::from(*gross);
+    e.liquidity_net = protocol::Int128Le::from(*net);
     snaps[i].ticks.push_back(e);
   }
   for (std::size_t i = 0; i < pools.size(); ++i) {
@@ -201,21 +220,35 @@ std::optional<PoolMeta> parse_creation_log(std::string_view json, std::span<cons
   if (o["data"].get(s) != simdjson::SUCCESS) return std::nullopt;
   const auto data = abi_words(s);
   if (!data || tp.size() < 3) return std::nullopt;
+  // Indexed token topics and the data words must be ABI encodings of the event's types
+  // (address, uint24 fee, int24 tickSpacing within the factory's bounds): anything else is not
+  // a log the factory can have emitted.
+  const auto token0 = abi::as_address(abi::from_be_bytes(tp[1]));
+  const auto token1 = abi::as_address(abi::from_be_bytes(tp[2]));
+  if (!token0 || !token1) return std::nullopt;
   PoolMeta m;
   m.venue = f->venue;
-  std::copy(tp[1].begin() + 12, tp[1].end(), m.token0.begin());
-  std::copy(tp[2].begin() + 12, tp[2].end(), m.token1.begin());
+  m.token0 = *token0;
+  m.token1 = *token1;
   if (o["blockNumber"].get(s) == simdjson::SUCCESS) m.created_block = hex::parse_quantity(s).value_or(0);
   const bool v3 = protocol::venue_protocol(f->venue) != protocol::PoolProtocol::UniswapV2;
-  if (!v3 && tp[0] == topics::kV2PairCreated && data->size() >= 1) {
-    m.address = word_address((*data)[0]);
+  if (!v3 && tp[0] == topics::kV2PairCreated && tp.size() == 3 && data->size() >= 1) {
+    // PairCreated(address indexed token0, address indexed token1, address pair, uint)
+    const auto pair = abi::as_address((*data)[0]);
+    if (!pair) return std::nullopt;
+    m.address = *pair;
     m.fee_ppm = f->v2_fee_ppm;
     return m;
   }
   if (v3 && tp[0] == topics::kV3PoolCreated && tp.size() == 4 && data->size() >= 2) {
-    m.fee_ppm = static_cast<std::uint32_t>((std::uint32_t{tp[3][29]} << 16) | (std::uint32_t{tp[3][30]} << 8) | tp[3][31]);
-    m.tick_spacing = static_cast<std::int32_t>(word_i64((*data)[0]));
-    m.address = word_address((*data)[1]);
+    // PoolCreated(address indexed token0, address indexed token1, uint24 indexed fee, int24 tickSpacing, address pool)
+    const auto fee = abi::as_fee_ppm(abi::from_be_bytes(tp[3]));
+    const auto spacing = abi::as_tick_spacing((*data)[0]);
+    const auto pool = abi::as_address((*data)[1]);
+    if (!fee || !spacing || !pool) return std::nullopt;
+    m.fee_ppm = *fee;
+    m.tick_spacing = *spacing;
+    m.address = *pool;
     return m;
   }
   return std::nullopt;
@@ -314,29 +347,43 @@ std::vector<protocol::InstrumentId> register_discovered(const std::vector<PoolMe
   return ids;
 }
 
+namespace {
+// A symbol as the cache stores it: without '"', '\\' and control characters (the file is
+// written without escapes), and without bytes >= 0x80 unless the symbol is valid UTF-8 (a
+// token's symbol() is arbitrary bytes; the JSON reader refuses invalid UTF-8).
+std::string cache_symbol(const std::string& s) {
+  const bool utf8 = simdjson::validate_utf8(s.data(), s.size());
+  std::string r;
+  for (char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (ch != '"' && ch != '\\' && u >= 0x20 && u != 0x7f && (utf8 || u < 0x80)) r += ch;
+  }
+  return r;
+}
+}  // namespace
+
+std::string format_pool_cache(const PoolCache& c) {
+  std::string o = "{\"schema\":\"torq-pool-cache/1\",\"chainId\":" + std::to_string(c.chain_id) +
+                  ",\"discoveredThrough\":" + std::to_string(c.discovered_through) + ",\"pools\":[";
+  for (std::size_t i = 0; i < c.pools.size(); ++i) {
+    const auto& p = c.pools[i];
+    o += std::string(i ? "," : "") + "\n{\"venue\":\"" + std::string(protocol::venue_name(p.venue)) + "\",\"address\":\"" +
+         protocol::format_address(p.address) + "\",\"token0\":\"" + protocol::format_address(p.token0) +
+         "\",\"token1\":\"" + protocol::format_address(p.token1) + "\",\"decimals0\":" + std::to_string(p.decimals0) +
+         ",\"decimals1\":" + std::to_string(p.decimals1) + ",\"symbol0\":\"" + cache_symbol(p.symbol0) +
+         "\",\"symbol1\":\"" + cache_symbol(p.symbol1) + "\",\"fee\":" + std::to_string(p.fee_ppm) +
+         ",\"tickSpacing\":" + std::to_string(p.tick_spacing) + ",\"createdBlock\":" + std::to_string(p.created_block) + "}";
+  }
+  o += "]}\n";
+  return o;
+}
+
 bool save_pool_cache(const std::string& path, const PoolCache& c) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream o(tmp, std::ios::trunc);
     if (!o) return false;
-    o << "{\"schema\":\"torq-pool-cache/1\",\"chainId\":" << c.chain_id << ",\"discoveredThrough\":" << c.discovered_through
-      << ",\"pools\":[";
-    for (std::size_t i = 0; i < c.pools.size(); ++i) {
-      const auto& p = c.pools[i];
-      auto esc = [](const std::string& s) {
-        std::string r;
-        for (char ch : s)
-          if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) r += ch;
-        return r;
-      };
-      o << (i ? "," : "") << "\n{\"venue\":\"" << protocol::venue_name(p.venue) << "\",\"address\":\""
-        << protocol::format_address(p.address) << "\",\"token0\":\"" << protocol::format_address(p.token0)
-        << "\",\"token1\":\"" << protocol::format_address(p.token1) << "\",\"decimals0\":" << int(p.decimals0)
-        << ",\"decimals1\":" << int(p.decimals1) << ",\"symbol0\":\"" << esc(p.symbol0) << "\",\"symbol1\":\""
-        << esc(p.symbol1) << "\",\"fee\":" << p.fee_ppm << ",\"tickSpacing\":" << p.tick_spacing
-        << ",\"createdBlock\":" << p.created_block << "}";
-    }
-    o << "]}\n";
+    o << format_pool_cache(c);
     if (!o.flush()) return false;
   }
   std::error_code ec;
@@ -344,10 +391,10 @@ bool save_pool_cache(const std::string& path, const PoolCache& c) {
   return !ec;
 }
 
-std::optional<PoolCache> load_pool_cache(const std::string& path) {
+std::optional<PoolCache> parse_pool_cache(std::string_view json) {
   simdjson::dom::parser p;
   simdjson::dom::element o;
-  if (p.load(path).get(o) != simdjson::SUCCESS) return std::nullopt;
+  if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
   std::string_view s;
   if (o["schema"].get(s) != simdjson::SUCCESS || s != "torq-pool-cache/1") return std::nullopt;
   PoolCache c;
@@ -360,27 +407,39 @@ std::optional<PoolCache> load_pool_cache(const std::string& path) {
     std::int64_t i = 0;
     if (e["venue"].get(s)) return std::nullopt;
     auto v = protocol::venue_from_name(s);
-    if (!v) return std::nullopt;
+    if (!v || protocol::venue_protocol(*v) == protocol::PoolProtocol::None) return std::nullopt;
     m.venue = *v;
     auto addr = [&](const char* k, protocol::Address& a) {
       std::string_view t;
       return e[k].get(t) == simdjson::SUCCESS && hex::parse_fixed(t, a);
     };
     if (!addr("address", m.address) || !addr("token0", m.token0) || !addr("token1", m.token1)) return std::nullopt;
-    if (e["decimals0"].get(u)) return std::nullopt;
+    // Every number in the range of the field it fills (and of what a pool can have): a damaged
+    // or hand-edited cache is refused as a whole (discovery then runs from the factories).
+    if (e["decimals0"].get(u) || u > 255) return std::nullopt;
     m.decimals0 = static_cast<std::uint8_t>(u);
-    if (e["decimals1"].get(u)) return std::nullopt;
+    if (e["decimals1"].get(u) || u > 255) return std::nullopt;
     m.decimals1 = static_cast<std::uint8_t>(u);
     if (e["symbol0"].get(s) == simdjson::SUCCESS) m.symbol0 = std::string(s);
     if (e["symbol1"].get(s) == simdjson::SUCCESS) m.symbol1 = std::string(s);
-    if (e["fee"].get(u)) return std::nullopt;
+    if (e["fee"].get(u) || u >= protocol::kFeeDenominatorPpm) return std::nullopt;
     m.fee_ppm = static_cast<std::uint32_t>(u);
     if (e["tickSpacing"].get(i)) return std::nullopt;
+    const bool v2 = protocol::venue_protocol(m.venue) == protocol::PoolProtocol::UniswapV2;
+    if (v2 ? i != 0 : i < 1 || i > protocol::kV3MaxTickSpacing) return std::nullopt;
     m.tick_spacing = static_cast<std::int32_t>(i);
     if (e["createdBlock"].get(u) == simdjson::SUCCESS) m.created_block = u;
     c.pools.push_back(std::move(m));
   }
   return c;
+}
+
+std::optional<PoolCache> load_pool_cache(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) return std::nullopt;
+  return parse_pool_cache(text);
 }
 
 void apply_snapshot(ShadowPool& s, const protocol::PoolStateSnapshot& snap) noexcept {

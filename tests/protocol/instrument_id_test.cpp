@@ -98,7 +98,16 @@ TEST(InstrumentRegistry, ShouldRefuseInconsistentPools) {
   EXPECT_FALSE(reg.add_pool(Venue::None, addr(3), t0, t1, 3000, 0)) << "no venue";
   EXPECT_FALSE(reg.add_pool(Venue::QuickSwapV2, addr(3), t0, t1, 1'000'000, 0)) << "fee of 100%";
   EXPECT_FALSE(reg.add_pool(Venue::QuickSwapV2, addr(1), t0, t1, 3000, 0)) << "address already a token";
+  // Tick spacing: what the V3 factory allows (0 < spacing < 16384) for V3, none for V2. A pool
+  // with spacing 0 would divide by zero in the snapshot's bitmap walk and the book refuses it.
+  EXPECT_FALSE(reg.add_pool(Venue::QuickSwapV2, addr(3), t0, t1, 3000, 60)) << "V2 with a tick spacing";
+  EXPECT_FALSE(reg.add_pool(Venue::UniswapV3, addr(3), t0, t1, 500, 0)) << "V3 without a tick spacing";
+  EXPECT_FALSE(reg.add_pool(Venue::UniswapV3, addr(3), t0, t1, 500, -10)) << "negative tick spacing";
+  EXPECT_FALSE(reg.add_pool(Venue::QuickSwapV3, addr(3), t0, t1, 500, kV3MaxTickSpacing + 1)) << "spacing 16384";
   EXPECT_EQ(reg.pool_count(), 0u);
+  EXPECT_TRUE(reg.add_pool(Venue::UniswapV3, addr(3), t0, t1, 500, 1));
+  EXPECT_TRUE(reg.add_pool(Venue::UniswapV3, addr(4), t0, t1, 999'999, kV3MaxTickSpacing));
+  EXPECT_EQ(reg.pool_count(), 2u);
 }
 
 TEST(Address, ShouldParseAndFormatHex) {

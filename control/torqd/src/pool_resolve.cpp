@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "torq/control/abi_word.hpp"
 #include "torq/control/chain_client.hpp"
 #include "torq/control/pool_list.hpp"
 #include "torq/control/pool_sync.hpp"
@@ -24,24 +26,21 @@ std::string lower(std::string s) {
   return s;
 }
 
-// The 32-byte word of an eth_call answer, or throws naming what was asked.
-std::vector<std::uint8_t> word_of(control::RawResult& r, const std::string& what) {
+// The first 32-byte word of an eth_call answer, or throws naming what was asked.
+num::U256 word_of(control::RawResult& r, const std::string& what) {
   if (r.error) throw std::runtime_error(what + ": " + r.error.message);
   const auto bytes = parse_hex_bytes(std::string(unquote(r.json)));
   if (!bytes || bytes->size() < 32) throw std::runtime_error(what + ": no answer (no such contract on this chain, or not a pool of its venue's kind)");
-  return *bytes;
+  std::array<std::uint8_t, 32> b{};
+  std::copy(bytes->begin(), bytes->begin() + 32, b.begin());
+  return control::abi::from_be_bytes(b);
 }
 
-protocol::Address address_word(const std::vector<std::uint8_t>& w) {
-  protocol::Address a{};
-  std::copy(w.begin() + 12, w.begin() + 32, a.begin());
-  return a;
-}
-
-std::int64_t int_word(const std::vector<std::uint8_t>& w) {  // int24/uint24 fit the low 8 bytes
-  std::uint64_t v = 0;
-  for (int i = 24; i < 32; ++i) v = (v << 8) | w[static_cast<std::size_t>(i)];
-  return static_cast<std::int64_t>(v);
+// A decoded answer, or throws: the word is not an ABI value of the type the pool returns.
+template <class T>
+T strict(const std::optional<T>& v, const std::string& what, const char* type) {
+  if (!v) throw std::runtime_error(what + ": the answer is not a valid " + type + " (not a pool of its venue's kind?)");
+  return *v;
 }
 
 std::string json_string(const std::string& s) {
@@ -111,12 +110,13 @@ std::string resolve_config_pools(const Options& opt, const std::string& out_path
   for (std::size_t i = 0; i < asks.size(); ++i) {
     control::PoolMeta& m = metas[asks[i].pool];
     static const char* kNames[] = {"token0()", "token1()", "fee()", "tickSpacing()"};
-    const auto w = word_of(answers.value[i], "pool " + opt.config_pools[asks[i].pool].address + " " + kNames[asks[i].what]);
+    const std::string what = "pool " + opt.config_pools[asks[i].pool].address + " " + kNames[asks[i].what];
+    const num::U256 w = word_of(answers.value[i], what);
     switch (asks[i].what) {
-      case 0: m.token0 = address_word(w); break;
-      case 1: m.token1 = address_word(w); break;
-      case 2: m.fee_ppm = static_cast<std::uint32_t>(int_word(w)); break;
-      case 3: m.tick_spacing = static_cast<std::int32_t>(int_word(w)); break;
+      case 0: m.token0 = strict(control::abi::as_address(w), what, "address"); break;
+      case 1: m.token1 = strict(control::abi::as_address(w), what, "address"); break;
+      case 2: m.fee_ppm = strict(control::abi::as_fee_ppm(w), what, "uint24 fee below 1000000"); break;
+      case 3: m.tick_spacing = strict(control::abi::as_tick_spacing(w), what, "int24 tick spacing 1..16383"); break;
     }
   }
   // Token metadata: the config's [[tokens]] first (their symbols key the risk limits).

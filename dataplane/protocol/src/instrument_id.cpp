@@ -122,7 +122,10 @@ std::optional<InstrumentId> InstrumentRegistry::add_pool(Venue venue, const Addr
   const TokenInfo* t0 = token(token0);
   const TokenInfo* t1 = token(token1);
   if (t0 == nullptr || t1 == nullptr || t0->chain != t1->chain || token0 == token1) return std::nullopt;
-  if (venue_protocol(venue) == PoolProtocol::None || fee_ppm >= 1'000'000) return std::nullopt;
+  const PoolProtocol proto = venue_protocol(venue);
+  if (proto == PoolProtocol::None || fee_ppm >= kFeeDenominatorPpm) return std::nullopt;
+  if (proto == PoolProtocol::UniswapV2 ? tick_spacing != 0 : tick_spacing < 1 || tick_spacing > kV3MaxTickSpacing)
+    return std::nullopt;
   const Chain chain = t0->chain;
   if (auto existing = find(chain, address)) {
     if (existing->kind() != InstrumentKind::Pool) return std::nullopt;

@@ -10,6 +10,9 @@
 
 namespace torq::arb {
 
+// The control plane validates V3 ticks against protocol's copy of TickMath's bounds.
+static_assert(protocol::kV3MaxTick == strategy::kMaxTick && -protocol::kV3MaxTick == strategy::kMinTick);
+
 namespace {
 constexpr u128 kI128Max = (static_cast<u128>(1) << 127) - 1;
 constexpr EventPos pos_of(const protocol::EventContext& c) noexcept { return EventPos{c.block_number, c.tx_index, c.log_index}; }

@@ -156,5 +156,10 @@ class ChainClient {
 [[nodiscard]] std::optional<std::vector<num::U256>> abi_words(std::string_view hex);
 // Parses a JSON header object (eth_getBlockByNumber result / newHeads) into a BlockHeader.
 [[nodiscard]] std::optional<protocol::BlockHeader> parse_block_header(std::string_view json);
+// Parses an eth_getTransactionReceipt result object (not null): nullopt unless it has a block
+// number and hash, gasUsed and a status of 0 or 1 (effectiveGasPrice absent: 0).
+[[nodiscard]] std::optional<Receipt> parse_receipt(std::string_view json, const std::array<std::uint8_t, 32>& tx_hash);
+// Parses an eth_feeHistory result; nullopt when oldestBlock or any listed entry is unreadable.
+[[nodiscard]] std::optional<FeeHistory> parse_fee_history(std::string_view json);
 
 }  // namespace torq::control

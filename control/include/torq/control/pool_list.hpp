@@ -16,18 +16,18 @@
 namespace torq::control {
 
 struct ListedToken {
-  protocol::Address address;
-  std::uint8_t decimals;
+  protocol::Address address{};
+  std::uint8_t decimals = 0;
   std::string symbol;
 };
 
 struct ListedPool {
-  protocol::Address address;
-  protocol::Venue venue;
-  protocol::Address token0;
-  protocol::Address token1;
-  std::uint32_t fee_ppm;
-  std::int32_t tick_spacing;
+  protocol::Address address{};
+  protocol::Venue venue = protocol::Venue::None;
+  protocol::Address token0{};
+  protocol::Address token1{};
+  std::uint32_t fee_ppm = 0;
+  std::int32_t tick_spacing = 0;  // 0 for V2
 };
 
 struct PoolList {

@@ -5,7 +5,10 @@
 // Snapshot method (documented choice): V2 = getReserves(); V3 = slot0(), liquidity(),
 // tickSpacing(), fee(), then the tick bitmap words around the current tick (tickBitmap(int16)
 // for words w0-R .. w0+R, R = tick_scan_words) and ticks(int24) for every set bit → liquidityNet.
-// All reads are batched eth_call at the SAME pinned block number. Ticks outside the scanned
+// All reads are batched eth_call at the SAME pinned block number, and every answer is decoded
+// strictly (abi_word.hpp: uint112 reserves, uint160 price, int24 tick within TickMath's range,
+// uint128 liquidity, int24 spacing 1..16383, uint24 fee, bitmap ticks in range): a pool with any
+// other answer is reported failed instead of snapshotted. Ticks outside the scanned
 // words are not loaded (V3TicksSnapshot covers [word(w0-R) .. word(w0+R)]; consumers must treat
 // price moves beyond it as "needs resnapshot"). Reconstruction from Mint/Burn since deployment
 // was not chosen: it needs full history (archive ranges) and is slower on real chains.
@@ -22,6 +25,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "torq/control/chain_client.hpp"
@@ -75,7 +79,9 @@ struct PoolSnapshot {
                                                               std::span<const FactoryConfig> factories,
                                                               std::uint64_t from, std::uint64_t to,
                                                               std::uint64_t chunk = 5000);
-// Parses one PairCreated/PoolCreated log object (JSON text); nullopt if it is neither.
+// Parses one PairCreated/PoolCreated log object (JSON text) emitted by one of `factories`; nullopt
+// if it is neither, or if a topic or data word is not the ABI encoding of the event's field
+// (addresses zero-extended, uint24 fee below 100 %, int24 tickSpacing 1..16383).
 [[nodiscard]] std::optional<PoolMeta> parse_creation_log(std::string_view log_json,
                                                          std::span<const FactoryConfig> factories);
 // Fills decimals/symbol of the pools' tokens (one batch for all distinct tokens).
@@ -93,7 +99,14 @@ struct PoolCache {
   std::vector<PoolMeta> pools;
 };
 [[nodiscard]] bool save_pool_cache(const std::string& path, const PoolCache& cache);
+// nullopt for a missing or unreadable file, or for text parse_pool_cache refuses.
 [[nodiscard]] std::optional<PoolCache> load_pool_cache(const std::string& path);
+// The file's text. A symbol is stored without '"', '\\', control characters, and bytes >= 0x80
+// unless it is valid UTF-8.
+[[nodiscard]] std::string format_pool_cache(const PoolCache& cache);
+// Parses the file's text; nullopt unless every pool is one a registry accepts: a known pool venue,
+// decimals 0..255, fee below 1 000 000 ppm, tick spacing 0 for V2 and 1..16383 for V3.
+[[nodiscard]] std::optional<PoolCache> parse_pool_cache(std::string_view json);
 
 // The session's own view of each pool's state, folded from the events it publishes (V2 Sync;
 // V3 Initialize/Swap/Mint/Burn with liquidity for in-range positions) and reset by snapshots.

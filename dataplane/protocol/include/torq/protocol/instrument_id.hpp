@@ -28,6 +28,13 @@ namespace torq::protocol {
 
 using Address = std::array<std::uint8_t, 20>;
 
+// Uniswap-V3-family pool parameters a deployed pool can have: UniswapV3Factory requires
+// 0 < tickSpacing < 16384 (enableFeeAmount) and fee < 1 000 000; TickMath bounds every tick by
+// |tick| <= 887 272. Values outside come from a damaged file or a hostile node, never from a pool.
+inline constexpr std::int32_t kV3MaxTickSpacing = 16383;
+inline constexpr std::int32_t kV3MaxTick = 887272;
+inline constexpr std::uint32_t kFeeDenominatorPpm = 1'000'000;  // fees are below this
+
 enum class InstrumentKind : std::uint8_t { Invalid = 0, Token = 1, Pool = 2 };
 
 // Supported chains. The code is what InstrumentId stores; chain_id() is the EVM chain id.
@@ -117,7 +124,8 @@ class InstrumentRegistry {
   [[nodiscard]] std::optional<InstrumentId> add_token(Chain chain, const Address& address,
                                                       std::uint8_t decimals, std::string symbol);
   // Registers a pool; both tokens must already be registered on the same chain and venue must be a
-  // pool venue. Re-registering the same chain+address returns the existing id.
+  // pool venue; fee_ppm < 1 000 000; tick_spacing 1..kV3MaxTickSpacing for a V3-family venue and 0
+  // for a V2 one. Re-registering the same chain+address returns the existing id.
   [[nodiscard]] std::optional<InstrumentId> add_pool(Venue venue, const Address& address,
                                                      InstrumentId token0, InstrumentId token1,
                                                      std::uint32_t fee_ppm, std::int32_t tick_spacing);
