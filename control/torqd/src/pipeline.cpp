@@ -784,7 +784,7 @@ struct Pipeline::Impl {
       if (!failed.empty()) {
         const protocol::PoolInfo* p = registry.pool(failed.front());
         throw std::runtime_error("snapshot at block " + std::to_string(b) + ": " + std::to_string(failed.size()) +
-                                 " pool(s) did not answer, e.g. " + (p ? protocol::format_address(p->address) : "?"));
+                                 " pool(s) did not answer, or answered values no deployed pool has (a tick, tick spacing, fee or liquidity out of its type or range), e.g. " + (p ? protocol::format_address(p->address) : "?"));
       }
       for (const control::PoolSnapshot& ps : snaps.value) {
         if (!pub.publish_snapshot(ps.state, ps.ticks, scratch)) throw std::runtime_error("snapshot: md ring refused a frame");
