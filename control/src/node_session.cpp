@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 #include <unordered_map>
@@ -180,8 +181,13 @@ class SessionEngine {
     const std::uint64_t h = head.value.number;
     const std::size_t subscribed = addresses_.size();  // subscribe() covered these
     if (!cfg_.pool_cache_path.empty()) {
-      if (auto cache = load_pool_cache(cfg_.pool_cache_path)) {
-        const auto cid = protocol::chain_id(cfg_.chain);
+      auto cache = load_pool_cache(cfg_.pool_cache_path);
+      const auto cid = protocol::chain_id(cfg_.chain);
+      // A file that is there but unreadable, damaged, holds a pool no factory deploys
+      // (parse_pool_cache) or belongs to another chain is not used: discovery runs instead.
+      if (std::error_code ec; (!cache || !cid || *cid != cache->chain_id) && std::filesystem::exists(cfg_.pool_cache_path, ec))
+        c_.pool_cache_refused.fetch_add(1, R);
+      if (cache) {
         if (cid && *cid == cache->chain_id) {
           std::vector<bool> known(cache->pools.size());
           for (std::size_t i = 0; i < cache->pools.size(); ++i)
@@ -257,8 +263,10 @@ class SessionEngine {
 
   bool snapshot_and_publish(const std::vector<protocol::InstrumentId>& ids, std::uint64_t block) {
     if (ids.empty()) return true;
-    auto snaps = snapshot_pools(http_, registry_, ids, block, cfg_.tick_scan_words);
+    std::vector<protocol::InstrumentId> failed;
+    auto snaps = snapshot_pools(http_, registry_, ids, block, cfg_.tick_scan_words, &failed);
     if (!http_ok(snaps.error)) return false;
+    c_.snapshot_pool_failures.fetch_add(failed.size(), R);
     if (snaps.value.size() != ids.size()) {
       c_.rpc_errors.fetch_add(1, R);
       return false;

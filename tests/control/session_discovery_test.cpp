@@ -3,6 +3,9 @@
 // tests/control/tools/new_pools.mjs) are found from PairCreated/PoolCreated, get token metadata,
 // a snapshot, and their later events; the pool cache file written by one session lets the next
 // one start without factory scans and with the same pools.
+#include <fstream>
+#include <iterator>
+
 #include "session_harness.hpp"
 
 using namespace torq;
@@ -162,7 +165,38 @@ TEST_F(SessionDiscoveryTest, ShouldSkipDiscoveryAndRebuildSameRegistryWhenStarte
   EXPECT_EQ(consumer.twice, 0u);
   session.stop();
   EXPECT_EQ(c.discovery_scans.load(), 0u);  // while running, creations come from the live subscription
+  EXPECT_EQ(c.pool_cache_refused.load(), 0u);
+  EXPECT_EQ(c.snapshot_pool_failures.load(), 0u);
   std::printf("cache: pools=%zu run1_scanned_blocks=%lu run2_scans=%lu\n", second.size(), scanned1, c.discovery_scans.load());
+
+  // Run 3: the cache damaged (a V3 pool's tick spacing 0: no pool has it; it was loaded as is
+  // before) → refused and counted, every pool comes from factory discovery again, the stream
+  // still equals the chain, and the rewritten cache loads.
+  {
+    std::ifstream in(cfg.pool_cache_path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    in.close();
+    const auto at = text.find("\"tickSpacing\":", text.find("uniswap_v3"));
+    ASSERT_NE(at, std::string::npos) << text;
+    const auto end = text.find(',', at);
+    text.replace(at, end - at, "\"tickSpacing\":0");
+    std::ofstream(cfg.pool_cache_path, std::ios::trunc) << text;
+    ASSERT_FALSE(load_pool_cache(cfg.pool_cache_path));
+  }
+  RecordingSink sink3;
+  NodeSession<RecordingSink> third(cfg, empty, sink3);
+  Consumer consumer3;
+  third.start();
+  ASSERT_TRUE(wait_caught_up(third, chain));
+  const auto& c3 = third.counters();
+  EXPECT_EQ(c3.pool_cache_refused.load(), 1u);
+  EXPECT_EQ(c3.pools_from_cache.load(), 0u);
+  EXPECT_GE(c3.discovery_scans.load(), 1u);
+  EXPECT_EQ(c3.pools_discovered.load(), list_.pools.size());
+  consumer3.fold(sink3);
+  expect_equals_chain(consumer3, chain, reg, ids);
+  third.stop();
+  EXPECT_TRUE(load_pool_cache(cfg.pool_cache_path).has_value());
 }
 
 }  // namespace

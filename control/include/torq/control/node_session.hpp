@@ -140,6 +140,8 @@ struct SessionCounters {
   std::atomic<std::uint64_t> parse_errors{0};        // HTTP responses that are not JSON-RPC
   std::atomic<std::uint64_t> http_requests{0};       // JSON-RPC elements sent over HTTP
   std::atomic<std::uint64_t> pools_from_cache{0};    // pools registered from the pool cache file
+  std::atomic<std::uint64_t> pool_cache_refused{0};  // a cache file there but not used (damaged, other chain)
+  std::atomic<std::uint64_t> snapshot_pool_failures{0};  // pools whose snapshot answers were missing or refused (pool_sync.hpp)
   std::atomic<std::uint64_t> discovery_scans{0};     // factory eth_getLogs scans (start/reconnect)
   std::atomic<std::uint64_t> discovery_blocks_scanned{0};
   std::atomic<std::uint64_t> quarantined_now{0};     // pools flagged at this moment
