@@ -266,8 +266,9 @@ RpcError fetch_token_metadata(ChainClient& client, std::vector<PoolMeta>& pools)
   for (std::size_t i = 0; i < order.size(); ++i) {
     int dec = -1;
     std::string sym;
-    if (auto w = r.value[2 * i].error ? std::nullopt : abi_words(r.value[2 * i].json); w && !w->empty() && (*w)[0].limb[0] <= 255)
-      dec = static_cast<int>((*w)[0].limb[0]);
+    // decimals(): uint8 (a word with any higher bit set is not one; 2^64 + 6 is not 6).
+    if (auto w = r.value[2 * i].error ? std::nullopt : abi_words(r.value[2 * i].json); w && !w->empty())
+      if (const auto d = abi::as_uint((*w)[0], 8)) dec = static_cast<int>(*d);
     const std::string& h = r.value[2 * i + 1].json;
     if (!r.value[2 * i + 1].error && h.size() >= 192) {  // string: offset, length, bytes
       const auto w = abi_words(std::string_view(h).substr(0, 128));
