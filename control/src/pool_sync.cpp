@@ -408,7 +408,7 @@ std::optional<PoolCache> parse_pool_cache(std::string_view json) {
     std::int64_t i = 0;
     if (e["venue"].get(s)) return std::nullopt;
     auto v = protocol::venue_from_name(s);
-    if (!v || protocol::venue_protocol(*v) == protocol::PoolProtocol::None) return std::nullopt;
+    if (!v) return std::nullopt;
     m.venue = *v;
     auto addr = [&](const char* k, protocol::Address& a) {
       std::string_view t;
@@ -423,11 +423,8 @@ std::optional<PoolCache> parse_pool_cache(std::string_view json) {
     m.decimals1 = static_cast<std::uint8_t>(u);
     if (e["symbol0"].get(s) == simdjson::SUCCESS) m.symbol0 = std::string(s);
     if (e["symbol1"].get(s) == simdjson::SUCCESS) m.symbol1 = std::string(s);
-    if (e["fee"].get(u) || u >= protocol::kFeeDenominatorPpm) return std::nullopt;
+    if (e["fee"].get(u) || e["tickSpacing"].get(i) || !protocol::valid_pool_params(m.venue, u, i)) return std::nullopt;
     m.fee_ppm = static_cast<std::uint32_t>(u);
-    if (e["tickSpacing"].get(i)) return std::nullopt;
-    const bool v2 = protocol::venue_protocol(m.venue) == protocol::PoolProtocol::UniswapV2;
-    if (v2 ? i != 0 : i < 1 || i > protocol::kV3MaxTickSpacing) return std::nullopt;
     m.tick_spacing = static_cast<std::int32_t>(i);
     if (e["createdBlock"].get(u) == simdjson::SUCCESS) m.created_block = u;
     c.pools.push_back(std::move(m));

@@ -38,9 +38,7 @@ const control::FactoryConfig kFactories[] = {
 };
 
 bool pool_params_ok(const control::PoolMeta& m) {
-  if (m.fee_ppm >= protocol::kFeeDenominatorPpm) return false;
-  const bool v2 = protocol::venue_protocol(m.venue) == protocol::PoolProtocol::UniswapV2;
-  return v2 ? m.tick_spacing == 0 : m.tick_spacing >= 1 && m.tick_spacing <= protocol::kV3MaxTickSpacing;
+  return protocol::valid_pool_params(m.venue, m.fee_ppm, m.tick_spacing);
 }
 
 num::U256 sign_extend(std::int64_t v) {

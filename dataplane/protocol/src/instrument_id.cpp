@@ -116,16 +116,19 @@ std::optional<InstrumentId> InstrumentRegistry::add_token(Chain chain, const Add
   return id;
 }
 
+bool valid_pool_params(Venue venue, std::uint64_t fee_ppm, std::int64_t tick_spacing) noexcept {
+  const PoolProtocol proto = venue_protocol(venue);
+  if (proto == PoolProtocol::None || fee_ppm >= kFeeDenominatorPpm) return false;
+  return proto == PoolProtocol::UniswapV2 ? tick_spacing == 0 : tick_spacing >= 1 && tick_spacing <= kV3MaxTickSpacing;
+}
+
 std::optional<InstrumentId> InstrumentRegistry::add_pool(Venue venue, const Address& address,
                                                          InstrumentId token0, InstrumentId token1,
                                                          std::uint32_t fee_ppm, std::int32_t tick_spacing) {
   const TokenInfo* t0 = token(token0);
   const TokenInfo* t1 = token(token1);
   if (t0 == nullptr || t1 == nullptr || t0->chain != t1->chain || token0 == token1) return std::nullopt;
-  const PoolProtocol proto = venue_protocol(venue);
-  if (proto == PoolProtocol::None || fee_ppm >= kFeeDenominatorPpm) return std::nullopt;
-  if (proto == PoolProtocol::UniswapV2 ? tick_spacing != 0 : tick_spacing < 1 || tick_spacing > kV3MaxTickSpacing)
-    return std::nullopt;
+  if (!valid_pool_params(venue, fee_ppm, tick_spacing)) return std::nullopt;
   const Chain chain = t0->chain;
   if (auto existing = find(chain, address)) {
     if (existing->kind() != InstrumentKind::Pool) return std::nullopt;

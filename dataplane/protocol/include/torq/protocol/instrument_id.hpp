@@ -57,6 +57,10 @@ enum class Venue : std::uint8_t {
 [[nodiscard]] std::optional<std::uint64_t> chain_id(Chain c) noexcept;
 [[nodiscard]] std::optional<Chain> chain_from_id(std::uint64_t evm_chain_id) noexcept;
 [[nodiscard]] PoolProtocol venue_protocol(Venue v) noexcept;
+// Whether a pool of `venue` can have these parameters: a pool venue, fee_ppm below 1 000 000,
+// tick_spacing 1..kV3MaxTickSpacing for a V3-family venue and 0 for a V2 one. The registry,
+// the pool cache and the pool list all apply this rule (wide types: callers check raw values).
+[[nodiscard]] bool valid_pool_params(Venue venue, std::uint64_t fee_ppm, std::int64_t tick_spacing) noexcept;
 [[nodiscard]] std::string_view venue_name(Venue v) noexcept;
 [[nodiscard]] std::optional<Venue> venue_from_name(std::string_view name) noexcept;
 
