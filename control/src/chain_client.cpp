@@ -64,6 +64,19 @@ std::optional<std::string_view> json_string(const std::string& json) {
   if (json.size() < 2 || json.front() != '"' || json.back() != '"') return std::nullopt;
   return std::string_view(json).substr(1, json.size() - 2);
 }
+// A hex quantity ("0x1b4") at `e`, or at `o[key]`; nullopt when it is absent, not a string or
+// not a quantity that fits 64 bits.
+std::optional<std::uint64_t> quantity(simdjson::dom::element e) {
+  std::string_view s;
+  if (e.get(s) != simdjson::SUCCESS) return std::nullopt;
+  return hex::parse_quantity(s);
+}
+
+std::optional<std::uint64_t> quantity_field(simdjson::dom::element o, const char* key) {
+  simdjson::dom::element e;
+  if (o[key].get(e) != simdjson::SUCCESS) return std::nullopt;
+  return quantity(e);
+}
 }  // namespace
 
 bool RpcError::is_rate_limit() const noexcept {
@@ -265,22 +278,16 @@ std::optional<protocol::BlockHeader> parse_block_header(std::string_view json) {
   simdjson::dom::element o;
   if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
   protocol::BlockHeader h{};
+  const auto number = quantity_field(o, "number");
+  if (!number) return std::nullopt;
+  h.number = *number;
+  h.timestamp_s = quantity_field(o, "timestamp").value_or(0);
+  h.gas_used = quantity_field(o, "gasUsed").value_or(0);
+  h.gas_limit = quantity_field(o, "gasLimit").value_or(0);
   std::string_view s;
-  auto q = [&](const char* k, std::uint64_t& v) {
-    if (o[k].get(s) != simdjson::SUCCESS) return false;
-    auto x = hex::parse_quantity(s);
-    if (!x) return false;
-    v = *x;
-    return true;
-  };
-  if (!q("number", h.number)) return std::nullopt;
-  (void)q("timestamp", h.timestamp_s);
-  (void)q("gasUsed", h.gas_used);
-  (void)q("gasLimit", h.gas_limit);
   if (o["hash"].get(s) != simdjson::SUCCESS || !hex::parse_fixed(s, h.hash)) return std::nullopt;
   if (o["parentHash"].get(s) != simdjson::SUCCESS || !hex::parse_fixed(s, h.parent_hash)) return std::nullopt;
-  std::uint64_t base = 0;
-  if (q("baseFeePerGas", base)) h.base_fee_per_gas = num::U256::from_u128(base);
+  if (const auto base = quantity_field(o, "baseFeePerGas")) h.base_fee_per_gas = num::U256::from_u128(*base);
   return h;
 }
 
@@ -288,20 +295,16 @@ std::optional<Receipt> parse_receipt(std::string_view json, const std::array<std
   simdjson::dom::parser p;
   simdjson::dom::element o;
   if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
-  std::string_view s;
-  auto q = [&](const char* k) -> std::optional<std::uint64_t> {
-    if (o[k].get(s) != simdjson::SUCCESS) return std::nullopt;
-    return hex::parse_quantity(s);
-  };
   Receipt rc;
   rc.tx_hash = tx_hash;
-  const auto bn = q("blockNumber");
-  const auto st = q("status");
-  const auto gu = q("gasUsed");
-  const auto gp = q("effectiveGasPrice");
+  const auto bn = quantity_field(o, "blockNumber");
+  const auto st = quantity_field(o, "status");
+  const auto gu = quantity_field(o, "gasUsed");
+  const auto gp = quantity_field(o, "effectiveGasPrice");
   // A mined receipt names its block (number and hash: the reorg check compares the hash) and
   // has status 0 or 1 (EIP-658).
   if (!bn || !st || *st > 1 || !gu) return std::nullopt;
+  std::string_view s;
   if (o["blockHash"].get(s) != simdjson::SUCCESS || !hex::parse_fixed(s, rc.block_hash)) return std::nullopt;
   rc.block_number = *bn;
   rc.status = *st == 1;
@@ -314,25 +317,16 @@ std::optional<FeeHistory> parse_fee_history(std::string_view json) {
   simdjson::dom::parser p;
   simdjson::dom::element o;
   if (p.parse(json.data(), json.size()).get(o) != simdjson::SUCCESS) return std::nullopt;
-  std::string_view s;
-  auto u256 = [&s](simdjson::dom::element e, num::U256& out) {
-    if (e.get(s) != simdjson::SUCCESS) return false;
-    auto v = hex::parse_quantity(s);
-    if (!v) return false;
-    out = num::U256::from_u128(*v);
-    return true;
-  };
   FeeHistory h;
-  if (o["oldestBlock"].get(s) != simdjson::SUCCESS) return std::nullopt;
-  const auto oldest = hex::parse_quantity(s);
+  const auto oldest = quantity_field(o, "oldestBlock");
   if (!oldest) return std::nullopt;
   h.oldest_block = *oldest;
   simdjson::dom::array a;
   if (o["baseFeePerGas"].get(a) == simdjson::SUCCESS)
     for (auto e : a) {
-      num::U256 u{};
-      if (!u256(e, u)) return std::nullopt;
-      h.base_fee_per_gas.push_back(u);
+      const auto v = quantity(e);
+      if (!v) return std::nullopt;
+      h.base_fee_per_gas.push_back(num::U256::from_u128(*v));
     }
   if (o["gasUsedRatio"].get(a) == simdjson::SUCCESS)
     for (auto e : a) {
@@ -352,9 +346,9 @@ std::optional<FeeHistory> parse_fee_history(std::string_view json) {
       simdjson::dom::array ra;
       if (row.get(ra) != simdjson::SUCCESS) return std::nullopt;
       for (auto e : ra) {
-        num::U256 u{};
-        if (!u256(e, u)) return std::nullopt;
-        v.push_back(u);
+        const auto q = quantity(e);
+        if (!q) return std::nullopt;
+        v.push_back(num::U256::from_u128(*q));
       }
       h.reward.push_back(std::move(v));
     }
