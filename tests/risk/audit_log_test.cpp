@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -374,6 +375,75 @@ TEST(AuditLog, ShouldCountRecordsDroppedOnAFullRingAndLogTheTotal) {
   ASSERT_TRUE(a.records[a.records.size() - 2].as(d));
   EXPECT_EQ(d.dropped_total, dropped);
   std::filesystem::remove(path);
+}
+
+// A write that fails (here: RLIMIT_FSIZE, as a full disk would) must leave the file a valid
+// log, must not report the records written (the submitter sends a transaction only after
+// flush() says its record is on file), and must not lose them: the batch is written again once
+// the file can grow.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(std::uint64_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~FileSizeLimit() { lift(); }
+  void lift() {
+    if (lifted_) return;
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+    lifted_ = true;
+  }
+  FileSizeLimit(const FileSizeLimit&) = delete;
+  FileSizeLimit& operator=(const FileSizeLimit&) = delete;
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+  bool lifted_ = false;
+};
+
+TEST(AuditLog, ShouldKeepAFailedBatchUnreportedAndWriteItOnceTheFileCanGrow) {
+  for (const bool threaded : {false, true}) {
+    SCOPED_TRACE(threaded ? "writer thread" : "manual poll");
+    const std::string path = temp_path(threaded ? "efbig_thread" : "efbig_manual");
+    AuditOptions o = manual();
+    o.start_thread = threaded;
+    o.debug_write_chunk = 16;  // the failing batch is partly written before the error
+    auto log = AuditLog::open(path, o);
+    ASSERT_TRUE(log->flush());
+    const auto good = std::filesystem::file_size(path);
+    {
+      FileSizeLimit limit(good + 40);
+      ASSERT_TRUE(log->channel().push(decision(1)));
+      const auto t0 = std::chrono::steady_clock::now();
+      EXPECT_FALSE(log->flush(std::chrono::seconds(20)));
+      EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10)) << "flush waited for its deadline";
+      EXPECT_GE(log->stats().write_errors, 1u);
+      EXPECT_EQ(std::filesystem::file_size(path), good) << "the partial batch was not cut";
+      AuditReader r(path);
+      EXPECT_EQ(read_all(r).status, ReadStatus::End);
+      limit.lift();
+      ASSERT_TRUE(log->channel().push(decision(2)));
+      EXPECT_TRUE(log->flush(std::chrono::seconds(20)));
+    }
+    log->close();
+    EXPECT_EQ(log->stats().unwritten_records, 0u);
+    AuditReader r(path);
+    const ReadAll a = read_all(r);
+    ASSERT_EQ(a.status, ReadStatus::End) << to_string(a.kind) << " at " << a.offset;
+    ASSERT_EQ(a.records.size(), 3u);  // Start, decision 1, decision 2
+    for (std::size_t i = 0; i < a.records.size(); ++i) EXPECT_EQ(a.records[i].sequence, i + 1);
+    AuditDecision d{};
+    ASSERT_TRUE(a.records[1].as(d));
+    EXPECT_EQ(d.signal_id, 1u);
+    ASSERT_TRUE(a.records[2].as(d));
+    EXPECT_EQ(d.signal_id, 2u);
+    std::filesystem::remove(path);
+  }
 }
 
 TEST(AuditLog, ShouldInterleaveSeveralProducerChannelsWithoutLosingRecords) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <stdexcept>
+#include <utility>
 #include <system_error>
 
 #include "torq/protocol/crc32c.hpp"
@@ -212,7 +213,12 @@ std::unique_ptr<AuditLog> AuditLog::open(const std::string& path, const AuditOpt
 AuditLog::~AuditLog() { close(); }
 
 void AuditLog::append(AuditRecordType type, std::uint64_t ts, const void* payload, std::size_t size) noexcept {
-  if (buf_.size() - buf_used_ < kAuditMaxRecordBytes) write_buffer();
+  // drain_channel sizes its bursts so that this never happens; open() and close() append to a
+  // buffer with room unless writes keep failing, and then the record is counted as unwritten.
+  if (buf_.size() - buf_used_ < kAuditMaxRecordBytes && (!write_buffer() || buf_.size() - buf_used_ < kAuditMaxRecordBytes)) {
+    unwritten_records_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   const std::size_t n = encode_audit_record(std::span<std::byte>(buf_.data() + buf_used_, buf_.size() - buf_used_),
                                             type, next_seq_, ts,
                                             std::span<const std::byte>(static_cast<const std::byte*>(payload), size));
@@ -220,42 +226,51 @@ void AuditLog::append(AuditRecordType type, std::uint64_t ts, const void* payloa
   ++next_seq_;
   ++pending_records_;
   if (opts_.fsync == FsyncPolicy::EveryRecord) {
-    write_buffer();
-    maybe_sync(true);
+    if (write_buffer()) maybe_sync(true);
   }
 }
 
-void AuditLog::write_buffer() noexcept {
-  if (buf_used_ == 0) return;
+bool AuditLog::write_buffer() noexcept {
+  if (buf_used_ == 0) {
+    publish_written();
+    return true;
+  }
+  // Positional writes: the batch always goes to the end of the last good record, whatever an
+  // earlier failed attempt left behind.
   std::size_t done = 0;
-  bool failed = false;
   while (done < buf_used_) {
     std::size_t want = buf_used_ - done;
     if (opts_.debug_write_chunk != 0 && want > opts_.debug_write_chunk) want = opts_.debug_write_chunk;
-    const ssize_t w = ::write(fd_, buf_.data() + done, want);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      failed = true;
-      break;
-    }
+    const ssize_t w = ::pwrite(fd_, buf_.data() + done, want, static_cast<off_t>(good_size_ + done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
     done += static_cast<std::size_t>(w);
   }
-  if (failed) {
-    // Keep the file consistent: cut the partial batch and reuse its sequence numbers.
+  if (done < buf_used_) {
+    // Keep the file a valid log (cut the partial batch) and keep the batch in the buffer: the
+    // next call writes it again at the same offset with the same sequence numbers. Its records
+    // are not counted as written, so flush() does not report them.
     write_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (::ftruncate(fd_, static_cast<off_t>(good_size_)) != 0) {
+    if (done != 0 && ::ftruncate(fd_, static_cast<off_t>(good_size_)) != 0) {
       write_errors_.fetch_add(1, std::memory_order_relaxed);
     }
-    next_seq_ -= pending_records_;
-  } else {
-    good_size_ += buf_used_;
-    bytes_written_.fetch_add(buf_used_, std::memory_order_relaxed);
-    records_written_.fetch_add(pending_records_, std::memory_order_relaxed);
-    dirty_ = true;
+    return false;
   }
+  good_size_ += buf_used_;
+  bytes_written_.fetch_add(buf_used_, std::memory_order_relaxed);
+  records_written_.fetch_add(pending_records_, std::memory_order_relaxed);
+  dirty_ = true;
   next_seq_pub_.store(next_seq_, std::memory_order_relaxed);
   buf_used_ = 0;
   pending_records_ = 0;
+  publish_written();
+  return true;
+}
+
+void AuditLog::publish_written() noexcept {
+  for (const auto& ch : channels_) {
+    if (ch->buffered_ != 0) ch->written_.fetch_add(std::exchange(ch->buffered_, 0), std::memory_order_release);
+  }
 }
 
 void AuditLog::maybe_sync(bool force) noexcept {
@@ -273,8 +288,15 @@ void AuditLog::maybe_sync(bool force) noexcept {
 }
 
 std::size_t AuditLog::drain_channel(AuditChannel& ch, std::uint64_t index) noexcept {
+  // A batch whose write failed is written again first; until it is on file, new records stay in
+  // the rings (a producer then finds its ring full: its push fails and is counted).
+  if (!write_buffer()) return 0;
+  // Room for every record of the burst and a Dropped record before each, so append() never has
+  // to write in the middle of a burst.
+  const std::size_t room = (buf_.size() - buf_used_) / (2 * kAuditMaxRecordBytes);
   const std::size_t n = ch.consumer_.consume_burst(
       [&](std::span<const std::byte> rec) {
+        ++ch.buffered_;  // counted in written_ once the batch is on file (or nothing was to write)
         if (rec.size() < sizeof(AuditEntryHead)) return;
         AuditEntryHead h;
         std::memcpy(&h, rec.data(), sizeof h);
@@ -286,11 +308,8 @@ std::size_t AuditLog::drain_channel(AuditChannel& ch, std::uint64_t index) noexc
         if (h.size != audit_payload_size(h.type) || rec.size() != sizeof h + h.size) return;
         append(static_cast<AuditRecordType>(h.type), h.timestamp_ns, rec.data() + sizeof h, h.size);
       },
-      256);
-  if (n != 0) {
-    write_buffer();
-    ch.written_.fetch_add(n, std::memory_order_release);
-  }
+      room);
+  if (n != 0) (void)write_buffer();
   return n;
 }
 
@@ -321,6 +340,7 @@ void AuditLog::run() noexcept {
 
 bool AuditLog::flush(std::chrono::nanoseconds timeout) noexcept {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const std::uint64_t errors_before = write_errors_.load(std::memory_order_acquire);
   for (;;) {
     bool done = true;
     for (const auto& ch : channels_) {
@@ -328,11 +348,15 @@ bool AuditLog::flush(std::chrono::nanoseconds timeout) noexcept {
     }
     if (done) return true;
     if (closed_) return false;
+    // A write attempted since this call began failed: the records are not on file, so say so
+    // now rather than at the deadline (the submitter must not send a transaction whose record
+    // is not written). The writer keeps retrying the batch.
+    if (write_errors_.load(std::memory_order_acquire) != errors_before) return false;
+    if (std::chrono::steady_clock::now() > deadline) return false;
     if (!thread_.joinable()) {
       (void)poll();
       continue;
     }
-    if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
@@ -361,7 +385,7 @@ void AuditLog::close() noexcept {
       ch.dropped_seen_ = dropped;
     }
   }
-  write_buffer();
+  if (!write_buffer()) unwritten_records_.fetch_add(pending_records_, std::memory_order_relaxed);
   if (opts_.fsync != FsyncPolicy::Never) maybe_sync(true);
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
@@ -374,6 +398,7 @@ AuditStats AuditLog::stats() const noexcept {
   s.bytes_written = bytes_written_.load(std::memory_order_relaxed);
   s.fsyncs = fsyncs_.load(std::memory_order_relaxed);
   s.write_errors = write_errors_.load(std::memory_order_relaxed);
+  s.unwritten_records = unwritten_records_.load(std::memory_order_relaxed);
   s.truncated_bytes = truncated_bytes_;
   s.prior_records = prior_records_;
   s.next_sequence = next_seq_pub_.load(std::memory_order_relaxed);

@@ -193,7 +193,8 @@ struct AuditStats {
   std::uint64_t records_written = 0;  // including Start and Dropped records
   std::uint64_t bytes_written = 0;
   std::uint64_t fsyncs = 0;
-  std::uint64_t write_errors = 0;
+  std::uint64_t write_errors = 0;       // failed write attempts (a failed batch is retried)
+  std::uint64_t unwritten_records = 0;  // records given up at close() because writes kept failing
   std::uint64_t truncated_bytes = 0;  // torn tail removed at open
   std::uint64_t prior_records = 0;    // valid records found at open
   std::uint64_t next_sequence = 0;
@@ -227,7 +228,8 @@ class AuditChannel {
   Clock clock_{};
   std::atomic<std::uint64_t> dropped_{0};  // written by the producer thread only
   // Writer-side bookkeeping.
-  std::atomic<std::uint64_t> written_{0};
+  std::atomic<std::uint64_t> written_{0};  // records consumed from the ring and on file
+  std::uint64_t buffered_ = 0;             // records consumed, waiting in the writer's buffer
   std::uint64_t dropped_seen_ = 0;
 };
 
@@ -248,7 +250,10 @@ class AuditLog {
   // Manual mode (start_thread == false): drains every channel once; returns records written.
   std::size_t poll() noexcept;
   // Waits until every record pushed so far on every channel has been written (not necessarily
-  // fsynced). Call from the producer threads' side when they are quiescent (shutdown, tests).
+  // fsynced). false at the timeout, after close(), or as soon as a write attempted during the
+  // call fails (the batch stays buffered and is retried; its records are not reported written
+  // until they are on file). Call from the producer threads' side when they are quiescent (shutdown,
+  // tests) or to make a record write-ahead (the submitter).
   bool flush(std::chrono::nanoseconds timeout = std::chrono::seconds(10)) noexcept;
   // fdatasync now (any policy).
   void sync() noexcept;
@@ -263,7 +268,8 @@ class AuditLog {
   void run() noexcept;
   std::size_t drain_channel(AuditChannel& ch, std::uint64_t channel_index) noexcept;
   void append(AuditRecordType type, std::uint64_t ts, const void* payload, std::size_t size) noexcept;
-  void write_buffer() noexcept;
+  bool write_buffer() noexcept;  // false: the batch stays buffered for the next attempt
+  void publish_written() noexcept;
   void maybe_sync(bool force) noexcept;
 
   std::string path_;
@@ -285,6 +291,7 @@ class AuditLog {
   std::atomic<std::uint64_t> bytes_written_{0};
   std::atomic<std::uint64_t> fsyncs_{0};
   std::atomic<std::uint64_t> write_errors_{0};
+  std::atomic<std::uint64_t> unwritten_records_{0};
   std::atomic<std::uint64_t> next_seq_pub_{1};
   std::uint64_t truncated_bytes_ = 0;
   std::uint64_t prior_records_ = 0;
