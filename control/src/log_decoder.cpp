@@ -5,6 +5,7 @@
 #include <new>
 
 #include "torq/control/hex.hpp"
+#include "torq/control/reorg_tracker.hpp"
 
 namespace torq::control {
 
@@ -180,6 +181,7 @@ DecodeError LogDecoder::finish_log(const Fields& f) noexcept {
   const auto logi = hex::parse_quantity(f.log_index);
   if (!block || !txi || !logi) return count(DecodeError::BadHex);
   if (*txi > UINT32_MAX || *logi > UINT32_MAX) return count(DecodeError::BadAbiData);
+  if (*block > kMaxBlockNumber) return count(DecodeError::BadAbiData);  // no chain is that long
   if (f.topic_count == 0 || f.topic_count > 4) return count(DecodeError::BadAbiData);
   std::array<std::uint8_t, 32> t0;
   if (!hex::parse_fixed(f.topic[0], t0)) return count(DecodeError::BadHex);
@@ -289,6 +291,7 @@ DecodeError LogDecoder::finish_head(const Fields& f) noexcept {
   const auto number = hex::parse_quantity(f.number);
   const auto ts = hex::parse_quantity(f.timestamp);
   if (!number || !ts) return count(DecodeError::BadHex);
+  if (*number > kMaxBlockNumber) return count(DecodeError::BadAbiData);  // no chain is that long
   h.number = *number;
   h.timestamp_s = *ts;
   if (!f.gas_used.empty()) {
@@ -343,7 +346,7 @@ DecodeError LogDecoder::decode_message(std::string_view json, MessageKind& kind)
   if (parser_.iterate(buf_.get(), json.size(), capacity_ + simdjson::SIMDJSON_PADDING).get(doc) != simdjson::SUCCESS ||
       doc.get_object().get(obj) != simdjson::SUCCESS)
     return count(DecodeError::BadJson);
-  bool notification = false, has_id = false, has_result = false;
+  bool notification = false, has_id = false, has_result = false, has_error = false;
   Fields f;
   for (auto fr : obj) {
     od::field field;
@@ -370,6 +373,10 @@ DecodeError LogDecoder::decode_message(std::string_view json, MessageKind& kind)
       }
     } else if (key == "id") {
       has_id = true;
+    } else if (key == "error") {
+      // An error answer (e.g. to eth_subscribe): code and message kept, RpcError counted.
+      if (const DecodeError e = read_rpc_error(field.value()); e != DecodeError::RpcError) return e;
+      has_error = true;
     }
   }
   if (notification && has_result) {
@@ -386,6 +393,7 @@ DecodeError LogDecoder::decode_message(std::string_view json, MessageKind& kind)
     return count(DecodeError::NotANotification);
   }
   if (has_id && !notification) {
+    if (has_error) return DecodeError::RpcError;  // counted by read_rpc_error
     kind = MessageKind::Response;
     return DecodeError::Ok;
   }

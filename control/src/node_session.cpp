@@ -59,7 +59,16 @@ class SessionEngine {
     }
     if (ws_.empty()) throw std::invalid_argument("NodeSession: no endpoint with a ws URL");
     std::stable_sort(ws_.begin(), ws_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (std::size_t i = 0; i < registry_.pool_count(); ++i) track(registry_.pool_id(i));
+    for (std::size_t i = 0; i < registry_.pool_count(); ++i) {
+      const auto id = registry_.pool_id(i);
+      const auto* p = registry_.pool(id);
+      // snapshot_pools speaks Uniswap V2/V3 only; an Algebra pool would never get a snapshot.
+      if (p && protocol::venue_protocol(p->venue) == protocol::PoolProtocol::AlgebraV3) {
+        c_.unsupported_pools.fetch_add(1, R);
+        continue;
+      }
+      track(id);
+    }
     c_.chunk_size.store(chunk_, R);
   }
 
@@ -98,6 +107,10 @@ class SessionEngine {
     bool has_cursor = false;
     ShadowPool shadow;
     std::uint64_t last_event_block = 0;
+    // Snapshot failed: nothing of this pool is published until a retry at retry_block succeeds.
+    bool awaiting_snapshot = false;
+    std::uint32_t snapshot_failures = 0;
+    std::uint64_t retry_block = 0;
   };
 
   void set_state(SessionState s) { c_.state.store(static_cast<std::uint8_t>(s), R); }
@@ -174,10 +187,17 @@ class SessionEngine {
     return false;
   }
 
+  // A block number no chain reaches (a hostile or broken node): refused before any loop uses it.
+  bool sane(std::uint64_t block) {
+    if (block <= kMaxBlockNumber) return true;
+    c_.bad_answers.fetch_add(1, R);
+    return false;
+  }
+
   // First successful connection: pool cache, discovery, snapshot at a pinned head.
   bool initialize() {
     auto head = http_.block_by_number("latest");
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value.number)) return false;
     const std::uint64_t h = head.value.number;
     const std::size_t subscribed = addresses_.size();  // subscribe() covered these
     if (!cfg_.pool_cache_path.empty()) {
@@ -230,9 +250,10 @@ class SessionEngine {
     } else {
       std::vector<protocol::InstrumentId> ids;
       for (auto& [raw, t] : pools_) ids.push_back(t.id);
+      backfill_from_ = h;  // pools left out by a failed snapshot have no cursor
       if (!snapshot_and_publish(ids, h)) return false;
     }
-    on_head(head.value);
+    if (!on_head(head.value)) return false;
     initialized_ = true;
     return true;
   }
@@ -266,13 +287,15 @@ class SessionEngine {
     std::vector<protocol::InstrumentId> failed;
     auto snaps = snapshot_pools(http_, registry_, ids, block, cfg_.tick_scan_words, &failed);
     if (!http_ok(snaps.error)) return false;
-    c_.snapshot_pool_failures.fetch_add(failed.size(), R);
-    if (snaps.value.size() != ids.size()) {
-      c_.rpc_errors.fetch_add(1, R);
-      return false;
-    }
+    // One pool's missing or refused answers do not hold the others back: it is left out.
+    for (const auto id : failed) leave_out(id, block);
     for (const auto& s : snaps.value) {
       Track& t = track(protocol::InstrumentId(s.state.pool));
+      if (t.awaiting_snapshot) {
+        t.awaiting_snapshot = false;
+        t.snapshot_failures = 0;
+        c_.pools_awaiting_snapshot.fetch_sub(1, R);
+      }
       apply_snapshot(t.shadow, s.state);
       t.cursor = {block, kAfterBlock};
       t.has_cursor = true;
@@ -303,22 +326,138 @@ class SessionEngine {
     return true;
   }
 
-  // Publishes a decoded log unless it is at or below its pool's cursor.
-  void publish_log(const LogEvent& e) {
+  // A pool whose snapshot failed: nothing of it is published (consumers keep what they had, and
+  // quarantined() says so) until a snapshot at a later head succeeds.
+  void leave_out(protocol::InstrumentId id, std::uint64_t block) {
+    auto it = pools_.find(id.raw());
+    if (it == pools_.end()) return;
+    Track& t = it->second;
+    c_.snapshot_pool_failures.fetch_add(1, R);
+    if (!t.awaiting_snapshot) {
+      t.awaiting_snapshot = true;
+      c_.pools_awaiting_snapshot.fetch_add(1, R);
+    }
+    t.has_cursor = false;
+    t.shadow.known = false;
+    t.retry_block = block + (std::uint64_t{1} << std::min<std::uint32_t>(t.snapshot_failures, 8));  // 1 .. 256 blocks
+    ++t.snapshot_failures;
+    if (auto idx = t.id.index(); idx < base_.max_pools_) {
+      std::uint8_t zero = 0;
+      if (base_.quarantine_[idx].compare_exchange_strong(zero, 1, std::memory_order_acq_rel)) c_.quarantined_now.fetch_add(1, R);
+      else base_.quarantine_[idx].store(1, std::memory_order_release);  // a pending ack is void: no snapshot to ack
+    }
+  }
+
+  // Pools left out whose retry block has come: snapshot them at `block` (a head we hold).
+  bool retry_snapshots(std::uint64_t block) {
+    if (c_.pools_awaiting_snapshot.load(R) == 0) return true;
+    std::vector<protocol::InstrumentId> ids;
+    for (auto& [raw, t] : pools_)
+      if (t.awaiting_snapshot && t.retry_block <= block) ids.push_back(t.id);
+    return snapshot_and_publish(ids, block);
+  }
+
+  // A decoded log: published unless it is at or below its pool's cursor. `live`: from the
+  // subscription, where a log whose block the tracker does not hold yet (above the tip, or
+  // another hash than ours) is held until it does (flush_held()).
+  void publish_log(const LogEvent& e, bool live) {
     const auto c = e.ctx();
     auto it = pools_.find(c.pool);
     if (it == pools_.end()) return;
     Track& t = it->second;
+    if (t.awaiting_snapshot) {
+      c_.logs_withheld.fetch_add(1, R);
+      return;
+    }
     const Key k{c.block_number, c.log_index};
     if (t.has_cursor && k <= t.cursor) {
       c_.duplicates_skipped.fetch_add(1, R);
       return;
     }
-    // A late log of a block we already replaced (old branch) is void.
-    if (auto h = tracker_.hash_at(c.block_number); h && std::memcmp(h->data(), e.block_hash.data(), 32) != 0) {
-      c_.duplicates_skipped.fetch_add(1, R);
+    const auto ours = tracker_.hash_at(c.block_number);
+    if (ours && *ours != e.block_hash) {
+      if (live) {
+        hold(e);  // a late log of a replaced block, or the node is ahead of our heads: wait
+      } else {
+        // The node's canonical chain (eth_getLogs) has another block there than we hold: our
+        // chain is stale. The log stays unpublished (cursor unchanged); check_tip() resolves
+        // the reorg and the re-backfill from the ancestor fetches it again.
+        c_.stale_backfill_logs.fetch_add(1, R);
+        recheck_tip_ = true;
+      }
       return;
     }
+    if (live && !ours) {
+      const auto tip = tracker_.tip();
+      if (!tip || c.block_number > *tip) {
+        hold(e);
+        return;
+      }
+    }
+    emit(t, e);
+  }
+
+  void hold(const LogEvent& e) {
+    if (held_.size() >= cfg_.max_held_logs) {
+      c_.held_log_overflows.fetch_add(1, R);
+      held_overflow_ = true;  // the stream reconnects; the backfill fetches what was held
+      return;
+    }
+    held_.push_back(e);
+  }
+
+  // The tracker moved: publish the held logs of blocks it now holds with the same hash, drop those
+  // of blocks it holds with another hash (orphans), keep those above the tip. A held log of a
+  // number the tracker skipped (Gap) is checked against the node's canonical hash. Returns false
+  // on an RPC failure.
+  bool flush_held() {
+    const auto tip = tracker_.tip();
+    if (held_.empty() || !tip) return true;
+    std::size_t keep = 0;
+    std::optional<std::pair<std::uint64_t, Hash32>> asked;  // last canonical hash fetched
+    for (std::size_t i = 0; i < held_.size(); ++i) {
+      const LogEvent e = held_[i];
+      const std::uint64_t b = e.ctx().block_number;
+      if (b > *tip) {
+        held_[keep++] = e;
+        continue;
+      }
+      auto ours = tracker_.hash_at(b);
+      if (!ours) {
+        if (!asked || asked->first != b) {
+          const auto c = canonical(b);
+          if (!c) {
+            held_.clear();
+            return false;
+          }
+          asked.emplace(b, *c);
+        }
+        ours = asked->second;
+      }
+      if (*ours != e.block_hash) {
+        c_.orphan_logs.fetch_add(1, R);
+        continue;
+      }
+      auto it = pools_.find(e.ctx().pool);
+      if (it == pools_.end()) continue;
+      if (it->second.awaiting_snapshot) {
+        c_.logs_withheld.fetch_add(1, R);
+        continue;
+      }
+      const Key k{b, e.ctx().log_index};
+      if (it->second.has_cursor && k <= it->second.cursor) {
+        c_.duplicates_skipped.fetch_add(1, R);
+        continue;
+      }
+      emit(it->second, e);
+    }
+    held_.resize(keep);
+    return true;
+  }
+
+  void emit(Track& t, const LogEvent& e) {
+    const auto c = e.ctx();
+    const Key k{c.block_number, c.log_index};
     t.cursor = k;
     t.has_cursor = true;
     t.last_event_block = std::max(t.last_event_block, c.block_number);
@@ -335,10 +474,11 @@ class SessionEngine {
 
   // eth_getLogs [from, to] for all tracked pools in adaptive chunks.
   bool backfill(std::uint64_t from, std::uint64_t to) {
-    if (addresses_.empty()) return true;
+    if (addresses_.empty() || from > to) return true;
+    if (!sane(to)) return false;
     const std::string addrs = address_array(addresses_);
-    while (from <= to) {
-      const std::uint64_t end = std::min(to, from + chunk_ - 1);
+    for (;;) {
+      const std::uint64_t end = to - from < chunk_ ? to : from + chunk_ - 1;  // cannot wrap
       const RawResult r = http_.call("eth_getLogs", "[{\"fromBlock\":\"" + to_hex_quantity(from) + "\",\"toBlock\":\"" +
                                                         to_hex_quantity(end) + "\",\"address\":" + addrs +
                                                         ",\"topics\":" + topics_ + "}]");
@@ -359,7 +499,7 @@ class SessionEngine {
       std::uint64_t n = 0;
       const DecodeError e = dec_.decode_log_array(wrapped_, [&](const LogEvent& ev) {
         ++n;
-        publish_log(ev);
+        publish_log(ev, /*live=*/false);
       });
       if (e != DecodeError::Ok) {
         c_.decode_errors.fetch_add(1, R);
@@ -374,15 +514,16 @@ class SessionEngine {
         c_.chunk_grows.fetch_add(1, R);
         c_.chunk_size.store(chunk_, R);
       }
-      from = end + 1;
       synced_through_ = std::max(synced_through_, end);
+      if (end == to) return true;
+      from = end + 1;
     }
-    return true;
   }
 
   std::uint64_t min_cursor_block() const {
     std::uint64_t m = std::numeric_limits<std::uint64_t>::max();
-    for (const auto& [raw, t] : pools_) m = std::min(m, t.has_cursor ? t.cursor.first : backfill_from_);
+    for (const auto& [raw, t] : pools_)
+      if (!t.awaiting_snapshot) m = std::min(m, t.has_cursor ? t.cursor.first : backfill_from_);
     if (m == std::numeric_limits<std::uint64_t>::max()) m = backfill_from_;
     return std::max(m, synced_through_);  // [.., synced_through_] was fully backfilled already
   }
@@ -391,10 +532,32 @@ class SessionEngine {
   // The head is read as a full header: after the backfill it goes through on_head(), so the
   // reorg tracker, counters().last_block and consumers (BlockHeader) learn the head even when no
   // new block arrives over the WebSocket after a reconnect.
+  //
+  // A reorg while we were away: the node's hash at our tip (or at its head, if it is behind us)
+  // is compared with ours first; on a mismatch the reorg is resolved (notice, snapshots at the
+  // ancestor, re-backfill) before anything is fetched from the cursors, which otherwise would
+  // skip the new branch's logs as already published.
   bool catch_up() {
+    held_.clear();  // not published, cursors unchanged: the backfill fetches them again
+    held_overflow_ = false;
+    recheck_tip_ = false;
     auto hdr = http_.block_by_number("latest");
-    if (!http_ok(hdr.error)) return false;
+    if (!http_ok(hdr.error) || !sane(hdr.value.number)) return false;
     const std::uint64_t head = hdr.value.number;
+    bool head_done = false;
+    if (const auto tip = tracker_.tip()) {
+      const std::uint64_t at = std::min(*tip, head);
+      if (const auto ours = tracker_.hash_at(at)) {
+        const auto theirs = at == head ? std::optional<Hash32>(hdr.value.hash) : canonical(at);
+        if (!theirs) return false;
+        if (*theirs != *ours) {
+          bool resynced = false;
+          if (!resolve_reorg(&hdr.value, &resynced)) return false;
+          head_done = true;
+          if (!resynced && !publish_head(hdr.value)) return false;
+        }
+      }
+    }
     if (!cfg_.factories.empty() && discovered_through_ < head) {
       count_scan(discovered_through_ + 1, head);
       auto found = discover_pools(http_, cfg_.factories, discovered_through_ + 1, head);
@@ -405,9 +568,41 @@ class SessionEngine {
       save_cache();
     }
     if (!backfill(min_cursor_block(), head)) return false;
-    const bool head_ok = on_head(hdr.value);
+    if (!check_tip()) return false;
+    const bool head_ok = head_done || on_head(hdr.value);
     c_.backfills_completed.fetch_add(1, std::memory_order_release);  // last_block is set by now
     return head_ok;
+  }
+
+  // A backfill answered a block we hold with another hash: compare our tip with the node's
+  // canonical hash and resolve the reorg if it differs. Returns false on an RPC failure.
+  bool check_tip() {
+    if (!std::exchange(recheck_tip_, false)) return true;
+    const auto tip = tracker_.tip();
+    if (!tip) return true;
+    const auto ours = tracker_.hash_at(*tip);
+    const auto theirs = canonical(*tip);
+    if (!theirs) return false;
+    if (!ours || *ours == *theirs) return true;
+    return resolve_reorg(nullptr);
+  }
+
+  // resolve() against the node's canonical hashes, then the unwind (after_reorg). A reorg the
+  // tracker cannot resolve (deeper than it holds or than finality) resnapshots every pool at the
+  // head (`resynced`). Returns false on an RPC failure (the caller reconnects).
+  bool resolve_reorg(const protocol::BlockHeader* h, bool* resynced = nullptr) {
+    protocol::ReorgNotice n{};
+    bool rpc_failed = false;
+    const bool ok = tracker_.resolve(h, [&](std::uint64_t k) {
+      auto c = canonical(k);
+      if (!c) rpc_failed = true;
+      return c;
+    }, n);
+    if (ok) return after_reorg(n);
+    if (rpc_failed) return false;
+    c_.deep_reorgs.fetch_add(1, R);
+    if (resynced) *resynced = true;
+    return resync_all_at_head();
   }
 
   // A pool created while running: register, subscribe, snapshot at `block`, report.
@@ -424,7 +619,7 @@ class SessionEngine {
     // Logs of blocks after `block` mined before the new subscription took effect: fetch them
     // (anything the subscription also delivers is skipped by the cursor).
     auto head = http_.block_number();
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value)) return false;
     return head.value <= block || backfill(block + 1, head.value);
   }
 
@@ -446,7 +641,7 @@ class SessionEngine {
     if (!snapshot_and_publish(affected, n.common_ancestor_number)) return false;
     for (auto id : affected) pools_[id.raw()].last_event_block = n.common_ancestor_number;
     auto head = http_.block_number();
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value)) return false;
     const bool ok = backfill(n.common_ancestor_number + 1, head.value);
     if (ok) c_.backfills_completed.fetch_add(1, R);
     return ok;
@@ -455,33 +650,41 @@ class SessionEngine {
   bool resync_all_at_head() {
     tracker_.clear();
     auto head = http_.block_by_number("latest");
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value.number)) return false;
     std::vector<protocol::InstrumentId> ids;
     for (auto& [raw, t] : pools_) ids.push_back(t.id);
     if (!snapshot_and_publish(ids, head.value.number)) return false;
-    on_head(head.value);
-    return true;
+    return on_head(head.value);
   }
 
   // Returns false on an RPC failure (the caller reconnects).
+  // A head that skips numbers (missed heads, reconnect) keeps the history below it only after our
+  // tip is checked against the node's canonical hash; a mismatch is a reorg we missed.
   bool on_head(const protocol::BlockHeader& h) {
-    const HeadResult r = tracker_.on_head(h);
-    if (r == HeadResult::Duplicate) return true;
-    if (r == HeadResult::NeedsResolve) {
-      protocol::ReorgNotice n{};
-      bool rpc_failed = false;
-      const bool ok = tracker_.resolve(&h, [&](std::uint64_t k) {
-        auto c = canonical(k);
-        if (!c) rpc_failed = true;
-        return c;
-      }, n);
-      if (!ok) {
-        if (rpc_failed) return false;
-        c_.deep_reorgs.fetch_add(1, R);
-        return resync_all_at_head();
-      }
-      if (!after_reorg(n)) return false;
+    if (!sane(h.number)) return false;
+    HeadResult r;
+    const auto tip = tracker_.tip();
+    if (tip && h.number > *tip + 1) {
+      const auto theirs = canonical(*tip);
+      if (!theirs) return false;
+      const auto ours = tracker_.hash_at(*tip);
+      r = ours && *ours == *theirs ? tracker_.on_head(h, /*keep_below_gap=*/true) : HeadResult::NeedsResolve;
+    } else {
+      r = tracker_.on_head(h);
     }
+    if (r == HeadResult::Duplicate) return true;
+    if (r == HeadResult::Refused) return sane(h.number);
+    if (r == HeadResult::NeedsResolve) {
+      bool resynced = false;
+      if (!resolve_reorg(&h, &resynced)) return false;
+      if (resynced) return true;  // resync_all_at_head() published its own head
+    }
+    return publish_head(h);
+  }
+
+  // After the tracker took `h`: held logs it decides, the BlockHeader, finality, snapshot retries.
+  bool publish_head(const protocol::BlockHeader& h) {
+    if (!flush_held()) return false;
     if (out_.head(out_.ctx, h)) c_.heads_published.fetch_add(1, R);
     else c_.sink_drops.fetch_add(1, R);
     if (h.number > c_.last_block.load(R)) c_.last_block.store(h.number, R);
@@ -491,7 +694,7 @@ class SessionEngine {
     } else if (auto f = tracker_.finalized()) {
       c_.finalized_block.store(*f, R);
     }
-    return true;
+    return retry_snapshots(h.number);
   }
 
   bool on_unknown(const std::string& msg) {
@@ -504,7 +707,7 @@ class SessionEngine {
     std::vector<PoolMeta> v{*m};
     if (!http_ok(fetch_token_metadata(http_, v)) || v.empty()) return true;
     auto head = http_.block_number();
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value)) return false;
     if (!add_new_pool(v[0], head.value)) return false;
     save_cache();
     return true;
@@ -513,7 +716,7 @@ class SessionEngine {
   bool reconcile() {
     c_.reconciliations.fetch_add(1, R);
     auto head = http_.block_number();
-    if (!http_ok(head.error)) return false;
+    if (!http_ok(head.error) || !sane(head.value)) return false;
     const std::uint64_t H = head.value;
     if (!backfill(min_cursor_block(), H)) return false;  // everything <= H applied
     // Compare only against the block our state reflects: if the chain's block H is not the one we
@@ -524,7 +727,7 @@ class SessionEngine {
     if (const auto ours = tracker_.hash_at(H); ours && *ours != *before) return true;
     std::vector<protocol::InstrumentId> ids;
     for (auto& [raw, t] : pools_)
-      if (!t.has_cursor || t.cursor.first <= H) ids.push_back(t.id);
+      if (!t.awaiting_snapshot && (!t.has_cursor || t.cursor.first <= H)) ids.push_back(t.id);
     auto snaps = snapshot_pools(http_, registry_, ids, H, 0);
     if (!http_ok(snaps.error)) return false;
     const auto after = canonical(H);
@@ -564,7 +767,14 @@ class SessionEngine {
 
   void stream(const std::atomic<bool>& stop) {
     auto next_reconcile = std::chrono::steady_clock::now() + cfg_.reconcile_interval;
+    auto last_head = std::chrono::steady_clock::now();
     while (!stop.load(R)) {
+      if (held_overflow_ || !check_tip()) return;
+      // Watchdog: a subscription the node dropped without closing the socket sends nothing.
+      if (cfg_.head_timeout.count() > 0 && std::chrono::steady_clock::now() - last_head > cfg_.head_timeout) {
+        c_.head_timeouts.fetch_add(1, R);
+        return;
+      }
       if (base_.resnapshot_request_.load(R) && base_.resnapshot_request_.exchange(false, std::memory_order_acq_rel)) {
         c_.resnapshots_requested.fetch_add(1, R);
         if (!resync_all_at_head()) return;
@@ -587,22 +797,26 @@ class SessionEngine {
         if (kind == MessageKind::Log) {
           const LogEvent& ev = dec_.log();
           if (ev.removed) {
+            // Only a block on our chain needs unwinding: a removed log of a block we never held
+            // was never published (held logs wait for their block and are dropped as orphans).
             const auto c = ev.ctx();
-            if (tracker_.holds(c.block_number, c.block_hash_prefix)) {
-              protocol::ReorgNotice n{};
-              if (tracker_.resolve(nullptr, [&](std::uint64_t k) { return canonical(k); }, n) && !after_reorg(n)) return;
-            }
+            if (tracker_.holds(c.block_number, c.block_hash_prefix) && !resolve_reorg(nullptr)) return;
             continue;
           }
-          publish_log(ev);
+          publish_log(ev, /*live=*/true);
         } else if (kind == MessageKind::NewHead) {
+          last_head = std::chrono::steady_clock::now();
           if (!on_head(dec_.head())) return;
         }
       } else if (e == DecodeError::UnknownPool || e == DecodeError::UnknownTopic) {
         c_.ignored_logs.fetch_add(1, R);
         if (!on_unknown(msg_)) return;
       } else if (e == DecodeError::RpcError) {
+        // The session sends nothing but eth_subscribe on the socket: an error answer means a
+        // subscription is missing (e.g. "filter too large"). Streaming on would miss its events.
         c_.rpc_errors.fetch_add(1, R);
+        c_.subscribe_errors.fetch_add(1, R);
+        return;
       } else {
         c_.decode_errors.fetch_add(1, R);
       }
@@ -633,6 +847,9 @@ class SessionEngine {
   std::string topics_;
   std::string msg_;
   std::string wrapped_;
+  std::vector<LogEvent> held_;   // streamed logs waiting for their block (publish_log)
+  bool held_overflow_ = false;
+  bool recheck_tip_ = false;     // a backfill saw another hash at a block we hold
 };
 
 }  // namespace detail

@@ -56,6 +56,9 @@ PoolList load_pool_list(const std::string& path) {
       const std::string_view venue = p["venue"].get_string().value();
       pool.venue = venue_from_config_name(venue);
       if (pool.venue == protocol::Venue::None) fail(path, "pool " + std::string(addr) + ": unknown venue " + std::string(venue));
+      if (protocol::venue_protocol(pool.venue) == protocol::PoolProtocol::AlgebraV3)
+        fail(path, "pool " + std::string(addr) + ": venue " + std::string(venue) +
+                       " is an Algebra pool (globalState(), dynamic fee); the control plane snapshots Uniswap V2/V3 pools only");
       pool.token0 = address_of(path, p["token0"].get_string().value(), "pools[].token0");
       pool.token1 = address_of(path, p["token1"].get_string().value(), "pools[].token1");
       const std::uint64_t fee = p["fee"].get_uint64().value();

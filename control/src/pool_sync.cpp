@@ -208,7 +208,7 @@ std::optional<PoolMeta> parse_creation_log(std::string_view json, std::span<cons
   const FactoryConfig* f = nullptr;
   for (const auto& x : factories)
     if (x.address == addr) f = &x;
-  if (!f) return std::nullopt;
+  if (!f || protocol::venue_protocol(f->venue) == protocol::PoolProtocol::AlgebraV3) return std::nullopt;  // see register_discovered
   simdjson::dom::array t;
   if (o["topics"].get(t) != simdjson::SUCCESS) return std::nullopt;
   std::vector<std::array<std::uint8_t, 32>> tp;
@@ -339,6 +339,12 @@ std::vector<protocol::InstrumentId> register_discovered(const std::vector<PoolMe
                                                         protocol::InstrumentRegistry& registry, protocol::Chain chain) {
   std::vector<protocol::InstrumentId> ids;
   for (const auto& p : pools) {
+    // Algebra pools (QuickSwap V3: globalState(), tickTable(), dynamic fee) cannot be
+    // snapshotted by snapshot_pools (Uniswap V2/V3 calls only): never registered.
+    if (protocol::venue_protocol(p.venue) == protocol::PoolProtocol::AlgebraV3) {
+      ids.push_back(protocol::InstrumentId{});
+      continue;
+    }
     auto t0 = registry.add_token(chain, p.token0, p.decimals0, p.symbol0);
     auto t1 = registry.add_token(chain, p.token1, p.decimals1, p.symbol1);
     std::optional<protocol::InstrumentId> id;

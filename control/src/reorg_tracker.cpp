@@ -6,7 +6,7 @@
 namespace torq::control {
 
 ReorgTracker::ReorgTracker(std::uint32_t window, std::uint32_t finality_depth)
-    : ring_(window == 0 ? 1 : window), finality_depth_(finality_depth) {
+    : ring_(window == 0 ? 1 : window), scratch_(ring_.size()), finality_depth_(finality_depth) {
   clear();
 }
 
@@ -39,26 +39,32 @@ std::optional<std::uint64_t> ReorgTracker::finalized() const noexcept {
   return *tip_ - finality_depth_;
 }
 
-HeadResult ReorgTracker::store(const protocol::BlockHeader& h) noexcept {
+HeadResult ReorgTracker::store(const protocol::BlockHeader& h, bool keep_below_gap) noexcept {
   const bool gap = tip_ && h.number > *tip_ + 1;
-  if (gap) clear();  // nothing we hold links to this head any more
+  // Unless the caller vouched for our tip, nothing we hold is known to link to this head.
+  if (gap && !keep_below_gap) clear();
   Slot& s = ring_[h.number % ring_.size()];
   s = Slot{h.number, h.hash, h.parent_hash, true};
   tip_ = h.number;
   return gap ? HeadResult::Gap : HeadResult::Extended;
 }
 
-void ReorgTracker::truncate_above(std::uint64_t number) noexcept {
-  if (!tip_) return;
-  for (std::uint64_t n = number + 1; n <= *tip_; ++n) {
-    Slot& s = ring_[n % ring_.size()];
-    if (s.number == n) s.valid = false;
-  }
+void ReorgTracker::put(std::uint64_t number, const Hash32& hash) noexcept {
+  ring_[number % ring_.size()] = Slot{number, hash, Hash32{}, true};
   tip_ = number;
 }
 
-HeadResult ReorgTracker::on_head(const protocol::BlockHeader& h) noexcept {
-  if (!tip_) return store(h);
+void ReorgTracker::truncate_above(std::uint64_t number) noexcept {
+  if (!tip_) return;
+  // Over the ring, not over the numbers: no loop counter can wrap whatever the numbers are.
+  for (Slot& s : ring_)
+    if (s.valid && s.number > number) s.valid = false;
+  tip_ = number;
+}
+
+HeadResult ReorgTracker::on_head(const protocol::BlockHeader& h, bool keep_below_gap) noexcept {
+  if (h.number > kMaxBlockNumber) return HeadResult::Refused;
+  if (!tip_) return store(h, keep_below_gap);
   if (h.number <= *tip_) {
     const Slot* s = find(h.number);
     if (s != nullptr && s->hash == h.hash) return HeadResult::Duplicate;
@@ -67,9 +73,9 @@ HeadResult ReorgTracker::on_head(const protocol::BlockHeader& h) noexcept {
   if (h.number == *tip_ + 1) {
     const Slot* prev = find(*tip_);
     if (prev != nullptr && prev->hash != h.parent_hash) return HeadResult::NeedsResolve;
-    return store(h);
+    return store(h, keep_below_gap);
   }
-  return store(h);
+  return store(h, keep_below_gap);
 }
 
 }  // namespace torq::control

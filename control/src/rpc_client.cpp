@@ -40,6 +40,14 @@ bool is_loopback_host(std::string_view host) noexcept {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.substr(0, 4) == "127.";
 }
 
+namespace {
+// host[:port] as the Host header and the WebSocket handshake want it (IPv6 in brackets).
+std::string host_header(const Endpoint& ep, bool with_port) {
+  std::string h = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
+  return with_port ? h + ":" + ep.port : h;
+}
+}  // namespace
+
 std::optional<Endpoint> parse_endpoint(std::string_view url) {
   Endpoint e;
   e.url = std::string(url);
@@ -52,8 +60,22 @@ std::optional<Endpoint> parse_endpoint(std::string_view url) {
   const auto slash = rest.find('/');
   std::string_view hostport = rest.substr(0, slash);
   e.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  const auto colon = hostport.rfind(':');
-  if (colon != std::string_view::npos && hostport.find(']') == std::string_view::npos) {
+  if (!hostport.empty() && hostport.front() == '[') {
+    // IPv6 literal: [addr] or [addr]:port. host holds the address without brackets (resolver,
+    // TLS); the Host header and the WebSocket handshake put them back (host_header()).
+    const auto close = hostport.find(']');
+    if (close == std::string_view::npos) return std::nullopt;
+    e.host = std::string(hostport.substr(1, close - 1));
+    const std::string_view after = hostport.substr(close + 1);
+    if (after.empty()) {
+      e.port = e.tls ? "443" : "80";
+    } else {
+      if (after.front() != ':') return std::nullopt;
+      e.port = std::string(after.substr(1));
+      if (e.port.empty() || e.port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    }
+    if (e.host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string::npos) return std::nullopt;
+  } else if (const auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
     e.host = std::string(hostport.substr(0, colon));
     e.port = std::string(hostport.substr(colon + 1));
     if (e.port.empty() || e.port.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
@@ -192,7 +214,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
       }
     }
     http::request<http::string_body> req{http::verb::post, endpoint_.target, 11};
-    req.set(http::field::host, endpoint_.host);
+    req.set(http::field::host, host_header(endpoint_, false));
     req.set(http::field::content_type, "application/json");
     req.keep_alive(true);
     req.body() = std::string(body);
@@ -249,7 +271,7 @@ RpcStatus RpcClient::ws_connect_io() {
     ws.read_message_max(64 * 1024 * 1024);
     beast::error_code ec;
     bool done = false;
-    ws.async_handshake(endpoint_.host + ":" + endpoint_.port, endpoint_.target, [&](beast::error_code e) { ec = e, done = true; });
+    ws.async_handshake(host_header(endpoint_, true), endpoint_.target, [&](beast::error_code e) { ec = e, done = true; });
     m.ioc.restart();
     if (!m.run_until(done, options_.timeout, beast::get_lowest_layer(ws))) ec = beast::error::timeout;
     if (ec) {

@@ -279,6 +279,42 @@ TEST_F(LogDecoderTest, ShouldReportRpcErrorOfAFailedGetLogs) {
   EXPECT_EQ(dec.rpc_error_message(), "query returned more than 10000 results");
 }
 
+// Audit: an error answer to eth_subscribe was returned as an ordinary Response (and dropped).
+TEST_F(LogDecoderTest, ShouldReportRpcErrorOfAFailedSubscribe) {
+  LogDecoder dec(registry_, protocol::Chain::Polygon);
+  MessageKind kind = MessageKind::None;
+  EXPECT_EQ(dec.decode_message(R"({"jsonrpc":"2.0","id":2,"error":{"code":-32005,"message":"filter too large"}})", kind),
+            DecodeError::RpcError);
+  EXPECT_EQ(kind, MessageKind::None);
+  EXPECT_EQ(dec.rpc_error_code(), -32005);
+  EXPECT_EQ(dec.rpc_error_message(), "filter too large");
+  EXPECT_EQ(dec.errors(DecodeError::RpcError), 1u);
+  EXPECT_EQ(dec.decode_message(R"({"jsonrpc":"2.0","id":1,"result":"0xabc"})", kind), DecodeError::Ok);
+  EXPECT_EQ(kind, MessageKind::Response);
+}
+
+// Audit: block numbers near 2^64 from a hostile node hung the session's loops.
+TEST_F(LogDecoderTest, ShouldRefuseBlockNumbersAbove2To63) {
+  LogDecoder dec(registry_, protocol::Chain::Polygon);
+  std::string l = first_with(lines_, "\"topics\":[\"" + kSync);
+  const auto p = l.find("\"blockNumber\":\"");
+  ASSERT_NE(p, std::string::npos);
+  const auto q = l.find('"', p + 15);
+  l.replace(p + 15, q - (p + 15), "0x8000000000000000");
+  MessageKind kind;
+  EXPECT_EQ(dec.decode_message(l, kind), DecodeError::BadAbiData);
+  l.replace(p + 15, 18, "0x7fffffffffffffff");
+  EXPECT_EQ(dec.decode_message(l, kind), DecodeError::Ok);
+  const std::string head_ok =
+      R"({"jsonrpc":"2.0","method":"eth_subscription","params":{"subscription":"0x1","result":{"number":"0x7fffffffffffffff","hash":"0x)" +
+      std::string(64, '1') + R"(","parentHash":"0x)" + std::string(64, '2') + R"(","timestamp":"0x1"}}})";
+  EXPECT_EQ(dec.decode_message(head_ok, kind), DecodeError::Ok);
+  EXPECT_EQ(kind, MessageKind::NewHead);
+  std::string head_bad = head_ok;
+  head_bad.replace(head_bad.find("0x7fff"), 18, "0xffffffffffffffff");
+  EXPECT_EQ(dec.decode_message(head_bad, kind), DecodeError::BadAbiData);
+}
+
 struct RecordingSink {
   std::vector<std::vector<std::byte>> frames;
   bool accept = true;

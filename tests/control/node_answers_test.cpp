@@ -248,4 +248,61 @@ TEST(PoolList, ShouldNameThePoolWhoseParametersNoPoolHas) {
   const std::string e = error_of(list(R"("venue":"quickswap","fee":3000)", bad_tok));
   EXPECT_NE(e.find("decimals 300 is not 0..255"), std::string::npos) << e;
   EXPECT_NE(e.find("0x" + std::string(40, '1')), std::string::npos) << e;
+  // Algebra (QuickSwap V3): snapshot_pools cannot read it, so the list is refused, naming the pool.
+  const std::string algebra = error_of(list(R"("venue":"quickswap-v3","fee":500,"tickSpacing":60)", tok));
+  EXPECT_NE(algebra.find("Algebra"), std::string::npos) << algebra;
+  EXPECT_NE(algebra.find("0x" + std::string(40, '3')), std::string::npos) << algebra;
+}
+
+// Discovery never registers an Algebra pool (from a factory log or from the pool cache).
+TEST(PoolList, ShouldNeverRegisterADiscoveredAlgebraPool) {
+  protocol::InstrumentRegistry reg;
+  PoolMeta m;
+  m.venue = protocol::Venue::QuickSwapV3;
+  m.address[19] = 3;
+  m.token0[19] = 1;
+  m.token1[19] = 2;
+  m.decimals0 = m.decimals1 = 18;
+  m.fee_ppm = 500;
+  m.tick_spacing = 60;
+  PoolMeta u = m;
+  u.venue = protocol::Venue::UniswapV3;
+  u.address[19] = 4;
+  const auto ids = register_discovered({m, u}, reg, protocol::Chain::Polygon);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_FALSE(ids[0].valid());
+  EXPECT_TRUE(ids[1].valid());
+  EXPECT_FALSE(reg.find(protocol::Chain::Polygon, m.address).has_value());
+  FactoryConfig f;
+  f.venue = protocol::Venue::QuickSwapV3;
+  f.address[19] = 9;
+  const std::string log = R"({"address":"0x)" + std::string(38, '0') + R"(09","topics":[")" +
+                          to_hex_bytes(topics::kV3PoolCreated) + R"(","0x)" + std::string(62, '0') + R"(01","0x)" +
+                          std::string(62, '0') + R"(02","0x)" + std::string(58, '0') + R"(0001f4"],"data":"0x)" +
+                          std::string(62, '0') + "3c" + std::string(62, '0') + R"(03","blockNumber":"0x10"})";
+  EXPECT_FALSE(parse_creation_log(log, std::span<const FactoryConfig>(&f, 1)).has_value());
+  f.venue = protocol::Venue::UniswapV3;
+  EXPECT_TRUE(parse_creation_log(log, std::span<const FactoryConfig>(&f, 1)).has_value()) << "the same log of a Uniswap V3 factory";
+}
+
+// Audit: ws://[::1]:8545 became host "[::1]:8545", port 80.
+TEST(Endpoint, ShouldParseBracketedIpv6Hosts) {
+  auto e = parse_endpoint("ws://[::1]:8545/rpc");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->host, "::1");
+  EXPECT_EQ(e->port, "8545");
+  EXPECT_EQ(e->target, "/rpc");
+  EXPECT_TRUE(e->websocket);
+  EXPECT_TRUE(is_loopback_host(e->host));
+  e = parse_endpoint("https://[2001:db8::5]");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->host, "2001:db8::5");
+  EXPECT_EQ(e->port, "443");
+  EXPECT_FALSE(parse_endpoint("http://[::1:8545").has_value()) << "unclosed bracket";
+  EXPECT_FALSE(parse_endpoint("http://[::1]x").has_value());
+  EXPECT_FALSE(parse_endpoint("http://[::1]:").has_value());
+  e = parse_endpoint("http://127.0.0.1:8545");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->host, "127.0.0.1");
+  EXPECT_EQ(e->port, "8545");
 }

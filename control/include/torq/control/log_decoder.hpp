@@ -99,7 +99,9 @@ class LogDecoder {
              std::size_t max_message = kDefaultMaxMessage);
 
   // One WebSocket text message. On Ok, `kind` says what it was: Log (see log()), NewHead (see
-  // head()), Response (anything with an "id": the caller parses it on its own path).
+  // head()), Response (anything with an "id" and no "error": the caller parses it on its own
+  // path). A response with an "error" member returns RpcError (rpc_error_code()/message()).
+  // Block numbers above kMaxBlockNumber (reorg_tracker.hpp) are refused (BadAbiData).
   [[nodiscard]] DecodeError decode_message(std::string_view json, MessageKind& kind) noexcept;
   // One bare log object (an eth_getLogs element). On Ok see log().
   [[nodiscard]] DecodeError decode_log(std::string_view json) noexcept;

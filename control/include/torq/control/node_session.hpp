@@ -15,11 +15,29 @@
 // next endpoint), re-subscribe, backfill from the cursors.
 //
 // Reorgs: newHeads feed a ReorgTracker; a parent-hash mismatch (anvil_reorg sends new heads for
-// replaced numbers and no removed logs) or a removed log triggers resolve() against canonical
-// hashes from eth_getBlockByNumber. The session then publishes a ReorgNotice (market data), a
-// PoolStateSnapshot (+ticks) at the common ancestor for every pool that had events above it,
-// rewinds those pools' cursors to the ancestor, and re-backfills ancestor+1 .. head. Consumers:
-// on ReorgNotice drop state above the ancestor; the following snapshot resets the pool.
+// replaced numbers and no removed logs), a removed log of a block we hold, a head that skips
+// numbers while our tip is no longer canonical, or (after a reconnect) a canonical hash at our
+// tip that is not ours triggers resolve() against canonical hashes from eth_getBlockByNumber.
+// The session then publishes a ReorgNotice (market data), a PoolStateSnapshot (+ticks) at the
+// common ancestor for every pool that had events above it, rewinds those pools' cursors to the
+// ancestor, and re-backfills ancestor+1 .. head. Consumers: on ReorgNotice drop state above the
+// ancestor; the following snapshot resets the pool. A reorg deeper than the tracker can resolve
+// (counted in deep_reorgs) resnapshots every pool at the head.
+// Streamed logs wait for their block: a log of a block above the tracker's tip, or of a block we
+// hold with another hash, is held (not published, cursor not moved) until the tracker holds that
+// number; then it is published if its block hash is the tracker's and dropped otherwise (counted
+// in orphan_logs). So every published streamed event belongs to a block on the tracker's chain,
+// and a later reorg of that block is seen by the tracker. Held logs are dropped on a reconnect
+// (the backfill from the cursors fetches them again). Backfilled logs come from the node's
+// canonical chain; one whose block we hold with another hash makes the session check its tip.
+// Liveness: no newHeads for head_timeout (counted in head_timeouts), or an error answer to an
+// eth_subscribe request (rpc_errors, subscribe_errors) → reconnect and catch up.
+// Snapshots: a pool whose snapshot fails (snapshot_pool_failures) is left out: none of its state
+// or events are published, it is quarantined (quarantined()), and it is snapshotted again at a
+// later head (after 1, 2, 4 ... up to 256 blocks) while the other pools stream. Algebra pools
+// (QuickSwap V3: globalState(), dynamic fee) are not followed (unsupported_pools).
+// Block numbers above kMaxBlockNumber (2^63 - 1) from the node are refused (bad_answers; the
+// session reconnects).
 // Finality: the node's `finalized` tag when use_finalized_tag (polled with heads), otherwise
 // tip - finality_depth; exposed in counters().finalized_block.
 //
@@ -93,6 +111,11 @@ struct NodeSessionConfig {
   std::uint64_t jitter_seed = 0x70C;
   RpcOptions rpc{};
   std::chrono::milliseconds read_wait{100};  // WebSocket read slice (stop() latency)
+  // No newHeads notification for this long while streaming: the subscription is presumed dead
+  // (counted in head_timeouts), the session reconnects and catches up. 0 = no watchdog.
+  std::chrono::milliseconds head_timeout{30'000};
+  // Streamed logs held while waiting for their block's header (see above); more → reconnect.
+  std::size_t max_held_logs = 65536;
   // Frame timestamps (default CLOCK_REALTIME); replay sets the recorded stamps. Record/replay of
   // the transport itself: rpc.tap (docs/record-replay.md).
   FrameClock clock{};
@@ -146,6 +169,16 @@ struct SessionCounters {
   std::atomic<std::uint64_t> discovery_blocks_scanned{0};
   std::atomic<std::uint64_t> quarantined_now{0};     // pools flagged at this moment
   std::atomic<std::uint64_t> events_dropped_on_request{0};  // debug_drop_next_event() fired
+  // Added with the reorg/liveness fixes:
+  std::atomic<std::uint64_t> orphan_logs{0};        // held streamed logs whose block left the chain (never published)
+  std::atomic<std::uint64_t> stale_backfill_logs{0};  // backfilled logs of a block we hold with another hash (skipped)
+  std::atomic<std::uint64_t> head_timeouts{0};      // watchdog: no newHeads for head_timeout
+  std::atomic<std::uint64_t> subscribe_errors{0};   // error answers to eth_subscribe (also in rpc_errors)
+  std::atomic<std::uint64_t> bad_answers{0};        // node answers refused (block number above kMaxBlockNumber)
+  std::atomic<std::uint64_t> held_log_overflows{0};  // more than max_held_logs waiting for headers
+  std::atomic<std::uint64_t> pools_awaiting_snapshot{0};  // pools left out after a failed snapshot (now)
+  std::atomic<std::uint64_t> logs_withheld{0};       // events of pools awaiting a snapshot (not published)
+  std::atomic<std::uint64_t> unsupported_pools{0};   // registry pools not followed (Algebra)
 };
 
 // What the engine emits; NodeSession<Sink> binds it to an EventPublisher<Sink>. Function

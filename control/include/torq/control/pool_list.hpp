@@ -43,7 +43,8 @@ struct PoolList {
 // "uniswap-v3", ...) → Venue; Venue::None when unknown.
 [[nodiscard]] protocol::Venue venue_from_config_name(std::string_view name) noexcept;
 
-// Parses a manifest file. Throws std::runtime_error naming the file and entry on bad input.
+// Parses a manifest file. Throws std::runtime_error naming the file and entry on bad input,
+// and for an Algebra pool (venue quickswap-v3): snapshot_pools cannot read its state.
 [[nodiscard]] PoolList load_pool_list(const std::string& path);
 
 // Registers every token and pool; returns the pool ids in list order. Throws on a pool whose

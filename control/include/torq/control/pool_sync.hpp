@@ -87,7 +87,9 @@ struct PoolSnapshot {
 // Fills decimals/symbol of the pools' tokens (one batch for all distinct tokens).
 [[nodiscard]] RpcError fetch_token_metadata(ChainClient& client, std::vector<PoolMeta>& pools);
 
-// Registers tokens and pools; returns the ids (invalid id for a pool that could not be added).
+// Registers tokens and pools; returns the ids (invalid id for a pool that could not be added,
+// and for an Algebra pool: snapshot_pools cannot read its state). parse_creation_log likewise
+// returns nullopt for a log of an Algebra factory.
 std::vector<protocol::InstrumentId> register_discovered(const std::vector<PoolMeta>& pools,
                                                         protocol::InstrumentRegistry& registry, protocol::Chain chain);
 

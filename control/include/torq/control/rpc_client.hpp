@@ -28,7 +28,8 @@ struct Endpoint {
   bool websocket = false;
 };
 
-// Parses http://, https://, ws://, wss:// URLs (host[:port][/path]); nullopt otherwise.
+// Parses http://, https://, ws://, wss:// URLs (host[:port][/path], IPv6 as [addr][:port]: host
+// is then the address without brackets); nullopt otherwise.
 [[nodiscard]] std::optional<Endpoint> parse_endpoint(std::string_view url);
 [[nodiscard]] bool is_loopback_host(std::string_view host) noexcept;
 
