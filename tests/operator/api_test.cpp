@@ -1,11 +1,22 @@
 // Tests for the operator API server (real server on an ephemeral port), the torqctl binary against
 // it, the Prometheus exposition, the state model and the latency histogram.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <utility>  // std::exchange, used by Boost 1.74 asio headers
+
 #include <algorithm>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -15,6 +26,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "torq/ops/api_server.hpp"
@@ -29,6 +41,78 @@ using namespace torq::ops;
 namespace fs = std::filesystem;
 
 UsdFixedPoint8 usd(const char* s) { return *torq::num::parse_usd(s); }
+
+// A blocking TCP connection to 127.0.0.1:port; -1 on failure.
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void send_all(int fd, const std::string& bytes) {
+  for (std::size_t off = 0; off < bytes.size();) {
+    const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+// Everything the peer sends until it closes (or resets) the connection, stops after `until` shows
+// up, or nothing arrives for timeout_ms.
+std::string read_from(int fd, int timeout_ms = 3000, const std::string& until = "") {
+  std::string out;
+  char buf[4096];
+  while (until.empty() || out.find(until) == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) break;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+// Sends `request` as is on a new connection and returns all that comes back.
+std::string raw_exchange(std::uint16_t port, const std::string& request) {
+  const int fd = connect_to(port);
+  if (fd < 0) return "(connect failed)";
+  send_all(fd, request);
+  std::string out = read_from(fd);
+  ::close(fd);
+  return out;
+}
+
+// Well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF).
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 1;
+    std::uint32_t cp = c;
+    if (c >= 0xF0) n = 4, cp = c & 0x07;
+    else if (c >= 0xE0) n = 3, cp = c & 0x0F;
+    else if (c >= 0xC0) n = 2, cp = c & 0x1F;
+    else if (c >= 0x80) return false;
+    if (n > 1) {
+      if (c > 0xF4 || s.size() - i < n) return false;
+      for (std::size_t k = 1; k < n; ++k) {
+        const auto d = static_cast<unsigned char>(s[i + k]);
+        if ((d & 0xC0) != 0x80) return false;
+        cp = (cp << 6) | (d & 0x3F);
+      }
+      const std::uint32_t min = n == 2 ? 0x80 : n == 3 ? 0x800 : 0x10000;
+      if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    }
+    i += n;
+  }
+  return true;
+}
 
 void fill(OperatorState& st) {
   StatusSnapshot s;
@@ -539,15 +623,27 @@ TEST_F(ApiTest, TorqctlResumeAndReloadShouldFailWithDocumentedCodesAndMessages) 
   }
   EXPECT_TRUE(commands_.kill_flag().load());
   EXPECT_EQ(commands_.size(), 0u);
+  // Unauthorized POSTs: the first in full; the second too when it came a second later, else it is
+  // counted in one summary line at the end of that second.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    { std::lock_guard lk(mu_); if (audit_.size() >= 3) break; }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   {
     std::lock_guard lk(mu_);
     ASSERT_EQ(audit_.size(), 3u);
     EXPECT_EQ(audit_[1].target, "/api/resume");
     EXPECT_EQ(audit_[1].status, 401u);
     EXPECT_EQ(audit_[1].outcome, "unauthorized");
-    EXPECT_EQ(audit_[2].target, "/api/reload");
     EXPECT_EQ(audit_[2].status, 401u);
-    EXPECT_EQ(audit_[2].outcome, "unauthorized");
+    if (audit_[2].unrecorded == 0) {
+      EXPECT_EQ(audit_[2].target, "/api/reload");
+      EXPECT_EQ(audit_[2].outcome, "unauthorized");
+    } else {
+      EXPECT_EQ(audit_[2].unrecorded, 1u);
+      EXPECT_EQ(audit_[2].outcome.rfind("unauthorized: 1 more refused", 0), 0u) << audit_[2].outcome;
+    }
   }
   // Missing token file → 4 before anything is sent.
   fs::remove(token_file_);
@@ -566,6 +662,325 @@ TEST_F(ApiTest, TorqctlResumeAndReloadShouldFailWithDocumentedCodesAndMessages) 
   }
   EXPECT_TRUE(commands_.kill_flag().load());
   EXPECT_EQ(commands_.size(), 0u);
+}
+
+// --- hardening: audit flood, connection limit, reload, HEAD, malformed requests ---------------
+
+TEST_F(ApiTest, ShouldSummarizeUnauthorizedPostsInsteadOfAuditingEachOne) {
+  // The first refused POST is recorded in full: target cut to 512 bytes without splitting the
+  // two-byte "é", invalid UTF-8 in the body written as U+FFFD.
+  std::string target = "/api/kill?xy=";  // 13 bytes: byte 512 falls inside an "é"
+  for (int i = 0; i < 4000; ++i) target += "\xC3\xA9";
+  const std::string body = "{\"reason\":\"\xFF\xFE\"}";
+  const std::string first = raw_exchange(server_->port(), "POST " + target + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+                                         "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+  ASSERT_EQ(first.rfind("HTTP/1.1 401", 0), 0u) << first.substr(0, 200);
+  // A flood: counted, not written one by one.
+  constexpr int kFlood = 199;
+  for (int i = 0; i < kFlood; ++i) ASSERT_EQ(post("/api/kill", "{}", "wrong").status, 401u);
+  std::uint64_t represented = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (represented < 1 + kFlood && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lk(mu_);
+    represented = 0;
+    for (const auto& a : audit_) represented += (a.target.empty() ? 0 : 1) + a.unrecorded;
+  }
+  EXPECT_EQ(represented, 1u + kFlood);
+  std::vector<AuditRecord> records;
+  {
+    std::lock_guard lk(mu_);
+    records = audit_;
+  }
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_LE(records.size(), 7u) << "about one line per second, not one per request";
+  EXPECT_EQ(records[0].outcome, "unauthorized");
+  EXPECT_EQ(records[0].unrecorded, 0u);
+  EXPECT_EQ(records[0].target, target.substr(0, 511));
+  EXPECT_EQ(records.back().target, "");
+  EXPECT_EQ(records.back().status, 401u);
+  EXPECT_NE(records.back().outcome.find("not recorded one by one"), std::string::npos) << records.back().outcome;
+  // The file: strict JSON lines in valid UTF-8, small.
+  std::ifstream in(dir_ / "audit.jsonl");
+  std::string line;
+  std::vector<json::Value> lines;
+  while (std::getline(in, line)) {
+    EXPECT_TRUE(valid_utf8(line)) << line;
+    EXPECT_LT(line.size(), 1024u);
+    auto v = json::parse(line);
+    ASSERT_TRUE(v.has_value()) << line;
+    lines.push_back(*v);
+  }
+  ASSERT_EQ(lines.size(), records.size());
+  EXPECT_EQ(lines[0].find("target")->text(), target.substr(0, 511));
+  EXPECT_EQ(lines[0].find("body")->text(), "{\"reason\":\"\xEF\xBF\xBD\xEF\xBF\xBD\"}");
+  EXPECT_EQ(lines[0].find("unrecorded"), nullptr);
+  ASSERT_NE(lines.back().find("unrecorded"), nullptr);
+  EXPECT_EQ(server_->stats().unauthorized, 1u + kFlood);
+  std::uint64_t unrecorded = 0;
+  for (const auto& a : records) unrecorded += a.unrecorded;
+  EXPECT_EQ(server_->stats().unauthorized_unrecorded, unrecorded);
+  const auto m = get("/metrics", "");
+  EXPECT_NE(m.body.find("torq_api_unauthorized_total 200\n"), std::string::npos);
+}
+
+TEST_F(ApiTest, ShouldCapAuditedTargetAndBodyOfAuthorizedPosts) {
+  std::string reason(10000, 'a');
+  reason[4095 - 11] = '\xE2';  // a three-byte character across the 4 096-byte cut
+  reason[4096 - 11] = '\x82';
+  reason[4097 - 11] = '\xAC';
+  const auto r = post("/api/kill?pad=" + std::string(2000, 'p'), "{\"reason\":\"" + reason + "\"}");
+  ASSERT_EQ(r.status, 202u) << r.body;
+  std::lock_guard lk(mu_);
+  ASSERT_EQ(audit_.size(), 1u);
+  EXPECT_EQ(audit_[0].target.size(), kAuditTargetMax);
+  EXPECT_EQ(audit_[0].body.size(), 4095u);  // stops before the character that would cross 4 096 bytes
+  EXPECT_TRUE(valid_utf8(audit_[0].body));
+}
+
+TEST_F(ApiTest, ShouldApplyReloadedMetricsTokenAndStaleBoundWhenThePipelineInstallsTheConfig) {
+  EXPECT_EQ(get("/metrics", "").status, 200u);
+  EXPECT_EQ(parse_ok(get("/api/pools?stale=1")).items().size(), 2u);
+  std::string text = config_text("1000") + "[metrics]\nrequire_token = true\nsnapshot_interval_ms = 100\n";
+  text.replace(text.find("max_in_flight = 1\n"), 18, "max_in_flight = 1\nstale_blocks = 500\n");
+  write_file(dir_ / "torq.toml", text, 0600);
+  const auto r = post("/api/reload", "");
+  ASSERT_EQ(r.status, 202u) << r.body;
+  EXPECT_NE(r.body.find("metrics.require_token"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("risk.stale_blocks"), std::string::npos) << r.body;
+  auto c = commands_.try_pop();
+  ASSERT_TRUE(c.has_value() && c->config);
+  server_->set_current_config(c->config);  // what torqd's control thread does once it applied the reload
+  EXPECT_EQ(get("/metrics", "").status, 401u);
+  EXPECT_EQ(get("/metrics").status, 200u);
+  const auto stale = parse_ok(get("/api/pools?stale=1"));
+  ASSERT_EQ(stale.items().size(), 1u);  // only the quarantined pool: 100 blocks is within 500
+  EXPECT_TRUE(stale.items()[0].find("quarantined")->as_bool());
+}
+
+TEST_F(ApiTest, ShouldAnswerHeadWithTheHeadersOnlySoThatKeepAliveStaysInStep) {
+  const std::string out = raw_exchange(server_->port(),
+                                       "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                       "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  ASSERT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << out;
+  const auto end = out.find("\r\n\r\n");
+  ASSERT_NE(end, std::string::npos) << out;
+  EXPECT_NE(out.substr(0, end).find("Content-Length: 3"), std::string::npos) << out;
+  const std::string rest = out.substr(end + 4);
+  EXPECT_EQ(rest.rfind("HTTP/1.1 200", 0), 0u) << "the HEAD answer carried a body: " << rest;
+  EXPECT_EQ(rest.substr(rest.size() - 3), "ok\n");
+}
+
+TEST_F(ApiTest, ShouldAnswerMalformedRequestsBeforeClosing) {
+  EXPECT_EQ(raw_exchange(server_->port(), "NOT AN HTTP REQUEST\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(raw_exchange(server_->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: -4\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  const std::string big = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n";
+  const std::string out = raw_exchange(server_->port(), big);
+  EXPECT_EQ(out.rfind("HTTP/1.1 431", 0), 0u) << out.substr(0, 200);
+  EXPECT_EQ(raw_exchange(server_->port(), "POST /api/kill HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n" + std::string(70000, '{'))
+                .rfind("HTTP/1.1 413", 0),
+            0u);
+  EXPECT_EQ(get("/healthz", "").status, 200u);
+}
+
+TEST_F(ApiTest, ShouldAcceptTheBearerSchemeInAnyCase) {
+  for (const char* scheme : {"bearer", "BEARER", "Bearer"}) {
+    const std::string out = raw_exchange(server_->port(), std::string("GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: ") + scheme +
+                                                              " s3cret-token\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(out.rfind("HTTP/1.1 200", 0), 0u) << scheme << ": " << out.substr(0, 100);
+  }
+  EXPECT_EQ(raw_exchange(server_->port(), "GET /api/status HTTP/1.1\r\nHost: x\r\nAuthorization: Basic s3cret-token\r\nConnection: close\r\n\r\n")
+                .rfind("HTTP/1.1 401", 0),
+            0u);
+}
+
+TEST_F(ApiTest, ShouldNotExposeEndpointCredentialsInTheSnapshot) {
+  const auto r = get("/api/snapshot");
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.body.find("secret"), std::string::npos) << r.body.substr(0, 400);
+  EXPECT_EQ(r.body.find("APIKEY123"), std::string::npos);
+  EXPECT_NE(r.body.find("\"wss://node.example\""), std::string::npos);
+}
+
+TEST_F(ApiTest, ShouldKeepUrlCredentialsOutOfClientAndTorqctlMessages) {
+  // Nothing listens on port 1: the failure names the host, never the user:password.
+  const auto r = http_request("http://ops:pw-in-url@127.0.0.1:1", "GET", "/healthz", "");
+  EXPECT_NE(r.error, ClientError::none);
+  EXPECT_EQ(r.message.find("pw-in-url"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("127.0.0.1:1"), std::string::npos) << r.message;
+  const auto ctl = torqctl("status", "http://ops:pw-in-url@127.0.0.1:1/path-KEY");
+  EXPECT_EQ(ctl.rc, 3) << ctl.out;
+  EXPECT_EQ(ctl.out.find("pw-in-url"), std::string::npos) << ctl.out;
+  EXPECT_EQ(ctl.out.find("KEY"), std::string::npos) << ctl.out;
+  // user:password@ is Basic authorization, not part of the host name.
+  EXPECT_EQ(http_request("http://ops:pw@127.0.0.1:" + std::to_string(server_->port()), "GET", "/healthz", "").status, 200u);
+}
+
+TEST_F(ApiTest, ShouldCloseWebSocketWhoseClientSendsAnOversizedMessage) {
+  namespace asio = boost::asio;
+  namespace websocket = boost::beast::websocket;
+  asio::io_context ioc;
+  websocket::stream<asio::ip::tcp::socket> ws(ioc);
+  ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), server_->port()});
+  const timeval tv{1, 0};
+  ::setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  ::setsockopt(ws.next_layer().native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  ws.handshake("127.0.0.1", "/ws?token=s3cret-token");
+  boost::beast::error_code ec;
+  ws.text(true);
+  ws.write(asio::buffer(std::string(100 * 1024, 'x')), ec);  // may fail once the server closed
+  boost::beast::flat_buffer buf;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(6);
+  ec = {};
+  while (!ec && std::chrono::steady_clock::now() < deadline) {
+    buf.clear();
+    ws.read(buf, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) ec = {};  // SO_RCVTIMEO: read again
+  }
+  // Closed by the server (not still open at the deadline). Usually with a close frame saying 1009;
+  // when the server's close races our write, the connection is reset instead and the frame lost.
+  ASSERT_TRUE(ec) << "the server kept the connection open";
+  if (ec == websocket::error::closed) EXPECT_EQ(ws.reason().code, websocket::close_code::too_big);
+  else EXPECT_TRUE(ec == asio::error::broken_pipe || ec == asio::error::connection_reset || ec == asio::error::not_connected ||
+                   ec == asio::error::eof) << ec.message();
+}
+
+TEST_F(ApiTest, ShouldAnswer503WhenTheCommandQueueIsFullButStillTakeAKill) {
+  CommandQueue small(2);
+  ApiServerOptions o;
+  o.bind = "127.0.0.1";
+  o.port = 0;
+  o.token = "s3cret-token";
+  o.audit = [this](const AuditRecord& r) {
+    std::lock_guard lk(mu_);
+    audit_.push_back(r);
+  };
+  ApiServer srv(state_, small, std::move(o));
+  srv.start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(srv.port());
+  EXPECT_EQ(http_request(url, "POST", "/api/resume", "s3cret-token").status, 202u);
+  EXPECT_EQ(http_request(url, "POST", "/api/risk", "s3cret-token", R"({"key":"max_in_flight","value":"3"})").status, 202u);
+  const auto full = http_request(url, "POST", "/api/resume", "s3cret-token");
+  EXPECT_EQ(full.status, 503u);
+  EXPECT_NE(full.body.find("command queue full"), std::string::npos) << full.body;
+  EXPECT_EQ(http_request(url, "POST", "/api/kill", "s3cret-token").status, 202u);  // never refused
+  EXPECT_TRUE(small.kill_flag().load());
+  EXPECT_EQ(small.size(), 3u);
+  EXPECT_EQ(srv.stats().commands_refused, 1u);
+  std::lock_guard lk(mu_);
+  ASSERT_EQ(audit_.size(), 4u);
+  EXPECT_EQ(audit_[2].status, 503u);
+  EXPECT_EQ(audit_[2].outcome, "rejected: command queue full");
+}
+
+TEST_F(ApiTest, ShouldCloseConnectionsOverTheLimitAndAcceptAgainOnceOneCloses) {
+  ApiServerOptions o;
+  o.bind = "127.0.0.1";
+  o.port = 0;
+  o.token = "s3cret-token";
+  o.max_connections = 4;
+  ApiServer srv(state_, commands_, std::move(o));
+  srv.start();
+  const std::string keep_alive = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<int> held;
+  for (int i = 0; i < 4; ++i) {
+    const int fd = connect_to(srv.port());
+    ASSERT_GE(fd, 0);
+    send_all(fd, keep_alive);
+    ASSERT_NE(read_from(fd, 3000, "ok\n").find("200 OK"), std::string::npos) << "connection " << i;
+    held.push_back(fd);
+  }
+  EXPECT_EQ(srv.stats().connections, 4u);
+  const int extra = connect_to(srv.port());  // the kernel completes it; the server closes it at once
+  ASSERT_GE(extra, 0);
+  send_all(extra, keep_alive);
+  EXPECT_EQ(read_from(extra, 3000), "");
+  ::close(extra);
+  EXPECT_GE(srv.stats().connections_refused, 1u);
+  ::close(held.back());
+  held.pop_back();
+  const std::string url = "http://127.0.0.1:" + std::to_string(srv.port());
+  ClientResponse again;
+  for (int i = 0; i < 100 && again.status != 200; ++i) {
+    again = http_request(url, "GET", "/metrics", "");
+    if (again.status != 200) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(again.status, 200u) << again.message;
+  EXPECT_NE(again.body.find("torq_api_connections_refused_total "), std::string::npos);
+  EXPECT_EQ(again.body.find("torq_api_connections_refused_total 0\n"), std::string::npos);
+  for (int fd : held) ::close(fd);
+}
+
+// Out of file descriptors, accept fails at once every time: the server must wait between tries
+// instead of spinning a core, and accept again once descriptors are free. In a child process,
+// because RLIMIT_NOFILE is per process.
+TEST(ApiServerAccept, ShouldBackOffWhileOutOfDescriptorsAndRecover) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int rc = 0;
+    {
+      OperatorState st;
+      CommandQueue q;
+      ApiServerOptions o;
+      o.bind = "127.0.0.1";
+      o.port = 0;
+      o.token = "t";
+      ApiServer srv(st, q, std::move(o));
+      srv.start();
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      const int lowest_free = ::dup(fd);
+      ::close(lowest_free);
+      rlimit old{};
+      ::getrlimit(RLIMIT_NOFILE, &old);
+      rlimit tight = old;
+      tight.rlim_cur = static_cast<rlim_t>(lowest_free);  // no new descriptor from here on
+      ::setrlimit(RLIMIT_NOFILE, &tight);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_port = htons(srv.port());
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) ::_exit(10);
+      auto cpu_ms = [] {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000L + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000L;
+      };
+      const long before = cpu_ms();
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      const long used = cpu_ms() - before;
+      if (used > 300) rc = 1;                         // spinning on accept
+      else if (srv.stats().accept_errors == 0) rc = 2;
+      ::setrlimit(RLIMIT_NOFILE, &old);
+      send_all(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+      if (rc == 0 && read_from(fd, 3000).rfind("HTTP/1.1 200", 0) != 0) rc = 3;
+      ::close(fd);
+    }
+    ::_exit(rc);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  const int rc = WEXITSTATUS(status);
+  EXPECT_NE(rc, 1) << "the server thread used more than 300 ms of CPU in 1 s while accept failed";
+  EXPECT_NE(rc, 2) << "no accept error counted";
+  EXPECT_NE(rc, 3) << "no answer once descriptors were free again";
+  EXPECT_EQ(rc, 0);
+}
+
+TEST(CommandQueue, ShouldRefuseTryPushWhenFullButNeverRefusePush) {
+  CommandQueue q(1);
+  Command c;
+  c.kind = CommandKind::resume;
+  EXPECT_EQ(q.try_push(c), 1u);
+  EXPECT_EQ(q.try_push(c), 0u);
+  c.kind = CommandKind::kill;
+  EXPECT_EQ(q.push(c), 2u);
+  EXPECT_TRUE(q.kill_flag().load());
+  c.kind = CommandKind::resume;
+  EXPECT_EQ(q.try_push(c), 0u);
+  EXPECT_TRUE(q.kill_flag().load()) << "a refused resume changes nothing";
+  EXPECT_EQ(q.size(), 2u);
 }
 
 // --- pieces ------------------------------------------------------------------------------------
@@ -643,6 +1058,23 @@ TEST(Json, ShouldRoundTripExactNumbersAndRejectMalformedInput) {
     EXPECT_FALSE(json::parse(bad).has_value()) << bad;
   std::string deep(100, '[');
   EXPECT_FALSE(json::parse(deep + std::string(100, ']')).has_value());
+}
+
+TEST(Json, ShouldWriteInvalidUtf8AsReplacementCharacterAndCutOnCharacterBoundaries) {
+  json::Writer w;
+  w.str("ok \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 bad: \xFF \xC3 \xC0\xAF \xED\xA0\x80 \xF4\x90\x80\x80 \x80");
+  const std::string out = w.take();
+  EXPECT_TRUE(valid_utf8(out)) << out;
+  EXPECT_EQ(out, "\"ok \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 bad: \\ufffd \\ufffd \\ufffd\\ufffd \\ufffd\\ufffd\\ufffd "
+                 "\\ufffd\\ufffd\\ufffd\\ufffd \\ufffd\"");
+  EXPECT_TRUE(json::parse(out).has_value());
+  const std::string s = "ab\xE2\x82\xAC";
+  EXPECT_EQ(json::utf8_prefix_length(s, 2), 2u);
+  EXPECT_EQ(json::utf8_prefix_length(s, 3), 2u);
+  EXPECT_EQ(json::utf8_prefix_length(s, 4), 2u);
+  EXPECT_EQ(json::utf8_prefix_length(s, 5), 5u);
+  EXPECT_EQ(json::utf8_prefix_length(s, 99), 5u);
+  EXPECT_EQ(json::utf8_prefix_length("a\xFF\xFF" "b", 3), 3u);  // invalid bytes count one each
 }
 
 }  // namespace

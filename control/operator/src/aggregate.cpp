@@ -171,7 +171,7 @@ struct DashboardAggregator::Impl {
       std::string err;
       std::optional<Snapshot> snap;
       if (r.error != ClientError::none) err = r.message;
-      else if (r.status != 200) err = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
+      else if (r.status != 200) err = "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, json::utf8_prefix_length(r.body, 200));
       else snap = decode_snapshot(r.body, &err);
       {
         std::lock_guard lk(p.mu);
@@ -203,7 +203,8 @@ struct DashboardAggregator::Impl {
       ++f.second;
       std::fprintf(stderr, "torqd: dashboard: %.*s to %s failed: %s\n", static_cast<int>(target.size()), target.data(),
                    redact_url(p.url).c_str(),
-                   r.error != ClientError::none ? r.message.c_str() : ("HTTP " + std::to_string(r.status) + " " + r.body).c_str());
+                   r.error != ClientError::none ? r.message.c_str()
+                                                : ("HTTP " + std::to_string(r.status) + " " + r.body.substr(0, json::utf8_prefix_length(r.body, 200))).c_str());
     }
     return ok;
   }

@@ -1,6 +1,7 @@
 // Minimal blocking HTTP/HTTPS client (see torq/ops/client.hpp).
 #include "torq/ops/client.hpp"
 
+#include <cstdint>
 #include <utility>  // std::exchange, used by Boost 1.74 asio headers
 
 #include <boost/asio.hpp>
@@ -19,15 +20,36 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+std::string base64(std::string_view in) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const auto v = (std::uint32_t(std::uint8_t(in[i])) << 16) | (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += kAlphabet[(v >> k) & 63];
+  }
+  if (i < in.size()) {
+    std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
+    if (i + 1 < in.size()) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 // One request/response over a connected stream (plain TCP or TLS). Fills `out`; false on failure.
 template <class Stream>
 bool exchange(asio::io_context& ioc, Stream& stream, const std::string& hostport, std::string_view method,
-              std::string_view target, std::string_view token, std::string_view body, ClientResponse& out) {
+              std::string_view target, std::string_view token, std::string_view userinfo, std::string_view body,
+              ClientResponse& out) {
   beast::error_code ec;
   http::request<http::string_body> req{http::string_to_verb(beast::string_view(method.data(), method.size())), std::string(target), 11};
   req.set(http::field::host, hostport);
   req.set(http::field::user_agent, "torqctl");
   if (!token.empty()) req.set(http::field::authorization, "Bearer " + std::string(token));
+  else if (!userinfo.empty()) req.set(http::field::authorization, "Basic " + base64(userinfo));
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = std::string(body);
@@ -73,7 +95,13 @@ ClientResponse http_request(std::string_view base_url, std::string_view method, 
     return out;
   }
   std::string_view hostport = base_url.substr(tls ? 8 : 7);
-  hostport = hostport.substr(0, hostport.find('/'));
+  hostport = hostport.substr(0, hostport.find_first_of("/?#"));
+  // user:password@ is sent as Basic authorization and never appears in a message.
+  std::string_view userinfo;
+  if (const auto at = hostport.rfind('@'); at != std::string_view::npos) {
+    userinfo = hostport.substr(0, at);
+    hostport = hostport.substr(at + 1);
+  }
   const auto colon = hostport.rfind(':');
   const std::string host(hostport.substr(0, colon));
   const std::string port = colon == std::string_view::npos ? (tls ? "443" : "80") : std::string(hostport.substr(colon + 1));
@@ -108,7 +136,7 @@ ClientResponse http_request(std::string_view base_url, std::string_view method, 
     if (!tls) {
       beast::tcp_stream stream(ioc);
       if (!connect(stream)) return out;
-      if (!exchange(ioc, stream, std::string(hostport), method, target, token, body, out)) return out;
+      if (!exchange(ioc, stream, std::string(hostport), method, target, token, userinfo, body, out)) return out;
       beast::error_code ignored;
       stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
       return out;
@@ -133,7 +161,7 @@ ClientResponse http_request(std::string_view base_url, std::string_view method, 
       out.message = "TLS handshake with " + std::string(hostport) + " failed: " + ec.message();
       return out;
     }
-    if (!exchange(ioc, stream, std::string(hostport), method, target, token, body, out)) return out;
+    if (!exchange(ioc, stream, std::string(hostport), method, target, token, userinfo, body, out)) return out;
     beast::get_lowest_layer(stream).expires_after(std::chrono::milliseconds(500));
     stream.async_shutdown([](beast::error_code) {});  // close_notify; the peer may just close
     ioc.run();

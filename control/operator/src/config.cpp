@@ -1089,13 +1089,14 @@ class Loader {
   void api(const toml::table& root, TorqConfig& cfg) {
     const auto* t = section(root, "api", true);
     if (t == nullptr) return;
-    check_keys(*t, "api", {"bind", "port", "token_file", "audit_file", "web_root", "serve_own"});
+    check_keys(*t, "api", {"bind", "port", "token_file", "audit_file", "web_root", "serve_own", "max_connections"});
     if (auto b = bool_at(*t, "serve_own", "api.serve_own")) cfg.api.serve_own = *b;
     if (auto b = string_at(*t, "bind", "api.bind", false)) {
       if (!is_ipv4(*b)) issue("api.bind", line_of(*t->get("bind")), "expected an IPv4 address such as 127.0.0.1");
       cfg.api.bind = *b;
     }
     set_uint(*t, "port", "api", false, cfg.api.port, 0, 65535);
+    set_uint(*t, "max_connections", "api", false, cfg.api.max_connections, 1, 4096);
     if (auto f = string_at(*t, "token_file", "api.token_file", true)) cfg.api.token_file = resolve(*f);
     if (auto f = string_at(*t, "audit_file", "api.audit_file", false)) cfg.api.audit_file = resolve(*f);
     if (auto f = string_at(*t, "web_root", "api.web_root", false)) cfg.api.web_root = resolve(*f);

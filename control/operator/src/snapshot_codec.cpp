@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "torq/ops/json.hpp"
+#include "torq/ops/render.hpp"
 
 namespace torq::ops {
 
@@ -142,7 +143,7 @@ std::string encode_snapshot(const Snapshot& s) {
   w.key("started_unix_ns").num(st.started_unix_ns);
   w.key("endpoints").begin_array();
   for (const auto& e : st.endpoints)
-    w.begin_object().key("url").str(e.url).key("connected").boolean(e.connected).key("reconnects").num(e.reconnects)
+    w.begin_object().key("url").str(redact_url(e.url)).key("connected").boolean(e.connected).key("reconnects").num(e.reconnects)
         .key("last_block").num(e.last_block).end_object();
   w.end_array();
   w.key("head_block").num(st.head_block).key("local_block").num(st.local_block);

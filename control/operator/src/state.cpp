@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 namespace torq::ops {
 
@@ -194,6 +195,16 @@ Snapshot OperatorState::snapshot() const {
 
 std::uint64_t CommandQueue::push(Command c) {
   std::lock_guard lk(mu_);
+  return push_locked(std::move(c));
+}
+
+std::uint64_t CommandQueue::try_push(Command c) {
+  std::lock_guard lk(mu_);
+  if (q_.size() >= capacity_) return 0;
+  return push_locked(std::move(c));
+}
+
+std::uint64_t CommandQueue::push_locked(Command c) {
   c.id = next_id_++;
   if (c.issued_unix_ns == 0) c.issued_unix_ns = unix_now_ns();
   if (c.kind == CommandKind::kill) kill_.store(true, std::memory_order_release);

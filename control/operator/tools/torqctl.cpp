@@ -16,6 +16,7 @@
 #include "torq/ops/cli.hpp"
 #include "torq/ops/client.hpp"
 #include "torq/ops/json.hpp"
+#include "torq/ops/render.hpp"
 
 namespace {
 
@@ -29,6 +30,13 @@ struct Options {
   bool json = false;
   int timeout_ms = 5000;
 };
+
+// --url as printed in messages: without user:password@ and path, either of which may hold a secret.
+std::string shown_url(const std::string& url) {
+  if (url.find("://") != std::string::npos) return torq::ops::redact_url(url);
+  const auto at = url.rfind('@');
+  return at == std::string::npos ? url : url.substr(at + 1);
+}
 
 std::string cell(const Value* v) {
   if (v == nullptr || v->is_null()) return "-";
@@ -96,11 +104,11 @@ class Ctl {
     }
     const auto r = torq::ops::http_request(o_.url, method, target, token, body, std::chrono::milliseconds(o_.timeout_ms));
     if (r.error == torq::ops::ClientError::bad_url) {
-      std::cerr << "torqctl: --url " << o_.url << ": " << r.message << '\n';
+      std::cerr << "torqctl: --url " << shown_url(o_.url) << ": " << r.message << '\n';
       return kUsage;
     }
     if (r.error != torq::ops::ClientError::none) {
-      std::cerr << "torqctl: torqd is not reachable at " << o_.url << " (" << r.message << "); is torqd running?\n";
+      std::cerr << "torqctl: torqd is not reachable at " << shown_url(o_.url) << " (" << r.message << "); is torqd running?\n";
       return kUnreachable;
     }
     auto parsed = torq::ops::json::parse(r.body);

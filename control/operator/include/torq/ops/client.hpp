@@ -24,7 +24,8 @@ struct ClientResponse {
 };
 
 // base_url: "http://host[:port]" or "https://host[:port]" (a trailing path is ignored). token:
-// empty for no Authorization. A TLS failure (untrusted certificate, wrong host) is ClientError::tls.
+// empty for no Authorization. "user:password@host" in base_url is sent as Basic authorization when
+// no token is given and never appears in an error message. A TLS failure (untrusted certificate, wrong host) is ClientError::tls.
 [[nodiscard]] ClientResponse http_request(std::string_view base_url, std::string_view method, std::string_view target,
                                           std::string_view token, std::string_view body = {},
                                           std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));

@@ -199,6 +199,7 @@ struct ApiConfig {
   // A distributed process without the dashboard role serves its own operator API too (for a
   // standalone dashboard to aggregate; torqd --api-port does the same from the command line).
   bool serve_own = false;
+  std::uint32_t max_connections = 64;  // concurrent API connections (HTTP and WebSocket); more are closed at once
   bool operator==(const ApiConfig&) const = default;
 };
 

@@ -9,6 +9,7 @@
 // Allocates (std::string, std::vector) freely.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -75,8 +76,17 @@ struct ParseError {
 
 // Compact serialization (numbers written as their text; strings escaped, non-ASCII kept as UTF-8).
 [[nodiscard]] std::string dump(const Value& v);
-// Appends s as a JSON string literal (with quotes) to out.
+// Appends s as a JSON string literal (with quotes) to out. Valid UTF-8 is kept as is; a byte that
+// does not start a well-formed sequence (stray continuation, overlong form, surrogate, truncated
+// sequence, above U+10FFFF) is written as \ufffd, so the output is always valid JSON text.
 void append_quoted(std::string& out, std::string_view s);
+
+// Length of the well-formed UTF-8 sequence that starts at s[i] (1 for ASCII), 0 when the bytes
+// there are not one. Requires i < s.size().
+[[nodiscard]] std::size_t utf8_sequence_length(std::string_view s, std::size_t i) noexcept;
+// The longest prefix of s of at most max_bytes that does not end inside a UTF-8 sequence (an
+// invalid byte counts as one character): where to cut s so that no character is split. O(max_bytes).
+[[nodiscard]] std::size_t utf8_prefix_length(std::string_view s, std::size_t max_bytes) noexcept;
 
 // Streaming writer for building responses without a Value tree. The caller keeps the structure
 // balanced; commas are inserted automatically.

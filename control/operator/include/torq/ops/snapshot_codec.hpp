@@ -4,7 +4,9 @@
 //
 // Unlike the /api/* views (render.hpp), which are for people and torqctl, this form keeps every
 // field exactly: USD amounts as raw UsdFixedPoint8 integers, latency histograms as their non-empty
-// buckets with exact count, sum, min and max, counters, timestamps and the P&L series. It carries
+// buckets with exact count, sum, min and max, counters, timestamps and the P&L series. The one
+// exception: node endpoint URLs are redacted to scheme://host[:port] as everywhere else, so that
+// credentials and API keys in them never leave the process. It carries
 // "format": 1; a decoder refuses any other format, a malformed document or an inconsistent
 // histogram with a message (never throws, never trusts sizes from the wire).
 // Pure functions: thread-safe; they allocate their results.

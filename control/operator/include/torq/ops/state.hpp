@@ -6,7 +6,8 @@
 // opportunities and trades are bounded (oldest dropped); the P&L series is bounded too.
 // Owns CommandQueue: operator commands (kill, resume, reload, risk set) that the API enqueues and
 // the pipeline drains from its control thread; kill_flag() is an atomic the hot path may poll with
-// a relaxed load (set by kill immediately, cleared by resume).
+// a relaxed load (set by kill immediately, cleared by resume). The queue is bounded for API callers
+// (try_push, CommandQueue::kDefaultCapacity); kill is never refused.
 //
 // Thread-safety: every member function of OperatorState and CommandQueue is safe to call from any
 // thread. Allocation: yes (strings, vectors), never meant for pinned cores.
@@ -240,16 +241,26 @@ struct Command {
 
 class CommandQueue {
  public:
+  static constexpr std::size_t kDefaultCapacity = 1024;
+  explicit CommandQueue(std::size_t capacity = kDefaultCapacity) noexcept : capacity_(capacity) {}
+
   // Enqueues; returns the command id (1, 2, ...). kill/resume also set/clear kill_flag() now.
+  // Never refuses (a kill must always get through; SIGHUP reloads).
   std::uint64_t push(Command c);
+  // Like push, but while size() >= capacity it refuses: returns 0 and changes nothing (kill_flag()
+  // included). What the API uses for everything but kill, so that a client posting commands
+  // faster than the control thread drains them cannot grow the queue without bound.
+  [[nodiscard]] std::uint64_t try_push(Command c);
   [[nodiscard]] std::optional<Command> try_pop();
   [[nodiscard]] std::vector<Command> drain();
   [[nodiscard]] std::size_t size() const;
   [[nodiscard]] const std::atomic<bool>& kill_flag() const noexcept { return kill_; }
 
  private:
+  std::uint64_t push_locked(Command c);
   mutable std::mutex mu_;
   std::deque<Command> q_;
+  std::size_t capacity_;
   std::uint64_t next_id_ = 1;
   std::atomic<bool> kill_{false};
 };
