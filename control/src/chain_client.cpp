@@ -87,6 +87,18 @@ bool RpcError::is_rate_limit() const noexcept {
          (code == -32005 && icontains(message, "capacity"));
 }
 
+bool RpcError::outcome_unknown() const noexcept {
+  switch (kind) {
+    case Kind::Transport: return maybe_delivered;
+    case Kind::Parse: return true;
+    case Kind::Rpc:
+      return maybe_delivered || icontains(message, "timeout") || icontains(message, "timed out") || icontains(message, "deadline exceeded");
+    case Kind::None:
+    case Kind::NoEndpoint: return false;
+  }
+  return true;
+}
+
 bool RpcError::is_range_limit() const noexcept {
   if (kind != Kind::Rpc || is_rate_limit()) return false;
   if (code == -32005) return true;
@@ -132,8 +144,10 @@ const EndpointConfig& ChainClient::endpoint(std::size_t i) const noexcept { retu
 
 // Sends `body` (n elements) to the first endpoint that is up, in priority order; fails over on
 // transport errors. On success `out` holds the response body.
+// `maybe_delivered` is set when an attempt failed after its request may have been sent (the
+// call may have taken effect even if a later attempt succeeds or fails otherwise).
 static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const std::string& body, double n,
-                              std::string& out, std::size_t* used = nullptr) {
+                              std::string& out, std::size_t* used, bool& maybe_delivered) {
   RpcError last{RpcError::Kind::NoEndpoint, 0, "no endpoint available"};
   for (int pass = 0; pass < 2; ++pass) {  // pass 1 ignores down_until (all were down)
     for (std::size_t i = 0; i < im.eps.size(); ++i) {
@@ -147,6 +161,7 @@ static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const
       }
       st.requests.fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       const RpcStatus s = ep.rpc->post(body, out);
+      maybe_delivered = maybe_delivered || ep.rpc->last_maybe_delivered();
       if (s == RpcStatus::Ok) {
         if (used) *used = i;
         ep.backoff.reset();
@@ -162,7 +177,8 @@ static RpcError send_failover(ChainClient::Impl& im, ChainClientStats& st, const
       if (s == RpcStatus::Timeout) st.timeouts.fetch_add(1, std::memory_order_relaxed);
       if (s == RpcStatus::Refused) st.rate_limited.fetch_add(1, std::memory_order_relaxed);
       ep.down_until_ns = mono_ns() + ep.backoff.next_ms() * 1'000'000ull;
-      last = {RpcError::Kind::Transport, 0, std::string(to_string(s)) + ": " + ep.rpc->last_error()};
+      maybe_delivered = maybe_delivered || s == RpcStatus::Timeout || s == RpcStatus::ProtocolError;
+      last = {RpcError::Kind::Transport, 0, std::string(to_string(s)) + ": " + ep.rpc->last_error(), maybe_delivered};
     }
   }
   return last;
@@ -180,10 +196,11 @@ static bool rate_limited(ChainClient::Impl& im, ChainClientStats& st, std::size_
 RawResult ChainClient::call(std::string_view method, std::string_view params) {
   std::string out;
   RawResult r;
+  bool maybe_delivered = false;  // over every attempt (rate-limit retries included)
   for (std::size_t attempt = 0; attempt < impl_->eps.size(); ++attempt) {
     std::size_t used = 0;
     r = RawResult{};
-    r.error = send_failover(*impl_, stats_, request(++impl_->id, method, params), 1, out, &used);
+    r.error = send_failover(*impl_, stats_, request(++impl_->id, method, params), 1, out, &used, maybe_delivered);
     if (r.error) return r;
     simdjson::dom::element doc;
     if (impl_->parser.parse(out).get(doc) != simdjson::SUCCESS) {
@@ -192,6 +209,9 @@ RawResult ChainClient::call(std::string_view method, std::string_view params) {
       return r;
     }
     r = read_response(doc);
+    // An error answer to a retry says nothing about an earlier attempt that may have arrived (a
+    // resent transaction is then "already known" or "nonce too low" because of itself).
+    r.error.maybe_delivered = maybe_delivered;
     if (r.error.kind == RpcError::Kind::Rpc) stats_.rpc_errors.fetch_add(1, std::memory_order_relaxed);
     if (!r.error.is_rate_limit() || !rate_limited(*impl_, stats_, used)) return r;
   }
@@ -220,7 +240,8 @@ RpcResult<std::vector<RawResult>> ChainClient::batch_once(std::span<const std::p
   }
   body += ']';
   std::string out;
-  res.error = send_failover(*impl_, stats_, body, static_cast<double>(calls.size()), out, used);
+  bool maybe_delivered = false;
+  res.error = send_failover(*impl_, stats_, body, static_cast<double>(calls.size()), out, used, maybe_delivered);
   if (res.error) return res;
   simdjson::dom::element doc;
   if (impl_->parser.parse(out).get(doc) != simdjson::SUCCESS) {

@@ -192,6 +192,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
     return RpcStatus::Refused;
   }
   auto& m = *impl_;
+  maybe_delivered_ = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool fresh = !(m.http_plain || m.http_tls);
     if (fresh) {
@@ -222,6 +223,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
     http::response<http::string_body> res;
     beast::error_code ec;
     bool done = false;
+    bool written = false;
     auto exchange = [&](auto& stream) {
       auto& lowest = beast::get_lowest_layer(stream);
       lowest.expires_after(options_.timeout);
@@ -230,6 +232,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
           ec = e, done = true;
           return;
         }
+        written = true;
         m.http_buffer.clear();
         http::async_read(stream, m.http_buffer, res, [&](beast::error_code e2, std::size_t) { ec = e2, done = true; });
       });
@@ -242,12 +245,16 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
     if (ec) {
       m.http_plain.reset();
       m.http_tls.reset();
+      // A request fully written is as good as received: a retry (below) may resend it.
+      if (written || ec == beast::error::timeout) maybe_delivered_ = true;
       error_ = endpoint_.url + ": HTTP exchange: " + ec.message();
       if (ec == beast::error::timeout) return RpcStatus::Timeout;
       if (!fresh) continue;  // stale keep-alive connection: one retry on a fresh one
       return RpcStatus::Closed;
     }
     if (res.result() != http::status::ok) {
+      // A proxy's 5xx may come after the node acted; a 429 is a refusal before it.
+      if (res.result() != http::status::too_many_requests) maybe_delivered_ = true;
       error_ = endpoint_.url + ": HTTP status " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200);
       out = std::move(res.body());
       return res.result() == http::status::too_many_requests ? RpcStatus::Refused : RpcStatus::ProtocolError;

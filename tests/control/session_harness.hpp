@@ -50,7 +50,9 @@ inline const std::string kSrc = std::getenv("TORQ_SOURCE_DIR") ? std::getenv("TO
 
 // What RpcProxy does with one HTTP JSON-RPC request.
 struct ProxyReply {
-  enum class Kind { Forward, Respond, DelayThenForward } kind = Kind::Forward;
+  // ForwardThenDrop: the request reaches the node, its answer is discarded and the client's
+  // connection closed (a node or load balancer that fails after acting on the call).
+  enum class Kind { Forward, Respond, DelayThenForward, ForwardThenDrop } kind = Kind::Forward;
   int status = 200;
   std::string body;  // Respond: the body sent (any bytes)
   int delay_ms = 0;
@@ -261,7 +263,9 @@ class RpcProxy {
       }
       if (u < 0 && (u = connect_upstream()) < 0) break;
       std::string rh, rb;
-      if (!send_all(u, head + body) || !read_message(u, ubuf, rh, rb) || !send_all(c, rh + rb)) break;
+      if (!send_all(u, head + body) || !read_message(u, ubuf, rh, rb)) break;
+      if (r.kind == ProxyReply::Kind::ForwardThenDrop) break;
+      if (!send_all(c, rh + rb)) break;
     }
     if (u >= 0) track(u, false), ::close(u);
     track(c, false);

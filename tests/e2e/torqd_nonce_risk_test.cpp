@@ -12,6 +12,8 @@
 //  - a node that forgets an in-flight transaction (anvil_dropAllTransactions: what a node restart
 //    does to its pool): torqd keeps it in flight (a second, unrelated dislocation is refused with
 //    MaxInFlight), then resends it at bumped fees and books the receipt;
+//  - a send whose answer is lost after the node took the transaction (an RpcProxy forwards the
+//    call and drops the connection): torqd follows it by hash, books its receipt, reuses no nonce;
 //  - the risk gates through the operator API on one running torqd: MaxNotional,
 //    GasPriceCeiling, KillSwitch (the first decision after the kill is a KillSwitch reject) and a
 //    trade once released; the circuit breaker opens after two induced reverts (on-chain minProfit
@@ -28,6 +30,7 @@
 
 #include <set>
 
+#include "../control/session_harness.hpp"
 #include "e2e_harness.hpp"
 #include "torq/executor/key.hpp"
 #include "torq/executor/signer.hpp"
@@ -298,6 +301,51 @@ TEST_F(TorqdExecutorOnChain, ShouldResendATransactionTheNodeForgotAndRefuseMoreI
   EXPECT_NE(mined->tx_hash, sent.tx_hash);
   EXPECT_EQ(receipt(sent.tx_hash), "null");
   EXPECT_EQ(json_field(receipt(mined->tx_hash), "status"), "0x1");
+}
+
+// The node takes a transaction but its answer is lost (the connection drops after the node acted
+// on eth_sendRawTransaction): torqd must follow the transaction by its hash and book its receipt,
+// not report the trade failed and hand its nonce to the next one.
+TEST_F(TorqdExecutorOnChain, ShouldFollowATransactionWhoseSendAnswerWasLost) {
+  namespace ct = torq::control::testing;
+  ct::RpcProxy proxy(std::stoi(http_.substr(http_.rfind(':') + 1)));
+  std::atomic<int> sends{0};
+  proxy.set_policy([&](const ct::ProxyRequest& req) {
+    ct::ProxyReply rep;
+    if (req.body.find("eth_sendRawTransaction") != std::string::npos && sends.fetch_add(1) == 0) {
+      rep.kind = ct::ProxyReply::Kind::ForwardThenDrop;
+    }
+    return rep;
+  });
+  const std::uint64_t n0 = pending_nonce();
+  const pid_t pid = start_torqd("lost-answer", {"--rpc-http", proxy.http_url()});
+  ASSERT_GT(pid, 0);
+  dislocate("15");
+  AuditDump d = wait_audit("lost-answer", [](const AuditDump& a) { return count_status(a, kIncluded) >= 1; }, 15s);
+  std::this_thread::sleep_for(500ms);
+  const TorqdRun r = stop_torqd("lost-answer", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  d = read_audit(audit_path("lost-answer"));
+  std::printf("%s\n", r.summary.c_str());
+  ASSERT_GE(sends.load(), 1) << "torqd sent no transaction";
+  EXPECT_EQ(num(r.summary, "send_unknown"), 1U);
+  ASSERT_GE(d.txs.size(), 1U);
+  const torq::risk::AuditTransaction first = d.txs.front();
+  EXPECT_EQ(first.nonce, n0);
+  EXPECT_EQ(json_field(receipt(first.tx_hash), "status"), "0x1") << "the node did not mine the transaction whose answer was lost";
+  const auto booked = std::find_if(d.receipts.begin(), d.receipts.end(),
+                                   [&](const auto& x) { return x.order_id == first.order_id && x.status == kIncluded; });
+  ASSERT_NE(booked, d.receipts.end()) << "the transaction mined on chain was never booked";
+  EXPECT_EQ(booked->tx_hash, first.tx_hash);
+  EXPECT_EQ(std::count_if(d.receipts.begin(), d.receipts.end(),
+                          [&](const auto& x) { return x.order_id == first.order_id && x.status == kFailed; }),
+            0) << "the trade was reported failed";
+  for (const auto& tx : d.txs) {
+    if (tx.order_id != first.order_id) {
+      EXPECT_NE(tx.nonce, n0) << "another trade got the nonce of the followed transaction";
+    }
+  }
+  EXPECT_EQ(pending_nonce(), n0 + count_status(d, kIncluded) + count_status(d, kReverted));
 }
 
 TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPipeline) {

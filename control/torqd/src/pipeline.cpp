@@ -1640,7 +1640,16 @@ struct Pipeline::Impl {
           error = "audit Transaction record not written: not sent";
         } else {
           auto sent = rpc.send_raw_transaction(std::span<const std::uint8_t>(o.raw.data(), o.raw_size));
-          if (!sent.ok()) {
+          if (!sent.ok() && sent.error.outcome_unknown()) {
+            // The node may hold the transaction (the call timed out or the connection failed
+            // after sending): follow it like an accepted one, by its hash. Treating it as refused
+            // would free its nonce for the next trade, which could replace it or be refused,
+            // while this one may still be mined unbooked. If the node never had it, the receipt
+            // wait times out and the nonce resyncs (or the stuck rule resends it).
+            counters.send_unknown.fetch_add(1, std::memory_order_relaxed);
+            log_line("submitter: eth_sendRawTransaction outcome unknown (" + std::string(kind == risk::TxKind::New ? "new" : "replacement") +
+                     " at nonce " + std::to_string(o.nonce) + "): " + sent.error.message + "; following " + to_hex(o.tx_hash.data(), 32));
+          } else if (!sent.ok()) {
             error = sent.error.message.empty() ? std::string("send failed") : sent.error.message;
           } else if (to_hex(sent.value.data(), 32) != to_hex(o.tx_hash.data(), 32)) {
             log_line("submitter: node returned hash " + to_hex(sent.value.data(), 32) + " for " + to_hex(o.tx_hash.data(), 32));
@@ -1945,7 +1954,7 @@ struct Pipeline::Impl {
     o << ",\"signals_received\":" << c(counters.signals_received) << ",\"below_threshold\":" << c(counters.below_threshold)
       << ",\"stale_signals\":" << c(counters.stale_signals) << ",\"path_errors\":" << c(counters.path_errors) << ",\"risk_accepted\":" << c(counters.risk_accepted)
       << ",\"risk_rejected\":" << c(counters.risk_rejected) << ",\"signed_txs\":" << c(counters.signed_txs)
-      << ",\"sent\":" << c(counters.sent) << ",\"send_failed\":" << c(counters.send_failed)
+      << ",\"sent\":" << c(counters.sent) << ",\"send_failed\":" << c(counters.send_failed) << ",\"send_unknown\":" << c(counters.send_unknown)
       << ",\"included\":" << c(counters.included) << ",\"reverted\":" << c(counters.reverted)
       << ",\"receipt_timeouts\":" << c(counters.receipt_timeouts) << ",\"nonce_resyncs\":" << c(counters.nonce_resyncs)
       << ",\"nonce_retries\":" << c(counters.nonce_retries) << ",\"replacements\":" << c(counters.replacements)

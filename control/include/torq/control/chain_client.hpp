@@ -49,7 +49,16 @@ struct RpcError {
   Kind kind = Kind::None;
   std::int64_t code = 0;  // JSON-RPC error code when kind == Rpc
   std::string message;
+  // Some attempt of the call failed after its request may have been sent (a timeout, a closed
+  // connection, a malformed answer), so the node may have acted on it; set on the Transport error
+  // and on an Rpc error answered to a later attempt (failover or retry).
+  bool maybe_delivered = false;
   [[nodiscard]] explicit operator bool() const noexcept { return kind != Kind::None; }
+  // Whether the call may have taken effect although it failed: a Transport or Rpc error with
+  // maybe_delivered, any Parse error (the node answered, unreadably), or an Rpc error whose message
+  // says a proxy or node timed out ("timeout", "timed out", "deadline exceeded"). A write call
+  // (eth_sendRawTransaction) with this outcome must be treated as possibly done, not refused.
+  [[nodiscard]] bool outcome_unknown() const noexcept;
   // "range too large" / "limit exceeded" / -32005 / "query returned more than" / "block range":
   // the provider refused an eth_getLogs range; retry with a smaller range.
   // A rate-limit error message is NOT a range limit (some providers use -32005 for both).

@@ -66,6 +66,10 @@ class RpcClient {
   [[nodiscard]] bool ws_open() const noexcept;
 
   [[nodiscard]] const std::string& last_error() const noexcept { return error_; }
+  // The last post() sent its request and then failed on some attempt (no or a bad answer, a
+  // timeout), or the stale-connection retry resent it: the node may have acted on the request
+  // even if the call then failed or was answered on the retry.
+  [[nodiscard]] bool last_maybe_delivered() const noexcept { return maybe_delivered_; }
   [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
   // Next JSON-RPC request id (monotonic per client).
   [[nodiscard]] std::uint64_t next_id() noexcept { return ++id_; }
@@ -82,6 +86,7 @@ class RpcClient {
   RpcOptions options_;
   std::unique_ptr<Impl> impl_;
   std::string error_;
+  bool maybe_delivered_ = false;
   std::uint64_t id_ = 0;
 };
 

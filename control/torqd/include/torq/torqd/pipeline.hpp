@@ -67,6 +67,7 @@ struct Counters {
   // submitter
   std::atomic<std::uint64_t> sent{0};
   std::atomic<std::uint64_t> send_failed{0};
+  std::atomic<std::uint64_t> send_unknown{0};  // sends whose outcome was unknown, followed as sent
   std::atomic<std::uint64_t> included{0};
   std::atomic<std::uint64_t> reverted{0};
   std::atomic<std::uint64_t> receipt_timeouts{0};
