@@ -120,6 +120,10 @@ TEST(TorqdFees, ShouldRequireAShareOfExpectedProfitAndAtLeastOneUnit) {
   EXPECT_EQ(min_profit_for(num::U256(1000), 5000), num::U256(500));
   EXPECT_EQ(min_profit_for(num::U256(1), 5000), num::U256(1));
   EXPECT_EQ(min_profit_for(num::U256(0), 10000), num::U256(1));
+  // No wrap: 2^255 x 5000 / 10000 = 2^254 (the 256-bit product used to wrap to almost nothing);
+  // a share above 100 % of a huge profit saturates instead of wrapping.
+  EXPECT_EQ(min_profit_for(num::U256::one() << 255, 5000), num::U256::one() << 254);
+  EXPECT_EQ(min_profit_for(num::U256::max(), 20000), num::U256::max());
 }
 
 TEST(TorqdTelemetry, ShouldDeliverRecordsInOrderAndCountThemWhenTheQueueIsFull) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -120,8 +121,14 @@ TEST_F(KeyFile, ShouldRefuseMalformedOrInvalidKeysWithoutQuotingThem) {
 TEST(KeyEnv, ShouldLoadFromAnEnvironmentVariableAndNameItWhenMissing) {
   ::setenv("TORQ_TEST_EXECUTOR_KEY", kAnvilKey0, 1);
   Signer signer;
+  const char* text = std::getenv("TORQ_TEST_EXECUTOR_KEY");
+  ASSERT_NE(text, nullptr);
+  const std::size_t len = std::strlen(text);
   const PrivateKey k = PrivateKey::from_env("TORQ_TEST_EXECUTOR_KEY");
   EXPECT_EQ(torq::protocol::format_address(signer.address_of(k)), kAnvilAddress0);
+  // The key text left the environment: unset, and its bytes wiped where they were.
+  EXPECT_EQ(std::getenv("TORQ_TEST_EXECUTOR_KEY"), nullptr);
+  EXPECT_EQ(std::string(len, '\0'), std::string(text, len)) << "the key text is still in memory";
   ::setenv("TORQ_TEST_EXECUTOR_KEY", (std::string(kAnvilKey0) + "zz").c_str(), 1);
   try {
     (void)PrivateKey::from_env("TORQ_TEST_EXECUTOR_KEY");

@@ -215,6 +215,38 @@ TEST_F(Nonces, ShouldSkipAndCountStuckTransactionsWhoseBumpExceedsTheCap) {
   EXPECT_EQ(nm->cap_exceeded(), 1u);
 }
 
+// A transaction the node forgot (resync: Lost) whose 10 % bump would pass the cap is resent at
+// its own fees: it replaces nothing, and skipping it would leave a nonce gap that holds every
+// later transaction in the node's queue. A stuck (still pending) one stays skipped.
+TEST_F(Nonces, ShouldResendALostTransactionAtItsOwnFeesWhenTheBumpWouldPassTheCap) {
+  NonceConfig cfg;
+  cfg.stuck_after_blocks = 1;
+  cfg.max_fee_cap_wei = 100 * kGwei;
+  make(cfg);
+  ASSERT_TRUE(nm->recover({}).ok);
+  ASSERT_EQ(nm->acquire(), 7u);
+  ASSERT_TRUE(nm->on_sent(7, hash_of(1), fees(95, 30), 1, 1));
+  ASSERT_EQ(nm->acquire(), 8u);
+  ASSERT_TRUE(nm->on_sent(8, hash_of(2), fees(95, 30), 1, 2));
+  pending = 7;  // the node dropped both
+  ASSERT_EQ(nm->resync().lost, 2u);
+  nm->set_max_fee_cap(100 * kGwei);
+  std::array<Replacement, 4> out{};
+  ASSERT_EQ(nm->find_stuck(10, out), 2u);
+  EXPECT_EQ(nm->cap_exceeded(), 0u);
+  EXPECT_EQ(out[0].nonce, 7u);
+  EXPECT_TRUE(out[0].lost);
+  EXPECT_EQ(out[0].new_fees, fees(95, 30)) << "a resend needs no bump";
+  ASSERT_TRUE(nm->on_replaced(7, hash_of(1), out[0].new_fees, 10));
+  EXPECT_EQ(nm->find(7)->state, SlotState::Sent);
+  // Now pending again: a replacement of it must bump, and that would pass the cap: skipped.
+  out = {};
+  EXPECT_EQ(nm->find_stuck(20, out), 1u);  // only nonce 8, still lost
+  EXPECT_EQ(out[0].nonce, 8u);
+  EXPECT_EQ(nm->cap_exceeded(), 1u);
+  EXPECT_FALSE(nm->on_replaced(7, hash_of(3), fees(96, 31), 20)) << "a pending tx's replacement must bump both fees";
+}
+
 TEST_F(Nonces, ShouldProposeReplacementAfterTheTimeLimitWhenNoBlockIsProduced) {
   NonceConfig cfg;
   cfg.stuck_after_blocks = 5;

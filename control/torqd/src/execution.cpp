@@ -94,7 +94,9 @@ FeeQuote fees_for(const num::U256& base_fee_wei, std::uint64_t priority_gwei, st
 }
 
 num::U256 min_profit_for(const num::U256& expected_profit, std::uint32_t share_bps) noexcept {
-  num::U256 v = expected_profit * num::U256(share_bps) / num::U256(10000);
+  // 512-bit product: never wraps (a wrapped guard would let the contract accept almost no
+  // profit); a quotient above 2^256 - 1 saturates (the guard can only get stricter).
+  num::U256 v = num::mul_div(expected_profit, num::U256(share_bps), num::U256(10000)).value_or(num::U256::max());
   if (v == num::U256::zero()) v = num::U256::one();
   return v;
 }

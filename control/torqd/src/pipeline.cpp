@@ -1091,7 +1091,9 @@ struct Pipeline::Impl {
   // at the same nonce with both fees bumped (NonceManager::find_stuck), capped by the risk gates'
   // gas price ceiling as it is now (reloadable).
   void replace_stuck(ring::SpscProducer& tx_out, std::uint64_t now) noexcept {
-    const std::uint64_t ceiling = gates->limits().max_fee_per_gas_wei;
+    // A ceiling of 0 makes the gates refuse every trade; for replacements it must mean "no fee
+    // at all", not the nonce manager's "no cap" (1 wei: nothing bumps under it).
+    const std::uint64_t ceiling = std::max<std::uint64_t>(gates->limits().max_fee_per_gas_wei, 1);
     nonces->set_max_fee_cap(ceiling);
     const std::uint64_t capped_before = nonces->cap_exceeded();
     std::array<risk::Replacement, 8> stuck{};
@@ -1167,7 +1169,8 @@ struct Pipeline::Impl {
       } else if (a == risk::SendAction::BumpAndRetry) {
         // Someone's transaction at this nonce pays more than our bump: bump from what was refused.
         const std::optional<risk::TxFees> more =
-            risk::bump_fees(slot->pending_fees, opt.replace_bump_pct, nonces->priority_floor(), gates->limits().max_fee_per_gas_wei);
+            risk::bump_fees(slot->pending_fees, opt.replace_bump_pct, nonces->priority_floor(),
+                            std::max<std::uint64_t>(gates->limits().max_fee_per_gas_wei, 1));
         const risk::InFlightTx* t = nonces->find(ev.rep.nonce);
         std::array<std::uint8_t, 32> h{};
         if (more && t != nullptr &&

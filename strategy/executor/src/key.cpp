@@ -62,8 +62,18 @@ PrivateKey PrivateKey::from_hex(std::string_view hex) { return parse(hex, "priva
 
 PrivateKey PrivateKey::from_env(const char* variable) {
   const std::string origin = std::string("environment variable ") + variable;
-  const char* v = std::getenv(variable);
+  char* v = std::getenv(variable);
   if (v == nullptr) throw KeyError(origin + " is not set");
+  // Whatever the outcome, the text leaves the environment: wiped in place (also the copy that
+  // /proc/<pid>/environ and a core dump show) and unset, so no child process inherits it.
+  struct Wipe {
+    const char* name;
+    char* value;
+    ~Wipe() {
+      ::explicit_bzero(value, std::strlen(value));
+      ::unsetenv(name);
+    }
+  } wipe{variable, v};
   return parse(v, origin);
 }
 

@@ -279,10 +279,16 @@ std::size_t NonceManager::find_stuck(std::uint64_t current_block, std::span<Repl
                          now_ns - s.sent_ns >= cfg_.stuck_after_ns;
     const bool stuck = s.state == SlotState::Sent && (by_blocks || by_time);
     if (!lost && !stuck) continue;
-    const std::optional<TxFees> bumped = bump_fees(s.fees, cfg_.bump_percent, floor, cfg_.max_fee_cap_wei);
+    std::optional<TxFees> bumped = bump_fees(s.fees, cfg_.bump_percent, floor, cfg_.max_fee_cap_wei);
     if (!bumped) {
-      ++cap_exceeded_;
-      continue;
+      if (!lost) {
+        ++cap_exceeded_;
+        continue;
+      }
+      // The node forgot it, so a resend replaces nothing and needs no bump: at its own fees
+      // (accepted under the cap when it was sent) rather than never, which would leave a nonce
+      // gap that holds every later transaction in the node's queue.
+      bumped = s.fees;
     }
     const Replacement r{s.nonce, s.order_id, lost, s.fees, *bumped};
     if (n < out.size()) {
@@ -309,7 +315,8 @@ bool NonceManager::on_replaced(std::uint64_t nonce, const Hash32& hash, const Tx
                                std::uint64_t block, std::uint64_t now_ns) noexcept {
   InFlightTx* s = tracked(nonce);
   if (s == nullptr || (s->state != SlotState::Sent && s->state != SlotState::Lost)) return false;
-  if (!is_valid_replacement(s->fees, fees, cfg_.bump_percent)) return false;
+  // A lost transaction's resend replaces nothing in the node's pool: any fees.
+  if (s->state == SlotState::Sent && !is_valid_replacement(s->fees, fees, cfg_.bump_percent)) return false;
   s->hash = hash;
   s->fees = fees;
   s->sent_block = block;

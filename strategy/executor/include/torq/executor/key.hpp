@@ -35,7 +35,9 @@ class PrivateKey {
   // Throws KeyError: missing file, not a regular file, symlink, group/other permission bits set,
   // owned by another user, content not 64 hex digits, or not a valid secp256k1 secret key.
   [[nodiscard]] static PrivateKey from_file(const std::filesystem::path& path);
-  // Throws KeyError when the variable is unset or its value is not a valid key.
+  // Throws KeyError when the variable is unset or its value is not a valid key. The variable's
+  // value is wiped in place and the variable unset in either case (no copy stays in the
+  // environment, /proc/<pid>/environ or a child process).
   [[nodiscard]] static PrivateKey from_env(const char* variable);
   // From text (tests and tools); same validation, throws KeyError.
   [[nodiscard]] static PrivateKey from_hex(std::string_view hex);

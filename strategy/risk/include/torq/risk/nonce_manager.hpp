@@ -96,7 +96,8 @@ struct InFlightTx {
 struct Replacement {
   std::uint64_t nonce = 0;
   std::uint64_t order_id = 0;
-  bool lost = false;  // the node forgot the tx (resync): any fee works, the bump is still applied
+  bool lost = false;  // the node forgot the tx (resync): any fee works; bumped unless the bump
+                      // would pass the cap, then new_fees == old_fees (a plain resend)
   TxFees old_fees{};
   TxFees new_fees{};
 };
@@ -161,10 +162,12 @@ class NonceManager {
   std::size_t on_mined(std::uint64_t nonce) noexcept;
   // Stuck (sent >= stuck_after_blocks ago, or >= stuck_after_ns before `now_ns` when both are
   // non-zero) and lost txs, lowest nonce first, with bumped fees. Fills `out` and returns how many;
-  // txs whose bump would exceed the cap are skipped and counted.
+  // stuck txs whose bump would exceed the cap are skipped and counted; lost ones are then resent
+  // at their own fees.
   [[nodiscard]] std::size_t find_stuck(std::uint64_t current_block, std::span<Replacement> out,
                                        std::uint64_t now_ns = 0) noexcept;
-  // The replacement was accepted by the node. false if untracked or the fees violate the bump rule.
+  // The replacement was accepted by the node. false if untracked or (a Sent tx) the fees violate
+  // the bump rule; a Lost tx's resend takes any fees.
   bool on_replaced(std::uint64_t nonce, const Hash32& hash, const TxFees& fees, std::uint64_t block,
                    std::uint64_t now_ns = 0) noexcept;
   // Stop following a sent (or lost) transaction whose outcome the caller gave up on (e.g. after a
