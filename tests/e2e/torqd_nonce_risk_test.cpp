@@ -14,6 +14,8 @@
 //    MaxInFlight), then resends it at bumped fees and books the receipt;
 //  - a send whose answer is lost after the node took the transaction (an RpcProxy forwards the
 //    call and drops the connection): torqd follows it by hash, books its receipt, reuses no nonce;
+//  - --receipt-confirmations: a trade is booked once a block is on top of its own; one whose
+//    block is reorged away (evm_revert) is never booked as included;
 //  - the risk gates through the operator API on one running torqd: MaxNotional,
 //    GasPriceCeiling, KillSwitch (the first decision after the kill is a KillSwitch reject) and a
 //    trade once released; the circuit breaker opens after two induced reverts (on-chain minProfit
@@ -346,6 +348,63 @@ TEST_F(TorqdExecutorOnChain, ShouldFollowATransactionWhoseSendAnswerWasLost) {
     }
   }
   EXPECT_EQ(pending_nonce(), n0 + count_status(d, kIncluded) + count_status(d, kReverted));
+}
+
+// --receipt-confirmations 1: a mined trade is booked only once a block is on top of its block,
+// and a trade whose block is reorged away (evm_revert to before it, then other blocks) is never
+// booked as included: its receipt disappears, the wait goes on and times out (Failed).
+TEST_F(TorqdExecutorOnChain, ShouldBookATradeOnlyAfterItsConfirmationAndNeverOneWhoseBlockWasReorgedAway) {
+  const pid_t pid = start_torqd("confirm", {"--receipt-confirmations", "1", "--receipt-timeout-ms", "3000"});
+  ASSERT_GT(pid, 0);
+  const auto mined_on_chain = [&](const std::array<std::uint8_t, 32>& h) {
+    for (int i = 0; i < 100; ++i) {
+      if (json_field(receipt(h), "status") == "0x1") return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  // 1. Mined, then one more block: booked only after that block.
+  dislocate("15");
+  AuditDump d = wait_audit("confirm", [](const AuditDump& a) { return count_kind(a, TxKind::New) >= 1; }, 10s);
+  ASSERT_EQ(count_kind(d, TxKind::New), 1U);
+  const torq::risk::AuditTransaction first = d.txs.front();
+  ASSERT_TRUE(mined_on_chain(first.tx_hash));
+  std::this_thread::sleep_for(1s);
+  d = read_audit(audit_path("confirm"));
+  EXPECT_EQ(count_status(d, kIncluded), 0U) << "booked before a block was on top of its receipt's";
+  mine();
+  d = wait_audit("confirm", [](const AuditDump& a) { return count_status(a, kIncluded) >= 1; }, 5s);
+  ASSERT_EQ(count_status(d, kIncluded), 1U) << "not booked after its confirmation";
+  // 2. Mined, then its block is replaced by empty ones: never booked as included.
+  Rpc rpc(http_);
+  const std::string snap(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
+  dislocate("15");
+  d = wait_audit("confirm", [](const AuditDump& a) { return count_kind(a, TxKind::New) >= 2; }, 10s);
+  ASSERT_EQ(count_kind(d, TxKind::New), 2U);
+  const torq::risk::AuditTransaction second = d.txs.back();
+  ASSERT_TRUE(mined_on_chain(second.tx_hash));
+  std::this_thread::sleep_for(500ms);
+  ASSERT_EQ(rpc.call("evm_revert", "[\"" + snap + "\"]"), "true");
+  mine();
+  mine();
+  ASSERT_EQ(receipt(second.tx_hash), "null") << "the node kept the reorged transaction";
+  d = wait_audit("confirm", [&](const AuditDump& a) {
+    return std::any_of(a.receipts.begin(), a.receipts.end(), [&](const auto& x) { return x.order_id == second.order_id && x.status == kFailed; });
+  }, 10s);
+  const TorqdRun r = stop_torqd("confirm", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  d = read_audit(audit_path("confirm"));
+  std::printf("%s\n", r.summary.c_str());
+  EXPECT_EQ(count_status(d, kIncluded), 1U);
+  EXPECT_FALSE(std::any_of(d.receipts.begin(), d.receipts.end(),
+                           [&](const auto& x) { return x.order_id == second.order_id && x.status == kIncluded; }))
+      << "a trade whose block was reorged away was booked";
+  EXPECT_TRUE(std::any_of(d.receipts.begin(), d.receipts.end(),
+                          [&](const auto& x) { return x.order_id == second.order_id && x.status == kFailed; }))
+      << "the reorged trade was never settled";
+  EXPECT_EQ(num(r.summary, "included"), 1U);
+  EXPECT_GE(num(r.summary, "receipts_confirming"), 2U);
+  EXPECT_GE(num(r.summary, "receipts_unmined"), 1U);
 }
 
 TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPipeline) {

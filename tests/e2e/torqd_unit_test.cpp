@@ -334,7 +334,10 @@ TEST(TorqdOptions, ShouldReadIntegerFlagsAsPlainDecimalsInTheirConfigRanges) {
   EXPECT_EQ(parse_with("--core-strategy", "10").core_strategy, 10);
   EXPECT_EQ(parse_with("--min-profit-share-bps", "20000").reload.min_profit_share_bps, 20000u);
   EXPECT_EQ(parse_with("--receipt-timeout-ms", "45000").receipt_timeout_ms, 45000u);
+  EXPECT_EQ(parse_with("--receipt-confirmations", "3").receipt_confirmations, 3u);
+  EXPECT_EQ(parse_with("--priority-fee-gwei", "40").receipt_confirmations, 0u) << "default: booked at the first receipt";
   const std::pair<const char*, const char*> bad[] = {
+      {"--receipt-confirmations", "5"} /* not below --replace-after-blocks (5) */, {"--receipt-confirmations", "257"},
       {"--priority-fee-gwei", "-1"},     {"--priority-fee-gwei", "030"},  {"--priority-fee-gwei", "0x10"},
       {"--priority-fee-gwei", "+40"},    {"--priority-fee-gwei", " 40"},  {"--priority-fee-gwei", "100001"},
       {"--priority-fee-gwei", "1e3"},    {"--max-in-flight", "0"},        {"--max-in-flight", "1025"},

@@ -147,7 +147,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
   std::string manifest, rpc, rpc_http, key_file, key_env, contract, audit, stats, role, idle, md_link, sig_link;
   std::string min_profit, max_notional, collector, md_link_b, md_request_link;
   int core_c = -2, core_s = -2, core_e = -2, api_port = -1;
-  std::optional<std::uint32_t> share_bps, max_in_flight, receipt_timeout;
+  std::optional<std::uint32_t> share_bps, max_in_flight, receipt_timeout, receipt_confirmations;
   std::optional<std::uint32_t> replace_blocks, replace_ms, replace_pct;
   std::optional<std::uint64_t> priority;
   bool kill = false;
@@ -185,6 +185,9 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
              std::uint64_t{100'000});
   integer_in(app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this"),
              std::uint32_t{1}, std::uint32_t{3'600'000});
+  integer_in(app.add_option("--receipt-confirmations", receipt_confirmations,
+                            "book a trade once this many blocks are on top of its receipt's block (default 0)"),
+             std::uint32_t{0}, std::uint32_t{256});
   integer_in(app.add_option("--replace-after-blocks", replace_blocks,
                             "replace a transaction without a receipt after this many blocks (default 5)"),
              std::uint32_t{1}, std::uint32_t{1'000'000});
@@ -235,7 +238,11 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     throw std::invalid_argument("priority fee " + std::to_string(o.reload.priority_fee_gwei) + " gwei is above [risk] max_gas_price_gwei " +
                                 std::to_string(o.reload.max_gas_price_gwei) + ": every transaction would exceed the gas-price cap");
   if (receipt_timeout) o.receipt_timeout_ms = *receipt_timeout;
+  if (receipt_confirmations) o.receipt_confirmations = *receipt_confirmations;
   if (replace_blocks) o.replace_after_blocks = *replace_blocks;
+  if (o.receipt_confirmations >= o.replace_after_blocks)
+    throw std::invalid_argument("--receipt-confirmations " + std::to_string(o.receipt_confirmations) + " must be below --replace-after-blocks " +
+                                std::to_string(o.replace_after_blocks) + " (a transaction waiting for confirmations would be replaced as stuck)");
   if (replace_ms) o.replace_after_ms = *replace_ms;
   if (replace_pct) o.replace_bump_pct = *replace_pct;  // >= 10: nodes refuse a replacement below +10%
   if (kill) o.reload.kill_switch = true;

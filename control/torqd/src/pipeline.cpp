@@ -1500,6 +1500,7 @@ struct Pipeline::Impl {
     Clock::time_point deadline;
     std::uint64_t sent_ns = 0;
     std::vector<std::array<std::uint8_t, 32>> hashes;  // every accepted attempt at this nonce: any may be mined
+    bool confirming = false;  // a receipt was seen; waiting for receipt_confirmations blocks on top
   };
 
   void send_event(ring::SpscProducer& out, const protocol::ExecutionReport& r, SubmitWhat what, std::uint8_t tx_kind = 0,
@@ -1709,6 +1710,25 @@ struct Pipeline::Impl {
               attempt.tx_hash = h;
               mined = parse_receipt(res[at].json, attempt, r);
             }
+            // A receipt is booked once receipt_confirmations blocks are on top of its block. Until
+            // then the receipt is fetched again at every poll: if its block is reorged away the
+            // receipt disappears (or names another block) and the wait goes on; the wait does not
+            // time out while a receipt is seen.
+            if (mined && opt.receipt_confirmations != 0) {
+              const std::uint64_t latest = counters.latest_block.load(std::memory_order_relaxed);
+              if (r.block_number == 0 || latest < r.block_number + opt.receipt_confirmations) {
+                if (!pending[i].confirming) counters.receipts_confirming.fetch_add(1, std::memory_order_relaxed);
+                pending[i].confirming = true;
+                pending[i].deadline = std::max(pending[i].deadline, now + std::chrono::milliseconds(opt.receipt_timeout_ms));
+                still.push_back(pending[i]);
+                continue;
+              }
+            }
+            if (!mined && pending[i].confirming) {  // its block left the canonical chain
+              pending[i].confirming = false;
+              counters.receipts_unmined.fetch_add(1, std::memory_order_relaxed);
+              log_line("submitter: the receipt of nonce " + std::to_string(pending[i].order.nonce) + " is gone (reorg): waiting again");
+            }
             // The order's Submitted record (this thread's audit channel) must come before the
             // executor's Included/Reverted/Failed record (its own channel) in the log: the writer
             // drains channels in turn, so let it write ours before the executor hears of the outcome.
@@ -1733,7 +1753,10 @@ struct Pipeline::Impl {
         }
       }
       if (batch.empty()) {
-        if (stop_submitter.load(std::memory_order_acquire) && pending.empty()) break;
+        // Stopping: orders still waiting for confirmations stay unsettled in the audit log; the
+        // next start polls their receipts (crash recovery) rather than this one waiting for blocks.
+        const bool only_confirming = std::all_of(pending.begin(), pending.end(), [](const Pending& p) { return p.confirming; });
+        if (stop_submitter.load(std::memory_order_acquire) && only_confirming) break;
         std::this_thread::sleep_for(std::chrono::microseconds(pending.empty() ? 200 : 2000));
       }
     }
@@ -1959,7 +1982,8 @@ struct Pipeline::Impl {
       << ",\"risk_rejected\":" << c(counters.risk_rejected) << ",\"signed_txs\":" << c(counters.signed_txs)
       << ",\"sent\":" << c(counters.sent) << ",\"send_failed\":" << c(counters.send_failed) << ",\"send_unknown\":" << c(counters.send_unknown)
       << ",\"included\":" << c(counters.included) << ",\"reverted\":" << c(counters.reverted)
-      << ",\"receipt_timeouts\":" << c(counters.receipt_timeouts) << ",\"nonce_resyncs\":" << c(counters.nonce_resyncs)
+      << ",\"receipt_timeouts\":" << c(counters.receipt_timeouts) << ",\"receipts_confirming\":" << c(counters.receipts_confirming)
+      << ",\"receipts_unmined\":" << c(counters.receipts_unmined) << ",\"nonce_resyncs\":" << c(counters.nonce_resyncs)
       << ",\"nonce_retries\":" << c(counters.nonce_retries) << ",\"replacements\":" << c(counters.replacements)
       << ",\"replacements_refused\":" << c(counters.replacements_refused) << ",\"replacement_capped\":" << c(counters.replacement_capped)
       << ",\"realized_pnl_usd\":\"" << usd(counters.realized_pnl_usd.load()) << "\",\"realized_profit_usd\":\""

@@ -160,6 +160,10 @@ struct Options {
     return units * (100 + gas_limit_headroom_pct) / 100;
   }
   std::uint32_t receipt_timeout_ms = 30000;
+  // Blocks on top of a receipt's block before the trade is booked (P&L, risk outcome, nonce
+  // settled); 0 books at the first receipt. A receipt whose block is reorged away is waited for
+  // again. Keep it below replace_after_blocks (a confirming tx would otherwise look stuck).
+  std::uint32_t receipt_confirmations = 0;
   // Stuck transactions (risk::NonceManager): replaced at the same nonce with both fees raised by
   // replace_bump_pct (>= 10) when still without a receipt replace_after_blocks blocks or
   // replace_after_ms after sending (0: blocks only), never above [risk] max_gas_price_gwei.

@@ -71,6 +71,8 @@ struct Counters {
   std::atomic<std::uint64_t> included{0};
   std::atomic<std::uint64_t> reverted{0};
   std::atomic<std::uint64_t> receipt_timeouts{0};
+  std::atomic<std::uint64_t> receipts_confirming{0};  // receipts held for receipt_confirmations blocks
+  std::atomic<std::uint64_t> receipts_unmined{0};     // ... whose block was then reorged away
   std::atomic<std::uint64_t> nonce_resyncs{0};
   std::atomic<std::uint64_t> nonce_retries{0};         // re-signed with a fresh nonce after a nonce error
   std::atomic<std::uint64_t> replacements{0};          // same-nonce replacements/resends the node accepted
