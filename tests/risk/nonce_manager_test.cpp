@@ -144,6 +144,30 @@ TEST_F(Nonces, ShouldMarkSentTransactionsTheNodeForgotAsLostOnResync) {
   EXPECT_EQ(nm->acquire(), 10u);  // lost nonces stay reserved for their resend
 }
 
+// A node behind our own receipts (a lagging replica behind a load balancer) must not take the
+// nonce back: that would hand out mined nonces (nonce too low, again and again) and call the
+// transactions in flight lost (bumped resends).
+TEST_F(Nonces, ShouldNotResyncBelowTheNonceAfterOurHighestReceipt) {
+  for (std::uint64_t n = 7; n < 10; ++n) {
+    ASSERT_EQ(nm->acquire(), n);
+    ASSERT_TRUE(nm->on_sent(n, hash_of(static_cast<std::uint8_t>(n)), fees(100, 30), 50, n));
+  }
+  nm->on_mined(8);  // 7 and 8 mined; 9 in flight
+  pending = 8;      // a replica that has not seen block of nonce 8 yet
+  const ResyncReport r = nm->resync();
+  EXPECT_TRUE(r.ok);
+  EXPECT_TRUE(r.stale);
+  EXPECT_EQ(r.node_pending, 8u);
+  EXPECT_EQ(r.lost, 1u) << "only 9 (at or above the raised count) may be lost";
+  EXPECT_EQ(nm->base(), 9u);
+  EXPECT_EQ(nm->stale_pending(), 1u);
+  EXPECT_EQ(nm->acquire(), 10u) << "a mined nonce was handed out again";
+  pending = 12;  // a node ahead of us is followed as before
+  const ResyncReport r2 = nm->resync();
+  EXPECT_FALSE(r2.stale);
+  EXPECT_EQ(nm->base(), 12u);
+}
+
 TEST(FeeBump, ShouldRaiseBothFeesByAtLeastTenPercentRoundedUp) {
   const TxFees b = bump_fees(fees(100, 30), 10, 0, 0).value();
   EXPECT_EQ(b.max_fee_per_gas, U256(110 * kGwei));

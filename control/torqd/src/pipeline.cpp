@@ -1078,6 +1078,10 @@ struct Pipeline::Impl {
       return;
     }
     counters.nonce_resyncs.fetch_add(1, std::memory_order_relaxed);
+    if (r.stale) {
+      log_line("executor: the node's pending nonce " + std::to_string(r.node_pending) + " is below our last receipt's; kept " +
+               std::to_string(nonces->base()) + " (a lagging node)");
+    }
     risk::AuditNonce an{};
     an.kind = static_cast<std::uint64_t>(risk::NonceEventKind::Resync);
     an.node_pending = r.node_pending;

@@ -171,17 +171,25 @@ ResyncReport NonceManager::resync() {
   const std::optional<std::uint64_t> pending = pending_();
   if (!pending) return r;
   r.node_pending = *pending;
+  // A node behind what we saw mined (a lagging replica behind a load balancer) cannot take the
+  // nonce back below our own receipts: that would hand out used nonces and call live ones lost.
+  std::uint64_t next = *pending;
+  if (next < mined_floor_) {
+    next = mined_floor_;
+    ++stale_pending_;
+    r.stale = true;
+  }
   for (std::size_t i = 0; i < cfg_.capacity; ++i) {
     InFlightTx& s = slots_[i];
-    if (s.state == SlotState::Reserved && s.nonce < *pending) {
+    if (s.state == SlotState::Reserved && s.nonce < next) {
       free_slot(s);
       ++r.dropped;
-    } else if (s.state == SlotState::Sent && s.nonce >= *pending) {
+    } else if (s.state == SlotState::Sent && s.nonce >= next) {
       s.state = SlotState::Lost;
       ++r.lost;
     }
   }
-  base_ = *pending;
+  base_ = next;
   ready_ = true;
   r.ok = true;
   return r;
@@ -264,6 +272,7 @@ std::size_t NonceManager::on_mined(std::uint64_t nonce) noexcept {
     }
   }
   if (nonce + 1 > base_) base_ = nonce + 1;
+  if (nonce + 1 > mined_floor_) mined_floor_ = nonce + 1;
   return freed;
 }
 

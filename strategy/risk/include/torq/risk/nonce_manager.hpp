@@ -136,6 +136,7 @@ struct ResyncReport {
   std::uint64_t node_pending = 0;
   std::uint64_t dropped = 0;  // reserved (unsent) nonces below the node's pending nonce
   std::uint64_t lost = 0;     // sent txs at or above it: the node forgot them; they must be resent
+  bool stale = false;         // the node's count was below a nonce we saw mined: that floor was used
 };
 
 class NonceManager {
@@ -149,7 +150,8 @@ class NonceManager {
   // `now_ns` (the caller's clock) becomes the sent time of the transactions tracked again, so the
   // time-based stuck rule counts from the restart.
   RecoveryReport recover(std::span<const RecoveredTx> audit_txs, std::uint64_t now_ns = 0);
-  // After a nonce error: re-reads the node's pending nonce (see ResyncReport).
+  // After a nonce error: re-reads the node's pending nonce (see ResyncReport). Never below the
+  // nonce after the highest one on_mined() saw (a lagging node's count is raised to it).
   ResyncReport resync();
 
   // ---- per trade (noexcept, no allocation) ----
@@ -181,6 +183,8 @@ class NonceManager {
   [[nodiscard]] std::uint64_t base() const noexcept { return base_; }
   [[nodiscard]] bool ready() const noexcept { return ready_; }
   [[nodiscard]] std::uint64_t cap_exceeded() const noexcept { return cap_exceeded_; }
+  // resync()s whose node count was below the nonce after our highest receipt (ignored there).
+  [[nodiscard]] std::uint64_t stale_pending() const noexcept { return stale_pending_; }
   [[nodiscard]] std::uint64_t priority_floor() const noexcept;
   [[nodiscard]] const NonceConfig& config() const noexcept { return cfg_; }
 
@@ -198,6 +202,8 @@ class NonceManager {
   std::uint64_t base_ = 0;
   bool ready_ = false;
   std::uint64_t cap_exceeded_ = 0;
+  std::uint64_t mined_floor_ = 0;  // 1 + the highest nonce on_mined() saw: never handed out again
+  std::uint64_t stale_pending_ = 0;
 };
 
 }  // namespace torq::risk
