@@ -248,6 +248,40 @@ TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUp
   EXPECT_THROW((void)parse_args(9, line_b), std::invalid_argument) << "line B needs udp:// on both lines";
 }
 
+TEST(TorqdOptions, ShouldKeepEveryConfiguredEndpointForFailover) {
+  // Every [[endpoints]] entry is used: the best ws and http URLs are the primary, the others
+  // become backups paired by priority, in order (before 2026-11-27 all but the first two were
+  // dropped, so a configured backup never took over).
+  const std::string dir = ::testing::TempDir();
+  const std::string cfg = dir + "/torqd-endpoints.toml";
+  std::ofstream(cfg) << "[chain]\nname = \"polygon\"\nchain_id = 137\n"
+                        "[[endpoints]]\nurl = \"wss://c.example/ws\"\npriority = 2\n"
+                        "[[endpoints]]\nurl = \"wss://a.example/ws\"\npriority = 0\n"
+                        "[[endpoints]]\nurl = \"https://a.example/rpc\"\npriority = 0\n"
+                        "[[endpoints]]\nurl = \"https://b.example/rpc\"\npriority = 1\n"
+                        "[[endpoints]]\nurl = \"wss://b.example/ws\"\npriority = 1\n"
+                        "[[tokens]]\nsymbol = \"WETH\"\naddress = \"0x7ceB23fD6bC0adD59E62ac25578270cFf1b9f619\"\ndecimals = 18\n"
+                        "[[venues]]\nname = \"q\"\nkind = \"v2\"\nfactory = \"0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32\"\nfee = 3000\n"
+                        "[strategy]\nmin_profit_usd = \"1\"\n[risk]\nmax_notional_usd = \"1000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1\"\n"
+                        "max_drawdown_usd = \"1\"\nbreaker_reverts = 1\nmax_gas_price_gwei = 100\n[key]\nenv = \"K\"\n[api]\ntoken_file = \"t\"\n";
+  const std::string arg = "--config=" + cfg;
+  const char* argv[] = {"torqd", arg.c_str(), "--manifest", "m.json", "--role", "collector"};
+  const Options o = parse_args(6, argv).options;
+  EXPECT_EQ(o.rpc_ws, "wss://a.example/ws");
+  EXPECT_EQ(o.rpc_http, "https://a.example/rpc");
+  ASSERT_EQ(o.backup_endpoints.size(), 2u);
+  EXPECT_EQ(o.backup_endpoints[0], (BackupEndpoint{"https://b.example/rpc", "wss://b.example/ws", 1}));
+  EXPECT_EQ(o.backup_endpoints[1], (BackupEndpoint{"", "wss://c.example/ws", 2}));
+  // The session and the clients get all of them, primary first.
+  const auto sc = session_config(protocol::Chain::Polygon, o.rpc_http, o.rpc_ws, o.backup_endpoints);
+  ASSERT_EQ(sc.endpoints.size(), 3u);
+  EXPECT_EQ(sc.endpoints[0].ws, "wss://a.example/ws");
+  EXPECT_EQ(sc.endpoints[1].http, "https://b.example/rpc");
+  EXPECT_EQ(sc.endpoints[2].ws, "wss://c.example/ws");
+  EXPECT_LT(sc.endpoints[0].priority, sc.endpoints[1].priority);
+  EXPECT_LT(sc.endpoints[1].priority, sc.endpoints[2].priority);
+}
+
 TEST(TorqdOptions, ShouldTakeTheBackChannelsResendLimitsFromTheConfig) {
   // [mode.resend] reaches the options the collector's LinkEgress and the receiver's LinkIngress
   // are built from; without it both use the defaults.

@@ -45,10 +45,21 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
   // Endpoints, best (lowest priority value) first.
   std::vector<ops::EndpointConfig> eps = c.endpoints;
   std::stable_sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.priority < b.priority; });
+  // The first ws and the first http URL are the primary endpoint; every other one is a backup,
+  // paired with the other kind of the same priority (one BackupEndpoint per priority level).
+  o.backup_endpoints.clear();
   for (const auto& e : eps) {
     const bool ws = e.scheme == ops::EndpointScheme::ws || e.scheme == ops::EndpointScheme::wss;
-    if (ws && o.rpc_ws.empty()) o.rpc_ws = e.url;
-    if (!ws && o.rpc_http.empty()) o.rpc_http = e.url;
+    std::string& primary = ws ? o.rpc_ws : o.rpc_http;
+    if (primary.empty()) {
+      primary = e.url;
+      continue;
+    }
+    if (o.backup_endpoints.empty() || o.backup_endpoints.back().priority != e.priority ||
+        !(ws ? o.backup_endpoints.back().ws : o.backup_endpoints.back().http).empty()) {
+      o.backup_endpoints.push_back(BackupEndpoint{{}, {}, e.priority});
+    }
+    (ws ? o.backup_endpoints.back().ws : o.backup_endpoints.back().http) = e.url;
   }
   if (!c.executor.contract.empty()) o.contract = c.executor.contract;
   if (!c.executor.audit_file.empty()) o.audit_file = c.executor.audit_file;

@@ -367,8 +367,7 @@ struct Pipeline::Impl {
   // collector): the node's HTTP endpoint, no request budget on the local path.
   std::unique_ptr<control::ChainClient> make_client() const {
     control::RpcOptions ro;
-    return std::make_unique<control::ChainClient>(
-        std::vector<control::EndpointConfig>{control::EndpointConfig{opt.rpc_http, opt.rpc_ws, 0, 0, 20}}, ro);
+    return std::make_unique<control::ChainClient>(client_endpoints(opt.rpc_http, opt.rpc_ws, opt.backup_endpoints), ro);
   }
 
   // ---------------------------------------------------------------- start-up
@@ -388,6 +387,8 @@ struct Pipeline::Impl {
     exposure_usd = std::make_unique<std::atomic<std::int64_t>[]>(std::max<std::size_t>(registry.token_count(), 1));
     if (opt.rpc_ws.empty()) opt.rpc_ws = list.rpc_ws;
     if (opt.rpc_http.empty()) opt.rpc_http = list.rpc_http.empty() ? http_from_ws(opt.rpc_ws) : list.rpc_http;
+    for (BackupEndpoint& b : opt.backup_endpoints)
+      if (b.http.empty()) b.http = http_from_ws(b.ws);  // a ws-only backup: its node's HTTP side
 
     // Prices: config [[tokens]] first, the manifest's usdPrice otherwise.
     std::vector<TokenPrice> known = opt.prices;
@@ -1813,7 +1814,7 @@ struct Pipeline::Impl {
     }
     if (has(Role::strategy)) strategy_t = std::thread([this] { run_strategy(); });
     if (has(Role::collector) && !opt.builtin_collector) {
-      control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws);  // shared with replay
+      control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws, opt.backup_endpoints);  // shared with replay
       if (opt.md_max_frame_bytes != 0) sc.max_frame_bytes = opt.md_max_frame_bytes;
       if (!opt.record_file.empty()) {  // --record: transport steps + md frames (docs/record-replay.md)
         control::RecordingHeader rh;

@@ -343,10 +343,20 @@ protocol::InstrumentRegistry recording_registry(const control::RecordingHeader& 
   return reg;
 }
 
-control::NodeSessionConfig session_config(protocol::Chain chain, const std::string& rpc_http, const std::string& rpc_ws) {
+std::vector<control::EndpointConfig> client_endpoints(const std::string& rpc_http, const std::string& rpc_ws,
+                                                     const std::vector<BackupEndpoint>& backups) {
+  std::vector<control::EndpointConfig> eps;
+  eps.push_back(control::EndpointConfig{rpc_http, rpc_ws, 0, 0, 20});
+  int priority = 1;
+  for (const BackupEndpoint& b : backups) eps.push_back(control::EndpointConfig{b.http, b.ws, priority++, 0, 20});
+  return eps;
+}
+
+control::NodeSessionConfig session_config(protocol::Chain chain, const std::string& rpc_http, const std::string& rpc_ws,
+                                          const std::vector<BackupEndpoint>& backups) {
   control::NodeSessionConfig sc;
   sc.chain = chain;
-  sc.endpoints.push_back(control::EndpointConfig{rpc_http, rpc_ws, 0, 0, 20});
+  sc.endpoints = client_endpoints(rpc_http, rpc_ws, backups);
   sc.source_id = 10;      // torqd's collector source (pipeline.cpp kSourceCollector)
   sc.checksum = false;    // in-process / same-host ring
   sc.use_finalized_tag = false;

@@ -114,11 +114,24 @@ struct TokenPrice {
   num::UsdFixedPoint8 max_exposure_usd{0};  // 0: no per-token limit beyond max_notional
 };
 
+// A node endpoint after the primary one (the config's [[endpoints]] beyond the best priority):
+// the ws and http URLs of one priority level (either may be empty).
+struct BackupEndpoint {
+  std::string http;
+  std::string ws;
+  std::uint32_t priority = 0;
+  bool operator==(const BackupEndpoint&) const = default;
+};
+
 struct Options {
   std::string config_file;
   std::string manifest;
   std::string rpc_ws;
   std::string rpc_http;
+  // Failover endpoints, best first: the node session and every ChainClient move to the next one
+  // when the one in use fails (control::ChainClient / NodeSession). --rpc / --rpc-http replace
+  // the primary only.
+  std::vector<BackupEndpoint> backup_endpoints;
   std::string key_file;
   std::string key_env;
   std::string contract;

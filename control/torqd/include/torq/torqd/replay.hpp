@@ -34,10 +34,15 @@ namespace torq::torqd {
 // secp256k1 key used to sign dry-run transactions in replay (public, worthless; 32 bytes 0x11).
 inline constexpr const char* kDryRunKeyHex = "1111111111111111111111111111111111111111111111111111111111111111";
 
-// torqd's node-session configuration (one endpoint: the node's http + ws URLs). Shared by the
-// pipeline and replay so a replay runs the session exactly as the recorded run did.
+// torqd's node-session configuration (the node's http + ws URLs, then the failover endpoints in
+// order). Shared by the pipeline and replay so a replay runs the session exactly as the recorded
+// run did (a recording holds one endpoint).
 [[nodiscard]] control::NodeSessionConfig session_config(protocol::Chain chain, const std::string& rpc_http,
-                                                        const std::string& rpc_ws);
+                                                        const std::string& rpc_ws,
+                                                        const std::vector<BackupEndpoint>& backups = {});
+// The same endpoints as ChainClient configuration (primary first, priorities 0, 1, 2, ...).
+[[nodiscard]] std::vector<control::EndpointConfig> client_endpoints(const std::string& rpc_http, const std::string& rpc_ws,
+                                                                    const std::vector<BackupEndpoint>& backups);
 
 // torqd's strategy-engine configuration (stables, start tokens, gas model, threshold).
 // `prices`: USD per token index (UsdFixedPoint8 raw, 0 unknown).
