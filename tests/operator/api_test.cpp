@@ -814,6 +814,17 @@ TEST_F(ApiTest, ShouldKeepUrlCredentialsOutOfClientAndTorqctlMessages) {
   EXPECT_EQ(ctl.out.find("KEY"), std::string::npos) << ctl.out;
   // user:password@ is Basic authorization, not part of the host name.
   EXPECT_EQ(http_request("http://ops:pw@127.0.0.1:" + std::to_string(server_->port()), "GET", "/healthz", "").status, 200u);
+  // --help shows TORQ_URL as the --url default: redacted too.
+  const std::string help_cmd = "TORQ_URL=http://ops:pw-in-env@127.0.0.1:1/KEY-in-env " + std::string(TORQCTL_PATH) + " --help 2>&1";
+  FILE* p = ::popen(help_cmd.c_str(), "r");
+  std::string help;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, p)) help.append(buf, n);
+  ::pclose(p);
+  EXPECT_NE(help.find("--url"), std::string::npos) << help;
+  EXPECT_NE(help.find("127.0.0.1:1"), std::string::npos) << "the default is not shown at all: " << help;
+  EXPECT_EQ(help.find("pw-in-env"), std::string::npos) << help;
+  EXPECT_EQ(help.find("KEY-in-env"), std::string::npos) << help;
 }
 
 TEST_F(ApiTest, ShouldCloseWebSocketWhoseClientSendsAnOversizedMessage) {

@@ -261,7 +261,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"torqctl — operate a running torqd through its HTTP/JSON API"};
   app.footer("Exit codes: 0 ok, 2 usage, 3 torqd unreachable, 4 unauthorized, 5 rejected, 6 unexpected response.");
-  app.add_option("--url", o.url, "torqd API base URL (env TORQ_URL)")->capture_default_str();
+  // The default shown by --help is the redacted URL: TORQ_URL may carry user:password@.
+  app.add_option("--url", o.url, "torqd API base URL (env TORQ_URL)")->default_str(torq::ops::redact_url(o.url));
   app.add_option("--token-file", o.token_file, "bearer token file, mode 0600 (env TORQ_API_TOKEN_FILE)")->capture_default_str();
   app.add_flag("--json", o.json, "print the API's JSON instead of a table");
   torq::ops::cli::integer_in(app.add_option("--timeout-ms", o.timeout_ms, "request timeout")->capture_default_str(), 1, 600000);
