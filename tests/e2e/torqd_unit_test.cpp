@@ -363,7 +363,7 @@ TEST(TorqdOptions, ShouldReadIntegerFlagsAsPlainDecimalsInTheirConfigRanges) {
   };
   EXPECT_EQ(parse_with("--priority-fee-gwei", "40").reload.priority_fee_gwei, 40u);
   EXPECT_EQ(parse_with("--priority-fee-gwei", "0").reload.priority_fee_gwei, 0u) << "0 is a value, not 'unset' (137 raises it to 25)";
-  EXPECT_EQ(parse_with("--max-in-flight", "1024").reload.max_in_flight, 1024u);
+  EXPECT_EQ(parse_with("--max-in-flight", "64").reload.max_in_flight, 64u);
   EXPECT_EQ(parse_with("--core-strategy", "-1").core_strategy, -1);
   EXPECT_EQ(parse_with("--core-strategy", "10").core_strategy, 10);
   EXPECT_EQ(parse_with("--min-profit-share-bps", "20000").reload.min_profit_share_bps, 20000u);
@@ -374,7 +374,7 @@ TEST(TorqdOptions, ShouldReadIntegerFlagsAsPlainDecimalsInTheirConfigRanges) {
       {"--receipt-confirmations", "5"} /* not below --replace-after-blocks (5) */, {"--receipt-confirmations", "257"},
       {"--priority-fee-gwei", "-1"},     {"--priority-fee-gwei", "030"},  {"--priority-fee-gwei", "0x10"},
       {"--priority-fee-gwei", "+40"},    {"--priority-fee-gwei", " 40"},  {"--priority-fee-gwei", "100001"},
-      {"--priority-fee-gwei", "1e3"},    {"--max-in-flight", "0"},        {"--max-in-flight", "1025"},
+      {"--priority-fee-gwei", "1e3"},    {"--max-in-flight", "0"},        {"--max-in-flight", "65"},
       {"--max-in-flight", "4294967297"}, {"--core-strategy", "08"},       {"--core-strategy", "-2"},
       {"--core-strategy", "4096"},       {"--core-executor", "-01"},      {"--min-profit-share-bps", "0"},
       {"--min-profit-share-bps", "100001"}, {"--receipt-timeout-ms", "0"}, {"--replace-after-ms", "3600001"},
@@ -475,6 +475,52 @@ TEST(TorqdRecovery, ShouldFindUnsettledTransactionAndLastPnlWhenLogHasTornTail) 
   const AuditRecovery again = read_audit_recovery(path);
   EXPECT_EQ(again.stop, risk::ReadStatus::End);
   EXPECT_EQ(again.unsettled.size(), 1u);
+  std::remove(path.c_str());
+}
+
+// Every attempt of an unsettled order is recovered (a replacement's record is written before it
+// is sent, so the original may be the one mined), and only a report of the same order settles a
+// nonce (a refused order's Failed report may be logged after the next order's Transaction at
+// the nonce it released).
+TEST(TorqdRecovery, ShouldKeepEveryAttemptOfAnOrderAndSettleOnlyByItsOwnReport) {
+  const std::string path = temp_audit_path("recovery-attempts");
+  std::remove(path.c_str());
+  {
+    auto log = risk::AuditLog::open(path, risk::AuditOptions{});
+    auto& ch = log->channel(0);
+    risk::AuditTransaction tx{};
+    tx.order_id = 1;
+    tx.signal_id = 1;
+    tx.nonce = 5;
+    tx.tx_hash[0] = 0x01;  // H1: the original
+    ASSERT_TRUE(ch.push(tx));
+    tx.attempt = 1;
+    tx.kind = static_cast<std::uint8_t>(risk::TxKind::Replacement);
+    tx.tx_hash[0] = 0x02;  // H2: its replacement, logged, then refused or never sent
+    ASSERT_TRUE(ch.push(tx));
+    risk::AuditTransaction b{};
+    b.order_id = 3;  // order 3 takes nonce 6, which order 2 released ...
+    b.signal_id = 3;
+    b.nonce = 6;
+    b.tx_hash[0] = 0x06;
+    ASSERT_TRUE(ch.push(b));
+    protocol::ExecutionReport rep{};
+    rep.order_id = 2;  // ... and order 2's Failed report is written after it
+    rep.nonce = 6;
+    rep.status = static_cast<std::uint8_t>(protocol::ExecutionStatus::Failed);
+    ASSERT_TRUE(ch.push(rep));
+    ASSERT_TRUE(log->flush());
+    log->close();
+  }
+  const AuditRecovery rec = read_audit_recovery(path);
+  ASSERT_EQ(rec.unsettled.size(), 2u) << "order 3 was taken as settled by order 2's report";
+  const RecoveredOrder& a = rec.unsettled[0];
+  EXPECT_EQ(a.tx.order_id, 1u);
+  EXPECT_EQ(a.tx.hash[0], 0x02);
+  ASSERT_EQ(a.tx.earlier_hashes.size(), 1u) << "the original attempt was lost";
+  EXPECT_EQ(a.tx.earlier_hashes[0][0], 0x01);
+  EXPECT_EQ(rec.unsettled[1].tx.order_id, 3u);
+  EXPECT_TRUE(rec.unsettled[1].tx.earlier_hashes.empty());
   std::remove(path.c_str());
 }
 

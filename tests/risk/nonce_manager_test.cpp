@@ -371,6 +371,7 @@ TEST(NonceRecovery, ShouldRebuildInFlightSetFromARealAuditLog) {
     repl.max_priority_fee_per_gas = U256(33 * kGwei);
     ASSERT_TRUE(log->channel().push(repl));
     protocol::ExecutionReport rep{};
+    rep.order_id = 200;  // reports settle their own order's nonce only
     rep.nonce = 20;
     rep.status = static_cast<std::uint8_t>(protocol::ExecutionStatus::Included);
     ASSERT_TRUE(log->channel().push(rep));
@@ -384,6 +385,9 @@ TEST(NonceRecovery, ShouldRebuildInFlightSetFromARealAuditLog) {
   EXPECT_EQ(txs[1].attempts, 2u);
   EXPECT_EQ(txs[1].fees, fees(110, 33));
   EXPECT_EQ(txs[1].sent_block, 506u);
+  ASSERT_EQ(txs[1].earlier_hashes.size(), 1u);  // the original may be the one mined
+  EXPECT_EQ(txs[1].earlier_hashes[0], hash_of(21));
+  EXPECT_TRUE(txs[2].earlier_hashes.empty());
   NonceManager nm(NonceConfig{}, [] { return std::optional<std::uint64_t>(23); });
   const RecoveryReport r = nm.recover(txs);
   EXPECT_EQ(r.tracked, 2u);  // 21 and 22

@@ -768,7 +768,7 @@ class Loader {
     set_usd(*t, "max_notional_usd", "risk", true, r.max_notional_usd);
     set_usd(*t, "daily_loss_usd", "risk", true, r.daily_loss_usd);
     set_usd(*t, "max_drawdown_usd", "risk", true, r.max_drawdown_usd);
-    set_uint(*t, "max_in_flight", "risk", true, r.max_in_flight, 1, 1024);
+    set_uint(*t, "max_in_flight", "risk", true, r.max_in_flight, 1, 64);  // torqd's order slots
     set_uint(*t, "breaker_reverts", "risk", true, r.breaker_reverts, 1, 1000);
     set_uint(*t, "breaker_cooldown_s", "risk", false, r.breaker_cooldown_s, 0, 86400 * 7);
     set_uint(*t, "stale_blocks", "risk", false, r.stale_blocks, 0, 1000);
@@ -1275,7 +1275,7 @@ std::optional<std::string> apply_risk_setting(RiskConfig& r, std::string_view ke
   if (key == "max_notional_usd") return usd(r.max_notional_usd, true);
   if (key == "daily_loss_usd") return usd(r.daily_loss_usd, false);
   if (key == "max_drawdown_usd") return usd(r.max_drawdown_usd, false);
-  if (key == "max_in_flight") return uint(r.max_in_flight, 1, 1024);
+  if (key == "max_in_flight") return uint(r.max_in_flight, 1, 64);
   if (key == "breaker_reverts") return uint(r.breaker_reverts, 1, 1000);
   if (key == "breaker_cooldown_s") return uint(r.breaker_cooldown_s, 0, 86400 * 7);
   if (key == "stale_blocks") return uint(r.stale_blocks, 0, 1000);

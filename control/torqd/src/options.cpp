@@ -191,7 +191,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
              std::uint32_t{1}, std::uint32_t{100000});
   app.add_option("--max-notional-usd", max_notional, "largest trade input, USD");
   integer_in(app.add_option("--max-in-flight", max_in_flight, "transactions awaiting a receipt at once"), std::uint32_t{1},
-             std::uint32_t{1024});
+             std::uint32_t{64});  // the executor's order slots (pipeline.cpp kMaxOrders)
   integer_in(app.add_option("--priority-fee-gwei", priority, "priority fee (25 gwei floor on chain 137)"), std::uint64_t{0},
              std::uint64_t{100'000});
   integer_in(app.add_option("--receipt-timeout-ms", receipt_timeout, "give up waiting for a receipt after this"),

@@ -342,6 +342,7 @@ struct Pipeline::Impl {
   risk::PnlSnapshot pnl_base{};          // the last Pnl record of the log (zero when none)
   std::uint64_t order_seq_start = 0;     // the highest order id in the log
   std::vector<TxOrder> recovered_orders;  // in flight at the crash: the submitter polls their receipts
+  std::vector<std::vector<std::array<std::uint8_t, 32>>> recovered_hashes;  // every attempt of each (same index)
   std::array<InFlight, kMaxOrders> orders{};
   std::vector<std::uint64_t> latency_ns;  // tick (md frame stamp) → signed tx
   std::vector<std::uint64_t> signal_latency_ns;  // md frame stamp → signal seen by the executor
@@ -592,6 +593,10 @@ struct Pipeline::Impl {
       o.max_fee_per_gas = ro.tx.fees.max_fee_per_gas;
       o.max_priority_fee_per_gas = ro.tx.fees.max_priority_fee_per_gas;
       recovered_orders.push_back(o);
+      std::vector<std::array<std::uint8_t, 32>> hashes;
+      for (const auto& h : ro.tx.earlier_hashes) hashes.emplace_back(h);
+      hashes.push_back(o.tx_hash);
+      recovered_hashes.push_back(std::move(hashes));
       ++tracked;
     }
     counters.in_flight.store(static_cast<std::uint32_t>(gates->in_flight()), std::memory_order_relaxed);
@@ -1598,8 +1603,9 @@ struct Pipeline::Impl {
     ring::SpscProducer& out = producer_of(*report_pub, report_link);
     risk::AuditChannel& ach = audit->channel(1);
     std::vector<Pending> pending;
-    for (const TxOrder& o : recovered_orders)  // in flight at the crash: poll their receipts
-      pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns(), {o.tx_hash}});
+    for (std::size_t i = 0; i < recovered_orders.size(); ++i)  // in flight at the crash: poll every attempt's receipt
+      pending.push_back(Pending{recovered_orders[i], Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns(),
+                                recovered_hashes[i]});
     auto last_poll = Clock::now();
     auto last_fee = Clock::now() - std::chrono::seconds(10);
     const bool own_fee = !has(Role::collector) || !opt.builtin_collector;  // no base fee from a collector here
@@ -1658,6 +1664,12 @@ struct Pipeline::Impl {
             counters.send_unknown.fetch_add(1, std::memory_order_relaxed);
             log_line("submitter: eth_sendRawTransaction outcome unknown (" + std::string(kind == risk::TxKind::New ? "new" : "replacement") +
                      " at nonce " + std::to_string(o.nonce) + "): " + sent.error.message + "; following " + to_hex(o.tx_hash.data(), 32));
+          } else if (!sent.ok() && risk::classify_node_error(sent.error.message) == risk::NodeError::AlreadyKnown) {
+            // The node holds this very transaction (e.g. it reached it through another endpoint
+            // or peer): accepted, and followed like any accepted one (receipts, timeout,
+            // replacements). Reported as refused it would be tracked by the executor but never
+            // polled here, leaving its order slot and in-flight count taken for good.
+            log_line("submitter: eth_sendRawTransaction: already known (nonce " + std::to_string(o.nonce) + "): following it");
           } else if (!sent.ok()) {
             error = sent.error.message.empty() ? std::string("send failed") : sent.error.message;
           } else if (to_hex(sent.value.data(), 32) != to_hex(o.tx_hash.data(), 32)) {

@@ -361,6 +361,11 @@ std::vector<RecoveredTx> recovered_transactions(AuditReader& reader) {
     protocol::ExecutionReport rep;
     if (v.as(t)) {
       RecoveredTx& r = by_nonce[t.nonce];
+      if (r.attempts != 0 && r.order_id == t.order_id && r.hash != t.tx_hash) {
+        r.earlier_hashes.push_back(r.hash);  // a replacement or resend of the same order
+      } else if (r.order_id != t.order_id) {
+        r.earlier_hashes.clear();  // the nonce went to another order
+      }
       r.nonce = t.nonce;
       r.order_id = t.order_id;
       r.attempts = t.attempt + 1;
@@ -371,7 +376,7 @@ std::vector<RecoveredTx> recovered_transactions(AuditReader& reader) {
     } else if (v.as(rep)) {
       const auto st = static_cast<protocol::ExecutionStatus>(rep.status);
       auto it = by_nonce.find(rep.nonce);
-      if (it == by_nonce.end()) continue;
+      if (it == by_nonce.end() || it->second.order_id != rep.order_id) continue;
       if (st == protocol::ExecutionStatus::Included || st == protocol::ExecutionStatus::Reverted ||
           st == protocol::ExecutionStatus::Failed) {
         it->second.settled = true;

@@ -116,11 +116,17 @@ struct RecoveredTx {
   std::uint64_t order_id = 0;
   std::uint64_t sent_block = 0;  // 0 when unknown
   std::uint32_t attempts = 0;
-  bool settled = false;          // a receipt (included / reverted / failed) was logged
+  bool settled = false;          // a receipt (included / reverted / failed) of this order was logged
   Hash32 hash{};
   TxFees fees{};
+  // The order's earlier attempts at this nonce (oldest first): a replacement's record is written
+  // before it is sent, so any of them may be the one mined.
+  std::vector<Hash32> earlier_hashes;
 };
-// Reads a verified audit log (up to its first bad record) into one RecoveredTx per nonce, sorted.
+// Reads a verified audit log (up to its first bad record) into one RecoveredTx per nonce, sorted:
+// the latest order at each nonce with all of its attempts; only a report of that order (same
+// order id) settles it (a nonce released by a refused order and reused by the next one is the
+// next one's; the writer may log the reports of the two out of order).
 [[nodiscard]] std::vector<RecoveredTx> recovered_transactions(AuditReader& reader);
 
 struct RecoveryReport {
