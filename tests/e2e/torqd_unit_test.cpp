@@ -239,6 +239,14 @@ TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUp
   EXPECT_EQ(parse_args(9, two).options.api_port, -1);
   const char* bad_port[] = {"torqd", "--manifest", "m.json", "--role", "collector", "--api-port", "70000"};
   EXPECT_THROW((void)parse_args(7, bad_port), std::invalid_argument);
+  // Flags that would be accepted and then ignored are refused.
+  const char* speed_alone[] = {"torqd", "--manifest", "m.json", "--role", "collector", "--replay-speed", "recorded"};
+  EXPECT_THROW((void)parse_args(7, speed_alone), std::invalid_argument) << "--replay-speed without --replay";
+  const char* out_alone[] = {"torqd", "--manifest", "m.json", "--role", "collector", "--replay-out", "x"};
+  EXPECT_THROW((void)parse_args(7, out_alone), std::invalid_argument) << "--replay-out without --replay";
+  const char* builtin_requests[] = {"torqd",          "--manifest",   "m.json", "--role", "collector", "--collector", "builtin",
+                                    "--md-link",      "udp://127.0.0.1:5001", "--md-request-link", "udp://127.0.0.1:5009"};
+  EXPECT_THROW((void)parse_args(11, builtin_requests), std::invalid_argument) << "the builtin collector serves no snapshot requests";
   const char* twice[] = {"torqd", "--manifest", "m.json", "--role", "strategy,strategy"};
   EXPECT_THROW((void)parse_args(5, twice), std::invalid_argument);
   EXPECT_TRUE(parse_roles("monolith").monolith());

@@ -287,7 +287,11 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
     if (replay_speed == "recorded") o.replay_recorded_speed = true;
     else if (replay_speed != "max") throw std::invalid_argument("--replay-speed: '" + replay_speed + "' is not max or recorded");
   }
+  if (o.replay_file.empty() && (!replay_speed.empty() || !o.replay_out.empty()))
+    throw std::invalid_argument("--replay-speed / --replay-out: only with --replay FILE");
   if (!o.replay_file.empty()) return out;  // a replay takes everything from the recording
+  if (o.builtin_collector && !o.md_request_link.empty() && o.roles.has(Role::collector))
+    throw std::invalid_argument("--md-request-link: snapshot requests are served by the node-session collector only (--collector session)");
   if (!o.record_file.empty() && (o.builtin_collector || !o.roles.has(Role::collector)))
     throw std::invalid_argument("--record: needs the node-session collector (--collector session; role monolith or collector)");
   // Required settings.
