@@ -582,6 +582,35 @@ TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {
   EXPECT_EQ(in.stats().delivered.load() + in.stats().ring_full.load(), 200u) << "every frame is either delivered or counted";
 }
 
+// Frames the receiver dropped because its own ring was full are lost to the book behind it, as
+// a gap on the wire is: it asks the source for snapshots (before 2026-11-27 only wire gaps did).
+TEST(TorqdLinks, ShouldAskForSnapshotsWhenItsOwnRingDroppedFrames) {
+  const std::uint16_t port = free_udp_port(), req_port = free_udp_port();
+  Ring src("links-src-6"), dst("links-dst-6", 4096);
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  in.request_from(udp(req_port), 12);
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  std::atomic<int> asked{0};
+  eg.listen_for_requests(udp(req_port), SnapshotRequestHook{[](void* c) noexcept { static_cast<std::atomic<int>*>(c)->fetch_add(1); }, &asked},
+                         1'000);
+  for (std::uint32_t i = 1; i <= 200; ++i) ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, i, i)), ring::PublishResult::ok);
+  for (int i = 0; i < 200; ++i) {  // nobody drains dst: it fills
+    (void)eg.pump(nic::monotonic_ns());
+    (void)in.poll_once();
+  }
+  ASSERT_GT(in.stats().ring_full.load(), 0u);
+  ASSERT_GT(in.stats().delivered.load(), 0u);
+  EXPECT_EQ(in.stats().gaps.load(), 0u) << "nothing was lost on the wire";
+  const auto until = std::chrono::steady_clock::now() + 1300ms;  // past the receiver's 1 s repeat interval
+  while (std::chrono::steady_clock::now() < until) {
+    (void)eg.pump(nic::monotonic_ns());
+    (void)in.poll_once();
+    (void)dst.consumer().consume_burst([](std::span<const std::byte>) noexcept {}, 64);
+  }
+  EXPECT_EQ(in.stats().requests_sent.load(), 2u) << "join, then one for the dropped frames";
+  EXPECT_EQ(asked.load(), 2);
+}
+
 TEST(TorqdLinks, ShouldBuildTheReceiverFromNicSectionOrFromTheLinkStrings) {
   EXPECT_THROW((void)nic_config_for(ops::NicConfig{}, "shm:/torq-md", "", -1), std::invalid_argument);
   const nic::NicConfig k = nic_config_for(ops::NicConfig{}, "udp://239.1.2.3:5001", "", 3);

@@ -464,7 +464,9 @@ void LinkIngress::maybe_resend(std::uint64_t now_ns) noexcept {
 void LinkIngress::maybe_request(std::uint64_t now_ns) noexcept {
   if (!request_pub_) return;
   constexpr std::uint64_t kRepeatNs = 1'000'000'000;
-  const std::uint64_t gaps = stats_.gaps.load(std::memory_order_relaxed);
+  // Frames lost on the way (gaps) and frames this side dropped because its ring was full are the
+  // same to the book behind it: events it never saw, so both ask for snapshots.
+  const std::uint64_t gaps = stats_.gaps.load(std::memory_order_relaxed) + sink_.ring_full;
   const bool may = !requested_ || now_ns - last_request_ns_ >= kRepeatNs;
   protocol::SnapshotRequestReason reason{};
   if (sink_.delivered == 0 && may) reason = protocol::SnapshotRequestReason::Join;  // nothing yet: ask (again)

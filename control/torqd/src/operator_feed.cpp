@@ -384,7 +384,9 @@ void OperatorFeed::tick() {
     in.last_event_unix_ns = in.now_unix_ns;
     in.local_block = 0;
   }
-  if (opt.roles.has(Role::collector) || opt.roles.has(Role::executor)) {
+  // Every role that runs rings evaluates (a strategy-only process holds the market-data and
+  // signal rings whose fill the ring_fill alert watches); a standalone dashboard does not.
+  if (opt.roles.has(Role::collector) || opt.roles.has(Role::executor) || opt.roles.has(Role::strategy)) {
     for (const Alert& a : m.alerts.evaluate(in)) m.notifier.notify(a, m.alerts.config().webhook_url);
   }
 

@@ -235,7 +235,7 @@ class LinkIngress {
   std::unique_ptr<mycelium::UdpPublisher> request_pub_;
   std::uint8_t request_source_ = 0;
   std::uint64_t last_request_ns_ = 0;
-  std::uint64_t requested_at_gaps_ = 0;
+  std::uint64_t requested_at_gaps_ = 0;  // gaps + local ring drops at the last request
   std::uint64_t request_seq_ = 0;
   bool requested_ = false;
   std::uint64_t resend_retry_ns_ = 0;
