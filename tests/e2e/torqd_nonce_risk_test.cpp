@@ -472,6 +472,26 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
   std::printf("%s\n", r.summary.c_str());
 }
 
+// --kill-switch on the command line is sticky like an operator's kill: a SIGHUP reload of a file
+// saying kill_switch = false must not release it (until 2026-11-27 it did).
+TEST_F(TorqdExecutorOnChain, ShouldKeepACommandLineKillSwitchAcrossAReload) {
+  const pid_t pid = start_torqd("clikill", {"--config", write_config("clikill").string(), "--kill-switch"});
+  ASSERT_GT(pid, 0);
+  const int port = api_port("clikill");
+  ASSERT_GT(port, 0);
+  EXPECT_NE(wait_status(port, "\"kill_switch\":true").find("\"kill_switch\":true"), std::string::npos);
+  ::kill(pid, SIGHUP);
+  std::this_thread::sleep_for(800ms);
+  EXPECT_NE(api(port, "GET", "/api/status").find("\"kill_switch\":true"), std::string::npos) << "SIGHUP released --kill-switch";
+  dislocate("15");
+  const AuditDump d = wait_audit("clikill", [](const AuditDump& a) { return !a.decisions.empty(); }, 10s);
+  ASSERT_FALSE(d.decisions.empty()) << "no decision on the dislocation";
+  EXPECT_EQ(count_reason(d, RejectReason::KillSwitch), d.decisions.size()) << "a non-kill decision while killed";
+  EXPECT_EQ(d.txs.size(), 0U) << "a transaction was sent while killed";
+  const TorqdRun r = stop_torqd("clikill", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 TEST_F(TorqdExecutorOnChain, ShouldOpenTheBreakerAfterTwoRevertsAndRefuseTheNextSignal) {
   const std::string risk =
       "max_notional_usd = \"20000\"\nmax_in_flight = 1\ndaily_loss_usd = \"1000\"\nmax_drawdown_usd = \"2000\"\n"

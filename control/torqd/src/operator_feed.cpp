@@ -137,7 +137,9 @@ OperatorFeed::OperatorFeed(Pipeline& pipeline, const std::string& config_file, b
   impl_ = std::make_unique<Impl>(pipeline);
   impl_->config = cfg;
   impl_->alerts.set_config(cfg->alerts);
-  impl_->config_killed = pipeline.options().reload.kill_switch;
+  // --kill-switch counts as the operator's (sticky); otherwise the file's switch.
+  impl_->operator_killed = pipeline.options().kill_switch_flag;
+  impl_->config_killed = pipeline.options().reload.kill_switch && !pipeline.options().kill_switch_flag;
   impl_->config_file = config_file;
   impl_->state.set_limits(cfg->metrics.opportunities_kept, cfg->metrics.trades_kept);
   if (!serve_api) {

@@ -256,7 +256,7 @@ ParsedArgs parse_args(int argc, const char* const* argv) {
                                 std::to_string(o.replace_after_blocks) + " (a transaction waiting for confirmations would be replaced as stuck)");
   if (replace_ms) o.replace_after_ms = *replace_ms;
   if (replace_pct) o.replace_bump_pct = *replace_pct;  // >= 10: nodes refuse a replacement below +10%
-  if (kill) o.reload.kill_switch = true;
+  if (kill) o.reload.kill_switch = o.kill_switch_flag = true;
   if (!role.empty()) o.roles = parse_roles(role);
   o.api_port = api_port;
   if (dashboard_only(o.roles)) {

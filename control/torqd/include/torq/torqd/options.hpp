@@ -132,6 +132,9 @@ struct Options {
   // when the one in use fails (control::ChainClient / NodeSession). --rpc / --rpc-http replace
   // the primary only.
   std::vector<BackupEndpoint> backup_endpoints;
+  // --kill-switch: sticky like an operator's kill (only `resume` releases it; a reload of a file
+  // saying kill_switch = false does not).
+  bool kill_switch_flag = false;
   std::string key_file;
   std::string key_env;
   std::string contract;
