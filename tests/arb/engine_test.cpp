@@ -186,6 +186,141 @@ TEST_F(EngineFixture, ShouldRejectCorruptFrameWithoutTouchingTheBook) {
 }
 
 
+// --- Audit 3/4: block numbers implausibly far ahead, ancestors above the tip. ---
+
+protocol::ReorgNotice reorg_to(std::uint64_t ancestor) {
+  protocol::ReorgNotice n{};
+  n.common_ancestor_number = ancestor;
+  return n;
+}
+
+TEST_F(EngineFixture, ShouldRefuseAReorgNoticeWhoseAncestorIsAboveTheCurrentBlock) {
+  cfg.finality_depth = 64;
+  build();
+  ASSERT_EQ(dislocate(100), 1u);
+  ASSERT_EQ(dislocate(101), 1u);
+  ASSERT_EQ(eng->on_frame(fm.add(reorg_to(~std::uint64_t{0})).finish()), 0u);
+  EXPECT_EQ(eng->stats().reorgs_refused, 1u);
+  EXPECT_EQ(eng->stats().reorgs, 0u);
+  EXPECT_EQ(eng->current_block(), 101u);
+  // Later blocks still signal (the per-block suppression key did not freeze).
+  for (std::uint64_t b = 102; b < 105; ++b) ASSERT_EQ(dislocate(b), 1u) << b;
+  EXPECT_EQ(signals().size(), 5u);
+}
+
+TEST_F(EngineFixture, ShouldRefuseAHeaderFarAboveTheCurrentBlockAndKeepFinalityAndReorgsWorking) {
+  cfg.finality_depth = 64;
+  build();
+  ASSERT_EQ(dislocate(100), 1u);
+  ASSERT_EQ(eng->on_frame(fm.add(header(~std::uint64_t{0})).finish()), 0u);
+  ASSERT_EQ(eng->on_frame(fm.add(header(100 + 1025)).finish()), 0u);
+  EXPECT_EQ(eng->stats().future_blocks, 2u);
+  EXPECT_EQ(eng->current_block(), 100u);
+  EXPECT_EQ(eng->book().journal_floor_block(), 100u - 64u);  // finalize() did not run on the refused numbers
+  ASSERT_EQ(dislocate(101), 1u);
+  ASSERT_EQ(eng->on_frame(fm.add(reorg_to(100)).finish()), 1u);  // block 100's (dislocated) state, new branch
+  EXPECT_EQ(eng->stats().reorgs_too_deep, 0u);
+  EXPECT_EQ(eng->current_block(), 100u);
+  // 1024 ahead is still plausible (a node catching up).
+  ASSERT_EQ(eng->on_frame(fm.add(header(100 + 1024)).finish()), 0u);
+  EXPECT_EQ(eng->current_block(), 1124u);
+  EXPECT_EQ(eng->book().journal_floor_block(), 1124u - 64u);
+  EXPECT_EQ(read(out).size(), 3u);
+}
+
+TEST_F(EngineFixture, ShouldRefuseAnEventFarAboveTheCurrentBlockSoThePoolDoesNotFreeze) {
+  ASSERT_EQ(dislocate(100), 1u);
+  const PoolState s1 = eng->book().state(1);
+  ASSERT_EQ(eng->on_frame(fm.add(sync(specs[1], ~std::uint64_t{0}, 0, U256(5), U256(9))).finish()), 0u);
+  EXPECT_EQ(eng->stats().future_blocks, 1u);
+  EXPECT_EQ(eng->stats().rejected_events, 1u);
+  EXPECT_TRUE(eng->book().state(1).same_market(s1));
+  EXPECT_EQ(eng->current_block(), 100u);
+  // The next real block's events apply (not duplicates) and signal.
+  ASSERT_EQ(dislocate(101), 1u);
+  EXPECT_EQ(eng->book().stats().duplicates, 0u);
+  EXPECT_EQ(signals().size(), 2u);
+  // The same for a snapshot (it would raise the journal floor out of reach).
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[0].id.raw();
+  snap.block_number = 101 + 5000;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+  snap.reserve0 = U256(1);
+  snap.reserve1 = U256(1);
+  ASSERT_EQ(eng->on_frame(fm.add(snap).finish()), 0u);
+  EXPECT_EQ(eng->stats().future_blocks, 2u);
+  EXPECT_LT(eng->book().journal_floor_block(), 101u);
+}
+
+TEST_F(EngineFixture, ShouldLetTheFirstHeaderReplaceABaseThatAnEarlyEventSetFarAhead) {
+  ASSERT_EQ(eng->on_frame(fm.add(sync(specs[0], 1'000'000'000, 0, U256(5), U256(9))).finish()), 0u);
+  EXPECT_EQ(eng->current_block(), 1'000'000'000u);
+  ASSERT_EQ(eng->on_frame(fm.add(header(100)).finish()), 0u);
+  EXPECT_EQ(eng->current_block(), 100u);
+  ASSERT_EQ(eng->on_frame(fm.add(header(~std::uint64_t{0})).finish()), 0u);
+  EXPECT_EQ(eng->current_block(), 100u);
+}
+
+// A reorg deeper than the journal: the pools changed above the ancestor may hold orphaned state,
+// so they are quarantined until a snapshot arrives (they used to keep the orphaned state).
+TEST_F(EngineFixture, ShouldQuarantinePoolsChangedAboveTheAncestorWhenAReorgIsTooDeep) {
+  cfg.finality_depth = 2;
+  build();
+  ASSERT_EQ(dislocate(100), 1u);
+  ASSERT_EQ(dislocate(101), 1u);
+  ASSERT_EQ(dislocate(102), 1u);
+  ASSERT_EQ(eng->on_frame(fm.add(header(103)).finish()), 0u);  // finalizes 101: floor 101
+  ASSERT_EQ(eng->on_frame(fm.add(reorg_to(100)).finish()), 0u);
+  EXPECT_EQ(eng->stats().reorgs_too_deep, 1u);
+  EXPECT_TRUE(eng->book().state(0).quarantined());
+  EXPECT_TRUE(eng->book().state(1).quarantined());
+  EXPECT_EQ(eng->book().journal_size(), 0u);
+  EXPECT_EQ(signals().size(), 3u);
+  ASSERT_EQ(dislocate(101), 1u);
+  EXPECT_TRUE(signals().empty());  // nothing is searched on quarantined pools
+  EXPECT_EQ(eng->book().stats().quarantined_events, 2u);
+  // Snapshots of the new branch make the pools usable again; their events apply.
+  for (std::uint32_t i = 0; i < 2; ++i) {
+    protocol::PoolStateSnapshot snap{};
+    snap.pool = specs[i].id.raw();
+    snap.block_number = 101;
+    snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+    snap.reserve0 = U256(1'000'000) * kE18;
+    snap.reserve1 = U256(500'000'000'000ULL);
+    fm.add(snap);
+  }
+  ASSERT_EQ(eng->on_frame(fm.finish()), 0u);
+  EXPECT_FALSE(eng->book().state(0).quarantined());
+  ASSERT_EQ(dislocate(102), 1u);
+  EXPECT_EQ(signals().size(), 1u);
+}
+
+TEST_F(EngineFixture, ShouldTreatAnEmptiedV2PairAsUnusableAndRefuseOutOfRangeReserves) {
+  ASSERT_EQ(dislocate(100), 1u);
+  // Audit 5 (E): reserve0 > 2^112 used to produce a $2 091 signal.
+  ASSERT_EQ(eng->on_frame(fm.add(sync(specs[1], 101, 0, U256(1'000'000) * kE18 * U256::pow2(40),
+                                      U256(1'100'000'000'000ULL) * U256::pow2(40)))
+                               .finish()),
+            0u);
+  EXPECT_EQ(eng->book().stats().out_of_range, 1u);
+  EXPECT_TRUE(eng->book().state(1).quarantined());
+  // An emptied pair (Sync with reserves 0 after every LP burned) is legal state but has no price.
+  ASSERT_EQ(eng->on_frame(fm.add(sync(specs[0], 102, 0, U256(0), U256(0))).finish()), 0u);
+  EXPECT_FALSE(eng->book().state(0).quarantined());
+  EXPECT_FALSE(eng->evaluate(0).has_value());
+  EXPECT_GT(eng->stats().stale_cycles, 0u);
+}
+
+TEST_F(EngineFixture, ShouldRejectAFrameThatIsNotMarketDataOrSystem) {
+  std::vector<std::byte> buf(4096);
+  protocol::FrameBuilder b(buf, protocol::RelayDomain::Execution, 1, 0);
+  ASSERT_TRUE(b.add(sync(specs[0], 100, 0, U256(1000), U256(1000))));
+  const auto f = b.finish(1, 1);
+  EXPECT_EQ(eng->on_frame(std::vector<std::byte>(f.begin(), f.end())), 0u);
+  EXPECT_EQ(eng->stats().bad_frames, 1u);
+  EXPECT_FALSE(eng->book().state(0).has_state());
+}
+
 TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteChanges) {
   ASSERT_EQ(dislocate(10), 1u);
   const auto first = eng->gas().cost_usd(2);

@@ -257,5 +257,187 @@ TEST_F(BookFixture, ShouldAppendTheChunksOfASplitTickSnapshotAndReplaceOnANewSna
   EXPECT_TRUE(book->state(1).quarantined());
 }
 
+
+// --- Audit sequences: reorg unwinds must never leave the book worse than refusing them. ---
+
+protocol::V3TickEntry tick_entry(std::int32_t t, i128 net, u128 gross) {
+  return protocol::V3TickEntry{t, 0, protocol::Int128Le::from(net), protocol::Uint128Le::from(gross)};
+}
+
+// Audit 1: a full tick snapshot stamped older than a journaled Burn. Undoing the Burn re-inserted
+// its two ticks past the pool's 4 slots (heap overflow into the next pool's ticks).
+TEST_F(BookFixture, ShouldNotUnwindThroughATickSnapshotStampedOlderThanTheJournal) {
+  init_v3(100);
+  const protocol::V3TickEntry two[2] = {tick_entry(-120, 1000, 1000), tick_entry(120, -1000, 1000)};
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 100, 2, 0}, std::as_bytes(std::span(two)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 101, 0, -60, 60, 500), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3burn(specs[1], 102, 0, -60, 60, 500), p), ApplyResult::applied);
+  ASSERT_EQ(book->ticks(1).size(), 2u);
+  const protocol::V3TickEntry four[4] = {tick_entry(-240, 10, 10), tick_entry(-180, 10, 10), tick_entry(180, -10, 10),
+                                         tick_entry(240, -10, 10)};
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 101, 4, 0}, std::as_bytes(std::span(four)), p), ApplyResult::applied);
+  EXPECT_GE(book->journal_floor_block(), 102u);  // the pool's last applied block, not only the snapshot's
+  EXPECT_EQ(book->unwind_to(101, [](std::uint32_t) {}), UnwindResult::too_deep);
+  ASSERT_EQ(book->ticks(1).size(), 4u);
+  EXPECT_EQ(book->ticks(1)[0].tick, -240);
+  EXPECT_EQ(book->ticks(1)[3].tick, 240);
+  EXPECT_EQ(book->stats().unwind_tick_overflows, 0u);
+}
+
+// The same for a pool-state snapshot: the pool's older entries are never undone on top of it.
+TEST_F(BookFixture, ShouldNotUndoAPoolsOlderEntriesOnTopOfItsStateSnapshot) {
+  ASSERT_EQ(book->apply(sync(specs[0], 100, 0, U256(1000), U256(2000)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[0], 102, 0, U256(1100), U256(1900)), p), ApplyResult::applied);
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[0].id.raw();
+  snap.block_number = 101;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+  snap.reserve0 = U256(5000);
+  snap.reserve1 = U256(6000);
+  ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
+  EXPECT_EQ(book->unwind_to(101, [](std::uint32_t) {}), UnwindResult::too_deep);
+  EXPECT_EQ(book->state(0).reserve0, U256(5000));
+}
+
+// Audit 2: pool0 @200 then pool1 @150 in stream order; the old unwind stopped at pool1's entry
+// and left pool0's orphaned block-200 state while reporting ok.
+TEST_F(BookFixture, ShouldUndoEveryEntryAboveTheAncestorWhenBlocksArriveOutOfOrderAcrossPools) {
+  ASSERT_EQ(book->apply(sync(specs[0], 100, 0, U256(1000), U256(1000)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[2], 100, 1, U256(1000), U256(1000)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[0], 200, 0, U256(7777), U256(1)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[2], 150, 0, U256(2000), U256(2000)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(sync(specs[2], 160, 0, U256(3000), U256(3000)), p), ApplyResult::applied);
+  std::vector<std::uint32_t> touched;
+  ASSERT_EQ(book->unwind_to(170, [&](std::uint32_t q) { touched.push_back(q); }), UnwindResult::ok);
+  EXPECT_EQ(book->state(0).reserve0, U256(1000));  // block 200 undone
+  EXPECT_EQ(book->state(2).reserve0, U256(3000));  // blocks 150, 160 kept
+  EXPECT_EQ(touched, std::vector<std::uint32_t>{0});
+  EXPECT_EQ(book->journal_size(), 4u);
+  // The kept entries still unwind exactly, in order.
+  ASSERT_EQ(book->unwind_to(155, [](std::uint32_t) {}), UnwindResult::ok);
+  EXPECT_EQ(book->state(2).reserve0, U256(2000));
+  ASSERT_EQ(book->unwind_to(120, [](std::uint32_t) {}), UnwindResult::ok);
+  EXPECT_EQ(book->state(2).reserve0, U256(1000));
+  EXPECT_EQ(book->state(0).reserve0, U256(1000));
+  EXPECT_EQ(book->journal_size(), 2u);
+  // Pool 0's new-branch block 200 is not a duplicate of the undone one.
+  EXPECT_EQ(book->apply(sync(specs[0], 200, 0, U256(1234), U256(1)), p), ApplyResult::applied);
+}
+
+// Audit 6: a failed tick snapshot wipes the ticks and quarantines without a journal entry; the
+// unwind used to restore the pre-quarantine flags and re-insert only the journaled ticks.
+TEST_F(BookFixture, ShouldKeepAFailedTickSnapshotsQuarantineAcrossAReorg) {
+  init_v3(100);
+  const protocol::V3TickEntry four[4] = {tick_entry(-600, 1000, 1000), tick_entry(-120, 2000, 2000),
+                                         tick_entry(120, -2000, 2000), tick_entry(600, -1000, 1000)};
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 100, 4, 0}, std::as_bytes(std::span(four)), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 101, 0, -120, 120, 500), p), ApplyResult::applied);
+  const protocol::V3TickEntry bad[1] = {tick_entry(60, 0, 0)};  // gross 0: inconsistent
+  ASSERT_EQ(book->load_ticks({specs[1].id.raw(), 102, 1, 0}, std::as_bytes(std::span(bad)), p), ApplyResult::inconsistent);
+  ASSERT_TRUE(book->state(1).quarantined());
+  EXPECT_EQ(book->unwind_to(100, [](std::uint32_t) {}), UnwindResult::too_deep);
+  EXPECT_TRUE(book->state(1).quarantined());
+  EXPECT_EQ(book->ticks(1).size(), 0u);
+}
+
+// An unwind never lifts a quarantine (it is not journaled); only a snapshot does.
+TEST_F(BookFixture, ShouldKeepAQuarantineWhenAReorgUnwindsThePoolsEarlierEntries) {
+  init_v3(100);
+  ASSERT_EQ(book->apply(v3mint(specs[1], 101, 0, -60, 60, 500), p), ApplyResult::applied);
+  ASSERT_EQ(book->apply(v3burn(specs[1], 102, 0, -120, 120, 5), p), ApplyResult::inconsistent);
+  ASSERT_EQ(book->unwind_to(100, [](std::uint32_t) {}), UnwindResult::ok);
+  EXPECT_TRUE(book->state(1).quarantined());
+  EXPECT_EQ(book->ticks(1).size(), 0u);  // the mint is undone exactly
+}
+
+// After a too_deep unwind, abandon_above quarantines the pools changed above the ancestor, moves
+// their position back and drops the journal.
+TEST_F(BookFixture, ShouldQuarantinePoolsChangedAboveTheAncestorWhenAbandoningATooDeepReorg) {
+  ASSERT_EQ(book->apply(sync(specs[0], 100, 0, U256(1000), U256(1000)), p), ApplyResult::applied);
+  for (std::uint32_t i = 0; i < 70; ++i)  // overwrites pool 0's entries
+    ASSERT_EQ(book->apply(sync(specs[2], 101 + i, 0, U256(1000 + i), U256(2000)), p), ApplyResult::applied);
+  ASSERT_EQ(book->unwind_to(100, [](std::uint32_t) {}), UnwindResult::too_deep);
+  std::vector<std::uint32_t> touched;
+  book->abandon_above(100, [&](std::uint32_t q) { touched.push_back(q); });
+  EXPECT_EQ(touched, std::vector<std::uint32_t>{2});
+  EXPECT_FALSE(book->state(0).quarantined());
+  EXPECT_TRUE(book->state(2).quarantined());
+  EXPECT_EQ(book->journal_size(), 0u);
+  EXPECT_EQ(book->stats().abandoned_pools, 1u);
+  // A snapshot of the new branch clears it; the new branch's block 101 is not a duplicate.
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[2].id.raw();
+  snap.block_number = 100;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+  snap.reserve0 = U256(1000);
+  snap.reserve1 = U256(2000);
+  ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
+  EXPECT_FALSE(book->state(2).quarantined());
+  EXPECT_EQ(book->apply(sync(specs[2], 101, 0, U256(999), U256(2001)), p), ApplyResult::applied);
+}
+
+// Audit 5: values no real pool can hold are refused (counted, quarantined), the limits accepted.
+TEST_F(BookFixture, ShouldRefuseV2ReservesOfUint112OrMore) {
+  const U256 max112 = U256::pow2(112) - U256(1);
+  ASSERT_EQ(book->apply(sync(specs[0], 100, 0, max112, U256(0)), p), ApplyResult::applied);  // 0: an emptied pair
+  EXPECT_EQ(book->apply(sync(specs[2], 100, 0, U256(1), U256::pow2(112)), p), ApplyResult::inconsistent);
+  EXPECT_TRUE(book->state(2).quarantined());
+  EXPECT_FALSE(book->state(2).has_state());
+  EXPECT_EQ(book->stats().out_of_range, 1u);
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[0].id.raw();
+  snap.block_number = 101;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+  snap.reserve0 = U256::pow2(200);
+  snap.reserve1 = U256(5);
+  EXPECT_EQ(book->load(snap, p), ApplyResult::inconsistent);
+  EXPECT_TRUE(book->state(0).quarantined());
+  EXPECT_EQ(book->state(0).reserve0, max112);
+  EXPECT_EQ(book->stats().out_of_range, 2u);
+}
+
+TEST_F(BookFixture, ShouldRefuseV3Slot0OutsideTickMathsRanges) {
+  const u128 L = 1000;
+  EXPECT_EQ(book->apply(v3swap(specs[1], 100, 0, strategy::kMinSqrtRatio, L, strategy::kMinTick), p), ApplyResult::applied);
+  EXPECT_EQ(book->apply(v3swap(specs[1], 100, 1, strategy::kMaxSqrtRatio - U256(1), L, strategy::kMaxTick - 1), p),
+            ApplyResult::applied);
+  const PoolState ok = book->state(1);
+  struct Case {
+    U256 sqrt;
+    std::int32_t tick;
+  };
+  const Case bad[] = {{U256::zero(), 0},
+                      {strategy::kMinSqrtRatio - U256(1), 0},
+                      {strategy::kMaxSqrtRatio, 0},
+                      {U256::pow2(170), -5},
+                      {kQ96, strategy::kMaxTick + 1},
+                      {kQ96, strategy::kMinTick - 1}};
+  std::uint32_t log = 2;
+  for (const Case& c : bad) {
+    SetUp();  // a fresh book per case: each refusal quarantines the pool
+    ASSERT_EQ(book->apply(v3swap(specs[1], 100, 0, kQ96, L, 0), p), ApplyResult::applied);
+    EXPECT_EQ(book->apply(v3swap(specs[1], 100, log, c.sqrt, L, c.tick), p), ApplyResult::inconsistent) << c.tick;
+    EXPECT_TRUE(book->state(1).quarantined());
+    EXPECT_EQ(book->state(1).sqrt_price_x96, kQ96);
+    EXPECT_EQ(book->stats().out_of_range, 1u);
+  }
+  SetUp();
+  EXPECT_EQ(book->apply(protocol::V3Initialize{ctx(specs[1], 100, 0, 0), U256::zero(), 0, 0}, p), ApplyResult::inconsistent);
+  EXPECT_FALSE(book->state(1).has_state());
+  SetUp();
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[1].id.raw();
+  snap.block_number = 50;
+  snap.fee_ppm = 3000;
+  snap.tick_spacing = 60;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V3);
+  snap.sqrt_price_x96 = strategy::kMaxSqrtRatio + U256::pow2(150);
+  snap.tick = 887271;
+  EXPECT_EQ(book->load(snap, p), ApplyResult::inconsistent);
+  EXPECT_FALSE(book->state(1).has_state());
+  EXPECT_TRUE(book->state(1).quarantined());
+  (void)ok;
+}
+
 }  // namespace
 }  // namespace torq::arb

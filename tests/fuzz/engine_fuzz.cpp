@@ -11,7 +11,14 @@
 //    exactly on the book (simulate_path: the same amount out; profit = out - in > 0; net profit
 //    at least the minimum); so does every poll() signal whose pools have not changed since;
 //  - both books are equal after every batch (the evaluation order never changes the book);
-//  - poll() leaves nothing pending once the ring is empty.
+//  - poll() leaves nothing pending once the ring is empty;
+//  - the book is plausible: every usable pool's state is within what a real pool can hold (V2
+//    reserves < 2^112; V3 sqrtPriceX96 in [MIN_SQRT_RATIO, MAX_SQRT_RATIO), tick in range), every
+//    V3 pool's ticks fit its slots, sorted, on its spacing, gross > 0 and |net| <= gross.
+// The generators also produce what an upstream fault could: events of different pools out of
+// block order, block numbers far in the future (headers, events, snapshots), reorg notices whose
+// ancestor is above the tip, and snapshots (full tick sets included) stamped older than the
+// journal's newest entries.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -101,7 +108,13 @@ class Input {
 // Builds frames from the program and keeps the event positions moving.
 class Program {
  public:
-  explicit Program(Input& in) : in_(in), buf_(8192), b_(buf_, protocol::RelayDomain::MarketData, 1, protocol::frame_flags::kNoChecksum) {}
+  // The stream opens with a header at block 100 (the engine's base: a far-future number that is the
+  // very first one an engine sees cannot be told from a real one).
+  explicit Program(Input& in) : in_(in), buf_(8192), b_(buf_, protocol::RelayDomain::MarketData, 1, protocol::frame_flags::kNoChecksum) {
+    protocol::BlockHeader h{};
+    h.number = block_;
+    (void)b_.add(h);
+  }
 
   // Reads one instruction; appends finished frames to `frames`. False when the batch should be
   // delivered now.
@@ -109,7 +122,7 @@ class Program {
     const std::uint8_t op = in_.u8();
     const PoolSpec& s = specs()[in_.u8() % specs().size()];
     bool ok = true;
-    switch (op % 13) {
+    switch (op % 16) {
       case 0:
         ok = b_.add(protocol::V2Sync{ctx(s), in_.u256(), in_.u256()});
         break;
@@ -125,7 +138,7 @@ class Program {
         std::int32_t lo, hi;
         range(s, lo, hi);
         const auto liq = protocol::Uint128Le::from(in_.u128v());
-        ok = op % 13 == 2 ? b_.add(protocol::V3Mint{ctx(s), lo, hi, liq, U256::zero(), U256::zero()})
+        ok = op % 16 == 2 ? b_.add(protocol::V3Mint{ctx(s), lo, hi, liq, U256::zero(), U256::zero()})
                           : b_.add(protocol::V3Burn{ctx(s), lo, hi, liq, U256::zero(), U256::zero()});
         break;
       }
@@ -139,7 +152,7 @@ class Program {
       case 5: {
         protocol::PoolStateSnapshot p{};
         p.pool = (in_.u8() & 7) == 0 ? in_.u64() : s.id.raw();
-        p.block_number = block_;
+        p.block_number = snapshot_block();
         p.state_version = in_.u64();
         p.fee_ppm = (in_.u8() & 1) != 0 ? in_.u32() : s.fee_ppm;
         U256 sqrt;
@@ -157,7 +170,7 @@ class Program {
       }
       case 6: {
         const std::uint32_t n = in_.u8() % 12;
-        protocol::V3TicksSnapshotHead h{s.id.raw(), block_, n, 0};
+        protocol::V3TicksSnapshotHead h{s.id.raw(), snapshot_block(), n, 0};
         if ((in_.u8() & 7) == 0) h.count = in_.u32();  // a count that disagrees with the entries
         protocol::V3TickEntry e[12]{};
         for (std::uint32_t i = 0; i < n; ++i) {
@@ -204,6 +217,49 @@ class Program {
       case 11:
         finish(frames);
         return false;  // deliver the batch
+      case 13: {  // a block number far ahead (or just within the plausible lead): header or event
+        const std::uint8_t m = in_.u8();
+        const std::uint64_t leads[4] = {~std::uint64_t{0} - block_, 1025, 1024, 1 + std::uint64_t{in_.u8()} * 97};
+        const std::uint64_t future = block_ + leads[m & 3];
+        if ((m & 4) != 0) {
+          protocol::BlockHeader h{};
+          h.number = future;
+          h.base_fee_per_gas = in_.u256();
+          ok = b_.add(h);
+        } else {
+          protocol::EventContext c = ctx(s);
+          c.block_number = future;
+          ok = b_.add(protocol::V2Sync{c, U256(1'000'000'000'000'000'000ULL) * U256(1 + in_.u32() % 1'000'000),
+                                       U256(1'000'000ULL) * U256(1 + in_.u32() % 1'000'000)});
+        }
+        break;
+      }
+      case 14: {  // a reorg notice whose ancestor is above the tip
+        protocol::ReorgNotice n{};
+        n.common_ancestor_number = (in_.u8() & 1) != 0 ? ~std::uint64_t{0} : block_ + 1 + in_.u8();
+        n.old_tip_number = block_;
+        n.new_tip_number = block_;
+        ok = b_.add(n);
+        break;
+      }
+      case 15: {  // a valid, sorted tick snapshot (up to the pool's 8 slots), often stamped older
+        if (s.type != PoolType::V3) break;
+        const std::uint32_t n = 1 + in_.u8() % 8;
+        const std::uint64_t blk = snapshot_block();
+        protocol::V3TicksSnapshotHead h{s.id.raw(), blk, n, 0};
+        protocol::V3TickEntry e[8]{};
+        std::int32_t t = static_cast<std::int32_t>(static_cast<std::int8_t>(in_.u8())) * s.tick_spacing * 4;
+        for (std::uint32_t i = 0; i < n; ++i) {
+          e[i].tick = t;
+          t += s.tick_spacing * (1 + in_.u8() % 4);
+          const num::u128 gross = 1 + in_.u128v() / 4;  // <= 2^126: its negation fits int128
+          e[i].liquidity_gross = protocol::Uint128Le::from(gross);
+          e[i].liquidity_net = protocol::Int128Le::from((i & 1) != 0 ? -static_cast<__int128>(gross) : static_cast<__int128>(gross));
+        }
+        ok = b_.add_raw(static_cast<std::uint8_t>(protocol::TlvType::V3TicksSnapshot), std::as_bytes(std::span(&h, 1)),
+                        std::as_bytes(std::span(e, n)));
+        break;
+      }
       default:  // a V2 Sync at a realistic price: reserves of 10^18-10^24 and 10^6-10^12 units
         ok = b_.add(protocol::V2Sync{ctx(s), U256(1'000'000'000'000'000'000ULL) * U256(1 + in_.u32() % 1'000'000),
                                      U256(1'000'000ULL) * U256(1 + in_.u32() % 1'000'000)});
@@ -226,7 +282,14 @@ class Program {
     const std::uint8_t m = in_.u8();
     if ((m & 3) != 0) ++log_;  // otherwise the same position again: a duplicate
     if ((m & 0x1C) == 0) block_ += 1;
-    return protocol::EventContext{(m & 0xE0) == 0xE0 ? in_.u64() : s.id.raw(), block_, 0xABCD, 0, log_};
+    // Now and then an older block than the other pools' latest (out of block order across pools).
+    const std::uint64_t blk = (m & 0x1C) == 0x1C && block_ > 8 ? block_ - in_.u8() % 8 : block_;
+    return protocol::EventContext{(m & 0xE0) == 0xE0 ? in_.u64() : s.id.raw(), blk, 0xABCD, 0, log_};
+  }
+  // A snapshot's block: usually the current one, sometimes older than the journal's newest entries.
+  std::uint64_t snapshot_block() {
+    const std::uint8_t m = in_.u8();
+    return (m & 3) == 0 && block_ > 8 ? block_ - (m >> 2) % 8 : block_;
   }
   // A V3 price and tick: from TickMath (consistent, or off by a few wei), or raw bits.
   void price(U256& sqrt, std::int32_t& tick) {
@@ -304,6 +367,31 @@ void check_signals(Engine& e, bool strict) {
       SIZE_MAX);
 }
 
+// Every usable pool holds what a real pool can; every V3 pool's ticks are well formed and fit.
+void check_plausible(const arb::PoolBook& book) {
+  const U256 two112 = U256::pow2(112);
+  for (std::uint32_t p = 0; p < book.pool_count(); ++p) {
+    const arb::PoolState& s = book.state(p);
+    const arb::PoolMeta& m = book.meta(p);
+    const auto ts = book.ticks(p);
+    if (ts.size() > m.tick_capacity) std::abort();
+    for (std::size_t i = 0; i < ts.size(); ++i) {
+      if (i > 0 && !(ts[i - 1].tick < ts[i].tick)) std::abort();
+      if (ts[i].tick < strategy::kMinTick || ts[i].tick > strategy::kMaxTick || ts[i].tick % m.tick_spacing != 0) std::abort();
+      const num::i128 net = ts[i].liquidity_net;
+      const num::u128 mag = net < 0 ? static_cast<num::u128>(0) - static_cast<num::u128>(net) : static_cast<num::u128>(net);
+      if (ts[i].liquidity_gross == 0 || mag > ts[i].liquidity_gross) std::abort();
+    }
+    if (!s.has_state() || s.quarantined()) continue;
+    if (m.type == PoolType::V2) {
+      if (!(s.reserve0 < two112) || !(s.reserve1 < two112)) std::abort();
+    } else {
+      if (s.sqrt_price_x96 < strategy::kMinSqrtRatio || !(s.sqrt_price_x96 < strategy::kMaxSqrtRatio)) std::abort();
+      if (s.tick < strategy::kMinTick || s.tick > strategy::kMaxTick) std::abort();
+    }
+  }
+}
+
 void check_same_books(const arb::PoolBook& a, const arb::PoolBook& b) {
   for (std::uint32_t p = 0; p < a.pool_count(); ++p) {
     const arb::PoolState& x = a.state(p);
@@ -344,6 +432,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (polled.in.consumer.has_published()) std::abort();
     check_signals(polled, false);
     check_same_books(direct.eng.book(), polled.eng.book());
+    check_plausible(direct.eng.book());
+    // A refused future block never becomes the current block (the generator's blocks stay far
+    // below 2^40 unless a far-future number got through).
+    if (direct.eng.current_block() > (std::uint64_t{1} << 40) || polled.eng.current_block() != direct.eng.current_block())
+      std::abort();
     if (direct.eng.stats().frames != polled.eng.stats().frames || direct.eng.stats().bad_frames != polled.eng.stats().bad_frames)
       std::abort();
     frames.clear();

@@ -63,7 +63,9 @@ void ArbEngine::refresh_rates(std::uint32_t pool) noexcept {
   const PoolMeta& m = book_.meta(pool);
   rates_[2 * pool] = marginal_rate_bound(s, m, true);
   rates_[2 * pool + 1] = marginal_rate_bound(s, m, false);
-  usable_[pool] = s.has_state() && !s.quarantined() ? 1 : 0;
+  // A V2 pair with an empty reserve (all liquidity burned) has no price: unusable.
+  const bool empty_v2 = m.type == PoolType::V2 && (s.reserve0.is_zero() || s.reserve1.is_zero());
+  usable_[pool] = s.has_state() && !s.quarantined() && !empty_v2 ? 1 : 0;
 }
 
 void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
@@ -71,45 +73,72 @@ void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
   std::uint32_t pool = 0;
   ApplyResult r = ApplyResult::ignored;
   std::uint64_t ev_block = 0;
+  // An event or snapshot whose block is implausibly far ahead is refused before the book sees it
+  // (it would make every later event of the pool a duplicate and move block_ out of reach).
+#define TORQ_ARB_APPLY(BLOCK, CALL)          \
+  do {                                       \
+    ev_block = (BLOCK);                      \
+    if (!plausible_block(ev_block)) {       \
+      ++stats_.rejected_events;              \
+      return;                                \
+    }                                        \
+    r = (CALL);                              \
+  } while (0)
   switch (static_cast<TlvType>(tlv.type)) {
     case TlvType::V2Sync:
-      if (const auto ev = protocol::tlv_as<protocol::V2Sync>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::V2Sync>(tlv)) TORQ_ARB_APPLY(ev->ctx.block_number, book_.apply(*ev, pool));
       break;
     case TlvType::V3Swap:
-      if (const auto ev = protocol::tlv_as<protocol::V3Swap>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::V3Swap>(tlv)) TORQ_ARB_APPLY(ev->ctx.block_number, book_.apply(*ev, pool));
       break;
     case TlvType::V3Mint:
-      if (const auto ev = protocol::tlv_as<protocol::V3Mint>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::V3Mint>(tlv)) TORQ_ARB_APPLY(ev->ctx.block_number, book_.apply(*ev, pool));
       break;
     case TlvType::V3Burn:
-      if (const auto ev = protocol::tlv_as<protocol::V3Burn>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::V3Burn>(tlv)) TORQ_ARB_APPLY(ev->ctx.block_number, book_.apply(*ev, pool));
       break;
     case TlvType::V3Initialize:
-      if (const auto ev = protocol::tlv_as<protocol::V3Initialize>(tlv)) { r = book_.apply(*ev, pool); ev_block = ev->ctx.block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::V3Initialize>(tlv)) TORQ_ARB_APPLY(ev->ctx.block_number, book_.apply(*ev, pool));
       break;
     case TlvType::PoolStateSnapshot:
-      if (const auto ev = protocol::tlv_as<protocol::PoolStateSnapshot>(tlv)) { r = book_.load(*ev, pool); ev_block = ev->block_number; }
+      if (const auto ev = protocol::tlv_as<protocol::PoolStateSnapshot>(tlv)) TORQ_ARB_APPLY(ev->block_number, book_.load(*ev, pool));
       break;
     case TlvType::V3TicksSnapshot:
-      if (const auto head = protocol::tlv_head_as<protocol::V3TicksSnapshotHead>(tlv)) {
-        r = book_.load_ticks(*head, tlv.value.subspan(sizeof(protocol::V3TicksSnapshotHead)), pool);
-        ev_block = head->block_number;
-      }
+      if (const auto head = protocol::tlv_head_as<protocol::V3TicksSnapshotHead>(tlv))
+        TORQ_ARB_APPLY(head->block_number,
+                       book_.load_ticks(*head, tlv.value.subspan(sizeof(protocol::V3TicksSnapshotHead)), pool));
       break;
     case TlvType::BlockHeader:
       if (const auto h = protocol::tlv_as<protocol::BlockHeader>(tlv)) {
         ++stats_.block_headers;
+        // Never moves block_ nor finalizes on an implausible number. The first header sets the base:
+        // it replaces a base that events set implausibly far above it.
+        if (!plausible_block(h->number)) return;
+        if (!have_header_ && have_base_ && cfg_.max_block_lead != 0 && block_ > h->number &&
+            block_ - h->number > cfg_.max_block_lead)
+          block_ = h->number;
         block_ = std::max(block_, h->number);
+        have_header_ = have_base_ = true;
         gas_.set_base_fee(h->base_fee_per_gas);
         if (cfg_.finality_depth != 0 && h->number > cfg_.finality_depth) book_.finalize(h->number - cfg_.finality_depth);
       }
       return;
     case TlvType::ReorgNotice:
       if (const auto n = protocol::tlv_as<protocol::ReorgNotice>(tlv)) {
+        const std::uint64_t ancestor = n->common_ancestor_number;
+        if (ancestor > block_) {  // nothing above the tip to unwind: a bogus notice
+          ++stats_.reorgs_refused;
+          return;
+        }
         ++stats_.reorgs;
-        if (book_.unwind_to(n->common_ancestor_number, [this](std::uint32_t p) { mark_dirty(p); }) != UnwindResult::ok)
+        const auto touched = [this](std::uint32_t p) { mark_dirty(p); };
+        if (book_.unwind_to(ancestor, touched) != UnwindResult::ok) {
+          // The journal cannot restore the ancestor's state: every pool changed above it is
+          // quarantined until a snapshot arrives, and the journal starts over.
           ++stats_.reorgs_too_deep;
-        block_ = n->common_ancestor_number;
+          book_.abandon_above(ancestor, touched);
+        }
+        block_ = ancestor;
         ++reorg_gen_;  // blocks above the ancestor are new blocks: they may be signalled again
       }
       return;
@@ -117,9 +146,11 @@ void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
       ++stats_.ignored_tlvs;
       return;
   }
+#undef TORQ_ARB_APPLY
   if (r == ApplyResult::applied) {
     mark_dirty(pool);
     block_ = std::max(block_, ev_block);
+    have_base_ = true;
   } else if (r == ApplyResult::ignored) {
     ++stats_.ignored_tlvs;
   } else {
@@ -160,7 +191,10 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
     }
   }
   const protocol::ParseResult pr = protocol::parse_frame(frame, protocol::ParseOptions{cfg_.verify_checksum});
-  if (!pr.ok()) {
+  // Market data and the control plane's snapshots (System) only: a signal or execution frame fed
+  // to the engine by mistake is not market data.
+  if (!pr.ok() || (pr.view.domain() != protocol::RelayDomain::MarketData && pr.view.domain() != protocol::RelayDomain::System))
+      [[unlikely]] {
     ++stats_.bad_frames;
     return false;
   }

@@ -15,6 +15,17 @@ static_assert(protocol::kV3MaxTick == strategy::kMaxTick && -protocol::kV3MaxTic
 
 namespace {
 constexpr u128 kI128Max = (static_cast<u128>(1) << 127) - 1;
+// UniswapV2Pair keeps reserves in uint112 (0 is legal: a pair whose liquidity was all burned).
+[[nodiscard]] constexpr bool v2_reserves_ok(const U256& r0, const U256& r1) noexcept {  // one branch
+  return ((r0.limb[1] | r1.limb[1]) >> 48 | r0.limb[2] | r0.limb[3] | r1.limb[2] | r1.limb[3]) == 0;
+}
+// slot0 of a real V3 pool: MIN_SQRT_RATIO <= sqrtPriceX96 < MAX_SQRT_RATIO, MIN_TICK <= tick <=
+// MAX_TICK. (tick == getTickAtSqrtRatio(sqrtPrice) is not checked: a TickMath call per event;
+// the search prices from sqrtPriceX96 and walks ticks from it, docs/strategy.md.)
+[[nodiscard]] constexpr bool v3_slot0_ok(const U256& sqrt_price, std::int32_t tick) noexcept {
+  return !(sqrt_price < strategy::kMinSqrtRatio) && sqrt_price < strategy::kMaxSqrtRatio && tick >= strategy::kMinTick &&
+         tick <= strategy::kMaxTick;
+}
 constexpr EventPos pos_of(const protocol::EventContext& c) noexcept { return EventPos{c.block_number, c.tx_index, c.log_index}; }
 [[nodiscard]] u128 abs_i128(i128 v) noexcept {
   return v < 0 ? static_cast<u128>(0) - static_cast<u128>(v) : static_cast<u128>(v);
@@ -134,6 +145,7 @@ PoolBook::JournalEntry& PoolBook::journal_push(std::uint64_t block, std::uint32_
   e.pool = pool;
   e.kind = kind;
   e.prev_pos = last_pos_[pool];
+  e.max_block = j_head_ - 1 > j_tail_ ? std::max(block, journal_[(j_head_ - 2) & j_mask_].max_block) : block;
   e.prev = state_[pool];
   return e;
 }
@@ -144,11 +156,19 @@ void PoolBook::commit_event(std::uint32_t pool, const protocol::EventContext& ct
   ++stats_.applied;
 }
 
+ApplyResult PoolBook::out_of_range(std::uint32_t pool) noexcept {
+  ++stats_.inconsistent;
+  ++stats_.out_of_range;
+  quarantine(pool);
+  return ApplyResult::inconsistent;
+}
+
 template <class Ev, class Write>
-[[gnu::always_inline]] inline ApplyResult PoolBook::apply_state(const Ev& ev, PoolType want, std::uint32_t& out_pool,
-                                                                Write&& write) noexcept {
+[[gnu::always_inline]] inline ApplyResult PoolBook::apply_state(const Ev& ev, PoolType want, bool valid,
+                                                                std::uint32_t& out_pool, Write&& write) noexcept {
   const ApplyResult r = begin_event(ev, want, out_pool);
   if (r != ApplyResult::applied) return r;
+  if (!valid) [[unlikely]] return out_of_range(out_pool);
   (void)journal_push(ev.ctx.block_number, out_pool, JournalKind::state);
   PoolState& s = state_[out_pool];
   write(s);
@@ -173,14 +193,14 @@ template <class Ev>
 }
 
 ApplyResult PoolBook::apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept {
-  return apply_state(ev, PoolType::V2, out_pool, [&](PoolState& s) {
+  return apply_state(ev, PoolType::V2, v2_reserves_ok(ev.reserve0, ev.reserve1), out_pool, [&](PoolState& s) {
     s.reserve0 = ev.reserve0;
     s.reserve1 = ev.reserve1;
   });
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool) noexcept {
-  return apply_state(ev, PoolType::V3, out_pool, [&](PoolState& s) {
+  return apply_state(ev, PoolType::V3, v3_slot0_ok(ev.sqrt_price_x96, ev.tick), out_pool, [&](PoolState& s) {
     s.sqrt_price_x96 = ev.sqrt_price_x96;
     s.liquidity = ev.liquidity.value();
     s.tick = ev.tick;
@@ -188,7 +208,7 @@ ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool)
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept {
-  return apply_state(ev, PoolType::V3, out_pool, [&](PoolState& s) {
+  return apply_state(ev, PoolType::V3, v3_slot0_ok(ev.sqrt_price_x96, ev.tick), out_pool, [&](PoolState& s) {
     s.sqrt_price_x96 = ev.sqrt_price_x96;
     s.tick = ev.tick;
   });
@@ -209,13 +229,14 @@ std::size_t PoolBook::find_tick(std::uint32_t pool, std::int32_t t) const noexce
 }
 
 // Writes `s` as the tick's contents when s.existed, removes the tick otherwise (sorted order kept).
-void PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
+bool PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
   V3Tick* base = ticks_.get() + meta_[pool].tick_base;
   std::uint32_t& n = tick_count_[pool];
   const std::size_t i = strategy::detail::lower_bound_tick(std::span<const V3Tick>(base, n), s.tick.tick);
   const bool present = i < n && base[i].tick == s.tick.tick;
   if (s.existed != 0) {
-    if (!present) {  // capacity: callers only insert what fits
+    if (!present) {
+      if (n >= meta_[pool].tick_capacity) [[unlikely]] return false;  // never past the pool's slots
       for (std::size_t j = n; j > i; --j) base[j] = base[j - 1];
       ++n;
     }
@@ -224,6 +245,7 @@ void PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
     for (std::size_t j = i; j + 1 < n; ++j) base[j] = base[j + 1];
     --n;
   }
+  return true;
 }
 
 ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
@@ -276,8 +298,8 @@ ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventCo
   JournalEntry& e = journal_push(ctx.block_number, pool, JournalKind::position);
   e.ticks[0] = before[0];
   e.ticks[1] = before[1];
-  restore_tick(pool, after[0]);
-  restore_tick(pool, after[1]);
+  (void)restore_tick(pool, after[0]);  // fits: checked above
+  (void)restore_tick(pool, after[1]);
   refresh_edges(pool);
   s.liquidity = liq;
   commit_event(pool, ctx);
@@ -298,13 +320,21 @@ void PoolBook::refresh_edges(std::uint32_t pool) noexcept {
 }
 
 void PoolBook::undo(const JournalEntry& e) noexcept {
+  // A quarantine is not journaled (a failed snapshot, an inconsistent event): it survives the
+  // unwind, so a pool whose ticks were wiped never becomes usable with a partial tick set.
+  std::uint32_t keep = state_[e.pool].flags & pool_flags::kQuarantined;
   if (e.kind == JournalKind::position) {
-    restore_tick(e.pool, e.ticks[1]);
-    restore_tick(e.pool, e.ticks[0]);
+    // Both ticks fit whenever the journal matches the slice (rebase keeps it so); a full slice
+    // means it does not: quarantine instead of writing past the pool's slots.
+    if (!restore_tick(e.pool, e.ticks[1]) || !restore_tick(e.pool, e.ticks[0])) [[unlikely]] {
+      ++stats_.unwind_tick_overflows;
+      keep = pool_flags::kQuarantined;
+    }
     refresh_edges(e.pool);
   }
   const std::uint64_t v = state_[e.pool].version + 1;
   state_[e.pool] = e.prev;
+  state_[e.pool].flags |= keep;
   state_[e.pool].version = v;
   last_pos_[e.pool] = e.prev_pos;
 }
@@ -344,6 +374,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
   }
   PoolState& s = state_[*idx];
   if (kind == PoolType::V2) {
+    if (!v2_reserves_ok(snap.reserve0, snap.reserve1)) return out_of_range(*idx);
     s.reserve0 = snap.reserve0;
     s.reserve1 = snap.reserve1;
     s.flags &= ~pool_flags::kQuarantined;  // a V2 snapshot is the whole state
@@ -352,6 +383,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
       ++stats_.inconsistent;
       return ApplyResult::inconsistent;
     }
+    if (!v3_slot0_ok(snap.sqrt_price_x96, snap.tick)) return out_of_range(*idx);
     s.sqrt_price_x96 = snap.sqrt_price_x96;
     s.liquidity = snap.liquidity.value();
     s.tick = snap.tick;
@@ -359,9 +391,9 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
   }
   s.flags |= pool_flags::kHasState;
   ++s.version;
+  // Changes before the snapshot cannot be unwound through it (nor on top of it).
+  rebase(*idx, snap.block_number);
   last_pos_[*idx] = EventPos{snap.block_number, UINT32_MAX, UINT32_MAX};
-  // Changes before the snapshot cannot be unwound through it.
-  journal_floor_ = std::max(journal_floor_, snap.block_number);
   ++stats_.applied;
   return ApplyResult::applied;
 }
@@ -390,6 +422,9 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
     std::memcpy(&te, entries.data(), sizeof te);
     if (te.tick > ticks_.get()[m.tick_base + tick_count_[*idx] - 1].tick) first = tick_count_[*idx];
   }
+  // Whatever the outcome, the pool's ticks are replaced (or wiped, quarantined): no journaled change
+  // from before this snapshot may be undone on top of them.
+  rebase(*idx, head.block_number);
   if (std::size_t{first} + head.count > m.tick_capacity) {
     ++stats_.tick_overflows;
     tick_count_[*idx] = 0;
@@ -428,7 +463,6 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
   PoolState& s = state_[*idx];
   s.flags &= ~pool_flags::kQuarantined;
   ++s.version;
-  journal_floor_ = std::max(journal_floor_, head.block_number);
   ++stats_.applied;
   return ApplyResult::applied;
 }

@@ -27,6 +27,14 @@
 // out. So a tick that follows a pool with many signalling cycles (a hub) does not queue behind
 // them. on_frame() (tests, replay, in-thread benchmarks) evaluates everything before it returns,
 // so its results depend only on the frame sequence.
+// Implausible input is refused and counted, never applied: a frame of another domain than
+// MarketData or System (bad_frames); a BlockHeader, event or snapshot whose block number lies more
+// than max_block_lead blocks above the current block (future_blocks: it would freeze the pool's
+// duplicate check, the per-block signal suppression and the journal floor); a ReorgNotice whose
+// ancestor is above the current block (reorgs_refused). The first BlockHeader or applied event sets
+// the base (a first header replaces an event-set base implausibly far above it; the very first
+// number an engine sees cannot be checked). A reorg deeper than the journal quarantines every pool changed
+// above the ancestor until a snapshot arrives (PoolBook::abandon_above).
 // Thread-safety: one thread drives an engine (the pinned strategy core); stats() may be read by
 // the same thread only. Allocation: the constructor allocates everything (start-up, may throw);
 // on_frame/poll/run never allocate, lock, make a syscall or throw.
@@ -68,6 +76,9 @@ struct EngineConfig {
   // existing configurations still compile.
   double prefilter_min_product = 1.0 - 1e-12;
   std::uint64_t finality_depth = 0;         // > 0: journal entries older than tip - depth are dropped
+  // A header, event or snapshot more than this many blocks above the current block is refused
+  // (EngineStats::future_blocks). 0: no limit.
+  std::uint64_t max_block_lead = 1024;
   // poll(): a waiting frame pauses the current evaluation (newest data first, see above). false:
   // every frame's cycles are evaluated before the next frame is read (the order on_frame keeps).
   bool newest_first = true;
@@ -83,6 +94,8 @@ struct EngineStats {
   std::uint64_t block_headers = 0;
   std::uint64_t reorgs = 0;
   std::uint64_t reorgs_too_deep = 0;
+  std::uint64_t reorgs_refused = 0;   // ancestor above the current block: ignored
+  std::uint64_t future_blocks = 0;    // header / event / snapshot too far above the current block: refused
   std::uint64_t cycles_evaluated = 0;
   std::uint64_t stale_cycles = 0;      // a pool without state or quarantined
   std::uint64_t prefilter_rejected = 0;
@@ -146,6 +159,13 @@ class ArbEngine {
   void mark_dirty(std::uint32_t pool) noexcept;
   void refresh_rates(std::uint32_t pool) noexcept;
   void apply_tlv(const protocol::TlvView& tlv) noexcept;
+  // False (counted: future_blocks, rejected_events) for a block number implausibly far above block_.
+  [[nodiscard]] bool plausible_block(std::uint64_t block) noexcept {
+    if (!have_base_ || cfg_.max_block_lead == 0 || block <= block_ || block - block_ <= cfg_.max_block_lead) [[likely]]
+      return true;
+    ++stats_.future_blocks;
+    return false;
+  }
   // Parses and applies one frame, refreshes its changed pools' rate bounds and pushes them on the
   // pending stack (its first changed pool on top). False for a frame that fails to parse.
   bool ingest(std::span<const std::byte> frame) noexcept;
@@ -210,6 +230,8 @@ class ArbEngine {
   std::size_t dirty_count_ = 0;
   std::uint32_t epoch_ = 0;
   std::uint64_t block_ = 0;
+  bool have_base_ = false;    // block_ was set (by a header or an applied event)
+  bool have_header_ = false;  // a BlockHeader was accepted (the first one sets the base)
   std::uint64_t reorg_gen_ = 0;
   std::uint64_t out_sequence_ = 0;
   std::uint64_t signal_seq_ = 0;

@@ -10,12 +10,19 @@
 // (block, tx, log) position is a duplicate and ignored. Every change first journals the prior
 // pool state (and, for Mint/Burn, the prior two tick entries), so `unwind_to(ancestor)` restores
 // the exact state from before every event of the removed blocks (versions keep increasing: the
-// state is restored, the version is a new one). A V3 pool whose tick slice is full is quarantined
-// (counted, excluded from the search) instead of allocating.
+// state is restored, the version is a new one). Events of different pools may arrive out of block
+// order: the unwind undoes every entry above the ancestor and keeps the others. A snapshot is a new
+// base for its pool: it raises the journal floor to its block and to the pool's last applied
+// block, so no older change of that pool is ever undone on top of it. Values a real pool cannot
+// hold (V2 reserves >= 2^112; V3 sqrtPriceX96 outside [MIN_SQRT_RATIO, MAX_SQRT_RATIO), tick
+// outside [MIN_TICK, MAX_TICK]) are refused and quarantine the pool. A V3 pool whose tick slice is
+// full is quarantined (counted, excluded from the search) instead of allocating. A quarantine is
+// not journaled and an unwind never lifts it: only a snapshot does.
 // Thread-safety: one writer thread (the strategy loop); no internal locking. Allocation: only the
 // constructor (start-up; may throw); every apply/unwind/query call is noexcept and allocation-free.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -114,7 +121,8 @@ enum class ApplyResult : std::uint8_t {
   wrong_type,     // a V2 event for a V3 pool or the other way round
   quarantined,    // the pool is quarantined: ignored
   tick_overflow,  // the pool's tick slice is full: pool quarantined
-  inconsistent,   // the event contradicts the book (burn of absent liquidity, bad ticks): quarantined
+  inconsistent,   // the event contradicts the book (burn of absent liquidity, bad ticks) or carries a
+                  // value no pool can hold (BookStats::out_of_range): quarantined
   ignored,        // valid but changes nothing the book keeps (V2 Swap/Mint/Burn: Sync follows)
 };
 
@@ -131,10 +139,13 @@ struct BookStats {
   std::uint64_t quarantined_events = 0;
   std::uint64_t tick_overflows = 0;
   std::uint64_t inconsistent = 0;
+  std::uint64_t out_of_range = 0;  // of inconsistent: reserves / sqrtPrice / tick outside their ranges
   std::uint64_t unwound_entries = 0;
   std::uint64_t reorgs = 0;
   std::uint64_t reorgs_too_deep = 0;
   std::uint64_t journal_overwritten = 0;
+  std::uint64_t unwind_tick_overflows = 0;  // an unwind found no free tick slot: pool quarantined
+  std::uint64_t abandoned_pools = 0;        // quarantined by abandon_above (a too-deep reorg)
 };
 
 enum class UnwindResult : std::uint8_t {
@@ -220,11 +231,19 @@ class PoolBook {
   [[nodiscard]] ApplyResult load_ticks(const protocol::V3TicksSnapshotHead& head,
                                        std::span<const std::byte> entries, std::uint32_t& out_pool) noexcept;
 
-  // Reverts every journaled change from blocks > ancestor, newest first. `touched(pool)` is
-  // called for each reverted pool (may repeat). too_deep when the journal lost needed entries
-  // (the book is then left unchanged).
+  // Reverts every journaled change from blocks > ancestor, newest first, wherever it sits in the
+  // journal (entries of blocks <= ancestor stay, in order). `touched(pool)` is called for each
+  // reverted pool (may repeat). too_deep when the journal lost needed entries (the book is then
+  // left unchanged: see abandon_above).
   template <class Touched>
   [[nodiscard]] UnwindResult unwind_to(std::uint64_t ancestor, Touched&& touched) noexcept;
+  // After a too_deep unwind: quarantines every pool whose state or ticks came from a block above
+  // `ancestor` (it may hold orphaned state; a snapshot clears it), moves its last applied position
+  // back to the ancestor (so the new branch's events are not duplicates once a snapshot clears the
+  // quarantine), and drops the whole journal. `touched(pool)` is called for each such pool.
+  // O(pools): reorgs that deep are rare.
+  template <class Touched>
+  void abandon_above(std::uint64_t ancestor, Touched&& touched) noexcept;
   // Drops journal entries of blocks <= final_block (they can no longer be reorged).
   void finalize(std::uint64_t final_block) noexcept;
   [[nodiscard]] std::size_t journal_size() const noexcept { return static_cast<std::size_t>(j_head_ - j_tail_); }
@@ -245,6 +264,7 @@ class PoolBook {
     JournalKind kind;
     std::uint8_t reserved[3];
     EventPos prev_pos;
+    std::uint64_t max_block;  // max block of this entry and every older one (blocks are not ordered)
     PoolState prev;
     TickSave ticks[2];  // position: lower, upper
   };
@@ -252,17 +272,28 @@ class PoolBook {
   template <class Ev>
   [[nodiscard]] ApplyResult begin_event(const Ev& ev, PoolType want, std::uint32_t& out_pool) noexcept;
   JournalEntry& journal_push(std::uint64_t block, std::uint32_t pool, JournalKind kind) noexcept;
-  // An event that sets a pool's price state (V2Sync, V3Swap, V3Initialize): begin_event, journal
-  // the state, write(state), mark it set, commit.
+  // An event that sets a pool's price state (V2Sync, V3Swap, V3Initialize): begin_event, refuse it
+  // unless `valid` (its values are in range), journal the state, write(state), mark it set, commit.
   template <class Ev, class Write>
-  [[nodiscard]] ApplyResult apply_state(const Ev& ev, PoolType want, std::uint32_t& out_pool, Write&& write) noexcept;
+  [[nodiscard]] ApplyResult apply_state(const Ev& ev, PoolType want, bool valid, std::uint32_t& out_pool,
+                                        Write&& write) noexcept;
   // A V3Mint (burn false) or V3Burn (burn true): begin_event, check the amount, position_delta.
   template <class Ev>
   [[nodiscard]] ApplyResult apply_position(const Ev& ev, bool burn, std::uint32_t& out_pool) noexcept;
   [[nodiscard]] ApplyResult position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
                                            std::int32_t upper, i128 delta) noexcept;
   [[nodiscard]] std::size_t find_tick(std::uint32_t pool, std::int32_t t) const noexcept;
-  void restore_tick(std::uint32_t pool, const TickSave& s) noexcept;
+  // False (nothing written) when the tick must be inserted and the pool's slice is full.
+  [[nodiscard]] bool restore_tick(std::uint32_t pool, const TickSave& s) noexcept;
+  // A snapshot of `pool` stamped `block` replaces its state: no journaled change of the pool from
+  // before it may be undone on top of it, so the floor rises to the snapshot's block and to the
+  // pool's last applied block (a snapshot stamped older than the journal makes deeper reorgs
+  // too_deep instead of unwinding through it).
+  void rebase(std::uint32_t pool, std::uint64_t block) noexcept {
+    journal_floor_ = std::max({journal_floor_, block, last_pos_[pool].block});
+  }
+  // Refuses a value outside its range: counts it (inconsistent, out_of_range), quarantines the pool.
+  ApplyResult out_of_range(std::uint32_t pool) noexcept;
   void commit_event(std::uint32_t pool, const protocol::EventContext& ctx) noexcept;
   void undo(const JournalEntry& e) noexcept;
   void refresh_edges(std::uint32_t pool) noexcept;
@@ -291,15 +322,47 @@ UnwindResult PoolBook::unwind_to(std::uint64_t ancestor, Touched&& touched) noex
     ++stats_.reorgs_too_deep;
     return UnwindResult::too_deep;
   }
-  while (j_head_ > j_tail_) {
-    const JournalEntry& e = journal_[(j_head_ - 1) & j_mask_];
-    if (e.block <= ancestor) break;
+  // The oldest entry that may lie above the ancestor: every older one has max_block <= ancestor.
+  std::uint64_t lo = j_head_;
+  while (lo > j_tail_ && journal_[(lo - 1) & j_mask_].max_block > ancestor) --lo;
+  if (lo == j_head_) return UnwindResult::ok;
+  // Newest first, every entry above the ancestor. An entry of a pool never sits below a kept entry
+  // of the same pool: a pool's events apply in block order, and a snapshot that moves a pool back
+  // raised the floor over its older entries (rebase).
+  for (std::uint64_t i = j_head_; i-- > lo;) {
+    const JournalEntry& e = journal_[i & j_mask_];
+    if (e.block <= ancestor) continue;
     undo(e);
     touched(e.pool);
-    --j_head_;
     ++stats_.unwound_entries;
   }
+  // Keep the others (other pools' entries at or below the ancestor) in stream order.
+  std::uint64_t run = lo > j_tail_ ? journal_[(lo - 1) & j_mask_].max_block : 0;
+  std::uint64_t w = lo;
+  for (std::uint64_t i = lo; i < j_head_; ++i) {
+    const JournalEntry& e = journal_[i & j_mask_];
+    if (e.block > ancestor) continue;
+    run = std::max(run, e.block);
+    if (w != i) journal_[w & j_mask_] = e;
+    journal_[w & j_mask_].max_block = run;
+    ++w;
+  }
+  j_head_ = w;
   return UnwindResult::ok;
+}
+
+template <class Touched>
+void PoolBook::abandon_above(std::uint64_t ancestor, Touched&& touched) noexcept {
+  for (std::uint32_t p = 0; p < meta_.size(); ++p) {
+    if (last_pos_[p].block <= ancestor && ticks_block_[p] <= ancestor) continue;
+    if (!state_[p].quarantined()) ++stats_.abandoned_pools;
+    quarantine(p);
+    if (last_pos_[p].block > ancestor) last_pos_[p] = EventPos{ancestor, UINT32_MAX, UINT32_MAX};
+    ticks_block_[p] = 0;  // a tick snapshot of the new branch never continues the old one's
+    touched(p);
+  }
+  j_tail_ = j_head_;
+  journal_floor_ = std::max(journal_floor_, ancestor);
 }
 
 }  // namespace torq::arb
