@@ -133,6 +133,25 @@ TEST_F(EngineFixture, ShouldNotSignalWhenNetProfitIsBelowMinimum) {
   EXPECT_EQ(eng->stats().signals, 0u);
 }
 
+// Reloaded settings reach a running engine (torqd: SIGHUP / POST /api/reload): the threshold at
+// once, the tip in the next gas cost (the cached USD cost is recomputed).
+TEST_F(EngineFixture, ShouldApplyAReloadedThresholdAndTipToTheNextSignals) {
+  ASSERT_EQ(dislocate(100), 1u);
+  auto s = signals();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].gas_cost_usd, 1'170'000);  // 180k x (100 + 30 gwei) at 0.5 USD
+  eng->set_priority_fee(U256(130'000'000'000ULL));  // 130 gwei: 180k x 230 gwei = 0.0414 WMATIC
+  ASSERT_EQ(dislocate(101), 1u);
+  s = signals();
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].gas_cost_usd, 2'070'000) << "the signal still assumed the old tip";
+  EXPECT_EQ(eng->gas().priority_fee(), U256(130'000'000'000ULL));
+  eng->set_min_net_profit(UsdFixedPoint8{1'000'000 * UsdFixedPoint8::kScale});
+  ASSERT_EQ(dislocate(102), 1u);
+  EXPECT_TRUE(signals().empty()) << "the raised threshold was not applied";
+  EXPECT_EQ(eng->stats().below_min, 1u);
+}
+
 TEST_F(EngineFixture, ShouldNotSignalWhenPricesAgree) {
   const auto f = fm.add(header(100))
                      .add(sync(specs[0], 100, 0, U256(1'000'000) * kE18, U256(500'000'000'000ULL)))

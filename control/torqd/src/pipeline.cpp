@@ -351,6 +351,9 @@ struct Pipeline::Impl {
   std::atomic<std::int64_t> min_profit_usd{0};
   std::atomic<std::uint32_t> min_profit_share_bps{5000};
   std::atomic<std::uint64_t> priority_fee_gwei{30};
+  // Bumped by reload(): the strategy thread then gives min_profit_usd and priority_fee_gwei to the
+  // engine between frames (the engine is single-threaded; a relaxed load per poll).
+  std::atomic<std::uint64_t> engine_settings_gen{0};
 
   // Threads and stop flags (in shutdown order).
   std::thread collector_t, strategy_t, executor_t, submitter_t;
@@ -1004,7 +1007,13 @@ struct Pipeline::Impl {
     ring::SpscConsumer& in = consumer_of(*md_sub, md_local);
     TelemetryRing& tel = *tel_strat;
     std::uint64_t signals_before = 0;
+    std::uint64_t settings_seen = 0;
     for (;;) {
+      if (const std::uint64_t g = engine_settings_gen.load(std::memory_order_acquire); g != settings_seen) [[unlikely]] {
+        settings_seen = g;
+        engine->set_min_net_profit(num::UsdFixedPoint8{min_profit_usd.load(std::memory_order_relaxed)});
+        engine->set_priority_fee(U256(priority_fee_gwei.load(std::memory_order_relaxed)) * U256(1'000'000'000ULL));
+      }
       const std::uint64_t t0 = mono_ns();
       const std::size_t n = engine->poll(in, 64);
       if (n != 0) {
@@ -2058,6 +2067,7 @@ void Pipeline::reload(const Reloadable& r) {
   impl_->min_profit_usd.store(r.min_profit_usd.raw, std::memory_order_relaxed);
   impl_->min_profit_share_bps.store(r.min_profit_share_bps, std::memory_order_relaxed);
   impl_->priority_fee_gwei.store(r.priority_fee_gwei, std::memory_order_relaxed);
+  impl_->engine_settings_gen.fetch_add(1, std::memory_order_release);  // the engine's threshold and tip too
   if (impl_->gates) {
     (void)impl_->gates->set_limits(Impl::limits_of(r));
     // Per-token exposure limits by symbol (control thread; RiskGates::set_token is a seqlock).

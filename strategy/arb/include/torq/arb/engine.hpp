@@ -134,6 +134,13 @@ class ArbEngine {
   std::size_t poll(ring::SpscConsumer& in, std::size_t max_frames = 32) noexcept;
   // Switches newest-first evaluation in poll() (EngineConfig::newest_first) between frames.
   void set_newest_first(bool on) noexcept { cfg_.newest_first = on; }
+  // Reloaded settings, applied between frames by the engine's own thread: the signal threshold
+  // (EngineConfig::min_net_profit) and the tip the gas cost assumes (GasConfig::priority_fee_wei).
+  void set_min_net_profit(UsdFixedPoint8 v) noexcept { cfg_.min_net_profit = v; }
+  void set_priority_fee(const U256& wei) noexcept {
+    cfg_.gas.priority_fee_wei = wei;
+    gas_.set_priority_fee(wei);
+  }
   // True while changed pools wait for (some of) their cycles to be evaluated (poll() was preempted).
   [[nodiscard]] bool pending() const noexcept { return !work_.empty(); }
   // Busy-spin loop until `stop`: pins the calling thread to `cpu` first when cpu >= 0 (start-up

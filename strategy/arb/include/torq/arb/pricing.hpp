@@ -104,6 +104,11 @@ class GasModel {
     base_fee_ = base_fee_wei;
   }
   [[nodiscard]] const U256& base_fee() const noexcept { return base_fee_; }
+  // The configured tip (a reload): the cached USD cost is recomputed on next use.
+  void set_priority_fee(const U256& wei) noexcept {
+    if (wei != cfg_.priority_fee_wei) cache_valid_ = false;
+    cfg_.priority_fee_wei = wei;
+  }
   [[nodiscard]] U256 priority_fee() const noexcept {
     const U256 floor = priority_fee_floor(cfg_.chain);
     return cfg_.priority_fee_wei < floor ? floor : cfg_.priority_fee_wei;
