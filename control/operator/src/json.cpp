@@ -333,7 +333,9 @@ void append_quoted(std::string& out, std::string_view s) {
     if (c >= 0x80) {
       const std::size_t n = utf8_sequence_length(s, i);
       if (n == 0) {
-        out += "\\ufffd";  // not UTF-8: U+FFFD, so that the output stays valid JSON text
+        // Not UTF-8: U+FFFD, written as its UTF-8 bytes (not "\ufffd"), so that the output is
+        // exactly what a string holding U+FFFD gives (encode(decode(x)) is stable).
+        out += "\xEF\xBF\xBD";
         ++i;
       } else {
         out.append(s.data() + i, n);

@@ -78,7 +78,9 @@ struct ParseError {
 [[nodiscard]] std::string dump(const Value& v);
 // Appends s as a JSON string literal (with quotes) to out. Valid UTF-8 is kept as is; a byte that
 // does not start a well-formed sequence (stray continuation, overlong form, surrogate, truncated
-// sequence, above U+10FFFF) is written as \ufffd, so the output is always valid JSON text.
+// sequence, above U+10FFFF) is written as U+FFFD in UTF-8 (EF BF BD, not the "\ufffd" escape: a
+// string that holds U+FFFD writes the same bytes, so encode(decode(x)) is stable), so the output is
+// always valid JSON text.
 void append_quoted(std::string& out, std::string_view s);
 
 // Length of the well-formed UTF-8 sequence that starts at s[i] (1 for ASCII), 0 when the bytes
