@@ -223,6 +223,19 @@ class ApiTest : public ::testing::Test {
     return v ? *v : json::Value{};
   }
 
+  // A second server on an ephemeral port with the fixture's token, auditing into audit_.
+  ApiServerOptions second_server_options() {
+    ApiServerOptions o;
+    o.bind = "127.0.0.1";
+    o.port = 0;
+    o.token = "s3cret-token";
+    o.audit = [this](const AuditRecord& r) {
+      std::lock_guard lk(mu_);
+      audit_.push_back(r);
+    };
+    return o;
+  }
+
   struct Run { int rc; std::string out; };
   Run torqctl(const std::string& args, const std::string& url = "") {
     const std::string cmd = std::string(TORQCTL_PATH) + " --url " + (url.empty() ? url_ : url) + " --token-file " +
@@ -590,14 +603,7 @@ TEST_F(ApiTest, TorqctlReloadShouldQueueTheValidatedConfigAndNameTheChangedKeys)
 }
 
 TEST_F(ApiTest, TorqctlReloadShouldReportATorqdWithoutConfigFile) {
-  ApiServerOptions o;
-  o.bind = "127.0.0.1";
-  o.port = 0;
-  o.token = "s3cret-token";
-  o.audit = [this](const AuditRecord& r) {
-    std::lock_guard lk(mu_);
-    audit_.push_back(r);
-  };
+  ApiServerOptions o = second_server_options();
   ApiServer no_file(state_, commands_, std::move(o));  // no config_path: POST /api/reload is 501
   no_file.start();
   const auto r = torqctl("reload", "http://127.0.0.1:" + std::to_string(no_file.port()));
@@ -858,14 +864,7 @@ TEST_F(ApiTest, ShouldCloseWebSocketWhoseClientSendsAnOversizedMessage) {
 
 TEST_F(ApiTest, ShouldAnswer503WhenTheCommandQueueIsFullButStillTakeAKill) {
   CommandQueue small(2);
-  ApiServerOptions o;
-  o.bind = "127.0.0.1";
-  o.port = 0;
-  o.token = "s3cret-token";
-  o.audit = [this](const AuditRecord& r) {
-    std::lock_guard lk(mu_);
-    audit_.push_back(r);
-  };
+  ApiServerOptions o = second_server_options();
   ApiServer srv(state_, small, std::move(o));
   srv.start();
   const std::string url = "http://127.0.0.1:" + std::to_string(srv.port());
@@ -885,10 +884,7 @@ TEST_F(ApiTest, ShouldAnswer503WhenTheCommandQueueIsFullButStillTakeAKill) {
 }
 
 TEST_F(ApiTest, ShouldCloseConnectionsOverTheLimitAndAcceptAgainOnceOneCloses) {
-  ApiServerOptions o;
-  o.bind = "127.0.0.1";
-  o.port = 0;
-  o.token = "s3cret-token";
+  ApiServerOptions o = second_server_options();
   o.max_connections = 4;
   ApiServer srv(state_, commands_, std::move(o));
   srv.start();
