@@ -341,8 +341,8 @@ struct Pipeline::Impl {
   // Crash recovery (read from the audit log at start-up; docs/torqd.md "Crash recovery").
   risk::PnlSnapshot pnl_base{};          // the last Pnl record of the log (zero when none)
   std::uint64_t order_seq_start = 0;     // the highest order id in the log
-  std::vector<TxOrder> recovered_orders;  // in flight at the crash: the submitter polls their receipts
-  std::vector<std::vector<std::array<std::uint8_t, 32>>> recovered_hashes;  // every attempt of each (same index)
+  // In flight at the crash, with the hashes of every logged attempt: the submitter polls their receipts.
+  std::vector<std::pair<TxOrder, std::vector<std::array<std::uint8_t, 32>>>> recovered_orders;
   std::array<InFlight, kMaxOrders> orders{};
   std::vector<std::uint64_t> latency_ns;  // tick (md frame stamp) → signed tx
   std::vector<std::uint64_t> signal_latency_ns;  // md frame stamp → signal seen by the executor
@@ -595,11 +595,9 @@ struct Pipeline::Impl {
       o.sender = sender;
       o.max_fee_per_gas = ro.tx.fees.max_fee_per_gas;
       o.max_priority_fee_per_gas = ro.tx.fees.max_priority_fee_per_gas;
-      recovered_orders.push_back(o);
-      std::vector<std::array<std::uint8_t, 32>> hashes;
-      for (const auto& h : ro.tx.earlier_hashes) hashes.emplace_back(h);
+      std::vector<std::array<std::uint8_t, 32>> hashes(ro.tx.earlier_hashes.begin(), ro.tx.earlier_hashes.end());
       hashes.push_back(o.tx_hash);
-      recovered_hashes.push_back(std::move(hashes));
+      recovered_orders.emplace_back(o, std::move(hashes));
       ++tracked;
     }
     counters.in_flight.store(static_cast<std::uint32_t>(gates->in_flight()), std::memory_order_relaxed);
@@ -1612,9 +1610,8 @@ struct Pipeline::Impl {
     ring::SpscProducer& out = producer_of(*report_pub, report_link);
     risk::AuditChannel& ach = audit->channel(1);
     std::vector<Pending> pending;
-    for (std::size_t i = 0; i < recovered_orders.size(); ++i)  // in flight at the crash: poll every attempt's receipt
-      pending.push_back(Pending{recovered_orders[i], Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns(),
-                                recovered_hashes[i]});
+    for (const auto& [o, hashes] : recovered_orders)  // in flight at the crash: poll every attempt's receipt
+      pending.push_back(Pending{o, Clock::now() + std::chrono::milliseconds(opt.receipt_timeout_ms), mono_ns(), hashes});
     auto last_poll = Clock::now();
     auto last_fee = Clock::now() - std::chrono::seconds(10);
     const bool own_fee = !has(Role::collector) || !opt.builtin_collector;  // no base fee from a collector here
