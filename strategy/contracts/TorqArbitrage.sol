@@ -13,7 +13,8 @@ pragma solidity ^0.8.28;
 ///   [21]     direction: 1 = zeroForOne (token0 in, token1 out), 0 = oneForZero
 ///   [22..24) V2 fee numerator over 1000, big-endian (997 for a 0.3% fork); 0 for V3 hops
 /// The input token of hop 0 is the start token; the output of each hop is the input of the
-/// next; the last hop must output the start token (the balance check enforces it).
+/// next (checked when the hop runs: BadPath); the last hop must output the start token (the
+/// balance check enforces it).
 ///
 /// Callback security: callbacks are accepted only from the pool this contract is calling at
 /// that moment. The expected pool, the callback mode (flash or pay), the amount that may be
@@ -185,13 +186,14 @@ contract TorqArbitrage {
                 nextAtPool = true;
             }
         }
+        address tokenIn = _linkedTokenIn(path, i, pool, zf);
         if (kind == KIND_V2) {
-            if (!atPool) _transfer(_tokenIn(pool, zf), pool, amount);
+            if (!atPool) _transfer(tokenIn, pool, amount);
             out = _v2AmountOut(pool, zf, amount, fee);
             IUniswapV2Pair(pool).swap(zf ? 0 : out, zf ? out : 0, to, new bytes(0));
         } else {
             if (amount > uint256(type(int256).max)) revert BadPath();
-            payToken = _tokenIn(pool, zf);
+            payToken = tokenIn;
             payMax = amount;
             cbPool = pool;
             cbMode = MODE_PAY;
@@ -254,6 +256,16 @@ contract TorqArbitrage {
     /// Input token of a hop; token0()/token1() have the same selectors on V2 pairs and V3 pools.
     function _tokenIn(address pool, bool zeroForOne) private view returns (address) {
         return zeroForOne ? IUniswapV2Pair(pool).token0() : IUniswapV2Pair(pool).token1();
+    }
+
+    /// Input token of hop `i` (not hop 0), asked when the hop runs; BadPath unless it is the
+    /// output token of hop i-1, so that no hop is paid in a token this contract merely holds.
+    function _linkedTokenIn(bytes calldata path, uint256 i, address pool, bool zeroForOne)
+        private view returns (address tokenIn)
+    {
+        (address prev,, bool prevZf,) = _hop(path, i - 1);
+        tokenIn = _tokenIn(pool, zeroForOne);
+        if (tokenIn != _tokenIn(prev, !prevZf)) revert BadPath();
     }
 
     function _balance(address token) private view returns (uint256) {

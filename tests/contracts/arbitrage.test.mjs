@@ -7,7 +7,9 @@
 // Executed event and lands in the contract, and withdraw moves it to the owner; unprofitable
 // cycles and a too-high minProfit revert with Unprofitable; a stranger's execute/withdraw
 // reverts with NotOwner; direct calls of the callbacks revert with BadCallback; malformed
-// paths revert with BadPath. Prints one JSON line with the gas used per path kind.
+// paths revert with BadPath, and so does a hop whose input token is not the previous hop's
+// output (real pools, and a fake pool that names a token the contract holds: nothing held is
+// paid out). Prints one JSON line with the gas used per path kind.
 // Exits 77 (skip) when chain/node_modules is absent (npm ci --prefix chain not run).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -412,4 +414,78 @@ test('ShouldRevertBadPathWhenPathIsMalformed', async () => {
   }
   const zero = await simulate(owner.address, 'execute', [encodePath([h0, h1]), 0n, 0n]);
   assert.equal(zero.error.name, 'BadPath', 'zero amountIn');
+});
+
+/** Compiles and deploys a test-only Solidity contract (source given inline) from the deployer. */
+async function deployInline(name, source, types, args) {
+  const solc = build.loadSolc();
+  const out = JSON.parse(solc.compile(JSON.stringify({
+    language: 'Solidity',
+    sources: { [`${name}.sol`]: { content: source } },
+    settings: { evmVersion: 'cancun', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  })));
+  const errors = (out.errors || []).filter((e) => e.severity === 'error');
+  assert.equal(errors.length, 0, errors.map((e) => e.formattedMessage).join('\n'));
+  const c = out.contracts[`${name}.sol`][name];
+  const data = ethers.concat(['0x' + c.evm.bytecode.object, ethers.AbiCoder.defaultAbiCoder().encode(types, args)]);
+  const { hash } = await deployer.send({ to: null, data, gasLimit: 3_000_000n });
+  const rc = await waitReceipt(provider, hash);
+  assert.equal(Number(rc.status), 1, `deploy ${name}`);
+  return ethers.getAddress(rc.contractAddress);
+}
+
+async function mintTo(sym, who, amount) {
+  const mintIf = new ethers.Interface(['function mint(address,uint256)']);
+  const { hash } = await deployer.send({ to: token(sym).address, data: mintIf.encodeFunctionData('mint', [who, amount]),
+    gasLimit: 200_000n });
+  assert.equal(Number((await waitReceipt(provider, hash)).status), 1, `mint ${sym}`);
+}
+
+test('ShouldRevertBadPathWhenHopInputIsNotThePreviousHopOutput', async () => {
+  snapDislocated = await revertTo(snapDislocated);
+  // The contract holds USDT (profits of earlier cycles). Hop 0 sells USDC for WETH, but hop 1
+  // sells USDT on the USDT/USDC pair: its input is not hop 0's output. The contract must not
+  // pay hop 1 in a token it merely holds (here the WETH amount, as a number, of USDT).
+  const usdt = token('USDT').address;
+  const held = 1_000n * 10n ** 6n;
+  await mintTo('USDT', arb, held);
+  const mismatched = encodePath([hopSelling(pool('quickswap', 'WETH', 'USDC'), 'USDC'),
+    hopSelling(pool('quickswap', 'USDT', 'USDC'), 'USDT')]);
+  await expectRevert(owner, 'execute', [mismatched, 1n, 0n], 'BadPath');
+  // The same on a V3 hop (paid in its callback) at the end of a 3-hop path: USDC -> WMATIC ->
+  // WETH, then a hop that sells USDT instead of WETH.
+  const mismatched3 = encodePath([hopSelling(pool('quickswap', 'WMATIC', 'USDC'), 'USDC'),
+    hopSelling(pool('sushiswap', 'WETH', 'WMATIC'), 'WMATIC'),
+    hopSelling(pool('uniswap-v3', 'USDT', 'USDC', 500), 'USDT')]);
+  await expectRevert(owner, 'execute', [mismatched3, 1n, 0n], 'BadPath');
+  assert.equal(await balanceOf(usdt, arb), held, 'the held USDT stays');
+});
+
+test('ShouldPayAMaliciousPoolOnlyInItsHopInputToken', async () => {
+  snapDislocated = await revertTo(snapDislocated);
+  // A "pool" the owner mistakenly put in the path names its own tokens: it claims to sell WBTC
+  // (which the contract holds) for USDC and pays out just enough USDC for the cycle to look
+  // profitable. It must not receive WBTC: its hop's input is hop 0's output, WETH.
+  const fakeSrc = `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+interface IT { function transfer(address, uint256) external returns (bool); }
+contract FakePair {
+    address public token0;
+    address public token1;
+    constructor(address t0, address t1) { token0 = t0; token1 = t1; }
+    function getReserves() external pure returns (uint112, uint112, uint32) { return (1e18, 1e13, 0); }
+    function swap(uint256 a0, uint256 a1, address to, bytes calldata) external {
+        IT(a0 > 0 ? token0 : token1).transfer(to, a0 + a1);
+    }
+}`;
+  const wbtc = token('WBTC').address;
+  const usdcAddr = token('USDC').address;
+  const fake = await deployInline('FakePair', fakeSrc, ['address', 'address'], [wbtc, usdcAddr]);
+  await mintTo('USDC', fake, 1_000n * 10n ** 6n);
+  const held = 10n * 10n ** 8n; // 10 WBTC of earlier profits
+  await mintTo('WBTC', arb, held);
+  const pathHex = encodePath([hopSelling(pool('quickswap', 'WETH', 'USDC'), 'USDC'), hop(fake, KIND.v2, true, 997)]);
+  await expectRevert(owner, 'execute', [pathHex, 1n, 0n], 'BadPath');
+  assert.equal(await balanceOf(wbtc, arb), held, 'no WBTC left the contract');
+  assert.equal(await balanceOf(wbtc, fake), 0n);
 });
