@@ -1,15 +1,18 @@
 // PrivateKey loading (file mode 0600 only, env var) and the guarantee that no string our code
 // produces — errors, redacted formatting, hex of every transaction artefact — contains the key.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -99,6 +102,20 @@ TEST_F(KeyFile, ShouldRefuseGroupReadableSymlinkedMissingAndDirectoryKeyFiles) {
   fs::create_directory(dir_ / "d");
   ::chmod((dir_ / "d").c_str(), 0700);
   EXPECT_NE(load_error(dir_ / "d").find("not a regular file"), std::string::npos);
+}
+
+TEST_F(KeyFile, ShouldRefuseANamedPipeWithoutWaitingForAWriter) {
+  const fs::path p = dir_ / "fifo";
+  ASSERT_EQ(::mkfifo(p.c_str(), 0600), 0);
+  auto err = std::async(std::launch::async, [&] { return load_error(p); });
+  const bool done = err.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  if (!done) {
+    // The loader sits in open() waiting for a writer: be one for a moment so that it returns.
+    const int fd = ::open(p.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  EXPECT_TRUE(done) << "from_file blocked on a FIFO instead of refusing it";
+  EXPECT_NE(err.get().find("not a regular file"), std::string::npos);
 }
 
 TEST_F(KeyFile, ShouldRefuseMalformedOrInvalidKeysWithoutQuotingThem) {

@@ -79,7 +79,9 @@ PrivateKey PrivateKey::from_env(const char* variable) {
 
 PrivateKey PrivateKey::from_file(const std::filesystem::path& path) {
   const std::string origin = "private key file " + path.string();
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO would otherwise block open() until some writer appears; reads of a
+  // regular file ignore it, and anything else is refused below.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ELOOP) throw KeyError(origin + ": is a symbolic link; refusing (point to the file itself)");
