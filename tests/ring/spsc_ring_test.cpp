@@ -94,6 +94,22 @@ TEST(RingRegion, ShouldRejectOpenWhenIndicesAreInconsistent) {
   EXPECT_EQ(RingRegion::open(m.get(), 8192).error, RingError::corrupt);
 }
 
+// A corrupt max_payload near 2^64 must not pass open(): record_bytes() of it wraps to a small
+// number, and a consumer that trusted it would deliver any length that fits the data area.
+TEST(RingRegion, ShouldRejectOpenWhenMaxPayloadIsCorruptEvenWhereItsRecordSizeWraps) {
+  Memory m = make_memory(8192);
+  ASSERT_TRUE(RingRegion::format(m.get(), 8192, 4096).ok());
+  auto* c = reinterpret_cast<ControlBlock*>(m.get());
+  const std::uint64_t good = c->header.max_payload;
+  for (const std::uint64_t bad :
+       {~std::uint64_t{0}, ~std::uint64_t{0} - 7, std::uint64_t{1} << 32, std::uint64_t{4096 / 2 - 7}}) {
+    c->header.max_payload = bad;
+    EXPECT_EQ(RingRegion::open(m.get(), 8192).error, RingError::corrupt) << "max_payload " << bad;
+  }
+  c->header.max_payload = good;
+  EXPECT_TRUE(RingRegion::open(m.get(), 8192).ok());
+}
+
 TEST(SpscRing, ShouldDeliverRecordsInOrderWithExactBytes) {
   Fixture f = make_ring(4096);
   for (std::uint64_t s = 0; s < 20; ++s) {
@@ -457,6 +473,32 @@ TEST(SpscRing, ShouldStopDeliveringWhenRecordHeaderIsCorrupt) {
   detail::store_header(g.region.data(), 600, kRecordFlagCommitted);
   EXPECT_EQ(g.consumer.consume_burst([](auto) {}, 10), 0u);
   EXPECT_TRUE(g.consumer.corrupted());
+}
+
+// Committed padding records that lead around the whole data area (no producer writes them; a
+// corrupt or hostile one can) must end in corrupted(), not in a consumer that skips them forever:
+// peek() and consume_burst() return within their bounds. (Run in a child with an alarm, so a
+// consumer that loops fails the test instead of hanging it.)
+TEST(SpscRing, ShouldStopDeliveringWhenPaddingRecordsLoopAroundTheRing) {
+  const auto expect_returns = [](bool burst, std::uint64_t pads) {
+    EXPECT_EXIT(
+        {
+          ::alarm(5);
+          Fixture f = make_ring(1024);
+          const std::uint64_t step = 1024 / pads;
+          for (std::uint64_t i = 0; i < pads; ++i)
+            detail::store_header(f.region.data() + i * step, static_cast<std::uint32_t>(step - kRecordHeaderBytes),
+                                 kRecordFlagPadding | kRecordFlagCommitted);
+          const bool empty = burst ? f.consumer.consume_burst([](auto) {}, 10) == 0 : f.consumer.peek().empty();
+          std::_Exit(empty && f.consumer.corrupted() ? 0 : 1);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << (burst ? "consume_burst" : "peek") << " with " << pads << " padding records per lap";
+  };
+  for (const bool burst : {true, false}) {
+    expect_returns(burst, 1);
+    expect_returns(burst, 4);
+  }
 }
 
 TEST(SpscRing, ShouldReportDeadOwnerWhenOwnerProcessExitedAndAllowTakeover) {

@@ -185,7 +185,12 @@ Expected<RingRegion> RingRegion::open(void* mem, std::size_t bytes) noexcept {
   const std::uint64_t cap = c->header.capacity;
   if (cap < kMinCapacity || cap > kMaxCapacity || !std::has_single_bit(cap)) return {{}, RingError::corrupt};
   if (bytes < bytes_for(cap)) return {{}, RingError::too_small};
-  if (c->header.max_payload == 0 || record_bytes(c->header.max_payload) > cap / 2) return {{}, RingError::corrupt};
+  // As format() sets it. (Not record_bytes(max_payload) > cap / 2: that sum wraps for a value
+  // near 2^64, and a record length is 32 bits.)
+  const std::uint64_t max_payload = c->header.max_payload;
+  if (max_payload == 0 || max_payload > std::min<std::uint64_t>(cap / 2 - kRecordHeaderBytes, 0xFFFF'FFF0u)) {
+    return {{}, RingError::corrupt};
+  }
   if (!indices_sane(c->head.value.load(std::memory_order_acquire), c->tail.value.load(std::memory_order_acquire), cap)) {
     return {{}, RingError::corrupt};
   }

@@ -501,6 +501,10 @@ class SpscConsumer {
       }
       if (h.flags & kRecordFlagPadding) [[unlikely]] {
         head_ += rb;
+        if (head_ - released_ > capacity_) {  // paddings all the way round: no producer writes that
+          corrupt_ = true;
+          return {};
+        }
         continue;
       }
       peeked_ = rb;
@@ -543,6 +547,10 @@ class SpscConsumer {
       if (!(h.flags & kRecordFlagPadding)) [[likely]] {
         handler(std::span<const std::byte>(data + pos + kRecordHeaderBytes, h.length));
         ++n;
+      } else if (head + rb - released_ > capacity) [[unlikely]] {
+        // Paddings all the way round (only records count against max): no producer writes that.
+        corrupt_ = true;
+        break;
       }
       head += rb;
     }
