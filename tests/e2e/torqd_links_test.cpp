@@ -567,6 +567,35 @@ TEST(TorqdLinks, ShouldRefuseResendsBeyondTheBudget) {
       << "not a power of two";
 }
 
+// A request frame may carry many ResendRequest TLVs (a 65 000-byte datagram holds ~2 500): the
+// source serves at most kMaxResendCount frames per request frame however they are split, so one
+// datagram cannot make the sending thread walk millions of history slots.
+TEST(TorqdLinks, ShouldServeAtMostOneRequestsWorthOfFramesPerRequestFrame) {
+  ResendLink l("6", 64);
+  l.publish(1, 20);
+  EXPECT_EQ(l.run(20), iota(1, 20));
+  {
+    auto req = mycelium::open_udp_publisher(mycelium::parse_transport_config(udp(l.req_port)));
+    std::vector<std::byte> buf(protocol::kMaxFrameSize);
+    protocol::FrameBuilder b(buf, protocol::RelayDomain::System, 12, 0);
+    protocol::ResendRequest q{};
+    q.from_sequence = 1'000'000;  // never sent: every frame asked for is unavailable
+    q.count = LinkEgress::kMaxResendCount;
+    q.source = 12;
+    const std::size_t tlvs =
+        (protocol::kMaxFrameSize - protocol::kHeaderSize) / (protocol::kStandardTlvHeader + sizeof q);
+    ASSERT_GT(tlvs, 1000u);
+    for (std::size_t i = 0; i < tlvs; ++i) ASSERT_TRUE(b.add(q));
+    const auto f = b.finish(1, 1);
+    ASSERT_FALSE(f.empty());
+    ASSERT_EQ(req.try_publish(f), mycelium::PublishResult::ok);
+  }
+  EXPECT_TRUE(l.run(0, 50ms).empty());
+  EXPECT_LE(l.eg.stats().resend_unavailable.load(), std::uint64_t{LinkEgress::kMaxResendCount});
+  EXPECT_LE(l.eg.stats().resend_requests.load(), 1u);
+  EXPECT_EQ(l.eg.stats().frames_resent.load(), 0u);
+}
+
 TEST(TorqdLinks, ShouldDropAndCountWhenTheLocalRingIsFull) {
   const std::uint16_t port = free_udp_port();
   Ring src("links-src-5"), dst("links-dst-5", 4096);

@@ -285,9 +285,16 @@ void LinkEgress::poll_requests(std::uint64_t now_ns) noexcept {
       [&](std::span<const std::byte> f) noexcept {
         const auto r = protocol::parse_frame(f, protocol::ParseOptions{.verify_checksum = true, .require_checksum = true});
         if (!r.ok()) return;
+        // kMaxResendCount bounds a request frame, not each of its TLVs: a datagram holds ~2 500
+        // ResendRequests, which would otherwise cost millions of history lookups on this thread.
+        std::uint32_t left = kMaxResendCount;
         for (const auto& tlv : r.view.tlvs()) {
           if (const auto rq = protocol::tlv_as<protocol::ResendRequest>(tlv); rq && rq->source == seq_.source()) {
-            resend(*rq, now_ns);
+            if (left == 0) continue;
+            protocol::ResendRequest q = *rq;
+            q.count = std::min(q.count, left);
+            left -= q.count;
+            resend(q, now_ns);
             continue;
           }
           const auto q = protocol::tlv_as<protocol::SnapshotRequest>(tlv);
