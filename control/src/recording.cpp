@@ -125,7 +125,8 @@ void append_record(std::vector<std::byte>& out, const RecordView& r) {
 std::unique_ptr<RecordWriter> RecordWriter::create(const std::string& path, RecordingHeader header) {
   std::unique_ptr<RecordWriter> w(new RecordWriter());
   w->path_ = path;
-  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // 0600: the header's metadata holds the node URLs, whose path often carries a provider API key.
+  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (w->fd_ < 0) throw std::runtime_error("recording " + path + ": cannot create: " + std::strerror(errno));
   if (header.config_fingerprint == 0) header.config_fingerprint = fnv1a64(header.meta);
   w->buf_.reserve(128 * 1024);

@@ -41,6 +41,18 @@ bool is_loopback_host(std::string_view host) noexcept {
 }
 
 namespace {
+// The endpoint as error messages name it: scheme://host[:port], without user:password@, path or
+// query (a hosted provider's API key is in the path, docs/operator.md: "shown redacted").
+std::string shown_url(const Endpoint& ep) {
+  const std::string_view url = ep.url;
+  const auto p = url.find("://");
+  if (p == std::string_view::npos) return "(redacted)";
+  const auto end = url.find_first_of("/?#", p + 3);
+  std::string_view host = url.substr(p + 3, end == std::string_view::npos ? std::string_view::npos : end - p - 3);
+  if (const auto at = host.rfind('@'); at != std::string_view::npos) host = host.substr(at + 1);
+  return std::string(url.substr(0, p + 3)) + std::string(host);
+}
+
 // host[:port] as the Host header and the WebSocket handshake want it (IPv6 in brackets).
 std::string host_header(const Endpoint& ep, bool with_port) {
   std::string h = ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host;
@@ -146,7 +158,7 @@ RpcStatus connect_tcp(RpcClient::Impl& m, Stream& lowest, const Endpoint& ep, st
     m.ioc.run();
   }
   if (!done || ec) {
-    error = ep.url + ": resolve: " + (ec ? ec.message() : std::string("timeout"));
+    error = shown_url(ep) + ": resolve: " + (ec ? ec.message() : std::string("timeout"));
     return RpcStatus::ConnectFailed;
   }
   done = false;
@@ -155,7 +167,7 @@ RpcStatus connect_tcp(RpcClient::Impl& m, Stream& lowest, const Endpoint& ep, st
   m.ioc.restart();
   while (!done) m.ioc.run_one();
   if (ec) {
-    error = ep.url + ": connect: " + ec.message();
+    error = shown_url(ep) + ": connect: " + ec.message();
     return ec == beast::error::timeout ? RpcStatus::Timeout : RpcStatus::ConnectFailed;
   }
   lowest.expires_never();
@@ -167,7 +179,7 @@ template <class SslStream>
 RpcStatus tls_handshake(RpcClient::Impl& m, SslStream& s, const Endpoint& ep, std::chrono::milliseconds timeout,
                         std::string& error) {
   if (!SSL_set_tlsext_host_name(s.native_handle(), ep.host.c_str())) {
-    error = ep.url + ": TLS: cannot set SNI";
+    error = shown_url(ep) + ": TLS: cannot set SNI";
     return RpcStatus::TlsFailed;
   }
   s.set_verify_callback(ssl::host_name_verification(ep.host));
@@ -179,7 +191,7 @@ RpcStatus tls_handshake(RpcClient::Impl& m, SslStream& s, const Endpoint& ep, st
   while (!done) m.ioc.run_one();
   beast::get_lowest_layer(s).expires_never();
   if (ec) {
-    error = ep.url + ": TLS handshake: " + ec.message();
+    error = shown_url(ep) + ": TLS handshake: " + ec.message();
     return RpcStatus::TlsFailed;
   }
   return RpcStatus::Ok;
@@ -188,7 +200,7 @@ RpcStatus tls_handshake(RpcClient::Impl& m, SslStream& s, const Endpoint& ep, st
 
 RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
   if (!endpoint_.tls && !options_.allow_plain_remote && !is_loopback_host(endpoint_.host)) {
-    error_ = endpoint_.url + ": plain HTTP to a remote host is not allowed";
+    error_ = shown_url(endpoint_) + ": plain HTTP to a remote host is not allowed";
     return RpcStatus::Refused;
   }
   auto& m = *impl_;
@@ -247,7 +259,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
       m.http_tls.reset();
       // A request fully written is as good as received: a retry (below) may resend it.
       if (written || ec == beast::error::timeout) maybe_delivered_ = true;
-      error_ = endpoint_.url + ": HTTP exchange: " + ec.message();
+      error_ = shown_url(endpoint_) + ": HTTP exchange: " + ec.message();
       if (ec == beast::error::timeout) return RpcStatus::Timeout;
       if (!fresh) continue;  // stale keep-alive connection: one retry on a fresh one
       return RpcStatus::Closed;
@@ -255,7 +267,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
     if (res.result() != http::status::ok) {
       // A proxy's 5xx may come after the node acted; a 429 is a refusal before it.
       if (res.result() != http::status::too_many_requests) maybe_delivered_ = true;
-      error_ = endpoint_.url + ": HTTP status " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200);
+      error_ = shown_url(endpoint_) + ": HTTP status " + std::to_string(res.result_int()) + ": " + res.body().substr(0, 200);
       out = std::move(res.body());
       return res.result() == http::status::too_many_requests ? RpcStatus::Refused : RpcStatus::ProtocolError;
     }
@@ -269,7 +281,7 @@ RpcStatus RpcClient::post_io(std::string_view body, std::string& out) {
 RpcStatus RpcClient::ws_connect_io() {
   close();
   if (!endpoint_.tls && !options_.allow_plain_remote && !is_loopback_host(endpoint_.host)) {
-    error_ = endpoint_.url + ": plain WebSocket to a remote host is not allowed";
+    error_ = shown_url(endpoint_) + ": plain WebSocket to a remote host is not allowed";
     return RpcStatus::Refused;
   }
   auto& m = *impl_;
@@ -282,7 +294,7 @@ RpcStatus RpcClient::ws_connect_io() {
     m.ioc.restart();
     if (!m.run_until(done, options_.timeout, beast::get_lowest_layer(ws))) ec = beast::error::timeout;
     if (ec) {
-      error_ = endpoint_.url + ": WebSocket handshake: " + ec.message();
+      error_ = shown_url(endpoint_) + ": WebSocket handshake: " + ec.message();
       return RpcStatus::ConnectFailed;
     }
     return RpcStatus::Ok;
@@ -317,7 +329,7 @@ RpcStatus RpcClient::ws_send_io(std::string_view text) {
   if (m.ws_tls) send(*m.ws_tls);
   else send(*m.ws_plain);
   if (ec) {
-    error_ = endpoint_.url + ": WebSocket write: " + ec.message();
+    error_ = shown_url(endpoint_) + ": WebSocket write: " + ec.message();
     close();
     return RpcStatus::Closed;
   }
@@ -346,7 +358,7 @@ RpcStatus RpcClient::ws_read_io(std::string& out, std::chrono::milliseconds wait
   }
   m.read_pending = false;
   if (m.read_ec) {
-    error_ = endpoint_.url + ": WebSocket read: " + m.read_ec.message();
+    error_ = shown_url(endpoint_) + ": WebSocket read: " + m.read_ec.message();
     close();
     return RpcStatus::Closed;
   }

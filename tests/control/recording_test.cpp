@@ -3,6 +3,7 @@
 // damaged header, and an RpcClient answered from a recording (no network) that counts requests
 // differing from the recorded ones.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -101,6 +102,23 @@ TEST(Recording, ShouldReadBackEveryRecordAndTheHeaderWhenTheFileIsComplete) {
   EXPECT_EQ(r.stop(), ReadStop::End);
   EXPECT_EQ(r.stop_offset(), offsets.back());
   EXPECT_EQ(r.size(), offsets.back());
+  ::unlink(path.c_str());
+}
+
+// The metadata carries the node URLs (a hosted provider's API key is in their path): the file is
+// readable by its owner only, whatever the umask of a torqd started by hand.
+TEST(Recording, ShouldCreateTheFileReadableByItsOwnerOnly) {
+  const std::string path = temp_path("mode");
+  ::unlink(path.c_str());
+  const mode_t old = ::umask(022);
+  RecordingHeader h = header();
+  h.meta = R"({"format":"torq-recording/1","rpc_http":"https://polygon.example/v2/API-KEY","manifest":{"pools":[]}})";
+  auto w = RecordWriter::create(path, h);
+  w->close();
+  ::umask(old);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 077, 0u) << std::oct << (st.st_mode & 0777);
   ::unlink(path.c_str());
 }
 

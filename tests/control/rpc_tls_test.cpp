@@ -2,7 +2,11 @@
 // connection is made, and TLS verifies the server's certificate (a self-signed certificate that
 // no system CA vouches for fails the handshake, over HTTPS and over WSS). The server is a real
 // TLS server (`openssl s_server`, skipped when the openssl tool is absent) on a loopback port.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -28,6 +32,34 @@ TEST(RpcTransportSecurity, ShouldRefusePlainHttpAndWsToARemoteHostWithoutConnect
     const RpcStatus st = std::string(url).starts_with("ws") ? c.ws_connect() : c.post(kBody, out);
     EXPECT_EQ(st, RpcStatus::Refused) << url << ": " << c.last_error();
     EXPECT_NE(c.last_error().find("not allowed"), std::string::npos) << c.last_error();
+  }
+}
+
+// Transport errors reach the journal (torqd logs them): they name the endpoint as scheme://host:port
+// only, never the path, query or user:password@ where a hosted provider's API key lives.
+TEST(RpcTransportSecurity, ShouldNotPutTheUrlPathOrCredentialsInTransportErrors) {
+  // A loopback port with nothing listening: bind, read the port, close.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string closed = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  ::close(fd);
+  for (const std::string& url : {std::string("http://192.0.2.10:8545/v2/PathApiKey?key=QueryApiKey"),
+                                std::string("ws://192.0.2.10:8546/ws/v3/PathApiKey"),
+                                "http://" + closed + "/v2/PathApiKey", "ws://" + closed + "/v2/PathApiKey"}) {
+    const auto ep = parse_endpoint(url);
+    ASSERT_TRUE(ep.has_value()) << url;
+    RpcClient c(*ep);
+    std::string out;
+    const RpcStatus st = url.starts_with("ws") ? c.ws_connect() : c.post(kBody, out);
+    EXPECT_NE(st, RpcStatus::Ok) << url;
+    EXPECT_FALSE(c.last_error().empty()) << url;
+    EXPECT_EQ(c.last_error().find("ApiKey"), std::string::npos) << c.last_error();
+    EXPECT_EQ(c.last_error().rfind(url.substr(0, url.find('/', url.find("://") + 3)) + ": ", 0), 0u) << c.last_error();
   }
 }
 

@@ -225,3 +225,46 @@ TEST(TorqdAlerts, ShouldCountAFailedPostWhenTheWebhookIsDown) {
   EXPECT_EQ(n.stats().post_failed, 1U);
   EXPECT_EQ(n.stats().posted, 0U);
 }
+
+// docs/operator.md: of the webhook URL only scheme://host:port is ever logged — user:password@
+// and the path (Slack-style hooks keep their secret there) stay out of the journal.
+TEST(TorqdAlerts, ShouldLogOnlySchemeHostAndPortOfAFailedWebhook) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string hostport = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  ::close(fd);
+  std::FILE* log = std::tmpfile();
+  ASSERT_NE(log, nullptr);
+  {
+    AlertNotifier n(log);
+    n.notify(Alert{"breaker", true, 1, "open"}, "http://hookuser:UserInfoSecret@" + hostport + "/services/PathSecret");
+    n.notify(Alert{"breaker", false, 2, "closed"}, "http://" + hostport + "?key=QuerySecret");
+    ASSERT_TRUE(n.flush(std::chrono::milliseconds(5000)));
+    EXPECT_EQ(n.stats().post_failed, 2U);
+  }
+  std::rewind(log);
+  char buf[4096] = {};
+  const std::string text(buf, std::fread(buf, 1, sizeof buf - 1, log));
+  std::fclose(log);
+  EXPECT_NE(text.find("alert webhook http://" + hostport + " failed"), std::string::npos) << text;
+  for (const char* secret : {"hookuser", "UserInfoSecret", "PathSecret", "QuerySecret"})
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in: " << text;
+}
+
+// A webhook URL with a query and no path ("https://host?key=…") is posted with that query.
+TEST(TorqdAlerts, ShouldPostTheQueryOfAWebhookUrlWithoutAPath) {
+  WebhookServer server(1);
+  {
+    AlertNotifier n(nullptr);
+    n.notify(Alert{"breaker", true, 1, "open"}, "http://127.0.0.1:" + std::to_string(server.port()) + "?key=k1");
+    ASSERT_TRUE(n.flush(std::chrono::milliseconds(5000)));
+    EXPECT_EQ(n.stats().posted, 1U);
+  }
+  ASSERT_EQ(server.requests.size(), 1U);
+  EXPECT_EQ(server.requests[0].rfind("POST /?key=k1 HTTP/1.1", 0), 0U) << server.requests[0];
+}

@@ -158,6 +158,28 @@ TEST(KeyEnv, ShouldLoadFromAnEnvironmentVariableAndNameItWhenMissing) {
   EXPECT_THROW((void)PrivateKey::from_env("TORQ_TEST_EXECUTOR_KEY"), KeyError);
 }
 
+// The key written where its file's path or its variable's NAME belongs (`--key-file 0x…`,
+// `--key-env …`, `[key] env = "…"`): the error names neither, so the key stays out of the log.
+TEST_F(KeyFile, ShouldNotQuoteAKeyGivenInPlaceOfTheFileOrVariableName) {
+  const std::string k = kAnvilKey0;
+  for (const std::string& name : {k, "0x" + k, upper(k), (dir_ / k).string()}) {
+    const std::string err = load_error(name);
+    EXPECT_FALSE(err.empty()) << "a key file named like a key was accepted";
+    EXPECT_FALSE(leaks_key(err)) << err;
+  }
+  for (const std::string& name : {k, "0x" + k}) {
+    try {
+      (void)PrivateKey::from_env(name.c_str());
+      ADD_FAILURE() << "a variable that is not set was accepted";
+    } catch (const KeyError& e) {
+      EXPECT_FALSE(leaks_key(e.what())) << e.what();
+      EXPECT_NE(std::string(e.what()).find("NAME"), std::string::npos) << e.what();
+    }
+  }
+  // An ordinary path or name is still named in full.
+  EXPECT_NE(load_error(dir_ / "missing").find((dir_ / "missing").string()), std::string::npos);
+}
+
 TEST(KeyRedaction, ShouldNeverFormatTheKeyInAnyStringWeProduce) {
   Signer signer;
   PrivateKey key = PrivateKey::from_hex(kAnvilKey0);

@@ -862,6 +862,30 @@ TEST_F(ApiTest, ShouldCloseWebSocketWhoseClientSendsAnOversizedMessage) {
                    ec == asio::error::eof) << ec.message();
 }
 
+// The dashboard passes the token to /ws as encodeURIComponent(token): a base64 token ('+', '/',
+// '=') arrives %-escaped and must still open the WebSocket; a wrong token still does not.
+TEST_F(ApiTest, ShouldAcceptAPercentEncodedTokenOnTheWebSocket) {
+  namespace asio = boost::asio;
+  namespace websocket = boost::beast::websocket;
+  ApiServerOptions o = second_server_options();
+  o.token = "q+Zk/9w=";
+  ApiServer srv(state_, commands_, std::move(o));
+  srv.start();
+  auto handshake = [&](const std::string& target) {
+    asio::io_context ioc;
+    websocket::stream<asio::ip::tcp::socket> ws(ioc);
+    ws.next_layer().connect({asio::ip::make_address("127.0.0.1"), srv.port()});
+    boost::beast::error_code ec;
+    ws.handshake("127.0.0.1", target, ec);
+    return ec;
+  };
+  EXPECT_FALSE(handshake("/ws?token=q+Zk/9w="));  // unescaped, as before
+  EXPECT_FALSE(handshake("/ws?token=q%2BZk%2F9w%3D")) << "encodeURIComponent(token) refused";
+  EXPECT_FALSE(handshake("/ws?token=q%2bZk%2f9w%3d"));
+  EXPECT_TRUE(handshake("/ws?token=q%2BZk%2F9w%3E"));
+  EXPECT_TRUE(handshake("/ws?token=q%20Zk%2F9w%3D"));
+}
+
 TEST_F(ApiTest, ShouldAnswer503WhenTheCommandQueueIsFullButStillTakeAKill) {
   CommandQueue small(2);
   ApiServerOptions o = second_server_options();

@@ -271,6 +271,18 @@ TEST(Config, ShouldRejectPrivateKeyWrittenIntoConfig) {
   EXPECT_EQ(issues[0].key, "key.file");
 }
 
+// docs/operator.md: key.env is the NAME of a variable, "a 64-hex value is refused" (else torqd
+// would look the key up as a variable name and print it in "environment variable … is not set").
+TEST(Config, ShouldRejectPrivateKeyWrittenIntoKeyEnv) {
+  const std::string k = "59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+  for (const std::string& v : {k, "0x" + k}) {
+    const auto issues = errors_of(replace(kBase, "env = \"TORQ_SIGNER_KEY\"", "env = \"" + v + "\""));
+    ASSERT_EQ(issues.size(), 1u) << v;
+    EXPECT_EQ(issues[0].key, "key.env");
+    EXPECT_EQ(issues[0].message.find(k.substr(0, 16)), std::string::npos) << issues[0].message;
+  }
+}
+
 TEST(Config, ShouldReportSyntaxErrorLine) {
   const std::string text = std::string(kBase) + "\n[metrics\n";
   const auto issues = errors_of(text);

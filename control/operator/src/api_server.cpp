@@ -267,6 +267,23 @@ std::string query_param(std::string_view target, std::string_view name) {
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
+// A query value with its %XX escapes decoded (a '+' stays a '+'): the dashboard sends
+// ?token=encodeURIComponent(token), so a token with '+', '/' or '=' (base64) arrives escaped.
+std::string percent_decoded(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1; };
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == '%' && i + 2 < v.size() && hex(v[i + 1]) >= 0 && hex(v[i + 2]) >= 0) {
+      out += static_cast<char>(hex(v[i + 1]) * 16 + hex(v[i + 2]));
+      i += 2;
+    } else {
+      out += v[i];
+    }
+  }
+  return out;
+}
+
 // One of the max_connections places (Impl::connections), held by the session that serves the
 // connection (HttpSession, then WsSession after an upgrade) and released when that session goes.
 class ConnectionSlot {
@@ -443,7 +460,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return constant_time_equal(h, impl_.opt.token);
     }
     if (allow_query) {
-      const std::string t = query_param(sv(req.target()), "token");
+      const std::string t = percent_decoded(query_param(sv(req.target()), "token"));
       if (!t.empty()) return constant_time_equal(t, impl_.opt.token);
     }
     return false;

@@ -802,7 +802,11 @@ class Loader {
         const bool ok = !env->empty() && std::all_of(env->begin(), env->end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
         });
-        if (!ok) issue("key.env", line_of(*n), "expected an environment variable name such as TORQ_SIGNER_KEY");
+        if (!ok) {
+          issue("key.env", line_of(*n), "expected an environment variable name such as TORQ_SIGNER_KEY");
+        } else if (env->size() >= 64 && std::all_of(env->begin() + (env->rfind("0x", 0) == 0 ? 2 : 0), env->end(), is_hex)) {
+          issue("key.env", line_of(*n), "this looks like a private key: give the NAME of the variable that holds it");
+        }
       } else {
         issue("key.env", line_of(*n), "expected a string");
       }

@@ -5,6 +5,7 @@
 
 #include "torq/ops/client.hpp"
 #include "torq/ops/json.hpp"
+#include "torq/ops/render.hpp"
 
 namespace torq::torqd {
 
@@ -99,18 +100,19 @@ void AlertNotifier::run() {
     q_.pop_front();
     busy_ = true;
     lk.unlock();
-    // "http://host:port/path" → base "http://host:port", target "/path".
+    // "http://host:port/path" → base "http://host:port", target "/path"; "http://host?q" → "/?q".
     std::string base = url, target = "/";
     const std::size_t scheme = url.find("://");
-    const std::size_t slash = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+    const std::size_t slash = scheme == std::string::npos ? std::string::npos : url.find_first_of("/?", scheme + 3);
     if (slash != std::string::npos) {
       base = url.substr(0, slash);
-      target = url.substr(slash);
+      target = url[slash] == '?' ? "/" + url.substr(slash) : url.substr(slash);
     }
     const ops::ClientResponse r = ops::http_request(base, "POST", target, "", body, std::chrono::milliseconds(2000));
     const bool ok = r.error == ops::ClientError::none && r.status >= 200 && r.status < 300;
     if (!ok && log_ != nullptr) {
-      std::fprintf(log_, "torqd: alert webhook %s failed: %s\n", base.c_str(),
+      // Only scheme://host:port: user:password@, the path and the query may hold the hook's secret.
+      std::fprintf(log_, "torqd: alert webhook %s failed: %s\n", ops::redact_url(url).c_str(),
                    r.error != ops::ClientError::none ? r.message.c_str() : ("HTTP " + std::to_string(r.status)).c_str());
       std::fflush(log_);
     }

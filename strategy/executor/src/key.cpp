@@ -29,6 +29,20 @@ struct Wiper {
   ~Wiper() { explicit_bzero(p, n); }
 };
 
+bool is_hex(char c) noexcept { return nibble(c) >= 0; }
+
+// True when `name` (a file path or a variable name that goes into error messages) holds a run of
+// 64 or more hex digits: most likely the key itself, given where its name belongs. Such a name is
+// not repeated in any message.
+bool looks_like_key(std::string_view name) noexcept {
+  std::size_t run = 0;
+  for (const char c : name) {
+    run = is_hex(c) ? run + 1 : 0;
+    if (run >= 64) return true;
+  }
+  return false;
+}
+
 std::string mode_text(mode_t m) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
@@ -61,7 +75,10 @@ PrivateKey PrivateKey::parse(std::string_view text, const std::string& origin) {
 PrivateKey PrivateKey::from_hex(std::string_view hex) { return parse(hex, "private key"); }
 
 PrivateKey PrivateKey::from_env(const char* variable) {
-  const std::string origin = std::string("environment variable ") + variable;
+  const std::string origin = looks_like_key(variable)
+                                 ? std::string("environment variable (name not shown: it looks like a private key; give the "
+                                               "NAME of the variable that holds the key)")
+                                 : std::string("environment variable ") + variable;
   char* v = std::getenv(variable);
   if (v == nullptr) throw KeyError(origin + " is not set");
   // Whatever the outcome, the text leaves the environment: wiped in place (also the copy that
@@ -78,7 +95,10 @@ PrivateKey PrivateKey::from_env(const char* variable) {
 }
 
 PrivateKey PrivateKey::from_file(const std::filesystem::path& path) {
-  const std::string origin = "private key file " + path.string();
+  const std::string origin = looks_like_key(path.native())
+                                 ? std::string("private key file (path not shown: it looks like a private key; give the "
+                                               "path of a file that holds the key)")
+                                 : "private key file " + path.string();
   // O_NONBLOCK: a FIFO would otherwise block open() until some writer appears; reads of a
   // regular file ignore it, and anything else is refused below.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
