@@ -6,6 +6,7 @@
 
 #include "torq/control/hex.hpp"
 #include "torq/control/reorg_tracker.hpp"
+#include "torq/strategy/tick_math.hpp"
 
 namespace torq::control {
 
@@ -32,6 +33,13 @@ const Bytes32 kV3Mint = make("7a53080ba414158be7ec69b987b5fb7d07dee101fe85488f08
 const Bytes32 kV3Burn = make("0c396cd989a39f4459b5fa1aed6a9a8dcdbc45908acfd67e028cd568da98982c");
 const Bytes32 kV3Initialize = make("98636036cb66a9c19a37435efc1e90142190214e8abeb821bdba3f2990dd4c95");
 }  // namespace topics
+
+bool v3_tick_matches_price(const protocol::U256& sqrt_price_x96, std::int32_t tick) noexcept {
+  if (tick < strategy::kMinTick || tick >= strategy::kMaxTick) return false;
+  const auto lo = strategy::get_sqrt_ratio_at_tick(tick);
+  const auto hi = strategy::get_sqrt_ratio_at_tick(tick + 1);
+  return lo && hi && *lo <= sqrt_price_x96 && sqrt_price_x96 <= *hi;
+}
 
 const char* to_string(DecodeError e) noexcept {
   switch (e) {
@@ -242,6 +250,7 @@ DecodeError LogDecoder::finish_log(const Fields& f) noexcept {
       s.amount0 = I256::from_bits(w[0]);
       s.amount1 = I256::from_bits(w[1]);
       if (!w[2].fits_u160() || !w[3].fits_u128() || !word_to_int24(w[4], s.tick)) return count(DecodeError::BadAbiData);
+      if (!v3_tick_matches_price(w[2], s.tick)) return count(DecodeError::BadAbiData);
       s.sqrt_price_x96 = w[2];
       s.liquidity = protocol::Uint128Le::from(w[3].low_u128());
       store(s);
@@ -270,7 +279,8 @@ DecodeError LogDecoder::finish_log(const Fields& f) noexcept {
     case TlvType::V3Initialize: {
       protocol::V3Initialize in{};
       in.ctx = ctx;
-      if (!w[0].fits_u160() || !word_to_int24(w[1], in.tick)) return count(DecodeError::BadAbiData);
+      if (!w[0].fits_u160() || !word_to_int24(w[1], in.tick) || !v3_tick_matches_price(w[0], in.tick))
+        return count(DecodeError::BadAbiData);
       in.sqrt_price_x96 = w[0];
       store(in);
       break;

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "torq/control/abi_word.hpp"
+#include "torq/control/log_decoder.hpp"
 #include "torq/control/hex.hpp"
 
 namespace torq::control {
@@ -97,7 +98,9 @@ RpcResult<std::vector<PoolSnapshot>> snapshot_pools(ChainClient& client, const p
         s.sqrt_price_x96 = (*w)[0];
         const auto tick = w->size() > 1 ? abi::as_tick((*w)[1]) : std::nullopt;
         s.tick = tick.value_or(0);
-        ok[i] = ok[i] && tick && abi::fits_unsigned(s.sqrt_price_x96, 160);
+        // An initialized pool's tick is the one its price lies in (0 / 0: not initialized yet).
+        ok[i] = ok[i] && tick && abi::fits_unsigned(s.sqrt_price_x96, 160) &&
+                (s.sqrt_price_x96.is_zero() || v3_tick_matches_price(s.sqrt_price_x96, *tick));
         break;
       }
       case 2: {  // liquidity(): uint128

@@ -10,6 +10,7 @@
 
 #include "torq/control/event_publisher.hpp"
 #include "torq/control/log_decoder.hpp"
+#include "torq/strategy/tick_math.hpp"
 #include "torq/control/pool_list.hpp"
 
 using namespace torq;
@@ -246,6 +247,39 @@ TEST_F(LogDecoderTest, ShouldRejectValuesOutsideTheirSolidityTypes) {
   const auto tick_word = swap.find("\"data\":\"0x") + 10 + 64 * 4;
   swap.replace(tick_word, 64, std::string(58, '0') + "800000");  // 2^23: outside int24
   EXPECT_EQ(dec.decode_message(swap, kind), DecodeError::BadAbiData);
+}
+
+// A V3 Swap's tick must be the tick its sqrtPrice lies in (the search prices from sqrtPrice and
+// crosses ticks from `tick`): a node's inconsistent pair is refused, the pool's own boundary case
+// (price exactly on tick t + 1 after a swap towards token1, tick t) is accepted.
+TEST_F(LogDecoderTest, ShouldRejectAV3SwapWhoseTickIsNotTheTickOfItsPrice) {
+  LogDecoder dec(registry_, protocol::Chain::Polygon);
+  MessageKind kind;
+  const std::string l = first_with(lines_, "\"topics\":[\"" + kV3Swap);
+  ASSERT_EQ(dec.decode_message(l, kind), DecodeError::Ok);
+  const std::int32_t t = dec.log().as<protocol::V3Swap>().tick;
+  const auto data = l.find("\"data\":\"0x") + 10;
+  const auto word = [](const num::U256& v) {
+    const std::string h = v.to_hex().substr(2);
+    return std::string(64 - h.size(), '0') + h;
+  };
+  const auto with = [&](int i, const num::U256& v) {
+    std::string m = l;
+    m.replace(data + 64 * static_cast<std::size_t>(i), 64, word(v));
+    return m;
+  };
+  EXPECT_EQ(dec.decode_message(with(4, num::I256(t + 2).bits()), kind), DecodeError::BadAbiData) << "tick two above its price";
+  EXPECT_EQ(dec.decode_message(with(4, num::I256(t - 1).bits()), kind), DecodeError::BadAbiData) << "tick one below its price";
+  const num::U256 upper = *strategy::get_sqrt_ratio_at_tick(t + 1);
+  EXPECT_EQ(dec.decode_message(with(2, upper), kind), DecodeError::Ok) << "price on tick t + 1 with tick t";
+  EXPECT_EQ(dec.decode_message(with(2, upper + num::U256(1)), kind), DecodeError::BadAbiData);
+  EXPECT_EQ(dec.decode_message(with(2, *strategy::get_sqrt_ratio_at_tick(t)), kind), DecodeError::Ok);
+  EXPECT_EQ(dec.decode_message(with(2, num::U256(0)), kind), DecodeError::BadAbiData) << "price 0";
+  // The function itself at the ends of TickMath's domain.
+  EXPECT_TRUE(v3_tick_matches_price(strategy::kMinSqrtRatio, strategy::kMinTick));
+  EXPECT_TRUE(v3_tick_matches_price(strategy::kMaxSqrtRatio - num::U256(1), strategy::kMaxTick - 1));
+  EXPECT_FALSE(v3_tick_matches_price(strategy::kMaxSqrtRatio, strategy::kMaxTick));
+  EXPECT_FALSE(v3_tick_matches_price(strategy::kMinSqrtRatio, strategy::kMinTick - 1));
 }
 
 TEST_F(LogDecoderTest, ShouldDecodeEthGetLogsResultIncludingV3Initialize) {

@@ -5,7 +5,8 @@
 // newHeads header, or a JSON-RPC response), one bare log object, or a whole `eth_getLogs`
 // response. The pool is looked up by (chain, address) in the InstrumentRegistry; the event kind
 // by topic0; the ABI `data` words are range-checked against the Solidity types (uint112, int24,
-// uint128, uint160). Every decoded event carries an EventContext (pool, block number, tx index,
+// uint128, uint160), and a V3 Swap's or Initialize's tick must be the one its sqrtPrice lies in
+// (v3_tick_matches_price): a node's inconsistent pair is a BadAbiData error, not a book state. Every decoded event carries an EventContext (pool, block number, tx index,
 // log index, first 8 bytes of the block hash) and the `removed` flag of reorged logs.
 //
 // Cost and allocation: one simdjson On-Demand parser and one padded input buffer, both sized in
@@ -50,6 +51,12 @@ enum class DecodeError : std::uint8_t {
 };
 inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::kCount);
 [[nodiscard]] const char* to_string(DecodeError e) noexcept;
+
+// Whether `tick` is a tick a Uniswap V3 pool can report with `sqrt_price_x96` (slot0, Swap,
+// Initialize): MIN_TICK <= tick < MAX_TICK and getSqrtRatioAtTick(tick) <= price <=
+// getSqrtRatioAtTick(tick + 1). The upper bound is inclusive: a swap towards token1 that ends
+// exactly on an initialized tick t leaves the price at t and the tick at t - 1.
+[[nodiscard]] bool v3_tick_matches_price(const protocol::U256& sqrt_price_x96, std::int32_t tick) noexcept;
 
 enum class MessageKind : std::uint8_t { None = 0, Log = 1, NewHead = 2, Response = 3 };
 
