@@ -806,6 +806,8 @@ TEST_F(TorqdEndToEnd, ShouldResolveConfiguredPoolsOnChainAndTradeWithoutAManifes
   // The resolved list (next to the audit log) matches the fixture's pools.
   const fs::path resolved = dir_ / "torq-pools-137.json";
   ASSERT_TRUE(fs::exists(resolved)) << read_file(dir_ / "nomanifest.err");
+  // It names the node URLs (a provider's API key may be in them): owner-only, whatever the umask.
+  EXPECT_EQ(fs::status(resolved).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
   simdjson::dom::parser rp;
   simdjson::dom::element r;
   ASSERT_EQ(rp.load(resolved.string()).get(r), simdjson::SUCCESS);

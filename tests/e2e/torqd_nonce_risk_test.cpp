@@ -16,6 +16,9 @@
 //    call and drops the connection): torqd follows it by hash, books its receipt, reuses no nonce;
 //  - --receipt-confirmations: a trade is booked once a block is on top of its own; one whose
 //    block is reorged away (evm_revert) is never booked as included;
+//  - the builtin collector (--collector builtin) whose WebSocket is down while the block it last
+//    saw is reorged away (evm_revert, then longer empty branch): no removed log announces it, so
+//    after the reconnect torqd compares its tip with the node's and unwinds (ReorgNotice);
 //  - the risk gates through the operator API on one running torqd: MaxNotional,
 //    GasPriceCeiling, KillSwitch (the first decision after the kill is a KillSwitch reject) and a
 //    trade once released; the circuit breaker opens after two induced reverts (on-chain minProfit
@@ -350,6 +353,42 @@ TEST_F(TorqdExecutorOnChain, ShouldFollowATransactionWhoseSendAnswerWasLost) {
   EXPECT_EQ(pending_nonce(), n0 + count_status(d, kIncluded) + count_status(d, kReverted));
 }
 
+// The builtin collector: block N (a swap, seen live) is replaced while the collector's WebSocket is
+// down (evm_revert to N - 1, three empty blocks). No removed log will ever arrive for it, and the
+// new branch's events sit at the orphaned ones' positions (the book drops them as duplicates), so
+// only a tip check after the reconnect finds the reorg and unwinds block N.
+TEST_F(TorqdExecutorOnChain, ShouldUnwindABlockReorgedAwayWhileTheBuiltinCollectorWasDisconnected) {
+  namespace ct = torq::control::testing;
+  ct::RpcProxy proxy(std::stoi(http_.substr(http_.rfind(':') + 1)));
+  const pid_t pid = start_torqd("builtin-reorg", {"--config", write_config("builtin-reorg").string(), "--collector", "builtin",
+                                                  "--rpc", proxy.ws_url(), "--kill-switch"});
+  ASSERT_GT(pid, 0);
+  const int port = api_port("builtin-reorg");
+  ASSERT_GT(port, 0);
+  Rpc rpc(http_);
+  const std::string snap(torq::torqd::unquote(rpc.call("evm_snapshot", "[]")));
+  dislocate("1");  // block N on the old branch
+  const std::uint64_t n = std::stoull(std::string(torq::torqd::unquote(rpc.call("eth_blockNumber", "[]"))), nullptr, 16);
+  const std::string seen = wait_status(port, "\"local_block\":" + std::to_string(n));
+  ASSERT_NE(seen.find("\"local_block\":" + std::to_string(n)), std::string::npos) << "torqd never saw block " << n << ": " << seen;
+  const int upgrades = proxy.ws_upgrades.load();
+  proxy.refuse_ws = true;
+  proxy.cut();
+  ASSERT_EQ(rpc.call("evm_revert", "[\"" + snap + "\"]"), "true");
+  for (int i = 0; i < 3; ++i) mine();  // N, N + 1, N + 2 on the new branch, no swap in them
+  proxy.refuse_ws = false;
+  for (int i = 0; i < 150 && proxy.ws_upgrades.load() == upgrades; ++i) std::this_thread::sleep_for(100ms);
+  ASSERT_GT(proxy.ws_upgrades.load(), upgrades) << "the collector did not reconnect";
+  std::this_thread::sleep_for(1s);
+  const TorqdRun r = stop_torqd("builtin-reorg", pid);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::printf("%s\n", r.summary.c_str());
+  EXPECT_GE(num(r.summary, "reorgs"), 1U) << "the reorg while disconnected went unnoticed: " << r.err;
+  const auto at = r.err.find("left the canonical chain while disconnected; unwound to block ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  EXPECT_LT(std::stoull(r.err.substr(at + 62)), n) << "unwound to a block at or above the orphaned one";
+}
+
 // --receipt-confirmations 1: a mined trade is booked only once a block is on top of its block,
 // and a trade whose block is reorged away (evm_revert to before it, then other blocks) is never
 // booked as included: its receipt disappears, the wait goes on and times out (Failed).
@@ -434,6 +473,24 @@ TEST_F(TorqdExecutorOnChain, ShouldRejectWithEachGatesReasonThroughTheRunningPip
     EXPECT_GE(count_reason(d, steps[i].reason, before), 1U) << steps[i].key << ": no reject with reason " << static_cast<int>(steps[i].reason);
     EXPECT_EQ(d.txs.size(), 0U) << steps[i].key << ": a transaction was sent";
     set(steps[i].key, steps[i].restore);
+  }
+  // `risk set stale_blocks` moves the API's own stale-pool bound (/api/pools?stale=1) as well as
+  // the gate's: pools untouched since start-up are older than 0 blocks, none is older than 1 000.
+  {
+    auto stale_pools = [&](const std::string& value, bool want_empty) {
+      set("stale_blocks", value);
+      std::string body;
+      for (int i = 0; i < 30; ++i) {
+        body = api(port, "GET", "/api/pools?stale=1");
+        if ((body == "[]") == want_empty) break;
+        std::this_thread::sleep_for(100ms);
+      }
+      return body;
+    };
+    EXPECT_NE(stale_pools("0", false), "[]") << "stale_blocks 0: no pool is stale";
+    EXPECT_EQ(stale_pools("1000", true), "[]") << "stale_blocks 1000 did not reach the API";
+    EXPECT_NE(stale_pools("0", false), "[]") << "stale_blocks 0 did not reach the API";
+    set("stale_blocks", "2");
   }
   // Kill switch: the first decision after the kill (seen by the API) is a KillSwitch reject.
   {

@@ -264,9 +264,9 @@ TEST(TorqdOptions, ShouldKeepEveryConfiguredEndpointForFailover) {
   const std::string cfg = dir + "/torqd-endpoints.toml";
   std::ofstream(cfg) << "[chain]\nname = \"polygon\"\nchain_id = 137\n"
                         "[[endpoints]]\nurl = \"wss://c.example/ws\"\npriority = 2\n"
-                        "[[endpoints]]\nurl = \"wss://a.example/ws\"\npriority = 0\n"
-                        "[[endpoints]]\nurl = \"https://a.example/rpc\"\npriority = 0\n"
-                        "[[endpoints]]\nurl = \"https://b.example/rpc\"\npriority = 1\n"
+                        "[[endpoints]]\nurl = \"wss://a.example/ws\"\npriority = 0\nrequests_per_second = 40\n"
+                        "[[endpoints]]\nurl = \"https://a.example/rpc\"\npriority = 0\nrequests_per_second = 30\n"
+                        "[[endpoints]]\nurl = \"https://b.example/rpc\"\npriority = 1\nrequests_per_second = 10\n"
                         "[[endpoints]]\nurl = \"wss://b.example/ws\"\npriority = 1\n"
                         "[[tokens]]\nsymbol = \"WETH\"\naddress = \"0x7ceB23fD6bC0adD59E62ac25578270cFf1b9f619\"\ndecimals = 18\n"
                         "[[venues]]\nname = \"q\"\nkind = \"v2\"\nfactory = \"0x5757371414417b8C6CAad45bAeF941aBc7d3Ab32\"\nfee = 3000\n"
@@ -278,11 +278,24 @@ TEST(TorqdOptions, ShouldKeepEveryConfiguredEndpointForFailover) {
   EXPECT_EQ(o.rpc_ws, "wss://a.example/ws");
   EXPECT_EQ(o.rpc_http, "https://a.example/rpc");
   ASSERT_EQ(o.backup_endpoints.size(), 2u);
-  EXPECT_EQ(o.backup_endpoints[0], (BackupEndpoint{"https://b.example/rpc", "wss://b.example/ws", 1}));
-  EXPECT_EQ(o.backup_endpoints[1], (BackupEndpoint{"", "wss://c.example/ws", 2}));
+  // Request budgets: the lower of a level's entries (an entry without one has the default 25).
+  EXPECT_EQ(o.rpc_requests_per_second, 30u);
+  EXPECT_EQ(o.backup_endpoints[0], (BackupEndpoint{"https://b.example/rpc", "wss://b.example/ws", 1, 10}));
+  EXPECT_EQ(o.backup_endpoints[1], (BackupEndpoint{"", "wss://c.example/ws", 2, 25}));
   // The session and the clients get all of them, primary first.
-  const auto sc = session_config(protocol::Chain::Polygon, o.rpc_http, o.rpc_ws, o.backup_endpoints);
+  const auto sc = session_config(protocol::Chain::Polygon, o.rpc_http, o.rpc_ws, o.backup_endpoints, o.rpc_requests_per_second);
   ASSERT_EQ(sc.endpoints.size(), 3u);
+  // Each client paces its requests to its endpoint's budget (before 2026-11-27 they ran unlimited).
+  EXPECT_EQ(sc.endpoints[0].requests_per_s, 30.0);
+  EXPECT_EQ(sc.endpoints[1].requests_per_s, 10.0);
+  EXPECT_EQ(sc.endpoints[2].requests_per_s, 25.0);
+  EXPECT_EQ(sc.endpoints[1].burst, 10.0);
+  const auto ce = client_endpoints(o.rpc_http, o.rpc_ws, o.backup_endpoints, o.rpc_requests_per_second);
+  ASSERT_EQ(ce.size(), 3u);
+  EXPECT_EQ(ce[0].requests_per_s, 30.0);
+  EXPECT_EQ(ce[2].requests_per_s, 25.0);
+  // URLs from a manifest or the command line only: unlimited, as before.
+  EXPECT_EQ(client_endpoints("http://127.0.0.1:8545", "ws://127.0.0.1:8545", {})[0].requests_per_s, 0.0);
   EXPECT_EQ(sc.endpoints[0].ws, "wss://a.example/ws");
   EXPECT_EQ(sc.endpoints[1].http, "https://b.example/rpc");
   EXPECT_EQ(sc.endpoints[2].ws, "wss://c.example/ws");

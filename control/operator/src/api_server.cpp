@@ -743,6 +743,10 @@ ApiServer::Stats ApiServer::stats() const noexcept {
   return s;
 }
 
+void ApiServer::set_stale_blocks(std::uint64_t blocks) noexcept {
+  impl_->stale_blocks.store(blocks, std::memory_order_relaxed);
+}
+
 void ApiServer::set_current_config(std::shared_ptr<const TorqConfig> cfg) {
   if (cfg) {
     impl_->metrics_require_token.store(cfg->metrics.require_token, std::memory_order_relaxed);

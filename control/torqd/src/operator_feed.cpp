@@ -245,6 +245,7 @@ void OperatorFeed::tick() {
           r.max_gas_price_gwei = rc.max_gas_price_gwei;
           r.breaker_reverts = rc.breaker_reverts;
           r.breaker_cooldown_s = rc.breaker_cooldown_s;
+          if (c.key == "stale_blocks" && m.server) m.server->set_stale_blocks(rc.stale_blocks);
         }
         break;
       }

@@ -47,19 +47,23 @@ void apply_config(const ops::TorqConfig& c, Options& o) {
   std::stable_sort(eps.begin(), eps.end(), [](const auto& a, const auto& b) { return a.priority < b.priority; });
   // The first ws and the first http URL are the primary endpoint; every other one is a backup,
   // paired with the other kind of the same priority (one BackupEndpoint per priority level).
+  // A level's budget is the lower of its entries' requests_per_second (one node behind both).
+  const auto lower = [](std::uint32_t have, std::uint32_t rps) { return have == 0 ? rps : std::min(have, rps); };
   o.backup_endpoints.clear();
   for (const auto& e : eps) {
     const bool ws = e.scheme == ops::EndpointScheme::ws || e.scheme == ops::EndpointScheme::wss;
     std::string& primary = ws ? o.rpc_ws : o.rpc_http;
     if (primary.empty()) {
       primary = e.url;
+      o.rpc_requests_per_second = lower(o.rpc_requests_per_second, e.requests_per_second);
       continue;
     }
     if (o.backup_endpoints.empty() || o.backup_endpoints.back().priority != e.priority ||
         !(ws ? o.backup_endpoints.back().ws : o.backup_endpoints.back().http).empty()) {
-      o.backup_endpoints.push_back(BackupEndpoint{{}, {}, e.priority});
+      o.backup_endpoints.push_back(BackupEndpoint{{}, {}, e.priority, 0});
     }
     (ws ? o.backup_endpoints.back().ws : o.backup_endpoints.back().http) = e.url;
+    o.backup_endpoints.back().requests_per_second = lower(o.backup_endpoints.back().requests_per_second, e.requests_per_second);
   }
   if (!c.executor.contract.empty()) o.contract = c.executor.contract;
   if (!c.executor.audit_file.empty()) o.audit_file = c.executor.audit_file;

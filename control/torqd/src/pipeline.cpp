@@ -34,6 +34,7 @@
 #include "torq/hw/topology.hpp"
 #include "torq/mycelium/idle.hpp"
 #include "torq/mycelium/transport.hpp"
+#include "torq/ops/render.hpp"
 #include "torq/protocol/frame.hpp"
 #include "torq/risk/audit_log.hpp"
 #include "torq/risk/nonce_manager.hpp"
@@ -368,10 +369,11 @@ struct Pipeline::Impl {
   bool has(Role r) const { return opt.roles.has(r); }
 
   // One control::ChainClient per thread that talks HTTP JSON-RPC (start-up, submitter, builtin
-  // collector): the node's HTTP endpoint, no request budget on the local path.
+  // collector): the configured endpoints, each with its [[endpoints]] request budget.
   std::unique_ptr<control::ChainClient> make_client() const {
     control::RpcOptions ro;
-    return std::make_unique<control::ChainClient>(client_endpoints(opt.rpc_http, opt.rpc_ws, opt.backup_endpoints), ro);
+    return std::make_unique<control::ChainClient>(
+        client_endpoints(opt.rpc_http, opt.rpc_ws, opt.backup_endpoints, opt.rpc_requests_per_second), ro);
   }
 
   // ---------------------------------------------------------------- start-up
@@ -873,7 +875,7 @@ struct Pipeline::Impl {
 
   void collector_loop() {
     auto ep = control::parse_endpoint(opt.rpc_ws);
-    if (!ep || !ep->websocket) throw std::invalid_argument("--rpc '" + opt.rpc_ws + "' is not a ws:// or wss:// URL");
+    if (!ep || !ep->websocket) throw std::invalid_argument("--rpc '" + ops::redact_url(opt.rpc_ws) + "' is not a ws:// or wss:// URL");
     ring::SpscProducer& md = producer_of(*md_pub, md_local);
     RingSink sink{&md, this};
     control::EventPublisher<RingSink> publisher(sink, kSourceCollector, /*checksum=*/false);
@@ -884,7 +886,7 @@ struct Pipeline::Impl {
     control::RpcClient ws(*ep);
 
     std::vector<std::string> early;
-    if (!subscribe(ws, early)) throw std::runtime_error("cannot subscribe at " + opt.rpc_ws + ": " + ws.last_error());
+    if (!subscribe(ws, early)) throw std::runtime_error("cannot subscribe at " + ops::redact_url(opt.rpc_ws) + ": " + ws.last_error());
 
     // Snapshot at a pinned block B; live events of blocks <= B are in it.
     const std::uint64_t b = value_or_throw(http.block_number(), "eth_blockNumber");
@@ -966,8 +968,28 @@ struct Pipeline::Impl {
       backoff_ms = 100;
       try {
         const std::uint64_t head = value_or_throw(http.block_number(), "eth_blockNumber");
+        // A reorg while we were away announces itself by no removed log: compare our tip (or the
+        // node's head, when lower) with the node's block of that number, unwind to the common
+        // ancestor on a mismatch and backfill the new branch from there (its events sit at the
+        // positions of the orphaned ones, which the book would otherwise drop as duplicates).
+        std::uint64_t from = last_block;
+        if (const auto tip = tracker.tip()) {
+          const std::uint64_t at = std::min(*tip, head);
+          const auto ours = tracker.hash_at(at);
+          const auto theirs = fetch_header(http, at);
+          std::uint64_t ancestor = 0;
+          if (ours && theirs && theirs->hash != *ours) {
+            if (resolve_reorg(tracker, publisher, http, at < *tip ? &*theirs : nullptr, &ancestor)) {
+              log_line("collector: our tip " + std::to_string(*tip) + " left the canonical chain while disconnected; unwound to block " +
+                       std::to_string(ancestor));
+              from = std::min(from, ancestor + 1);
+            } else {
+              log_line("collector: our tip " + std::to_string(*tip) + " left the canonical chain while disconnected and no common ancestor was found");
+            }
+          }
+        }
         const std::string logs = text_or_throw(
-            http.call("eth_getLogs", "[{\"fromBlock\":\"" + control::to_hex_quantity(last_block) + "\",\"toBlock\":\"" +
+            http.call("eth_getLogs", "[{\"fromBlock\":\"" + control::to_hex_quantity(from) + "\",\"toBlock\":\"" +
                                          control::to_hex_quantity(head) + "\"," + log_filter().substr(1) + "]"),
             "eth_getLogs");
         const std::string wrapped = "{\"jsonrpc\":\"2.0\",\"id\":0,\"result\":" + logs + "}";
@@ -984,7 +1006,8 @@ struct Pipeline::Impl {
   }
 
   template <class Pub>
-  void resolve_reorg(control::ReorgTracker& tracker, Pub& publisher, control::ChainClient& http, const protocol::BlockHeader* head) {
+  bool resolve_reorg(control::ReorgTracker& tracker, Pub& publisher, control::ChainClient& http, const protocol::BlockHeader* head,
+                     std::uint64_t* ancestor = nullptr) {
     protocol::ReorgNotice notice{};
     auto canonical = [&](std::uint64_t n) -> std::optional<control::Hash32> {
       try {
@@ -993,10 +1016,11 @@ struct Pipeline::Impl {
       }
       return std::nullopt;
     };
-    if (tracker.resolve(head, canonical, notice)) {
-      counters.reorgs.fetch_add(1, std::memory_order_relaxed);
-      (void)publisher.publish(notice);
-    }
+    if (!tracker.resolve(head, canonical, notice)) return false;
+    counters.reorgs.fetch_add(1, std::memory_order_relaxed);
+    (void)publisher.publish(notice);
+    if (ancestor != nullptr) *ancestor = notice.common_ancestor_number;
+    return true;
   }
 
   // ---------------------------------------------------------------- strategy
@@ -1832,7 +1856,7 @@ struct Pipeline::Impl {
     }
     if (has(Role::strategy)) strategy_t = std::thread([this] { run_strategy(); });
     if (has(Role::collector) && !opt.builtin_collector) {
-      control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws, opt.backup_endpoints);  // shared with replay
+      control::NodeSessionConfig sc = session_config(chain, opt.rpc_http, opt.rpc_ws, opt.backup_endpoints, opt.rpc_requests_per_second);  // shared with replay
       if (opt.md_max_frame_bytes != 0) sc.max_frame_bytes = opt.md_max_frame_bytes;
       if (!opt.record_file.empty()) {  // --record: transport steps + md frames (docs/record-replay.md)
         control::RecordingHeader rh;

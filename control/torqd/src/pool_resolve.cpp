@@ -1,9 +1,12 @@
 #include "torq/torqd/pool_resolve.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -16,6 +19,7 @@
 #include "torq/control/pool_list.hpp"
 #include "torq/control/pool_sync.hpp"
 #include "torq/torqd/hex.hpp"
+#include "torq/torqd/replay.hpp"
 
 namespace torq::torqd {
 
@@ -66,7 +70,7 @@ std::string resolve_config_pools(const Options& opt, const std::string& out_path
   if (http.empty() && opt.rpc_ws.rfind("wss://", 0) == 0) http = "https://" + opt.rpc_ws.substr(6);
   if (http.empty() && opt.rpc_ws.rfind("ws://", 0) == 0) http = "http://" + opt.rpc_ws.substr(5);
   if (http.empty()) throw std::runtime_error("[[pools]]: resolving the pools needs a node endpoint ([[endpoints]] or --rpc)");
-  control::ChainClient client({control::EndpointConfig{http, opt.rpc_ws, 0, 0, 20}}, control::RpcOptions{});
+  control::ChainClient client(client_endpoints(http, opt.rpc_ws, opt.backup_endpoints, opt.rpc_requests_per_second), control::RpcOptions{});
 
   std::map<std::string, ops::VenueConfig> venues;
   for (const auto& v : opt.config_venues) venues[v.name] = v;
@@ -166,11 +170,24 @@ std::string resolve_config_pools(const Options& opt, const std::string& out_path
          ",\"tickSpacing\":" + (m.tick_spacing != 0 ? std::to_string(m.tick_spacing) : std::string("null")) + "}";
   }
   o += "]}\n";
+  // 0600: the node URLs in it may carry a hosted provider's API key (as the config's endpoints).
   const std::string tmp = out_path + ".tmp-" + std::to_string(::getpid());
   {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << o;
-    if (!f.flush()) throw std::runtime_error("cannot write the resolved pool list " + tmp);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create the resolved pool list " + tmp);
+    std::size_t done = 0;
+    while (done < o.size()) {
+      const ssize_t n = ::write(fd, o.data() + done, o.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    const bool ok = done == o.size() && ::fchmod(fd, 0600) == 0;
+    ::close(fd);
+    if (!ok) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error("cannot write the resolved pool list " + tmp);
+    }
   }
   if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
     std::remove(tmp.c_str());

@@ -344,19 +344,26 @@ protocol::InstrumentRegistry recording_registry(const control::RecordingHeader& 
 }
 
 std::vector<control::EndpointConfig> client_endpoints(const std::string& rpc_http, const std::string& rpc_ws,
-                                                     const std::vector<BackupEndpoint>& backups) {
+                                                     const std::vector<BackupEndpoint>& backups,
+                                                     std::uint32_t primary_requests_per_second) {
+  // Budget r requests/s with a burst of one second's worth (at least the default 20 when
+  // unlimited, where the bucket is off anyway).
+  const auto ep = [](const std::string& http, const std::string& ws, int priority, std::uint32_t r) {
+    return control::EndpointConfig{http, ws, priority, static_cast<double>(r), r != 0 ? static_cast<double>(r) : 20.0};
+  };
   std::vector<control::EndpointConfig> eps;
-  eps.push_back(control::EndpointConfig{rpc_http, rpc_ws, 0, 0, 20});
+  eps.push_back(ep(rpc_http, rpc_ws, 0, primary_requests_per_second));
   int priority = 1;
-  for (const BackupEndpoint& b : backups) eps.push_back(control::EndpointConfig{b.http, b.ws, priority++, 0, 20});
+  for (const BackupEndpoint& b : backups) eps.push_back(ep(b.http, b.ws, priority++, b.requests_per_second));
   return eps;
 }
 
 control::NodeSessionConfig session_config(protocol::Chain chain, const std::string& rpc_http, const std::string& rpc_ws,
-                                          const std::vector<BackupEndpoint>& backups) {
+                                          const std::vector<BackupEndpoint>& backups,
+                                          std::uint32_t primary_requests_per_second) {
   control::NodeSessionConfig sc;
   sc.chain = chain;
-  sc.endpoints = client_endpoints(rpc_http, rpc_ws, backups);
+  sc.endpoints = client_endpoints(rpc_http, rpc_ws, backups, primary_requests_per_second);
   sc.source_id = 10;      // torqd's collector source (pipeline.cpp kSourceCollector)
   sc.checksum = false;    // in-process / same-host ring
   sc.use_finalized_tag = false;

@@ -117,6 +117,9 @@ class ApiServer {
   // After the pipeline applied a reload: the new base for the next reload diff, and the source of
   // metrics.require_token, metrics.snapshot_interval_ms and risk.stale_blocks from now on.
   void set_current_config(std::shared_ptr<const TorqConfig> cfg);
+  // After `risk set stale_blocks N` was applied: the bound of ?stale=1 and the pool table's age
+  // colouring follows the live limit, not only the file's (a reload sets it back to the file's).
+  void set_stale_blocks(std::uint64_t blocks) noexcept;
 
   struct Stats {
     std::uint64_t connections = 0;           // open now (HTTP and WebSocket)

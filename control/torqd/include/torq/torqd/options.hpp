@@ -115,11 +115,12 @@ struct TokenPrice {
 };
 
 // A node endpoint after the primary one (the config's [[endpoints]] beyond the best priority):
-// the ws and http URLs of one priority level (either may be empty).
+// the ws and http URLs of one priority level (either may be empty) and its request budget.
 struct BackupEndpoint {
   std::string http;
   std::string ws;
   std::uint32_t priority = 0;
+  std::uint32_t requests_per_second = 0;  // the lower budget of the level's entries; 0 = unlimited
   bool operator==(const BackupEndpoint&) const = default;
 };
 
@@ -132,6 +133,10 @@ struct Options {
   // when the one in use fails (control::ChainClient / NodeSession). --rpc / --rpc-http replace
   // the primary only.
   std::vector<BackupEndpoint> backup_endpoints;
+  // Request budget of the primary endpoint ([[endpoints]] requests_per_second, the lower of its
+  // ws and http entries); 0 = unlimited (a manifest's or the command line's URLs). Each client
+  // (node session, start-up, submitter, builtin collector) paces its own requests to it.
+  std::uint32_t rpc_requests_per_second = 0;
   // --kill-switch: sticky like an operator's kill (only `resume` releases it; a reload of a file
   // saying kill_switch = false does not).
   bool kill_switch_flag = false;

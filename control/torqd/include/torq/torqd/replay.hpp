@@ -39,10 +39,13 @@ inline constexpr const char* kDryRunKeyHex = "1111111111111111111111111111111111
 // run did (a recording holds one endpoint).
 [[nodiscard]] control::NodeSessionConfig session_config(protocol::Chain chain, const std::string& rpc_http,
                                                         const std::string& rpc_ws,
-                                                        const std::vector<BackupEndpoint>& backups = {});
-// The same endpoints as ChainClient configuration (primary first, priorities 0, 1, 2, ...).
+                                                        const std::vector<BackupEndpoint>& backups = {},
+                                                        std::uint32_t primary_requests_per_second = 0);
+// The same endpoints as ChainClient configuration (primary first, priorities 0, 1, 2, ...), each
+// with its request budget (requests_per_second, burst of one second's worth; 0 = unlimited).
 [[nodiscard]] std::vector<control::EndpointConfig> client_endpoints(const std::string& rpc_http, const std::string& rpc_ws,
-                                                                    const std::vector<BackupEndpoint>& backups);
+                                                                    const std::vector<BackupEndpoint>& backups,
+                                                                    std::uint32_t primary_requests_per_second = 0);
 
 // torqd's strategy-engine configuration (stables, start tokens, gas model, threshold).
 // `prices`: USD per token index (UsdFixedPoint8 raw, 0 unknown).
