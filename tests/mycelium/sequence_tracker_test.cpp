@@ -103,6 +103,22 @@ TEST_F(SequenceTrackerTest, ShouldResetTheSourceWhenTheHeartbeatEpochChanges) {
   EXPECT_EQ(t->on_data(4, 3), SeqVerdict::in_order);
 }
 
+// Epochs are start times in ms cut to 32 bits: a source started at 3.5e9 ms (mod 2^32) and
+// restarted 30 days later has the numerically lower epoch 1.797e9. That is a restart, not a late
+// heartbeat (before 2026-11-27 every receiver that stayed up ignored the source from then on).
+TEST_F(SequenceTrackerTest, ShouldRestartASourceWhoseNewEpochWrappedBelowTheOldOne) {
+  const std::uint32_t e0 = 3'500'000'000u;
+  const auto e1 = static_cast<std::uint32_t>(std::uint64_t{e0} + 30ull * 86'400'000ull);
+  ASSERT_LT(e1, e0);
+  EXPECT_EQ(t->on_heartbeat(4, hb(0, e0)), HeartbeatVerdict::first);
+  for (std::uint64_t s = 1; s <= 50; ++s) (void)t->on_data(4, s);
+  EXPECT_EQ(t->on_heartbeat(4, hb(0, e1)), HeartbeatVerdict::restart);
+  EXPECT_EQ(t->epoch(4), e1);
+  EXPECT_EQ(t->on_data(4, 1), SeqVerdict::in_order) << "the restarted source's data is dropped as stale";
+  EXPECT_EQ(t->on_heartbeat(4, hb(50, e0)), HeartbeatVerdict::old_epoch_ignored) << "the previous epoch, late";
+  EXPECT_EQ(t->on_data(4, 2), SeqVerdict::in_order);
+}
+
 TEST_F(SequenceTrackerTest, ShouldCallRestartedDataDuplicateUntilTheNewEpochIsAnnounced) {
   (void)t->on_heartbeat(4, hb(0, 1));
   for (std::uint64_t s = 1; s <= 10; ++s) (void)t->on_data(4, s);

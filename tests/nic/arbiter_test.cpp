@@ -246,6 +246,29 @@ TEST(LineArbiter, ShouldRestartASourceWhoseHeartbeatCarriesANewEpoch) {
   EXPECT_EQ(arb.expected(1), 3u);
 }
 
+// A restart whose epoch (start time in ms, cut to 32 bits) wrapped below the old one is still a
+// restart; only the previous epoch's late heartbeat is ignored.
+TEST(LineArbiter, ShouldRestartASourceWhoseNewEpochWrappedBelowTheOldOne) {
+  Feed feed(8);
+  CollectSink sink;
+  LineArbiter<CollectSink> arb(ArbiterConfig{}, sink);
+  const std::uint32_t e0 = 3'500'000'000u;
+  const auto e1 = static_cast<std::uint32_t>(std::uint64_t{e0} + 30ull * 86'400'000ull);
+  ASSERT_LT(e1, e0);
+  Hb(1, e0, 0, 10).offer(arb);
+  for (std::size_t i = 0; i < 5; ++i) offer(arb, 0, feed.frames[i]);
+  Hb(1, e1, 0, 20).offer(arb);  // restarted 30 days later: numbering from 1 again
+  EXPECT_EQ(arb.counters().restarts, 1u);
+  for (std::size_t i = 0; i < 2; ++i) offer(arb, 0, feed.frames[i]);
+  EXPECT_EQ(sink.items.back().seq, 2u) << "the restarted source's frames are taken for duplicates";
+  EXPECT_EQ(arb.expected(1), 3u);
+  const std::uint64_t dups = arb.counters().duplicates;
+  Hb(1, e0, 5, 30).offer(arb);  // the previous epoch, late on another line: ignored
+  EXPECT_EQ(arb.counters().restarts, 1u);
+  EXPECT_EQ(arb.counters().duplicates, dups + 1);
+  EXPECT_EQ(arb.expected(1), 3u);
+}
+
 TEST(LineArbiter, ShouldRejectBadWindowAtConstruction) {
   CollectSink sink;
   ArbiterConfig cfg;

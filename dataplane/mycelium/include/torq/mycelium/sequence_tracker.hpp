@@ -15,7 +15,11 @@
 // Heartbeats do not consume sequence numbers: a heartbeat carries the last data sequence the
 // source sent (tail losses show up as a gap without waiting for the next data frame) and the
 // source's epoch; a changed epoch means the source restarted, and its sequence restarts after
-// Heartbeat.last_sequence (restarts counted, window cleared). A restarted source must send a
+// Heartbeat.last_sequence (restarts counted, window cleared). Only the epoch the source had
+// before its last restart counts as old (a delayed heartbeat of the previous incarnation,
+// old_epoch_ignored): epochs are start times in ms cut to 32 bits, so "numerically lower" is not
+// "older" (a source restarted after 25-50 days across the wrap would be ignored for good; it was,
+// before 2026-11-27). A restarted source must send a
 // heartbeat before data (Sequencer does); data of a new epoch that arrives before its heartbeat
 // looks like duplicate/stale and is dropped by relays.
 // Thread-safety: one thread. Allocation: none (fixed 256-entry table, about 100 KiB: keep the
@@ -122,7 +126,9 @@ class SequenceTracker {
       }
       // Data came first; fall through to the same-epoch check.
     } else if (hb.epoch != s.epoch) {
-      if (hb.epoch < s.epoch && s.epoch - hb.epoch < (1u << 31)) return HeartbeatVerdict::old_epoch_ignored;
+      if (s.prev_epoch_known && hb.epoch == s.prev_epoch) return HeartbeatVerdict::old_epoch_ignored;
+      s.prev_epoch = s.epoch;
+      s.prev_epoch_known = true;
       s.epoch = hb.epoch;
       s.known = true;
       s.window = {};
@@ -153,6 +159,7 @@ class SequenceTracker {
     Source& s = sources_[source];
     s.known = false;
     s.epoch_known = false;
+    s.prev_epoch_known = false;
     s.window = {};
   }
 
@@ -176,8 +183,10 @@ class SequenceTracker {
     std::uint64_t activity = 0;
     SequenceCounters c{};
     std::uint32_t epoch = 0;
+    std::uint32_t prev_epoch = 0;  // the epoch before the last restart (its late heartbeats are ignored)
     bool known = false;
     bool epoch_known = false;
+    bool prev_epoch_known = false;
   };
 
   static void mark(Source& s, std::uint64_t seq) noexcept { s.window[(seq % kWindow) / 64] |= bit(seq); }

@@ -23,8 +23,9 @@
 //     last_sequence is at or past expected opens a tail hole (frames sent but not received, none
 //     after them yet), which waits and times out like any other. A heartbeat with a new epoch is
 //     a restarted source: what was buffered is delivered (its holes are gaps), and the sequence
-//     restarts after the heartbeat's last_sequence (`restarts`); a heartbeat of an older epoch
-//     (the other line, late) is ignored.
+//     restarts after the heartbeat's last_sequence (`restarts`); a heartbeat of the epoch before
+//     the last restart (the other line, late) is ignored. Only that one: epochs are start times
+//     in ms cut to 32 bits, so a numerically lower epoch may be a newer start across the wrap.
 //   - holes() lists every open hole (the missing ranges between expected and the last sequence
 //     held or announced), for a receiver that asks its source to resend (torqd's LinkIngress).
 //   - a sequence of 2^64 - 1 is dropped (no source sends that many), so expected never wraps.
@@ -158,7 +159,7 @@ class LineArbiter {
                     const protocol::Heartbeat& hb, std::uint64_t now_ns) noexcept {
     Source& s = src_[h.source];
     if (s.epoch_known && hb.epoch != s.epoch) {
-      if (hb.epoch < s.epoch && s.epoch - hb.epoch < (1u << 31)) {  // the old epoch, late on the other line
+      if (s.prev_epoch_known && hb.epoch == s.prev_epoch) {  // the old epoch, late on the other line
         ++c_.duplicates;
         return;
       }
@@ -263,8 +264,10 @@ class LineArbiter {
     std::uint64_t lost_end = 0;  // one past the last sequence declared lost (0: none)
     std::uint32_t pending = 0;
     std::uint32_t epoch = 0;
+    std::uint32_t prev_epoch = 0;  // the epoch before the last restart
     bool known = false;
     bool epoch_known = false;
+    bool prev_epoch_known = false;
     bool hb_seen = false;
   };
 
@@ -338,6 +341,8 @@ class LineArbiter {
     deliver_buffered(source);
     if (s.seen_end > s.next) skip_to(source, s.seen_end);  // the old epoch's tail hole
     ++c_.restarts;
+    s.prev_epoch = s.epoch;
+    s.prev_epoch_known = true;
     s.epoch = hb.epoch;
     s.known = true;
     s.next = s.seen_end = after(hb.last_sequence);
