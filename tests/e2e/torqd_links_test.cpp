@@ -567,6 +567,33 @@ TEST(TorqdLinks, ShouldRefuseResendsBeyondTheBudget) {
       << "not a power of two";
 }
 
+// The budget refills at per_second whatever the request rhythm: requests every 1.5 frame-times
+// earn 3 frames per 2 requests (before 2026-11-27 the half frame-time was dropped at each
+// request, one frame per request: 2/3 of the configured rate).
+TEST(TorqdLinks, ShouldRefillTheResendBudgetAtTheConfiguredRate) {
+  ResendLimits limits;
+  limits.burst = 10;
+  limits.per_second = 1000;  // one frame per ms of the pump's clock (driven here, not real time)
+  ResendLink l("7", 64, 100'000'000'000ull, limits);
+  l.publish(1, 40);
+  EXPECT_EQ(l.run(40), iota(1, 40));
+  const std::uint64_t resent0 = l.eg.stats().frames_resent.load();
+  const auto ask_and_pump = [&](std::uint64_t now_ns) {
+    const std::uint64_t requests = l.eg.stats().resend_requests.load();
+    l.ask_resend(1, 40);
+    for (int i = 0; i < 2000 && l.eg.stats().resend_requests.load() == requests; ++i) {
+      (void)l.eg.pump(now_ns);
+      std::this_thread::sleep_for(100us);
+    }
+    ASSERT_EQ(l.eg.stats().resend_requests.load(), requests + 1) << "the request never arrived";
+  };
+  const std::uint64_t t0 = 1'000'000'000'000ull;
+  ask_and_pump(t0);  // a full bucket: the burst
+  EXPECT_EQ(l.eg.stats().frames_resent.load() - resent0, 10u);
+  for (std::uint64_t k = 1; k <= 20; ++k) ask_and_pump(t0 + k * 1'500'000);  // 30 ms of refill
+  EXPECT_EQ(l.eg.stats().frames_resent.load() - resent0, 10u + 30u) << "refilled below 1000 frames/s";
+}
+
 // A request frame may carry many ResendRequest TLVs (a 65 000-byte datagram holds ~2 500): the
 // source serves at most kMaxResendCount frames per request frame however they are split, so one
 // datagram cannot make the sending thread walk millions of history slots.

@@ -258,9 +258,16 @@ void LinkEgress::resend(const protocol::ResendRequest& q, std::uint64_t now_ns) 
   // The budget refills at limits_.per_second up to limits_.burst: a receiver that asks too much
   // (or a hostile one) cannot keep the link busy with old frames.
   const std::uint64_t ns_per_frame = 1'000'000'000 / limits_.per_second;
+  // The part of a frame's time not yet earned carries over (budget_at_ns_ moves by whole frames),
+  // so requests every 1.5 frame-times refill at the configured rate, not one frame per request.
   if (const std::uint64_t refill = (now_ns - budget_at_ns_) / ns_per_frame; refill != 0) {
-    resend_budget_ = std::min(limits_.burst, resend_budget_ + std::min(refill, limits_.burst));
-    budget_at_ns_ = now_ns;
+    if (resend_budget_ + std::min(refill, limits_.burst) >= limits_.burst) {
+      resend_budget_ = limits_.burst;  // full: nothing carries over
+      budget_at_ns_ = now_ns;
+    } else {
+      resend_budget_ += refill;
+      budget_at_ns_ += refill * ns_per_frame;
+    }
   }
   const std::uint32_t count = std::min(q.count, kMaxResendCount);
   for (std::uint32_t i = 0; i < count; ++i) {
