@@ -152,6 +152,25 @@ TEST_F(EngineFixture, ShouldApplyAReloadedThresholdAndTipToTheNextSignals) {
   EXPECT_EQ(eng->stats().below_min, 1u);
 }
 
+// Audit (arb search): the base fee is unknown until the first BlockHeader, but the gas cost used
+// 0 for it. torqd publishes its start-up snapshots before the block-B header (docs/torqd.md), so
+// every cycle found profitable while the book loaded went out with gas = units x tip only.
+TEST_F(EngineFixture, ShouldNotValueGasBeforeABlockHeaderGaveTheBaseFee) {
+  const auto f = fm.add(sync(specs[0], 100, 0, U256(1'000'000) * kE18, U256(500'000'000'000ULL)))
+                     .add(sync(specs[1], 100, 1, U256(1'000'000) * kE18, U256(550'000'000'000ULL)))
+                     .finish(777);
+  EXPECT_EQ(eng->on_frame(f), 0u);
+  const auto early = signals();
+  EXPECT_TRUE(early.empty()) << "signalled with gas_cost_usd " << early[0].gas_cost_usd << " (180k x 30 gwei, base fee 0)";
+  EXPECT_EQ(eng->stats().unpriced, 1u);
+  EXPECT_FALSE(eng->gas().cost_usd(2).has_value());
+  // Once a header gives the base fee, the next change is signalled with the full gas cost.
+  ASSERT_EQ(dislocate(101), 1u);
+  const auto sig = signals();
+  ASSERT_EQ(sig.size(), 1u);
+  EXPECT_EQ(sig[0].gas_cost_usd, 1'170'000);  // 180k x (100 + 30 gwei) at 0.5 USD
+}
+
 TEST_F(EngineFixture, ShouldNotSignalWhenPricesAgree) {
   const auto f = fm.add(header(100))
                      .add(sync(specs[0], 100, 0, U256(1'000'000) * kE18, U256(500'000'000'000ULL)))
@@ -344,7 +363,7 @@ TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteCha
   ASSERT_EQ(dislocate(10), 1u);
   const auto first = eng->gas().cost_usd(2);
   ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(*first, *eng->pricer().value(0, eng->gas().cost_wei(2)));
+  EXPECT_EQ(*first, *eng->pricer().value(0, *eng->gas().cost_wei(2)));
   const std::uint64_t refreshes = eng->gas().cache_refreshes();
   EXPECT_EQ(*eng->gas().cost_usd(2), *first);  // cached: same block, same route state
   EXPECT_EQ(eng->gas().cache_refreshes(), refreshes);
@@ -354,7 +373,7 @@ TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteCha
   (void)eng->poll(in.consumer);
   const auto moved = eng->gas().cost_usd(2);
   ASSERT_TRUE(moved.has_value());
-  EXPECT_EQ(*moved, *eng->pricer().value(0, eng->gas().cost_wei(2)));
+  EXPECT_EQ(*moved, *eng->pricer().value(0, *eng->gas().cost_wei(2)));
   EXPECT_GT(moved->raw, first->raw);
   // A new base fee (BlockHeader) invalidates it too.
   protocol::BlockHeader h = header(12);
@@ -364,7 +383,7 @@ TEST_F(EngineFixture, ShouldRecomputeCachedGasCostWhenBaseFeeOrTheNativeRouteCha
   (void)eng->poll(in.consumer);
   const auto pricier = eng->gas().cost_usd(3);
   ASSERT_TRUE(pricier.has_value());
-  EXPECT_EQ(*pricier, *eng->pricer().value(0, eng->gas().cost_wei(3)));
+  EXPECT_EQ(*pricier, *eng->pricer().value(0, *eng->gas().cost_wei(3)));
   EXPECT_GT(pricier->raw, moved->raw);
 }
 

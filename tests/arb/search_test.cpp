@@ -236,7 +236,7 @@ TEST(Gas, ShouldValueGasExactlyThroughReferencePoolWithPolygonPriorityFloor) {
   GasModel gas(gc, pricer);
   gas.set_base_fee(U256(100'000'000'000ULL));
   EXPECT_EQ(gas.priority_fee(), U256(25'000'000'000ULL));
-  EXPECT_EQ(gas.cost_wei(2), U256(180'000ULL * 125'000'000'000ULL));  // 0.0225 WMATIC
+  EXPECT_EQ(*gas.cost_wei(2), U256(180'000ULL * 125'000'000'000ULL));  // 0.0225 WMATIC
   const auto usd = gas.cost_usd(2);
   ASSERT_TRUE(usd.has_value());
   EXPECT_EQ(usd->raw, 1'125'000);  // 0.0225 * 0.5 = 0.01125 USD
@@ -265,6 +265,55 @@ TEST(Gas, ShouldValueThroughV3PoolAndTwoHopRoute) {
   EXPECT_FALSE(pricer.priced(3));
 }
 
+
+// Audit (arb search): units x (base fee + tip) used to wrap modulo 2^256. A header's base fee is
+// any U256: 2^255 made 180k x (2^255 + 25 gwei) wrap to 180k x 25 gwei, an absurd gas price
+// valued as a cheap one. Now the cost cannot be valued (no signal) instead.
+TEST(Gas, ShouldNotWrapTheWeiCostWhenTheBaseFeeIsHuge) {
+  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
+  PoolBook book(specs, BookConfig{});
+  std::uint32_t p = 0;
+  const U256 e18 = U256(1'000'000'000'000'000'000ULL);
+  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256(500'000'000'000ULL)), p), ApplyResult::applied);
+  PricingConfig pc;
+  pc.stables = {{1, 6}};
+  pc.routes = {{0, {0}}};
+  const UsdPricer pricer(book, pc);
+  GasConfig gc;
+  gc.native_token = 0;
+  GasModel gas(gc, pricer);
+  gas.set_base_fee(U256::pow2(255));
+  EXPECT_FALSE(gas.cost_usd(2).has_value()) << gas.cost_usd(2)->raw;
+  EXPECT_FALSE(gas.cost_usd(3).has_value());
+  gas.set_base_fee(U256::max() - U256(1'000));  // base fee + tip alone overflows
+  EXPECT_FALSE(gas.cost_usd(2).has_value());
+  gas.set_base_fee(U256(100'000'000'000ULL));  // back to a real one: valued again
+  ASSERT_TRUE(gas.cost_usd(2).has_value());
+  EXPECT_EQ(gas.cost_usd(2)->raw, 1'170'000);  // 180k x 130 gwei at 0.5 USD
+}
+
+// Audit (arb search): a V2 reference pool with an empty output side (a legal Sync of reserves
+// (x, 0)) has no price, but its mid price valued every amount at 0: gas through it cost nothing
+// and signals went out with gas_cost_usd 0. It is unpriced now, like a zero input side.
+TEST(Gas, ShouldNotValueGasAtZeroThroughAReferencePairWithAnEmptySide) {
+  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
+  PoolBook book(specs, BookConfig{});
+  std::uint32_t p = 0;
+  const U256 e18 = U256(1'000'000'000'000'000'000ULL);
+  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256::zero()), p), ApplyResult::applied);
+  PricingConfig pc;
+  pc.stables = {{1, 6}};
+  pc.routes = {{0, {0}}};
+  const UsdPricer pricer(book, pc);
+  GasConfig gc;
+  gc.native_token = 0;
+  GasModel gas(gc, pricer);
+  gas.set_base_fee(U256(100'000'000'000ULL));
+  EXPECT_FALSE(pricer.value(0, e18).has_value()) << pricer.value(0, e18)->raw;
+  EXPECT_FALSE(gas.cost_usd(2).has_value()) << gas.cost_usd(2)->raw;
+  // The stable side priced through the same pair (its input side empty) was already unpriced.
+  EXPECT_FALSE(UsdPricer::mid_convert(book.state(0), book.meta(0), false, U256(1'000)).has_value());
+}
 
 // The exact prefilter: never rejects a cycle that has a profitable input (brute force on small
 // reserves), rejects at exactly product == 1, and accepts one unit above it.

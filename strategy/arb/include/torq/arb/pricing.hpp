@@ -99,9 +99,12 @@ class GasModel {
  public:
   GasModel(const GasConfig& cfg, const UsdPricer& pricer) noexcept : cfg_(cfg), pricer_(&pricer) {}
 
+  // The base fee of the latest BlockHeader. Until the first one the base fee is unknown and the
+  // gas cost cannot be valued (cost_usd: nullopt), not valued at a base fee of 0.
   void set_base_fee(const U256& base_fee_wei) noexcept {
-    if (base_fee_wei != base_fee_) cache_valid_ = false;
+    if (!base_fee_known_ || base_fee_wei != base_fee_) cache_valid_ = false;
     base_fee_ = base_fee_wei;
+    base_fee_known_ = true;
   }
   [[nodiscard]] const U256& base_fee() const noexcept { return base_fee_; }
   // The configured tip (a reload): the cached USD cost is recomputed on next use.
@@ -113,21 +116,35 @@ class GasModel {
     const U256 floor = priority_fee_floor(cfg_.chain);
     return cfg_.priority_fee_wei < floor ? floor : cfg_.priority_fee_wei;
   }
-  [[nodiscard]] U256 gas_price() const noexcept { return base_fee_ + priority_fee(); }
+  // base fee + priority fee; nullopt when it exceeds 2^256 (a header's base fee is any U256).
+  [[nodiscard]] std::optional<U256> gas_price() const noexcept {
+    U256 p;
+    if (num::add_overflow(base_fee_, priority_fee(), p)) return std::nullopt;
+    return p;
+  }
   [[nodiscard]] std::uint64_t gas_units(std::uint8_t hops) const noexcept {
     return hops == 2 ? cfg_.gas_units_two_pool : cfg_.gas_units_triangular;
   }
-  // units * (base fee + priority fee), in wei of the native token.
-  [[nodiscard]] U256 cost_wei(std::uint8_t hops) const noexcept { return U256(gas_units(hops)) * gas_price(); }
-  // Cached per block: recomputed only when the base fee changes (BlockHeader) or a pool of the
-  // native token's USD route changes (its state version), so the result always equals
-  // pricer.value(native, cost_wei(hops)) on the current book.
+  // units * (base fee + priority fee), in wei of the native token; nullopt on overflow (a wrapped
+  // product would value an absurd base fee as a cheap one).
+  [[nodiscard]] std::optional<U256> cost_wei(std::uint8_t hops) const noexcept {
+    const std::optional<U256> price = gas_price();
+    U256 c;
+    if (!price || num::mul_overflow(U256(gas_units(hops)), *price, c)) return std::nullopt;
+    return c;
+  }
+  // nullopt before the first BlockHeader (base fee unknown). Cached per block: recomputed only
+  // when the base fee changes (BlockHeader) or a pool of the native token's USD route changes (its
+  // state version), so the result always equals pricer.value(native, *cost_wei(hops)) on the
+  // current book (nullopt when cost_wei overflows).
   [[nodiscard]] std::optional<UsdFixedPoint8> cost_usd(std::uint8_t hops) const noexcept {
+    if (!base_fee_known_) [[unlikely]] return std::nullopt;  // no BlockHeader yet
     std::uint64_t v[2];
     pricer_->route_versions(cfg_.native_token, v);
     if (!cache_valid_ || v[0] != cache_versions_[0] || v[1] != cache_versions_[1]) {
-      cache_usd_[0] = pricer_->value(cfg_.native_token, cost_wei(2));
-      cache_usd_[1] = pricer_->value(cfg_.native_token, cost_wei(3));
+      const std::optional<U256> w2 = cost_wei(2), w3 = cost_wei(3);
+      cache_usd_[0] = w2 ? pricer_->value(cfg_.native_token, *w2) : std::nullopt;
+      cache_usd_[1] = w3 ? pricer_->value(cfg_.native_token, *w3) : std::nullopt;
       cache_versions_[0] = v[0];
       cache_versions_[1] = v[1];
       cache_valid_ = true;
@@ -142,6 +159,7 @@ class GasModel {
   GasConfig cfg_;
   const UsdPricer* pricer_;
   U256 base_fee_ = U256::zero();
+  bool base_fee_known_ = false;  // a BlockHeader gave base_fee_
   // Owning thread only (see the class comment): const calls fill the cache.
   mutable std::optional<UsdFixedPoint8> cache_usd_[2];
   mutable std::uint64_t cache_versions_[2] = {0, 0};
