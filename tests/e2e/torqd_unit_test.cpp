@@ -196,6 +196,20 @@ TEST(TorqdOptions, ShouldTakeStrategyRoleWithoutKeyAndParseThresholds) {
   EXPECT_EQ(p.options.reload.min_profit_usd.raw, 250'000'000);
   const char* bad_usd[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-usd", "1e3"};
   EXPECT_THROW((void)parse_args(7, bad_usd), std::invalid_argument);
+  // A negative minimum profit would have the engine signal (and the executor sign) losing trades.
+  const auto refusal = [](const char* flag) {
+    const char* argv[] = {"torqd", "--manifest", "m.json", "--role", "strategy", flag};
+    try {
+      (void)parse_args(6, argv);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_NE(refusal("--min-profit-usd=-1").find("negative"), std::string::npos) << refusal("--min-profit-usd=-1");
+  EXPECT_NE(refusal("--max-notional-usd=-5").find("negative"), std::string::npos) << refusal("--max-notional-usd=-5");
+  const char* zero[] = {"torqd", "--manifest", "m.json", "--role", "strategy", "--min-profit-usd", "0"};
+  EXPECT_EQ(parse_args(7, zero).options.reload.min_profit_usd.raw, 0);
 }
 
 TEST(TorqdOptions, ShouldRunSeveralRolesInOneProcessAndADashboardAloneOnlyOverUpstreams) {

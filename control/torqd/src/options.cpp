@@ -17,6 +17,8 @@ namespace {
 num::UsdFixedPoint8 usd_or_throw(const std::string& text, const char* flag) {
   const auto v = num::parse_usd(text);
   if (!v) throw std::invalid_argument(std::string(flag) + ": '" + text + "' is not a USD amount like 12.5");
+  // A negative minimum profit would sign trades that lose money; a negative limit means nothing.
+  if (v->raw < 0) throw std::invalid_argument(std::string(flag) + ": '" + text + "' is negative");
   return *v;
 }
 
