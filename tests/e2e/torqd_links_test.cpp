@@ -125,6 +125,28 @@ TEST(TorqdLinks, ShouldCarryBothCollectorSequencesInOrderWithChecksumsAndNoGap) 
   EXPECT_EQ(eg.stats().frames.load(), sent.size());
 }
 
+// A ring record whose header's payload size disagrees with its length is not one frame: the
+// egress drops and counts it before numbering, so the receiver sees no hole (sent, it took a
+// sequence the receiver could only count as lost).
+TEST(TorqdLinks, ShouldDropARecordThatIsNotOneFrameWithoutLeavingAHole) {
+  const std::uint16_t port = free_udp_port();
+  Ring src("links-src-pm"), dst("links-dst-pm");
+  LinkIngress in("market_data", nic_config_for(ops::NicConfig{}, udp(port), "", -1), dst.producer());
+  LinkEgress eg("market_data", {udp(port)}, 12, src.consumer());
+  std::vector<std::byte> bad = frame(protocol::RelayDomain::MarketData, 2, 2);
+  std::uint32_t payload = 0;
+  std::memcpy(&payload, bad.data() + 24, 4);
+  payload += 4;  // claims 4 bytes more than the record holds
+  std::memcpy(bad.data() + 24, &payload, 4);
+  ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, 1, 1)), ring::PublishResult::ok);
+  ASSERT_EQ(src.producer().try_publish(bad), ring::PublishResult::ok);
+  ASSERT_EQ(src.producer().try_publish(frame(protocol::RelayDomain::MarketData, 3, 3)), ring::PublishResult::ok);
+  EXPECT_EQ(carry(eg, in, dst, 2), (std::vector<std::uint32_t>{1, 3}));
+  EXPECT_EQ(eg.stats().oversize.load(), 1u);
+  EXPECT_EQ(eg.stats().frames.load(), 2u);
+  EXPECT_EQ(in.stats().gaps.load(), 0u) << "the record took a sequence number";
+}
+
 TEST(TorqdLinks, ShouldCountALostDatagramAsAGap) {
   const std::uint16_t port = free_udp_port();
   Ring dst("links-dst-2");

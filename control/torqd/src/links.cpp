@@ -343,9 +343,13 @@ std::size_t LinkEgress::pump(std::uint64_t now_ns, std::size_t max) noexcept {
           return;
         }
         // Renumber under the link's source and re-seal (checksum always on across a network).
-        std::memcpy(buf_.get(), f.data(), f.size());
         protocol::FrameHeader h;
-        std::memcpy(&h, buf_.get(), sizeof h);
+        std::memcpy(&h, f.data(), sizeof h);
+        if (h.payload_size != f.size() - protocol::kHeaderSize) {  // not one frame: sent, it would
+          stats_.oversize.fetch_add(1, std::memory_order_relaxed);   // take a sequence no resend fills
+          return;
+        }
+        std::memcpy(buf_.get(), f.data(), f.size());
         h.source = seq_.source();
         h.sequence = seq_.next_sequence();
         h.flags = static_cast<std::uint8_t>(h.flags & ~protocol::frame_flags::kNoChecksum);
