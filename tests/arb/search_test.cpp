@@ -219,17 +219,30 @@ TEST(Search, ShouldReportNothingWhenNoInputIsProfitable) {
   EXPECT_FALSE(optimize_v2v2(pr.h1, pr.h2, SearchConfig{}).found);
 }
 
+// token 0 = WMATIC (18 decimals, the native token), token 1 = USDC (6 decimals, stable); pool 0
+// holds `wmatic` / `usdc` raw units and is WMATIC's USD route: the gas tests' reference book.
+struct WmaticUsdcBook {
+  std::vector<PoolSpec> specs{v2(0, 0, 1)};
+  PoolBook book{specs, BookConfig{}};
+  PricingConfig pc = config();
+  UsdPricer pricer{book, pc};
+  WmaticUsdcBook(const U256& wmatic, const U256& usdc) {
+    std::uint32_t p = 0;
+    EXPECT_EQ(book.apply(sync(specs[0], 1, 0, wmatic, usdc), p), ApplyResult::applied);
+  }
+  static PricingConfig config() {
+    PricingConfig c;
+    c.stables = {{1, 6}};
+    c.routes = {{0, {0}}};
+    return c;
+  }
+};
+
 TEST(Gas, ShouldValueGasExactlyThroughReferencePoolWithPolygonPriorityFloor) {
-  // token 0 = WMATIC (18 dec), token 1 = USDC (6 dec); pool 0: 1e6 WMATIC / 5e5 USDC (0.5 USD).
-  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
-  PoolBook book(specs, BookConfig{});
-  std::uint32_t p = 0;
+  // Pool 0: 1e6 WMATIC / 5e5 USDC (0.5 USD).
   const U256 e18 = U256(1'000'000'000'000'000'000ULL);
-  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256(500'000'000'000ULL)), p), ApplyResult::applied);
-  PricingConfig pc;
-  pc.stables = {{1, 6}};
-  pc.routes = {{0, {0}}};
-  const UsdPricer pricer(book, pc);
+  const WmaticUsdcBook ref(U256(1'000'000) * e18, U256(500'000'000'000ULL));
+  const UsdPricer& pricer = ref.pricer;
   GasConfig gc;
   gc.priority_fee_wei = U256(1'000'000'000ULL);  // 1 gwei: below Polygon's 25 gwei floor
   gc.native_token = 0;
@@ -270,18 +283,11 @@ TEST(Gas, ShouldValueThroughV3PoolAndTwoHopRoute) {
 // any U256: 2^255 made 180k x (2^255 + 25 gwei) wrap to 180k x 25 gwei, an absurd gas price
 // valued as a cheap one. Now the cost cannot be valued (no signal) instead.
 TEST(Gas, ShouldNotWrapTheWeiCostWhenTheBaseFeeIsHuge) {
-  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
-  PoolBook book(specs, BookConfig{});
-  std::uint32_t p = 0;
   const U256 e18 = U256(1'000'000'000'000'000'000ULL);
-  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256(500'000'000'000ULL)), p), ApplyResult::applied);
-  PricingConfig pc;
-  pc.stables = {{1, 6}};
-  pc.routes = {{0, {0}}};
-  const UsdPricer pricer(book, pc);
+  const WmaticUsdcBook ref(U256(1'000'000) * e18, U256(500'000'000'000ULL));
   GasConfig gc;
   gc.native_token = 0;
-  GasModel gas(gc, pricer);
+  GasModel gas(gc, ref.pricer);
   gas.set_base_fee(U256::pow2(255));
   EXPECT_FALSE(gas.cost_usd(2).has_value()) << gas.cost_usd(2)->raw;
   EXPECT_FALSE(gas.cost_usd(3).has_value());
@@ -296,15 +302,10 @@ TEST(Gas, ShouldNotWrapTheWeiCostWhenTheBaseFeeIsHuge) {
 // (x, 0)) has no price, but its mid price valued every amount at 0: gas through it cost nothing
 // and signals went out with gas_cost_usd 0. It is unpriced now, like a zero input side.
 TEST(Gas, ShouldNotValueGasAtZeroThroughAReferencePairWithAnEmptySide) {
-  const std::vector<PoolSpec> specs{v2(0, 0, 1)};
-  PoolBook book(specs, BookConfig{});
-  std::uint32_t p = 0;
   const U256 e18 = U256(1'000'000'000'000'000'000ULL);
-  ASSERT_EQ(book.apply(sync(specs[0], 1, 0, U256(1'000'000) * e18, U256::zero()), p), ApplyResult::applied);
-  PricingConfig pc;
-  pc.stables = {{1, 6}};
-  pc.routes = {{0, {0}}};
-  const UsdPricer pricer(book, pc);
+  const WmaticUsdcBook ref(U256(1'000'000) * e18, U256::zero());
+  const UsdPricer& pricer = ref.pricer;
+  const PoolBook& book = ref.book;
   GasConfig gc;
   gc.native_token = 0;
   GasModel gas(gc, pricer);

@@ -38,16 +38,10 @@ TEST(RpcTransportSecurity, ShouldRefusePlainHttpAndWsToARemoteHostWithoutConnect
 // Transport errors reach the journal (torqd logs them): they name the endpoint as scheme://host:port
 // only, never the path, query or user:password@ where a hosted provider's API key lives.
 TEST(RpcTransportSecurity, ShouldNotPutTheUrlPathOrCredentialsInTransportErrors) {
-  // A loopback port with nothing listening: bind, read the port, close.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const std::string closed = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  ::close(fd);
+  // A loopback port with nothing listening.
+  const int port = torq::testing::free_tcp_port();
+  ASSERT_GT(port, 0);
+  const std::string closed = "127.0.0.1:" + std::to_string(port);
   for (const std::string& url : {std::string("http://192.0.2.10:8545/v2/PathApiKey?key=QueryApiKey"),
                                 std::string("ws://192.0.2.10:8546/ws/v3/PathApiKey"),
                                 "http://" + closed + "/v2/PathApiKey", "ws://" + closed + "/v2/PathApiKey"}) {

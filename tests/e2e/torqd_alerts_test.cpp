@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "../common/tls_test_server.hpp"
 #include "torq/torqd/alerts.hpp"
 
 using namespace torq;
@@ -209,16 +210,9 @@ TEST(TorqdAlerts, ShouldLogAndPostTheAlertJsonToTheWebhook) {
 }
 
 TEST(TorqdAlerts, ShouldCountAFailedPostWhenTheWebhookIsDown) {
-  // A port with nothing listening: bind, read the port, close.
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const int port = ntohs(a.sin_port);
-  ::close(fd);
+  // A port with nothing listening.
+  const int port = torq::testing::free_tcp_port();
+  ASSERT_GT(port, 0);
   AlertNotifier n(nullptr);
   n.notify(Alert{"breaker", true, 1, "open"}, "http://127.0.0.1:" + std::to_string(port) + "/x");
   ASSERT_TRUE(n.flush(std::chrono::milliseconds(5000)));
@@ -229,15 +223,9 @@ TEST(TorqdAlerts, ShouldCountAFailedPostWhenTheWebhookIsDown) {
 // docs/operator.md: of the webhook URL only scheme://host:port is ever logged — user:password@
 // and the path (Slack-style hooks keep their secret there) stay out of the journal.
 TEST(TorqdAlerts, ShouldLogOnlySchemeHostAndPortOfAFailedWebhook) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  const std::string hostport = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
-  ::close(fd);
+  const int port = torq::testing::free_tcp_port();  // nothing listening
+  ASSERT_GT(port, 0);
+  const std::string hostport = "127.0.0.1:" + std::to_string(port);
   std::FILE* log = std::tmpfile();
   ASSERT_NE(log, nullptr);
   {
