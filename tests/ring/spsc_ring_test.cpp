@@ -63,6 +63,21 @@ std::vector<std::byte> bytes_of(std::uint64_t seq, std::uint32_t size) {
   return v;
 }
 
+// The two handles are written by different threads on every burst; next to each other (as in this
+// fixture, or a struct of torqd's) they must not share a 128-byte pair of lines.
+TEST(SpscRing, ShouldKeepEachHandleInItsOwnFalseSharingRange) {
+  static_assert(alignof(SpscProducer) == kFalseSharingRange && sizeof(SpscProducer) % kFalseSharingRange == 0);
+  static_assert(alignof(SpscConsumer) == kFalseSharingRange && sizeof(SpscConsumer) % kFalseSharingRange == 0);
+  const auto block = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) / kFalseSharingRange; };
+  const auto last_block = [&](const auto& h) { return block(reinterpret_cast<const char*>(&h) + sizeof h - 1); };
+  Fixture f = make_ring(4096);
+  EXPECT_LT(last_block(f.producer), block(&f.consumer));
+  EXPECT_LT(last_block(f.region), block(&f.producer));
+  const auto heap = std::make_unique<Fixture>(make_ring(4096));
+  EXPECT_LT(last_block(heap->producer), block(&heap->consumer));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(&heap->producer) % kFalseSharingRange, 0u);
+}
+
 TEST(RingRegion, ShouldRejectFormatWhenCapacityIsNotPowerOfTwoOrTooSmall) {
   Memory m = make_memory(8192);
   EXPECT_EQ(RingRegion::format(m.get(), 8192, 3000).error, RingError::bad_capacity);

@@ -16,6 +16,11 @@
 // publish_burst, Batch, peek, consume, consume_burst, heartbeat) are noexcept, lock-free and make no
 // syscall (heartbeat reads CLOCK_MONOTONIC through the vDSO). attach(), format(), open() and the
 // peer-state queries make syscalls (getpid, /proc): start-up and supervision only.
+// Layout: SpscProducer and SpscConsumer are aligned to (and sized in multiples of)
+// kFalseSharingRange, so neither handle's positions share a 128-byte pair of lines with the other
+// side's handle or with any neighbouring object; placed next to each other (one struct, one
+// stack frame) the two threads would otherwise pull that line back and forth on every record
+// (docs/rings.md "Handles apart").
 #pragma once
 
 #include <algorithm>
@@ -320,8 +325,9 @@ inline void flush(const ProducerGeometry& g, ProducerPositions& s) noexcept {
 }
 }  // namespace detail
 
-// The writing side. Move-only; detaches (flushes, frees the side) on destruction.
-class SpscProducer {
+// The writing side. Move-only; detaches (flushes, frees the side) on destruction. Aligned to
+// kFalseSharingRange (see the file comment).
+class alignas(kFalseSharingRange) SpscProducer {
  public:
   class Batch;
 
@@ -457,8 +463,9 @@ class SpscProducer::Batch {
 
 inline SpscProducer::Batch SpscProducer::batch() noexcept { return Batch(*this); }
 
-// The reading side. Move-only; detaches (releases consumed records, frees the side) on destruction.
-class SpscConsumer {
+// The reading side. Move-only; detaches (releases consumed records, frees the side) on
+// destruction. Aligned to kFalseSharingRange (see the file comment).
+class alignas(kFalseSharingRange) SpscConsumer {
  public:
   SpscConsumer() noexcept = default;
   ~SpscConsumer() { detach(); }
