@@ -22,6 +22,8 @@
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
 //                             [--cache-hints auto|on|off]   (arb::EngineConfig::cache_hints)
+// Exit status: 0; 1 when a run is invalid (a phase timed no tick, or the engine refused frames:
+// the JSON is still printed, the reasons go to stderr); 64 bad usage.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -30,6 +32,7 @@
 #include <string>
 #include <thread>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "torq/arb/engine.hpp"
@@ -62,13 +65,16 @@ arb::EngineConfig engine_config(arb::Sizing sizing) {
   return cfg;
 }
 
+// One size's JSON, and what makes its figures invalid (a phase that timed no tick, frames the
+// engine refused): main prints the JSON, then these on stderr, and exits 1.
 struct Result {
   std::string json;
+  std::vector<std::string> invalid;
 };
 
 const char* sizing_name(arb::Sizing s) { return s == arb::Sizing::legacy ? "legacy" : "closed_form"; }
 
-std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_eng, const hw::TscClock& clock,
+Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_eng, const hw::TscClock& clock,
                      arb::Sizing sizing) {
   const Universe u = make_universe(n_pools, 1234 + n_pools);
   arb::ArbEngine eng(u.specs, engine_config(sizing));
@@ -274,7 +280,12 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
     return r;
   };
   const CrossCore newest = cross_core(true, 1);
+  // The echo loop reads the floor phase's frames in the engine's place, so the engine never sees
+  // their block numbers: the next phase continues from the block the engine last saw (otherwise
+  // its frames lie more than max_block_lead above it and are refused as future blocks).
+  const std::uint64_t engine_block = block;
   const CrossCore floor = cross_core(true, 1, true);
+  block = engine_block;
   const CrossCore in_order = cross_core(false, 1);
   const CrossCore burst_newest = cross_core(true, kBurst);
   const CrossCore burst_in_order = cross_core(false, kBurst);
@@ -333,7 +344,19 @@ std::string run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int 
   o.add("peer_on_frame_quiet_tick", bench::to_json(quiet.summarize(clock)));
   o.add("peer_on_frame_dislocating_tick", bench::to_json(disl.summarize(clock)));
   o.add("signals_dropped_full", st.signals_dropped_full);
-  return o.str();
+  o.add("future_blocks_refused", st.future_blocks);
+  Result res{o.str(), {}};
+  const std::string where = std::to_string(u.specs.size()) + " pools, " + sizing_name(sizing) + ": ";
+  const std::pair<const char*, const CrossCore*> phases[] = {{"tick_to_signal", &newest},
+                                                             {"peer_echo_round_trip", &floor},
+                                                             {"peer_tick_to_signal_in_order", &in_order},
+                                                             {"burst_tick_to_signal", &burst_newest},
+                                                             {"peer_burst_tick_to_signal_in_order", &burst_in_order}};
+  for (const auto& [name, phase] : phases)
+    if (phase->t2s.count == 0) res.invalid.push_back(where + name + " timed no tick");
+  if (st.future_blocks != 0) res.invalid.push_back(where + "the engine refused frames as future blocks");
+  if (st.rejected_events != 0) res.invalid.push_back(where + "the engine refused events");
+  return res;
 }
 
 }  // namespace
@@ -366,8 +389,13 @@ int main(int argc, char** argv) {
   const hw::TscClock clock = hw::TscClock::calibrate();
   const auto [cpu_prod, cpu_eng] = bench::pick_two_cpus();
   std::vector<std::string> results;
+  std::vector<std::string> invalid;
   for (const std::size_t n : sizes)
-    for (const arb::Sizing sz : sizings) results.push_back(run_size(n, events, cpu_prod, cpu_eng, clock, sz));
+    for (const arb::Sizing sz : sizings) {
+      Result r = run_size(n, events, cpu_prod, cpu_eng, clock, sz);
+      results.push_back(std::move(r.json));
+      invalid.insert(invalid.end(), r.invalid.begin(), r.invalid.end());
+    }
   bench::JsonObject top;
   top.add("benchmark", "bench_tick_to_signal");
   top.add("tsc_ghz", clock.ghz());
@@ -379,5 +407,6 @@ int main(int argc, char** argv) {
   top.add("cache_hints", g_cache_hints == arb::CacheHints::on ? "on" : g_cache_hints == arb::CacheHints::off ? "off" : "auto");
   top.raw("results", bench::json_array(results));
   std::printf("%s\n", top.str().c_str());
-  return 0;
+  for (const std::string& why : invalid) std::fprintf(stderr, "bench_tick_to_signal: invalid run: %s\n", why.c_str());
+  return invalid.empty() ? 0 : 1;
 }
