@@ -75,7 +75,7 @@ struct Result {
 const char* sizing_name(arb::Sizing s) { return s == arb::Sizing::legacy ? "legacy" : "closed_form"; }
 
 Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_eng, const hw::TscClock& clock,
-                     arb::Sizing sizing) {
+                arb::Sizing sizing) {
   const Universe u = make_universe(n_pools, 1234 + n_pools);
   arb::ArbEngine eng(u.specs, engine_config(sizing));
   load_baseline(eng, u, U256(kBaseFeeWei), kFrameFlags);
