@@ -566,12 +566,27 @@ TEST_F(TorqdEndToEnd, ShouldTradeWhenRolesRunAsSeparateProcessesOverShmRings) {
   const std::string before = usdc_balance(contract_);
   const pid_t ex = start_torqd("dist-executor", {"--role", "executor", "--signal-link", sig});
   ASSERT_GT(ex, 0);
-  const pid_t st = start_torqd("dist-strategy", {"--role", "strategy", "--md-link", md, "--signal-link", sig});
+  // The other roles get the key in their environment too, as from a shared systemd
+  // EnvironmentFile: they must drop it (wiped and unset), and the executor must not be dumpable.
+  ::setenv("TORQ_E2E_SHARED_KEY", key_hex_.c_str(), 1);
+  const pid_t st = start_torqd("dist-strategy", {"--role", "strategy", "--md-link", md, "--signal-link", sig,
+                                                 "--key-env", "TORQ_E2E_SHARED_KEY"});
+  const pid_t co = start_torqd("dist-collector", {"--role", "collector", "--md-link", md, "--key-env", "TORQ_E2E_SHARED_KEY"});
+  ::unsetenv("TORQ_E2E_SHARED_KEY");
   ASSERT_GT(st, 0);
-  const pid_t co = start_torqd("dist-collector", {"--role", "collector", "--md-link", md});
   ASSERT_GT(co, 0);
   std::string after = dislocate_and_wait(before);
   std::this_thread::sleep_for(500ms);
+  for (const pid_t p : {st, co}) {
+    const std::string env = read_file("/proc/" + std::to_string(p) + "/environ");
+    EXPECT_FALSE(env.empty());
+    EXPECT_EQ(env.find(key_hex_), std::string::npos) << "a role that does not sign kept the key in its environment";
+  }
+  const std::string limits = read_file("/proc/" + std::to_string(ex) + "/limits");
+  std::istringstream core(limits.substr(std::min(limits.size(), limits.find("Max core file size"))));
+  std::string w1, w2, w3, w4, soft, hard;
+  core >> w1 >> w2 >> w3 >> w4 >> soft >> hard;
+  EXPECT_EQ(soft + "/" + hard, "0/0") << "the executor may write a core file with its key in it:\n" << limits;
   const TorqdRun rc = stop_torqd("dist-collector", co);
   const TorqdRun rs = stop_torqd("dist-strategy", st);
   const TorqdRun re = stop_torqd("dist-executor", ex);

@@ -2,7 +2,10 @@
 // produces — errors, redacted formatting, hex of every transaction artefact — contains the key.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -156,6 +159,41 @@ TEST(KeyEnv, ShouldLoadFromAnEnvironmentVariableAndNameItWhenMissing) {
   }
   ::unsetenv("TORQ_TEST_EXECUTOR_KEY");
   EXPECT_THROW((void)PrivateKey::from_env("TORQ_TEST_EXECUTOR_KEY"), KeyError);
+}
+
+// A process that does not sign drops a key its environment carries: wiped in place and unset.
+TEST(KeyEnv, ShouldWipeAndUnsetAKeyVariableWhenDiscarded) {
+  ::setenv("TORQ_TEST_DISCARDED_KEY", kAnvilKey0, 1);
+  const char* text = std::getenv("TORQ_TEST_DISCARDED_KEY");
+  ASSERT_NE(text, nullptr);
+  const std::size_t len = std::strlen(text);
+  EXPECT_TRUE(PrivateKey::discard_env("TORQ_TEST_DISCARDED_KEY"));
+  EXPECT_EQ(std::getenv("TORQ_TEST_DISCARDED_KEY"), nullptr);
+  EXPECT_EQ(std::string(len, '\0'), std::string(text, len)) << "the key text is still in memory";
+  EXPECT_FALSE(PrivateKey::discard_env("TORQ_TEST_DISCARDED_KEY"));
+}
+
+// In a child (the settings are per process and not reversible for an unprivileged one): no core
+// file limit, not dumpable.
+TEST(KeyProcess, ShouldDisableCoreDumpsAndMakeTheProcessNonDumpable) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::prctl(PR_GET_DUMPABLE) != 1) ::_exit(10);  // a test process starts dumpable
+    try {
+      protect_process_secrets();
+    } catch (...) {
+      ::_exit(11);
+    }
+    rlimit core{};
+    if (::getrlimit(RLIMIT_CORE, &core) != 0 || core.rlim_cur != 0 || core.rlim_max != 0) ::_exit(12);
+    if (::prctl(PR_GET_DUMPABLE) != 0) ::_exit(13);
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10 not dumpable at start, 11 threw, 12 core limit, 13 still dumpable";
 }
 
 // The key written where its file's path or its variable's NAME belongs (`--key-file 0x…`,

@@ -434,6 +434,9 @@ struct Pipeline::Impl {
 
     if (has(Role::strategy)) build_engine();
     if (has(Role::executor)) build_executor();
+    // The executor's from_env took the key out of the environment; a process without the
+    // executor role that got it anyway (a shared EnvironmentFile) drops it here.
+    if (!opt.key_env.empty()) (void)executor::PrivateKey::discard_env(opt.key_env.c_str());
   }
 
   // USD reference per token index (UsdFixedPoint8 raw; 0 unknown).
@@ -450,6 +453,7 @@ struct Pipeline::Impl {
   }
 
   void build_executor() {
+    executor::protect_process_secrets();  // before the key is in memory: no core dump, no ptrace
     key.emplace(opt.key_file.empty() ? executor::PrivateKey::from_env(opt.key_env.c_str())
                                      : executor::PrivateKey::from_file(opt.key_file));
     // Precomputed nonces (docs/transactions.md): ~0.2 µs signing; refilled by its own "torq-nonces" thread.

@@ -1,6 +1,8 @@
 #include "torq/executor/key.hpp"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +94,22 @@ PrivateKey PrivateKey::from_env(const char* variable) {
     }
   } wipe{variable, v};
   return parse(v, origin);
+}
+
+bool PrivateKey::discard_env(const char* variable) noexcept {
+  char* v = std::getenv(variable);
+  if (v == nullptr) return false;
+  ::explicit_bzero(v, std::strlen(v));
+  ::unsetenv(variable);
+  return true;
+}
+
+void protect_process_secrets() {
+  const rlimit none{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &none) != 0)
+    throw KeyError(std::string("cannot disable core dumps (setrlimit RLIMIT_CORE 0): ") + std::strerror(errno));
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+    throw KeyError(std::string("cannot make the process non-dumpable (prctl PR_SET_DUMPABLE 0): ") + std::strerror(errno));
 }
 
 PrivateKey PrivateKey::from_file(const std::filesystem::path& path) {

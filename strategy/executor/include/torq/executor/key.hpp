@@ -12,7 +12,8 @@
 // destroyed or moved from, and every temporary buffer holding key text is wiped too.
 //
 // Loading allocates and throws (start-up only). A loaded key is immutable and may be read by
-// several threads at once. Move-only.
+// several threads at once. Move-only. protect_process_secrets() keeps the key and what is derived
+// from it out of core dumps and away from other processes of the same user.
 #pragma once
 
 #include <array>
@@ -41,6 +42,10 @@ class PrivateKey {
   [[nodiscard]] static PrivateKey from_env(const char* variable);
   // From text (tests and tools); same validation, throws KeyError.
   [[nodiscard]] static PrivateKey from_hex(std::string_view hex);
+  // For a process that does not sign: wipes the variable's value in place and unsets it, so that
+  // a key the environment carries (a shared systemd EnvironmentFile) is not kept in memory,
+  // /proc/<pid>/environ or a child's environment. Returns whether it was set. Never prints it.
+  static bool discard_env(const char* variable) noexcept;
 
   PrivateKey(PrivateKey&& other) noexcept;
   PrivateKey& operator=(PrivateKey&& other) noexcept;
@@ -59,5 +64,12 @@ class PrivateKey {
 
   std::array<std::uint8_t, 32> bytes_{};
 };
+
+// Start-up hardening for a process that will hold a key (call before loading it): no core file
+// (RLIMIT_CORE 0, soft and hard) and not dumpable (prctl PR_SET_DUMPABLE 0: no core either, and
+// other processes of the same user can neither ptrace it nor read its memory, maps or environ
+// through /proc). Covers everything derived from the key too (precomputed nonces, signing
+// buffers). Throws KeyError when either call fails. Makes syscalls; start-up only.
+void protect_process_secrets();
 
 }  // namespace torq::executor
