@@ -20,6 +20,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -530,6 +532,59 @@ TEST(TorqdLinks, ShouldResendLostFramesToAReceiverPollingThroughDpdk) {
   EXPECT_EQ(l.in.stats().delivered.load(), 60u);
   EXPECT_GE(l.in.stats().resend_requests_sent.load(), 3u);
   EXPECT_GE(l.eg.stats().frames_resent.load(), 4u);
+}
+
+// A transmit queue that never drains (a NIC with its link down): DPDK's net_ring, whose RX side
+// nobody polls, takes 1 024 packets and then refuses every send. The egress keeps retrying while
+// running (back pressure); after the stop request it gives the refused frames up after
+// kStopGiveUpNs, counts them, and run() returns instead of holding the process forever.
+TEST(TorqdLinks, ShouldAbandonRefusedSendsAndStopWhenTheTransmitQueueNeverDrains) {
+  if (!nic::dpdk::available()) GTEST_SKIP() << "built without DPDK";
+  ops::NicConfig n;
+  n.present = true;
+  n.backend = ops::NicBackend::dpdk;
+  n.hugepages = "none";
+  n.eal_memory_mb = 256;
+  n.tx_device = "net_ring0";
+  n.tx_src_ip = "127.0.0.1";
+  n.tx_dst_mac = "02:00:00:00:00:01";
+  Ring in("stuck-tx", 1 << 22);
+  LinkEgress eg("market_data", {udp(free_udp_port())}, 1, in.consumer(), &n, 1'000'000'000);
+  ASSERT_NE(eg.describe().find("dpdk net_ring0"), std::string::npos) << eg.describe();
+  constexpr std::uint64_t kFrames = 3000;
+  for (std::uint64_t i = 1; i <= kFrames; ++i) {
+    const auto f = frame(protocol::RelayDomain::MarketData, i, static_cast<std::uint32_t>(i));
+    ASSERT_EQ(in.pub.try_publish(f), mycelium::PublishResult::ok);
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<bool> returned{false};
+  std::thread t([&] {
+    eg.run(stop, -1, IdleKind::spin);
+    returned.store(true);
+  });
+  const auto full_by = std::chrono::steady_clock::now() + 5s;
+  while (eg.stats().would_block.load() == 0 && std::chrono::steady_clock::now() < full_by) std::this_thread::sleep_for(1ms);
+  ASSERT_GT(eg.stats().would_block.load(), 0u) << "the transmit queue never filled";
+  std::this_thread::sleep_for(300ms);  // longer than kStopGiveUpNs: still retrying, nothing given up
+  EXPECT_FALSE(returned.load());
+  EXPECT_EQ(eg.stats().abandoned.load(), 0u) << "a send was given up before the stop request";
+  const auto stop_at = std::chrono::steady_clock::now();
+  stop.store(true);
+  while (!returned.load() && std::chrono::steady_clock::now() < stop_at + 5s) std::this_thread::sleep_for(1ms);
+  if (!returned.load()) {
+    ADD_FAILURE() << "run() did not return within 5 s of the stop request";
+    t.detach();
+    std::fflush(nullptr);
+    std::_Exit(1);  // the egress thread is stuck: nothing else in this process can end cleanly
+  }
+  t.join();
+  const LinkEgressStats& st = eg.stats();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, 2s);
+  EXPECT_EQ(st.frames.load(), kFrames) << "the ring was drained";
+  EXPECT_GT(st.abandoned.load(), 0u);
+  EXPECT_GT(st.datagrams.load(), 0u);
+  EXPECT_EQ(st.datagrams.load() + st.abandoned.load(), st.frames.load() + st.heartbeats.load())
+      << "every frame and heartbeat either sent or abandoned, once";
 }
 
 TEST(TorqdLinks, ShouldResendALostTailThatOnlyAHeartbeatReveals) {

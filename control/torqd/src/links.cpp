@@ -190,6 +190,20 @@ std::string LinkEgress::describe() const {
   return (dpdk_ ? "dpdk " + dpdk_->device : std::string("kernel udp")) + ", " + std::to_string(n) + (n == 1 ? " line" : " lines");
 }
 
+// A refused send is retried: back pressure, the sender is not lossy. Only after the stop request
+// does it end: a line whose queue stays full for kStopGiveUpNs (a NIC that never drains its TX
+// ring: link down, no cable) has that frame and every later refused one abandoned (counted), so
+// that run() returns and the process can stop. The receiver sees them as lost.
+bool LinkEgress::give_up_refused_send() noexcept {
+  if (stop_ == nullptr || !stop_->load(std::memory_order_relaxed)) return false;
+  if (abandoning_) return true;
+  const std::uint64_t now = mono_ns();
+  if (refused_since_ns_ == 0) refused_since_ns_ = now;
+  if (now - refused_since_ns_ < kStopGiveUpNs) return false;
+  abandoning_ = true;
+  return true;
+}
+
 void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
   if (dpdk_) {
     for (nic::dpdk::Publisher& p : dpdk_->lines) {
@@ -197,10 +211,15 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
         const mycelium::PublishResult r = p.try_publish(frame);
         if (r == mycelium::PublishResult::ok) {
           stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+          refused_since_ns_ = 0;
           break;
         }
         if (r != mycelium::PublishResult::would_block) break;  // too large for one mbuf: counted by the publisher
         stats_.would_block.fetch_add(1, std::memory_order_relaxed);
+        if (give_up_refused_send()) {
+          stats_.abandoned.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
         if (tries > 64) std::this_thread::sleep_for(std::chrono::microseconds(5));  // tx ring full: let the NIC drain it
         else mycelium::cpu_relax();
       }
@@ -212,10 +231,15 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
       const mycelium::PublishResult r = p.try_publish(frame);
       if (r == mycelium::PublishResult::ok) {
         stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+        refused_since_ns_ = 0;
         break;
       }
       if (r != mycelium::PublishResult::would_block) break;  // socket error: counted by the publisher, the receiver sees a gap
       stats_.would_block.fetch_add(1, std::memory_order_relaxed);
+      if (give_up_refused_send()) {
+        stats_.abandoned.fetch_add(1, std::memory_order_relaxed);
+        break;
+      }
       // Back pressure from the kernel: retry (the link is lossy, the sender is not).
       std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
@@ -377,6 +401,7 @@ void LinkEgress::loop(const std::atomic<bool>& stop, Idle& idle) noexcept {
 }
 
 void LinkEgress::run(const std::atomic<bool>& stop, int cpu, IdleKind idle) noexcept {
+  stop_ = &stop;
   if (cpu >= 0) (void)hw::pin_current_thread(cpu);
   with_idle(idle, [&](auto& i) { loop(stop, i); });
 }

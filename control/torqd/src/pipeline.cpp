@@ -1974,7 +1974,7 @@ struct Pipeline::Impl {
     for (const LinkEgress* eg : {md_egress.get(), signal_egress.get()}) {
       if (eg == nullptr) continue;
       const LinkEgressStats& st = eg->stats();
-      out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, 0, st.oversize.load(R), 0,
+      out.push_back(Pipeline::LinkRow{eg->name(), false, st.frames.load(R), 0, 0, 0, st.abandoned.load(R), st.oversize.load(R), 0,
                                       st.heartbeats.load(R), st.largest.load(R), st.requests_acted.load(R),
                                       st.resend_requests.load(R), st.frames_resent.load(R),
                                       st.resend_unavailable.load(R) + st.resend_refused.load(R)});

@@ -13,8 +13,10 @@
 //     re-sealed with CRC32C (an in-process frame may skip the checksum, a network frame never
 //     does), and preceded by a Heartbeat that is repeated every heartbeat interval. The heartbeat's
 //     epoch is the start time in ms, so a restarted publisher is recognised and its new numbering
-//     accepted instead of being dropped as stale. A full socket buffer is back pressure: the frame
-//     is retried, never dropped by the sender.
+//     accepted instead of being dropped as stale. A full socket buffer or DPDK transmit queue is
+//     back pressure: the frame is retried, never dropped by the sender while it runs; after the
+//     stop request a queue that stays full for kStopGiveUpNs (a NIC that never drains) has its
+//     frames abandoned and counted, so that the process can stop.
 //   LinkIngress — the receiving side. Runs nic::NicReceiver (kernel UDP sockets, or DPDK ports
 //     when [nic] backend = "dpdk"), whose RxPipeline validates every frame (magic, sizes, CRC32C),
 //     sequences it per source (gaps counted) or arbitrates lines A/B, and hands each data frame to
@@ -78,6 +80,7 @@ struct LinkEgressStats {
   std::atomic<std::uint64_t> datagrams{0};    // datagrams sent, all lines, heartbeats included
   std::atomic<std::uint64_t> heartbeats{0};
   std::atomic<std::uint64_t> would_block{0};  // sends retried because a socket buffer was full
+  std::atomic<std::uint64_t> abandoned{0};    // sends given up after the stop request: the line's queue stayed full
   std::atomic<std::uint64_t> oversize{0};     // ring records that are not one valid frame (dropped)
   std::atomic<std::uint64_t> largest{0};      // largest frame sent, bytes
   std::atomic<std::uint64_t> requests{0};     // valid snapshot requests received
@@ -115,7 +118,10 @@ class LinkEgress {
   LinkEgress& operator=(const LinkEgress&) = delete;
 
   // Sends until `stop` is set and the ring is empty (so a drain before shutdown loses nothing).
-  // Pinned to `cpu` when >= 0. `idle` applies when the ring is empty.
+  // Pinned to `cpu` when >= 0. `idle` applies when the ring is empty. A line that refuses a send
+  // is retried; after `stop`, once it has refused for kStopGiveUpNs (a NIC that never drains its
+  // transmit queue), its refused frames are abandoned and counted (stats().abandoned).
+  static constexpr std::uint64_t kStopGiveUpNs = 200'000'000;
   void run(const std::atomic<bool>& stop, int cpu, IdleKind idle) noexcept;
   // One pass: sends what the ring holds (up to `max` frames) and a heartbeat when due. Returns
   // the frames sent. (run() calls it; tests drive it directly.)
@@ -135,6 +141,7 @@ class LinkEgress {
 
  private:
   void send_all(std::span<const std::byte> frame) noexcept;
+  [[nodiscard]] bool give_up_refused_send() noexcept;
   template <class Idle>
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
@@ -169,7 +176,9 @@ class LinkEgress {
   ring::SpscConsumer& in_;
   mycelium::Sequencer seq_;
   std::unique_ptr<std::byte[]> buf_;
-  const std::atomic<bool>* stop_ = nullptr;
+  const std::atomic<bool>* stop_ = nullptr;  // run()'s stop flag (nullptr: pump() driven directly)
+  std::uint64_t refused_since_ns_ = 0;       // first refusal after the stop request (0: none pending)
+  bool abandoning_ = false;                  // a line gave up after the stop request
   LinkEgressStats stats_;
 };
 

@@ -168,7 +168,8 @@ class Pipeline {
     std::uint64_t gaps = 0;
     std::uint64_t missing = 0;
     std::uint64_t duplicates = 0;
-    std::uint64_t ring_full = 0;
+    std::uint64_t ring_full = 0;  // receiving: dropped at a full local ring; sending: abandoned at a full
+                                  // transmit queue after the stop request
     std::uint64_t bad = 0;
     std::uint64_t restarts = 0;
     std::uint64_t heartbeats = 0;
