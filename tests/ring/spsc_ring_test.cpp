@@ -125,6 +125,38 @@ TEST(RingRegion, ShouldRejectOpenWhenMaxPayloadIsCorruptEvenWhereItsRecordSizeWr
   EXPECT_TRUE(RingRegion::open(m.get(), 8192).ok());
 }
 
+// Another process may change the shared header after open() checked it: the endpoints attach with
+// the checked sizes (kept in the RingRegion), so a capacity raised past the mapping afterwards
+// cannot send either side outside the data area.
+TEST(RingRegion, ShouldAttachWithTheSizesOpenCheckedNotTheHeaderRereadAfterwards) {
+  Memory m = make_memory(RingRegion::bytes_for(4096));
+  ASSERT_TRUE(RingRegion::format(m.get(), RingRegion::bytes_for(4096), 4096).ok());
+  const auto opened = RingRegion::open(m.get(), RingRegion::bytes_for(4096));
+  ASSERT_TRUE(opened.ok());
+  auto* c = reinterpret_cast<ControlBlock*>(m.get());
+  const std::uint64_t max_payload = c->header.max_payload;
+  c->header.capacity = std::uint64_t{1} << 30;  // far past the 4 096-byte data area
+  c->header.max_payload = (std::uint64_t{1} << 29) - 8;
+  EXPECT_EQ(opened.value.capacity(), 4096u);
+  EXPECT_EQ(opened.value.max_payload(), max_payload);
+  EXPECT_EQ(opened.value.stats().capacity, 4096u);
+  auto p = SpscProducer::attach(opened.value);
+  auto q = SpscConsumer::attach(opened.value);
+  ASSERT_TRUE(p.ok() && q.ok());
+  EXPECT_EQ(p.value.capacity(), 4096u);
+  EXPECT_EQ(p.value.max_payload(), max_payload);
+  EXPECT_EQ(p.value.try_publish(std::vector<std::byte>(max_payload + 1)), PublishResult::bad_size);
+  // Round the 4 096-byte area several times: every record comes back where it was written.
+  for (std::uint64_t seq = 0; seq < 200; ++seq) {
+    const auto f = bytes_of(seq, 100);
+    ASSERT_EQ(p.value.try_publish(f), PublishResult::ok) << seq;
+    const auto got = q.value.peek();
+    ASSERT_EQ(std::vector<std::byte>(got.begin(), got.end()), f) << seq;
+    ASSERT_TRUE(q.value.consume());
+  }
+  EXPECT_FALSE(q.value.corrupted());
+}
+
 TEST(SpscRing, ShouldDeliverRecordsInOrderWithExactBytes) {
   Fixture f = make_ring(4096);
   for (std::uint64_t s = 0; s < 20; ++s) {

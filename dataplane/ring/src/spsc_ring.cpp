@@ -162,7 +162,8 @@ Expected<RingRegion> RingRegion::format(void* mem, std::size_t bytes, std::uint6
   c->header.control_bytes = static_cast<std::uint32_t>(kControlBytes);
   c->header.capacity = capacity;
   c->header.region_bytes = bytes;
-  c->header.max_payload = std::min<std::uint64_t>(capacity / 2 - kRecordHeaderBytes, 0xFFFF'FFF0u);
+  const std::uint64_t max_payload = std::min<std::uint64_t>(capacity / 2 - kRecordHeaderBytes, 0xFFFF'FFF0u);
+  c->header.max_payload = max_payload;
   timespec ts{};
   ::clock_gettime(CLOCK_REALTIME, &ts);
   c->header.format_ns = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<std::uint64_t>(ts.tv_nsec);
@@ -170,7 +171,7 @@ Expected<RingRegion> RingRegion::format(void* mem, std::size_t bytes, std::uint6
   // The consumer starts by polling the header word at offset 0: nothing published there yet.
   detail::store_header(reinterpret_cast<std::byte*>(c) + kControlBytes, 0, 0);
   c->header.magic.store(kRingMagic, std::memory_order_release);
-  return {RingRegion(c), RingError::ok};
+  return {RingRegion(c, capacity, max_payload), RingError::ok};
 }
 
 Expected<RingRegion> RingRegion::open(void* mem, std::size_t bytes) noexcept {
@@ -194,13 +195,13 @@ Expected<RingRegion> RingRegion::open(void* mem, std::size_t bytes) noexcept {
   if (!indices_sane(c->head.value.load(std::memory_order_acquire), c->tail.value.load(std::memory_order_acquire), cap)) {
     return {{}, RingError::corrupt};
   }
-  return {RingRegion(c), RingError::ok};
+  return {RingRegion(c, cap, max_payload), RingError::ok};
 }
 
 RingStats RingRegion::stats() const noexcept {
   RingStats s;
   if (ctl_ == nullptr) return s;
-  s.capacity = ctl_->header.capacity;
+  s.capacity = capacity_;
   s.head = ctl_->head.value.load(std::memory_order_acquire);
   s.tail = ctl_->tail.value.load(std::memory_order_acquire);
   s.published = ctl_->producer.records.load(std::memory_order_relaxed);
@@ -282,7 +283,7 @@ Expected<SpscProducer> SpscProducer::attach(RingRegion region, AttachPolicy poli
   EndpointMeta& m = c->producer;
   if (const RingError e = detail::acquire_endpoint(m, policy); e != RingError::ok) return {{}, e};
   const std::uint64_t owner = m.owner.load(std::memory_order_acquire);
-  const std::uint64_t cap = c->header.capacity;
+  const std::uint64_t cap = region.capacity();  // as checked, not re-read from shared memory
   std::uint64_t tail = c->tail.value.load(std::memory_order_acquire);
   const std::uint64_t head = c->head.value.load(std::memory_order_acquire);
   if (!indices_sane(head, tail, cap)) {
@@ -319,7 +320,7 @@ Expected<SpscProducer> SpscProducer::attach(RingRegion region, AttachPolicy poli
   p.g_.data = data;
   p.g_.capacity = cap;
   p.g_.mask = cap - 1;
-  p.g_.max_payload = c->header.max_payload;
+  p.g_.max_payload = region.max_payload();
   p.s_.tail = p.s_.published = tail;
   p.s_.head_cache = head;
   p.s_.records = records;
@@ -360,7 +361,7 @@ Expected<SpscConsumer> SpscConsumer::attach(RingRegion region, AttachPolicy poli
   EndpointMeta& m = c->consumer;
   if (const RingError e = detail::acquire_endpoint(m, policy); e != RingError::ok) return {{}, e};
   const std::uint64_t owner = m.owner.load(std::memory_order_acquire);
-  const std::uint64_t cap = c->header.capacity;
+  const std::uint64_t cap = region.capacity();  // as checked, not re-read from shared memory
   const std::uint64_t head = c->head.value.load(std::memory_order_acquire);
   const std::uint64_t tail = c->tail.value.load(std::memory_order_acquire);
   if (!indices_sane(head, tail, cap)) {
@@ -373,7 +374,7 @@ Expected<SpscConsumer> SpscConsumer::attach(RingRegion region, AttachPolicy poli
   s.data_ = region.data();
   s.capacity_ = cap;
   s.mask_ = cap - 1;
-  s.max_payload_ = c->header.max_payload;
+  s.max_payload_ = region.max_payload();
   s.head_ = s.released_ = head;
   detail::recover_index(m, head, s.records_);
   detail::publish_index(c->head.value, m, head, s.records_);

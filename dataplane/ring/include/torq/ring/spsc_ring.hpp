@@ -118,8 +118,11 @@ class RingRegion {
   static Expected<RingRegion> open(void* mem, std::size_t bytes) noexcept;
 
   [[nodiscard]] bool valid() const noexcept { return ctl_ != nullptr; }
-  [[nodiscard]] std::uint64_t capacity() const noexcept { return ctl_->header.capacity; }
-  [[nodiscard]] std::uint64_t max_payload() const noexcept { return ctl_->header.max_payload; }
+  // The sizes format() wrote or open() checked, kept in this view: the endpoints attach with
+  // these, never with a second read of the shared header (which another process could have
+  // changed since).
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::uint64_t max_payload() const noexcept { return max_payload_; }
   [[nodiscard]] ControlBlock* control() const noexcept { return ctl_; }
   [[nodiscard]] std::byte* data() const noexcept {
     return reinterpret_cast<std::byte*>(ctl_) + kControlBytes;
@@ -132,8 +135,11 @@ class RingRegion {
   [[nodiscard]] PeerState consumer_state(std::chrono::nanoseconds stale_after = {}) const noexcept;
 
  private:
-  explicit RingRegion(ControlBlock* c) noexcept : ctl_(c) {}
+  RingRegion(ControlBlock* c, std::uint64_t capacity, std::uint64_t max_payload) noexcept
+      : ctl_(c), capacity_(capacity), max_payload_(max_payload) {}
   ControlBlock* ctl_ = nullptr;
+  std::uint64_t capacity_ = 0;
+  std::uint64_t max_payload_ = 0;
 };
 
 namespace detail {
