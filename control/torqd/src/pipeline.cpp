@@ -378,6 +378,10 @@ struct Pipeline::Impl {
 
   // ---------------------------------------------------------------- start-up
   explicit Impl(Options o) : opt(std::move(o)) {
+    // A process without the executor role that got the key variable anyway (a shared
+    // EnvironmentFile) drops it first, before any thread of ours runs (unsetenv is not safe
+    // against a concurrent getenv). The executor's from_env takes it out the same way.
+    if (!has(Role::executor) && !opt.key_env.empty()) (void)executor::PrivateKey::discard_env(opt.key_env.c_str());
     if (opt.manifest.empty()) {  // [[pools]] of the config, resolved on chain (pool_resolve.hpp)
       opt.manifest = resolve_config_pools(opt, resolved_pool_list_path(opt));
       log_line("resolved " + std::to_string(opt.config_pools.size()) + " [[pools]] on chain into " + opt.manifest);
@@ -434,9 +438,6 @@ struct Pipeline::Impl {
 
     if (has(Role::strategy)) build_engine();
     if (has(Role::executor)) build_executor();
-    // The executor's from_env took the key out of the environment; a process without the
-    // executor role that got it anyway (a shared EnvironmentFile) drops it here.
-    if (!opt.key_env.empty()) (void)executor::PrivateKey::discard_env(opt.key_env.c_str());
   }
 
   // USD reference per token index (UsdFixedPoint8 raw; 0 unknown).
