@@ -81,18 +81,14 @@ PrivateKey PrivateKey::from_env(const char* variable) {
                                  ? std::string("environment variable (name not shown: it looks like a private key; give the "
                                                "NAME of the variable that holds the key)")
                                  : std::string("environment variable ") + variable;
-  char* v = std::getenv(variable);
+  const char* v = std::getenv(variable);
   if (v == nullptr) throw KeyError(origin + " is not set");
   // Whatever the outcome, the text leaves the environment: wiped in place (also the copy that
   // /proc/<pid>/environ and a core dump show) and unset, so no child process inherits it.
   struct Wipe {
     const char* name;
-    char* value;
-    ~Wipe() {
-      ::explicit_bzero(value, std::strlen(value));
-      ::unsetenv(name);
-    }
-  } wipe{variable, v};
+    ~Wipe() { (void)discard_env(name); }
+  } wipe{variable};
   return parse(v, origin);
 }
 
