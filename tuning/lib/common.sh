@@ -102,6 +102,8 @@ to_cpulist() {
 set_has() { [[ " $1 " == *" $2 "* ]]; }
 set_minus() { local c out=(); for c in $1; do set_has "$2" "$c" || out+=("$c"); done; printf '%s' "${out[*]}"; }
 set_and() { local c out=(); for c in $1; do set_has "$2" "$c" && out+=("$c"); done; printf '%s' "${out[*]}"; }
+# list_hits_target LIST: true if the cpu list (kernel format, "0-3,8") names a core of $TARGET.
+list_hits_target() { [[ -n "$(set_and "$(expand_cpulist "$1")" "$TARGET")" ]]; }
 
 # Kernel command line, tokenised once; arguments after "--" belong to init and are dropped.
 CMDLINE_TOKENS=()
