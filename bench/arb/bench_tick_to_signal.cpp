@@ -17,7 +17,9 @@
 // engine evaluating every frame's cycles before it reads the next (newest_first = false; the
 // default pauses an older frame's remaining cycles when a newer frame waits); the same engine's
 // on_frame cost measured
-// in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks, and every
+// in-thread for quiet ticks (prefilter rejects every cycle) and for dislocating ticks; the
+// in-thread time from taking a dislocating frame to its first signal (the engine's own part of
+// tick to signal, without the hand-offs); and every
 // measurement once per sizing method (arb::Sizing: closed_form, the default, and legacy, the
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
@@ -129,6 +131,50 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
   const arb::EngineStats before = eng.stats();
   const double probes_per_search = static_cast<double>(before.probes - st0.probes) /
                                    static_cast<double>(std::max<std::uint64_t>(1, before.searches - st0.searches));
+
+  // Peer, in-thread: a dislocating frame's first signal, without the hand-offs. The frame is
+  // published into a local ring followed by an empty market-data frame, so that `poll` (newest
+  // data first) returns as soon as the first signal is published, as the pinned loop would move
+  // on to a waiting frame. When the first cycles yield without a signal, the next polls read the
+  // empty frame (its ingest is timed too: tens of ns) and evaluate the rest. Timed from the poll
+  // that takes the frame to the first signal in the out ring; the frame is hot in this core's
+  // cache, so this is the engine's own part of the tick-to-signal latency, free of the cross-core
+  // noise that the difference engine_share_p50_ns carries. Then the rest is evaluated and the tick
+  // restored, untimed.
+  bench::LatencyRecorder first_signal(events);
+  std::uint64_t first_no_signal = 0;
+  {
+    ring::LocalRing fs_ring = ring::LocalRing::create(1 << 16);
+    auto fs_prod = std::move(ring::SpscProducer::attach(fs_ring.region()).value);
+    auto fs_cons = std::move(ring::SpscConsumer::attach(fs_ring.region()).value);
+    std::vector<std::byte> empty_buf(protocol::kHeaderSize);
+    const auto empty_frame = [&]() {
+      protocol::FrameBuilder b(empty_buf, protocol::RelayDomain::MarketData, 1, kFrameFlags);
+      return b.finish(++seq, 0);
+    };
+    eng.set_newest_first(true);
+    for (std::size_t i = 0; i < events; ++i) {
+      const std::size_t p = movable[rng() % movable.size()];
+      std::size_t n = event_frame(buf, u, p, 1.015, ++block, 0, ++seq, 0, kFrameFlags);
+      if (fs_prod.try_publish(std::span(buf.data(), n)) != ring::PublishResult::ok ||
+          fs_prod.try_publish(empty_frame()) != ring::PublishResult::ok) {
+        std::fprintf(stderr, "bench_tick_to_signal: first-signal ring refused a frame\n");
+        std::abort();
+      }
+      const std::uint64_t signals0 = eng.stats().signals;
+      const std::uint64_t t0 = hw::rdtscp();
+      while (eng.stats().signals == signals0 && (eng.poll(fs_cons, 1) != 0 || eng.pending())) {
+      }
+      const std::uint64_t t1 = hw::rdtscp();
+      if (eng.stats().signals != signals0) first_signal.record(t1 - t0);
+      else ++first_no_signal;
+      while (eng.poll(fs_cons, 1) != 0 || eng.pending()) {
+      }
+      n = event_frame(buf, u, p, 1.0, block, 1, ++seq, 0, kFrameFlags);
+      (void)eng.on_frame(std::span(buf.data(), n));
+      (void)out_cons.consume_burst([](std::span<const std::byte>) {}, SIZE_MAX);
+    }
+  }
 
   // Cross-core: producer (this thread) -> ring -> engine loop (pinned) -> out ring -> this thread.
   // Run four times on the same book (every tick is restored), single ticks then bursts, each with
@@ -343,6 +389,9 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
   o.add("peer_burst_in_order_frames_without_signal", burst_in_order.no_signal);
   o.add("peer_on_frame_quiet_tick", bench::to_json(quiet.summarize(clock)));
   o.add("peer_on_frame_dislocating_tick", bench::to_json(disl.summarize(clock)));
+  const bench::LatencySummary first_signal_sum = first_signal.summarize(clock);
+  o.add("peer_first_signal_in_thread", bench::to_json(first_signal_sum));
+  o.add("peer_first_signal_in_thread_ticks_without_signal", first_no_signal);
   o.add("signals_dropped_full", st.signals_dropped_full);
   o.add("future_blocks_refused", st.future_blocks);
   Result res{o.str(), {}};
@@ -354,6 +403,7 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
                                                              {"peer_burst_tick_to_signal_in_order", &burst_in_order}};
   for (const auto& [name, phase] : phases)
     if (phase->t2s.count == 0) res.invalid.push_back(where + name + " timed no tick");
+  if (first_signal_sum.count == 0) res.invalid.push_back(where + "peer_first_signal_in_thread timed no tick");
   if (st.future_blocks != 0) res.invalid.push_back(where + "the engine refused frames as future blocks");
   if (st.rejected_events != 0) res.invalid.push_back(where + "the engine refused events");
   return res;
