@@ -3,8 +3,8 @@
 # contains `rep stos` or `rep movs`.
 #
 # GCC's generic tuning expands fixed-size zeroing and copies above ~32 bytes as rep string
-# instructions, whose microcode start-up costs tens of cycles per call on Intel cores (10-25 % of
-# a dislocating tick, docs/strategy.md "String operations"). The build passes
+# instructions, whose microcode start-up costs tens of cycles per call on Intel cores (6-30 % of
+# a dislocating tick in one thread, docs/strategy.md "String operations"). The build passes
 # -mmemset-strategy/-mmemcpy-strategy to GCC so that they become vector stores; this test is
 # registered only when it does, and fails if those flags stop reaching these functions.
 set -euo pipefail
