@@ -194,14 +194,23 @@ std::string LinkEgress::describe() const {
 // does it end: a line whose queue stays full for kStopGiveUpNs (a NIC that never drains its TX
 // ring: link down, no cable) has that frame and every later refused one abandoned (counted), so
 // that run() returns and the process can stop. The receiver sees them as lost.
-bool LinkEgress::give_up_refused_send() noexcept {
+// Counts the refusal; true when the frame is abandoned on this line (counted too).
+bool LinkEgress::refused_send_abandoned() noexcept {
+  stats_.would_block.fetch_add(1, std::memory_order_relaxed);
   if (stop_ == nullptr || !stop_->load(std::memory_order_relaxed)) return false;
-  if (abandoning_) return true;
-  const std::uint64_t now = mono_ns();
-  if (refused_since_ns_ == 0) refused_since_ns_ = now;
-  if (now - refused_since_ns_ < kStopGiveUpNs) return false;
-  abandoning_ = true;
+  if (!abandoning_) {
+    const std::uint64_t now = mono_ns();
+    if (refused_since_ns_ == 0) refused_since_ns_ = now;
+    if (now - refused_since_ns_ < kStopGiveUpNs) return false;
+    abandoning_ = true;
+  }
+  stats_.abandoned.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void LinkEgress::sent() noexcept {
+  stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
+  refused_since_ns_ = 0;
 }
 
 void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
@@ -210,16 +219,11 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
       for (std::uint32_t tries = 0;; ++tries) {
         const mycelium::PublishResult r = p.try_publish(frame);
         if (r == mycelium::PublishResult::ok) {
-          stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
-          refused_since_ns_ = 0;
+          sent();
           break;
         }
         if (r != mycelium::PublishResult::would_block) break;  // too large for one mbuf: counted by the publisher
-        stats_.would_block.fetch_add(1, std::memory_order_relaxed);
-        if (give_up_refused_send()) {
-          stats_.abandoned.fetch_add(1, std::memory_order_relaxed);
-          break;
-        }
+        if (refused_send_abandoned()) break;
         if (tries > 64) std::this_thread::sleep_for(std::chrono::microseconds(5));  // tx ring full: let the NIC drain it
         else mycelium::cpu_relax();
       }
@@ -230,16 +234,11 @@ void LinkEgress::send_all(std::span<const std::byte> frame) noexcept {
     for (;;) {
       const mycelium::PublishResult r = p.try_publish(frame);
       if (r == mycelium::PublishResult::ok) {
-        stats_.datagrams.fetch_add(1, std::memory_order_relaxed);
-        refused_since_ns_ = 0;
+        sent();
         break;
       }
       if (r != mycelium::PublishResult::would_block) break;  // socket error: counted by the publisher, the receiver sees a gap
-      stats_.would_block.fetch_add(1, std::memory_order_relaxed);
-      if (give_up_refused_send()) {
-        stats_.abandoned.fetch_add(1, std::memory_order_relaxed);
-        break;
-      }
+      if (refused_send_abandoned()) break;
       // Back pressure from the kernel: retry (the link is lossy, the sender is not).
       std::this_thread::sleep_for(std::chrono::microseconds(20));
     }

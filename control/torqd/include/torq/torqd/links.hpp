@@ -141,7 +141,10 @@ class LinkEgress {
 
  private:
   void send_all(std::span<const std::byte> frame) noexcept;
-  [[nodiscard]] bool give_up_refused_send() noexcept;
+  // A line refused the frame (counted): true once it is abandoned (after the stop request and
+  // kStopGiveUpNs of refusals; counted). sent(): a line took it.
+  [[nodiscard]] bool refused_send_abandoned() noexcept;
+  void sent() noexcept;
   template <class Idle>
   void loop(const std::atomic<bool>& stop, Idle& idle) noexcept;
 
