@@ -6,6 +6,7 @@
 #include "arb_test_util.hpp"
 #include "torq/arb/engine.hpp"
 #include "torq/bench/universe.hpp"
+#include "torq/hw/tsc.hpp"
 
 namespace torq::arb {
 namespace {
@@ -42,11 +43,11 @@ struct EngineFixture : ::testing::Test {
     return h;
   }
   // Pool 0 prices WMATIC at 0.50 USDC, pool 1 at 0.55 USDC: 1M WMATIC of depth each.
-  std::size_t dislocate(std::uint64_t block, std::uint32_t log0 = 0) {
+  std::size_t dislocate(std::uint64_t block, std::uint32_t log0 = 0, std::uint64_t timestamp = 777) {
     const auto f = fm.add(header(block))
                        .add(sync(specs[0], block, log0, U256(1'000'000) * kE18, U256(500'000'000'000ULL)))
                        .add(sync(specs[1], block, log0 + 1, U256(1'000'000) * kE18, U256(550'000'000'000ULL)))
-                       .finish(777);
+                       .finish(timestamp);
     EXPECT_EQ(in.producer.try_publish(f), ring::PublishResult::ok);
     return eng->poll(in.consumer);
   }
@@ -122,6 +123,42 @@ TEST_F(EngineFixture, ShouldNotSignalTwiceInOneBlockButAgainInTheNextBlock) {
   // Next block: the opportunity is still there and is signalled once more.
   ASSERT_EQ(dislocate(101), 1u);
   EXPECT_EQ(signals().size(), 1u);
+}
+
+TEST_F(EngineFixture, ShouldStampEachFramesFirstSignalAfterItsCommitOnlyWhenAsked) {
+  // Off by default: signals, no stamp.
+  ASSERT_EQ(dislocate(100), 1u);
+  ASSERT_EQ(read(out).size(), 1u);
+  EXPECT_EQ(eng->first_signal_stamp().frame_timestamp, 0u);
+  EXPECT_EQ(eng->first_signal_stamp().tsc, 0u);
+  // On: the frame's timestamp and a TSC read while poll() ran (after the commit).
+  eng->set_stamp_first_signal(true);
+  const std::uint64_t t0 = hw::rdtscp();
+  ASSERT_EQ(dislocate(101, 0, 1001), 1u);
+  const std::uint64_t t1 = hw::rdtscp();
+  ASSERT_EQ(read(out).size(), 1u);
+  const SignalStamp first = eng->first_signal_stamp();
+  EXPECT_EQ(first.frame_timestamp, 1001u);
+  EXPECT_GE(first.tsc, t0);
+  EXPECT_LE(first.tsc, t1);
+  // A frame with the same timestamp signals again but keeps the stamp (one per frame timestamp);
+  // a frame that does not signal leaves it too.
+  ASSERT_EQ(dislocate(102, 0, 1001), 1u);
+  ASSERT_EQ(read(out).size(), 1u);
+  EXPECT_EQ(eng->first_signal_stamp().tsc, first.tsc);
+  ASSERT_EQ(dislocate(102, 5, 1002), 1u);  // same block: suppressed, no signal
+  EXPECT_TRUE(read(out).empty());
+  EXPECT_EQ(eng->first_signal_stamp().frame_timestamp, 1001u);
+  // The next frame that signals replaces it.
+  ASSERT_EQ(dislocate(103, 0, 1003), 1u);
+  ASSERT_EQ(read(out).size(), 1u);
+  EXPECT_EQ(eng->first_signal_stamp().frame_timestamp, 1003u);
+  EXPECT_GE(eng->first_signal_stamp().tsc, t1);
+  // Off again: no new stamp.
+  eng->set_stamp_first_signal(false);
+  ASSERT_EQ(dislocate(104, 0, 1004), 1u);
+  ASSERT_EQ(read(out).size(), 1u);
+  EXPECT_EQ(eng->first_signal_stamp().frame_timestamp, 1003u);
 }
 
 TEST_F(EngineFixture, ShouldNotSignalWhenNetProfitIsBelowMinimum) {

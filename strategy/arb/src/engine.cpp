@@ -2,10 +2,12 @@
 #include "torq/arb/engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <immintrin.h>
 
 #include "torq/hw/affinity.hpp"
+#include "torq/hw/tsc.hpp"
 
 namespace torq::arb {
 
@@ -394,7 +396,25 @@ bool ArbEngine::publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_
   const std::span<const std::byte> f = b.finish(++out_sequence_, timestamp_ns);
   if (f.empty() || !out_->commit(static_cast<std::uint32_t>(f.size()))) return false;
   ++stats_.signals;
+  if (cfg_.stamp_first_signal && timestamp_ns != stamped_frame_ts_) [[unlikely]] {
+    // After the commit: the signal is in the ring when the TSC is read, and waits for no stamp.
+    stamped_frame_ts_ = timestamp_ns;
+    const std::uint64_t seq = stamp_seq_.load(std::memory_order_relaxed);
+    stamp_seq_.store(seq + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    stamp_frame_ts_.store(timestamp_ns, std::memory_order_relaxed);
+    stamp_tsc_.store(hw::rdtscp(), std::memory_order_relaxed);
+    stamp_seq_.store(seq + 2, std::memory_order_release);
+  }
   return true;
+}
+
+SignalStamp ArbEngine::first_signal_stamp() const noexcept {
+  const std::uint64_t seq0 = stamp_seq_.load(std::memory_order_acquire);
+  const SignalStamp s{stamp_frame_ts_.load(std::memory_order_relaxed), stamp_tsc_.load(std::memory_order_relaxed)};
+  std::atomic_thread_fence(std::memory_order_acquire);
+  if ((seq0 & 1) != 0 || stamp_seq_.load(std::memory_order_relaxed) != seq0) return SignalStamp{};
+  return s;
 }
 
 std::size_t ArbEngine::poll(ring::SpscConsumer& in, std::size_t max_frames) noexcept {

@@ -36,7 +36,7 @@
 // number an engine sees cannot be checked). A reorg deeper than the journal quarantines every pool changed
 // above the ancestor until a snapshot arrives (PoolBook::abandon_above).
 // Thread-safety: one thread drives an engine (the pinned strategy core); stats() may be read by
-// the same thread only. Allocation: the constructor allocates everything (start-up, may throw);
+// the same thread only, first_signal_stamp() by any. Allocation: the constructor allocates everything (start-up, may throw);
 // on_frame/poll/run never allocate, lock, make a syscall or throw.
 #pragma once
 
@@ -83,6 +83,19 @@ struct EngineConfig {
   // every frame's cycles are evaluated before the next frame is read (the order on_frame keeps).
   bool newest_first = true;
   CacheHints cache_hints = CacheHints::automatic;
+  // Latency telemetry (off by default): the TSC of each frame's first signal, read on the engine's
+  // cpu right after the signal is committed to the output ring (ArbEngine::first_signal_stamp).
+  // Costs one rdtscp and four stores per frame that signals, after its first signal is out;
+  // nothing per frame otherwise.
+  bool stamp_first_signal = false;
+};
+
+// The latest first-signal stamp: the timestamp of the frame a signal answered (the frame
+// header's, as the signal frame carries it) and the TSC when that frame's first signal was
+// committed. {0, 0} before any.
+struct SignalStamp {
+  std::uint64_t frame_timestamp = 0;
+  std::uint64_t tsc = 0;
 };
 
 struct EngineStats {
@@ -141,6 +154,13 @@ class ArbEngine {
     cfg_.gas.priority_fee_wei = wei;
     gas_.set_priority_fee(wei);
   }
+  // Switches EngineConfig::stamp_first_signal between frames.
+  void set_stamp_first_signal(bool on) noexcept { cfg_.stamp_first_signal = on; }
+  // The latest first-signal stamp (EngineConfig::stamp_first_signal). Any thread; it is written
+  // just after the signal is committed, so a thread that has read the signal may still see the
+  // previous frame's stamp for a moment: compare frame_timestamp. A stamp being replaced reads as
+  // {0, 0}.
+  [[nodiscard]] SignalStamp first_signal_stamp() const noexcept;
   // True while changed pools wait for (some of) their cycles to be evaluated (poll() was preempted).
   [[nodiscard]] bool pending() const noexcept { return !work_.empty(); }
   // Busy-spin loop until `stop`: pins the calling thread to `cpu` first when cpu >= 0 (start-up
@@ -242,6 +262,9 @@ class ArbEngine {
   std::uint64_t reorg_gen_ = 0;
   std::uint64_t out_sequence_ = 0;
   std::uint64_t signal_seq_ = 0;
+  // first_signal_stamp(): a sequence lock, odd while the engine's thread writes (read by others).
+  std::uint64_t stamped_frame_ts_ = 0;  // the engine thread's copy: the frame last stamped
+  std::atomic<std::uint64_t> stamp_seq_{0}, stamp_frame_ts_{0}, stamp_tsc_{0};
   EngineStats stats_{};
 };
 
