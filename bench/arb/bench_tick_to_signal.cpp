@@ -10,7 +10,11 @@
 // producer thread reads back: latency = TSC at read-back - TSC in the frame (stamped when the frame
 // is complete, just before it is published), for the first signal
 // of each dislocating tick; then the same in bursts (8 frames on distinct pools, built first, then
-// stamped and published back to back; each frame's own first signal). Peers in the same run: the
+// stamped and published back to back; each frame's own first signal). The same single ticks again
+// up to the end point the issue names, the signal in the out ring: the engine reads the TSC on its
+// cpu right after committing each tick's first signal (EngineConfig::stamp_first_signal), so
+// tick_to_signal_at_publish is one cross-core interval, beside the readback leg that t2s adds;
+// its floor is the echo loop stamped the same way. Peers in the same run: the
 // hand-off floor (the same rings, cpus and ticks through an echo loop that reads each frame and
 // publishes a signal-sized frame: t2s minus its p50 is the engine's own share); the
 // same cross-core tick sequences with the
@@ -30,6 +34,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <thread>
@@ -183,17 +188,35 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
   // are compared in the same run on the same tick sequences.
   struct CrossCore {
     bench::LatencySummary t2s;
+    // Stamped phases only: producer's stamp -> the TSC on the engine's cpu right after the tick's
+    // first signal was published, and from there to this thread reading it back.
+    bench::LatencySummary at_publish, readback_leg;
+    std::uint64_t unstamped = 0;  // ticks read back whose publish stamp did not arrive within 1 ms
     std::uint64_t no_signal = 0, late_signal = 0, never = 0, preempted = 0, superseded = 0, signals = 0, searches = 0;
     std::uint64_t ticks = 0;  // dislocating frames sent (each followed by its restore)
   };
+  // Publish stamps (stamped phases). The issue's tick-to-signal ends when the signal is in the out
+  // ring; t2s above also includes a third hand-off, this thread reading the signal back. In a
+  // stamped phase the engine reads the TSC on its cpu right after committing a frame's first
+  // signal (EngineConfig::stamp_first_signal) and this thread compares it with its own stamp: one
+  // cross-core interval, like the rings' one-way latency (bench_ring). That needs the two cpus'
+  // TSCs in step: the readback leg is reported beside it, and negative intervals are counted (over
+  // 1 % make the run invalid). The echo loop stamps its frames the same way, into a slot per
+  // frame timestamp (written once; read before the next tick is published).
+  struct alignas(64) EchoStamp {
+    std::atomic<std::uint64_t> frame_ts{0};
+    std::uint64_t tsc = 0;
+  };
+  constexpr std::size_t kEchoStamps = 256;
+  const std::unique_ptr<EchoStamp[]> echo_stamps(new EchoStamp[kEchoStamps]);
   // The hand-off floor (echo = true): the same rings, cpus and tick sequence, with a loop in the
   // engine's place that reads each frame through and publishes a signal-sized frame (built with
   // FrameBuilder in place, as ArbEngine::publish does) stamped with the frame's timestamp: two
   // cross-core hand-offs and no strategy work. t2s minus this floor is the engine's own share.
-  const auto echo_loop = [&](const std::atomic<bool>& stop) {
+  const auto echo_loop = [&](const std::atomic<bool>& stop, bool stamped) {
     protocol::ArbitrageSignal sig{};
     sig.hop_count = 2;
-    std::uint64_t out_seq = 0;
+    std::uint64_t out_seq = 0, stamped_ts = 0;
     volatile std::uint64_t sink = 0;
     while (!stop.load(std::memory_order_relaxed)) {
       const std::size_t got = in_cons.consume_burst(
@@ -212,25 +235,33 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
             protocol::FrameBuilder fb(b, protocol::RelayDomain::Signal, 20, protocol::frame_flags::kNoChecksum);
             if (!fb.add(sig)) return;
             const std::span<const std::byte> out = fb.finish(out_seq, fts);
-            if (!out.empty()) (void)out_prod.commit(static_cast<std::uint32_t>(out.size()));
+            if (out.empty() || !out_prod.commit(static_cast<std::uint32_t>(out.size()))) return;
+            if (stamped && fts != stamped_ts) {
+              const std::uint64_t tsc = hw::rdtscp();
+              stamped_ts = fts;
+              EchoStamp& slot = echo_stamps[fts % kEchoStamps];
+              slot.tsc = tsc;
+              slot.frame_ts.store(fts, std::memory_order_release);
+            }
           },
           1);
       if (got == 0) _mm_pause();
     }
   };
-  const auto cross_core = [&](bool newest_first, std::size_t burst, bool echo = false) {
+  const auto cross_core = [&](bool newest_first, std::size_t burst, bool echo = false, bool stamped = false) {
     eng.set_newest_first(newest_first);
+    eng.set_stamp_first_signal(stamped && !echo);
     const arb::EngineStats st_before = eng.stats();
     std::mt19937_64 tick_rng(4242);  // the same tick sequence for both
     std::atomic<bool> stop{false};
     std::thread loop([&] {
       bench::pin_and_warm(cpu_eng);
-      if (echo) echo_loop(stop);
+      if (echo) echo_loop(stop, stamped);
       else (void)eng.run(in_cons, stop, -1);
     });
     bench::pin_and_warm(cpu_prod);
-    bench::LatencyRecorder t2s(events);
-    std::uint64_t no_signal = 0, signals_seen = 0, late_signal = 0;
+    bench::LatencyRecorder t2s(events), at_publish(stamped ? events : 0), readback_leg(stamped ? events : 0);
+    std::uint64_t no_signal = 0, signals_seen = 0, late_signal = 0, unstamped = 0;
     // Ticks that got no signal within 1 ms: if their signal arrives later it was a scheduling delay
     // (the engine or this thread descheduled on a shared host); if never, the tick had no
     // opportunity above min_net_profit.
@@ -252,7 +283,7 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
     const std::size_t rounds = (events + 1000 + burst - 1) / burst;
     for (std::size_t r = 0; r < rounds; ++r) {
       std::size_t pools[kMaxBurst];
-      std::uint64_t stamps[kMaxBurst];
+      std::uint64_t stamps[kMaxBurst], back[kMaxBurst] = {};
       bool got[kMaxBurst] = {};
       for (std::size_t k = 0; k < burst; ++k) {
         bool fresh = false;
@@ -274,6 +305,7 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
         std::memcpy(bufs[k].data() + 16, &stamps[k], sizeof stamps[k]);  // FrameHeader::timestamp_ns
         publish(bufs[k], sizes[k]);
       }
+
       std::size_t waiting = burst;
       const std::uint64_t deadline = stamps[0] + clock.hz() / 1000;  // 1 ms
       while (waiting != 0 && hw::rdtsc() < deadline) {
@@ -287,13 +319,37 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
                 if (!got[k]) {
                   got[k] = true;
                   --waiting;
-                  if (r * burst + k >= 1000) t2s.record_interval(fts, hw::rdtscp());  // first 1000: warm-up
+                  back[k] = hw::rdtscp();
+                  if (r * burst + k >= 1000) t2s.record_interval(fts, back[k]);  // first 1000: warm-up
                 }
                 return;
               }
               note_late(f);
             },
             64);
+      }
+      if (stamped && got[0] && r >= 1000) {  // burst is 1
+        // The stamp is written just after the commit: wait for it (up to 1 ms).
+        const std::uint64_t until = hw::rdtsc() + clock.hz() / 1000;
+        std::uint64_t tsc = 0;
+        for (bool have = false; !have && hw::rdtsc() < until;) {
+          if (echo) {
+            const EchoStamp& slot = echo_stamps[stamps[0] % kEchoStamps];
+            have = slot.frame_ts.load(std::memory_order_acquire) == stamps[0];
+            if (have) tsc = slot.tsc;
+          } else {
+            const arb::SignalStamp st = eng.first_signal_stamp();
+            have = st.frame_timestamp == stamps[0];
+            if (have) tsc = st.tsc;
+          }
+          if (!have) _mm_pause();
+        }
+        if (tsc != 0) {
+          at_publish.record_interval(stamps[0], tsc);
+          readback_leg.record_interval(tsc, back[0]);
+        } else {
+          ++unstamped;
+        }
       }
       for (std::size_t k = 0; k < burst; ++k) {
         if (!got[k] && r * burst + k >= 1000) {
@@ -315,6 +371,11 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
     loop.join();
     CrossCore r;
     r.t2s = t2s.summarize(clock);
+    if (stamped) {
+      r.at_publish = at_publish.summarize(clock);
+      r.readback_leg = readback_leg.summarize(clock);
+      r.unstamped = unstamped;
+    }
     r.no_signal = no_signal;
     r.late_signal = late_signal;
     r.never = missed.size();
@@ -329,8 +390,10 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
   // The echo loop reads the floor phase's frames in the engine's place, so the engine never sees
   // their block numbers: the next phase continues from the block the engine last saw (otherwise
   // its frames lie more than max_block_lead above it and are refused as future blocks).
+  const CrossCore stamped = cross_core(true, 1, false, true);
   const std::uint64_t engine_block = block;
   const CrossCore floor = cross_core(true, 1, true);
+  const CrossCore floor_stamped = cross_core(true, 1, true, true);
   block = engine_block;
   const CrossCore in_order = cross_core(false, 1);
   const CrossCore burst_newest = cross_core(true, kBurst);
@@ -357,6 +420,17 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
   // t2s p50 minus the floor's p50: the engine's own share of the median tick (ingest, book,
   // prefilter, search, pricing, building the signal), the part strategy work can change.
   o.add("engine_share_p50_ns", newest.t2s.p50_ns - floor.t2s.p50_ns);
+  // The issue's end point, the signal in the out ring (stamped phases, "Publish stamps"): the tick's
+  // first signal as published on the engine's cpu, the readback after it, and the same pair for
+  // the echo loop (one hand-off, the floor of tick_to_signal_at_publish).
+  o.add("tick_to_signal_at_publish", bench::to_json(stamped.at_publish));
+  o.add("tick_to_signal_at_publish_readback_leg", bench::to_json(stamped.readback_leg));
+  o.add("tick_to_signal_at_publish_round_trip", bench::to_json(stamped.t2s));
+  o.add("tick_to_signal_at_publish_unstamped", stamped.unstamped);
+  o.add("tick_to_signal_at_publish_ticks_without_signal", stamped.no_signal);
+  o.add("peer_echo_at_publish", bench::to_json(floor_stamped.at_publish));
+  o.add("peer_echo_at_publish_readback_leg", bench::to_json(floor_stamped.readback_leg));
+  o.add("engine_share_at_publish_p50_ns", stamped.at_publish.p50_ns - floor_stamped.at_publish.p50_ns);
   o.add("peer_tick_to_signal_in_order", bench::to_json(in_order.t2s));
   o.add("peer_in_order_dislocating_ticks_without_signal", in_order.no_signal);
   o.add("peer_in_order_of_which_never_signalled", in_order.never);
@@ -403,6 +477,12 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
                                                              {"peer_burst_tick_to_signal_in_order", &burst_in_order}};
   for (const auto& [name, phase] : phases)
     if (phase->t2s.count == 0) res.invalid.push_back(where + name + " timed no tick");
+  for (const auto& [name, sum] : {std::pair{"tick_to_signal_at_publish", &stamped.at_publish},
+                                  std::pair{"peer_echo_at_publish", &floor_stamped.at_publish}}) {
+    if (sum->count == 0) res.invalid.push_back(where + name + " timed no tick");
+    else if (sum->negative_intervals * 100 > sum->count)
+      res.invalid.push_back(where + name + ": over 1 % negative intervals (the two cpus' TSCs are not synchronised)");
+  }
   if (first_signal_sum.count == 0) res.invalid.push_back(where + "peer_first_signal_in_thread timed no tick");
   if (st.future_blocks != 0) res.invalid.push_back(where + "the engine refused frames as future blocks");
   if (st.rejected_events != 0) res.invalid.push_back(where + "the engine refused events");
