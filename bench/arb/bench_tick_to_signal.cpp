@@ -305,7 +305,6 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
         std::memcpy(bufs[k].data() + 16, &stamps[k], sizeof stamps[k]);  // FrameHeader::timestamp_ns
         publish(bufs[k], sizes[k]);
       }
-
       std::size_t waiting = burst;
       const std::uint64_t deadline = stamps[0] + clock.hz() / 1000;  // 1 ms
       while (waiting != 0 && hw::rdtsc() < deadline) {

@@ -36,8 +36,8 @@
 // number an engine sees cannot be checked). A reorg deeper than the journal quarantines every pool changed
 // above the ancestor until a snapshot arrives (PoolBook::abandon_above).
 // Thread-safety: one thread drives an engine (the pinned strategy core); stats() may be read by
-// the same thread only, first_signal_stamp() by any. Allocation: the constructor allocates everything (start-up, may throw);
-// on_frame/poll/run never allocate, lock, make a syscall or throw.
+// the same thread only, first_signal_stamp() by any. Allocation: the constructor allocates
+// everything (start-up, may throw); on_frame/poll/run never allocate, lock, make a syscall or throw.
 #pragma once
 
 #include <atomic>
@@ -92,7 +92,8 @@ struct EngineConfig {
 
 // The latest first-signal stamp: the timestamp of the frame a signal answered (the frame
 // header's, as the signal frame carries it) and the TSC when that frame's first signal was
-// committed. {0, 0} before any.
+// committed. {0, 0} before any. One stamp per run of signals with the same frame timestamp (so a
+// frame stamped 0, or one that repeats the previous frame's timestamp, is not stamped again).
 struct SignalStamp {
   std::uint64_t frame_timestamp = 0;
   std::uint64_t tsc = 0;
