@@ -328,20 +328,20 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
             64);
       }
       if (stamped && got[0] && r >= 1000) {  // burst is 1
-        // The stamp is written just after the commit: wait for it (up to 1 ms).
-        const std::uint64_t until = hw::rdtsc() + clock.hz() / 1000;
-        std::uint64_t tsc = 0;
-        for (bool have = false; !have && hw::rdtsc() < until;) {
+        // The stamp is written just after the commit: wait for it (up to 1 ms). 0: not there yet.
+        const auto stamp_of = [&](std::uint64_t fts) -> std::uint64_t {
           if (echo) {
-            const EchoStamp& slot = echo_stamps[stamps[0] % kEchoStamps];
-            have = slot.frame_ts.load(std::memory_order_acquire) == stamps[0];
-            if (have) tsc = slot.tsc;
-          } else {
-            const arb::SignalStamp st = eng.first_signal_stamp();
-            have = st.frame_timestamp == stamps[0];
-            if (have) tsc = st.tsc;
+            const EchoStamp& slot = echo_stamps[fts % kEchoStamps];
+            return slot.frame_ts.load(std::memory_order_acquire) == fts ? slot.tsc : 0;
           }
-          if (!have) _mm_pause();
+          const arb::SignalStamp st = eng.first_signal_stamp();
+          return st.frame_timestamp == fts ? st.tsc : 0;
+        };
+        const std::uint64_t until = hw::rdtsc() + clock.hz() / 1000;
+        std::uint64_t tsc = stamp_of(stamps[0]);
+        while (tsc == 0 && hw::rdtsc() < until) {
+          _mm_pause();
+          tsc = stamp_of(stamps[0]);
         }
         if (tsc != 0) {
           at_publish.record_interval(stamps[0], tsc);
