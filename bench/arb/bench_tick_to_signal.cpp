@@ -280,6 +280,15 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
     static_assert(kBurst <= kMaxBurst);
     std::vector<std::byte> bufs[kMaxBurst];
     for (auto& b : bufs) b.resize(buf.size());
+    // Stamped phases: the TSC stamped for the frame stamped `fts`, 0 while it is not there yet.
+    const auto stamp_of = [&](std::uint64_t fts) -> std::uint64_t {
+      if (echo) {
+        const EchoStamp& slot = echo_stamps[fts % kEchoStamps];
+        return slot.frame_ts.load(std::memory_order_acquire) == fts ? slot.tsc : 0;
+      }
+      const arb::SignalStamp st = eng.first_signal_stamp();
+      return st.frame_timestamp == fts ? st.tsc : 0;
+    };
     const std::size_t rounds = (events + 1000 + burst - 1) / burst;
     for (std::size_t r = 0; r < rounds; ++r) {
       std::size_t pools[kMaxBurst];
@@ -328,15 +337,7 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
             64);
       }
       if (stamped && got[0] && r >= 1000) {  // burst is 1
-        // The stamp is written just after the commit: wait for it (up to 1 ms). 0: not there yet.
-        const auto stamp_of = [&](std::uint64_t fts) -> std::uint64_t {
-          if (echo) {
-            const EchoStamp& slot = echo_stamps[fts % kEchoStamps];
-            return slot.frame_ts.load(std::memory_order_acquire) == fts ? slot.tsc : 0;
-          }
-          const arb::SignalStamp st = eng.first_signal_stamp();
-          return st.frame_timestamp == fts ? st.tsc : 0;
-        };
+        // The stamp is written just after the commit: wait for it (up to 1 ms).
         const std::uint64_t until = hw::rdtsc() + clock.hz() / 1000;
         std::uint64_t tsc = stamp_of(stamps[0]);
         while (tsc == 0 && hw::rdtsc() < until) {
@@ -370,11 +371,9 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
     loop.join();
     CrossCore r;
     r.t2s = t2s.summarize(clock);
-    if (stamped) {
-      r.at_publish = at_publish.summarize(clock);
-      r.readback_leg = readback_leg.summarize(clock);
-      r.unstamped = unstamped;
-    }
+    r.at_publish = at_publish.summarize(clock);  // empty (count 0) outside the stamped phases
+    r.readback_leg = readback_leg.summarize(clock);
+    r.unstamped = unstamped;
     r.no_signal = no_signal;
     r.late_signal = late_signal;
     r.never = missed.size();

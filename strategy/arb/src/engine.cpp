@@ -396,9 +396,9 @@ bool ArbEngine::publish(protocol::ArbitrageSignal& sig, std::uint64_t timestamp_
   const std::span<const std::byte> f = b.finish(++out_sequence_, timestamp_ns);
   if (f.empty() || !out_->commit(static_cast<std::uint32_t>(f.size()))) return false;
   ++stats_.signals;
-  if (cfg_.stamp_first_signal && timestamp_ns != stamped_frame_ts_) [[unlikely]] {
+  // Only this thread writes the stamp, so its own relaxed read of the stamped timestamp is exact.
+  if (cfg_.stamp_first_signal && timestamp_ns != stamp_frame_ts_.load(std::memory_order_relaxed)) [[unlikely]] {
     // After the commit: the signal is in the ring when the TSC is read, and waits for no stamp.
-    stamped_frame_ts_ = timestamp_ns;
     const std::uint64_t seq = stamp_seq_.load(std::memory_order_relaxed);
     stamp_seq_.store(seq + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);

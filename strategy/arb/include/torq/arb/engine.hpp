@@ -264,7 +264,6 @@ class ArbEngine {
   std::uint64_t out_sequence_ = 0;
   std::uint64_t signal_seq_ = 0;
   // first_signal_stamp(): a sequence lock, odd while the engine's thread writes (read by others).
-  std::uint64_t stamped_frame_ts_ = 0;  // the engine thread's copy: the frame last stamped
   std::atomic<std::uint64_t> stamp_seq_{0}, stamp_frame_ts_{0}, stamp_tsc_{0};
   EngineStats stats_{};
 };
