@@ -21,19 +21,19 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
       cycles_(book_, cfg_.cycles),
       pricer_(book_, cfg_.pricing),
       gas_(cfg_.gas, pricer_) {
-  rates_.assign(book_.pool_count() * 2, RateBound{});
-  usable_.assign(book_.pool_count(), 0);
+  hot_.assign(book_.pool_count(), PoolHot{});
+  for (PoolHot& h : hot_) {
+    h.set_rate(true, RateBound{});
+    h.set_rate(false, RateBound{});
+  }
   v3_slot_.assign(book_.pool_count(), ~std::uint32_t{0});
   std::uint32_t n_v3 = 0;
   for (std::uint32_t p = 0; p < book_.pool_count(); ++p)
     if (book_.meta(p).type == PoolType::V3) v3_slot_[p] = n_v3++;
   v3_steps_ = std::make_unique<V3SegmentCache[]>(2 * std::size_t{n_v3} + 1);
-  pool_stamp_.assign(book_.pool_count(), 0);
-  cycle_stamp_.assign(cycles_.size(), 0);
-  last_signal_key_.assign(cycles_.size(), ~std::uint64_t{0});
+  marks_.assign(cycles_.size(), CycleMark{~std::uint64_t{0}, 0, 0});
   dirty_.assign(book_.pool_count(), 0);
   work_.reserve(book_.pool_count());
-  work_pos_.assign(book_.pool_count(), 0);
   cache_hints_ = cfg_.cache_hints == CacheHints::on ||
                  (cfg_.cache_hints == CacheHints::automatic && book_.pool_count() >= kCacheHintMinPools);
   epoch_ = 1;
@@ -41,8 +41,8 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
 
 void ArbEngine::next_epoch() noexcept {
   if (++epoch_ == 0) {  // wrapped after 2^32 frames: clear the stamps once
-    std::fill(pool_stamp_.begin(), pool_stamp_.end(), 0U);
-    std::fill(cycle_stamp_.begin(), cycle_stamp_.end(), 0U);
+    for (PoolHot& h : hot_) h.stamp = 0;
+    for (CycleMark& m : marks_) m.stamp = 0;
     // Pending pools start their cycle lists over (since 1 > every cleared cycle stamp); this frame
     // is epoch 2.
     for (Pending& w : work_) {
@@ -55,19 +55,20 @@ void ArbEngine::next_epoch() noexcept {
 }
 
 void ArbEngine::mark_dirty(std::uint32_t pool) noexcept {
-  if (pool_stamp_[pool] == epoch_) return;
-  pool_stamp_[pool] = epoch_;
+  if (hot_[pool].stamp == epoch_) return;
+  hot_[pool].stamp = epoch_;
   dirty_[dirty_count_++] = pool;
 }
 
 void ArbEngine::refresh_rates(std::uint32_t pool) noexcept {
   const PoolState& s = book_.state(pool);
   const PoolMeta& m = book_.meta(pool);
-  rates_[2 * pool] = marginal_rate_bound(s, m, true);
-  rates_[2 * pool + 1] = marginal_rate_bound(s, m, false);
+  PoolHot& h = hot_[pool];
+  h.set_rate(true, marginal_rate_bound(s, m, true));
+  h.set_rate(false, marginal_rate_bound(s, m, false));
   // A V2 pair with an empty reserve (all liquidity burned) has no price: unusable.
   const bool empty_v2 = m.type == PoolType::V2 && (s.reserve0.is_zero() || s.reserve1.is_zero());
-  usable_[pool] = s.has_state() && !s.quarantined() && !empty_v2 ? 1 : 0;
+  h.usable = s.has_state() && !s.quarantined() && !empty_v2 ? 1 : 0;
 }
 
 void ArbEngine::apply_tlv(const protocol::TlvView& tlv) noexcept {
@@ -182,12 +183,10 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
         book_.prefetch(pool);
         cycles_.prefetch_touching(pool);
         cycles_.prefetch_touching_cycles(pool, kHintedCycles);
-        __builtin_prefetch(&rates_[2 * p], 1);
-        __builtin_prefetch(&usable_[p], 1);
-        __builtin_prefetch(&pool_stamp_[p], 1);
-        if (v3_slot_[p] != ~std::uint32_t{0}) {
-          __builtin_prefetch(&v3_steps_[2 * std::size_t{v3_slot_[p]}]);
-          __builtin_prefetch(&v3_steps_[2 * std::size_t{v3_slot_[p]} + 1]);
+        __builtin_prefetch(&hot_[p], 1);
+        if (const std::uint32_t slot = v3_slot_[p]; slot != ~std::uint32_t{0}) {
+          __builtin_prefetch(&v3_steps_[2 * std::size_t{slot}]);
+          __builtin_prefetch(&v3_steps_[2 * std::size_t{slot} + 1]);
         }
       }
     }
@@ -217,16 +216,14 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
     const std::span<const Cycle> t = cycles_.touching(d);
     for (std::size_t k = 0; k < t.size() && k < hinted; ++k) {
       const Cycle& n = t[k];
-      __builtin_prefetch(&cycle_stamp_[n.id], 1);
-      __builtin_prefetch(&last_signal_key_[n.id]);
+      __builtin_prefetch(&marks_[n.id], 1);
       for (unsigned h = 0; h < n.hops; ++h) {
         const std::uint32_t q = n.pool[h];
-        __builtin_prefetch(&usable_[q]);
-        __builtin_prefetch(&rates_[2 * std::size_t{q}]);
+        __builtin_prefetch(&hot_[q]);
         if (k < kSearchHintedCycles && q != d) {
           book_.prefetch_for_search(q, kHintedTickLines);
-          if (v3_slot_[q] != ~std::uint32_t{0}) {
-            const V3SegmentCache* sc = &v3_steps_[2 * std::size_t{v3_slot_[q]} + (n.z41(h) ? 0 : 1)];
+          if (const std::uint32_t slot = v3_slot_[q]; slot != ~std::uint32_t{0}) {
+            const V3SegmentCache* sc = &v3_steps_[2 * std::size_t{slot} + (n.z41(h) ? 0 : 1)];
             __builtin_prefetch(sc);
             __builtin_prefetch(&sc->seg[0]);
             __builtin_prefetch(reinterpret_cast<const char*>(&sc->seg[0]) + 64);
@@ -243,17 +240,17 @@ bool ArbEngine::ingest(std::span<const std::byte> frame) noexcept {
 }
 
 void ArbEngine::push_pending(std::uint32_t pool, std::uint64_t timestamp_ns) noexcept {
-  if (const std::uint32_t pos = work_pos_[pool]; pos != 0) {
+  if (const std::uint32_t pos = hot_[pool].work_pos; pos != 0) {
     // Changed again while pending: out of its place (the entries above it move down one).
     ++stats_.superseded;
     for (std::size_t j = pos; j < work_.size(); ++j) {
       work_[j - 1] = work_[j];
-      work_pos_[work_[j - 1].pool] = static_cast<std::uint32_t>(j);
+      hot_[work_[j - 1].pool].work_pos = static_cast<std::uint32_t>(j);
     }
     work_.pop_back();
   }
   work_.push_back(Pending{pool, 0, epoch_, 0, 0, timestamp_ns});  // capacity: one entry per pool
-  work_pos_[pool] = static_cast<std::uint32_t>(work_.size());
+  hot_[pool].work_pos = static_cast<std::uint32_t>(work_.size());
 }
 
 template <class Preempt>
@@ -270,9 +267,10 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
     while (w.cursor < touching.size()) {
       const Cycle& cycle = touching[w.cursor++];
       const std::uint32_t c = cycle.id;
-      if (cycle_stamp_[c] >= w.since) continue;  // evaluated since this pool's latest change
-      cycle_stamp_[c] = epoch_;
-      if (last_signal_key_[c] == key) {
+      CycleMark& mark = marks_[c];
+      if (mark.stamp >= w.since) continue;  // evaluated since this pool's latest change
+      mark.stamp = epoch_;
+      if (mark.signal_key == key) {
         ++stats_.suppressed_same_block;
       } else {
         ++stats_.cycles_evaluated;
@@ -281,7 +279,7 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
           if (sig.net_profit_usd < cfg_.min_net_profit.raw) {
             ++stats_.below_min;
           } else if (publish(sig, w.timestamp_ns)) {
-            last_signal_key_[c] = key;
+            mark.signal_key = key;
             ++emitted;
             w.signalled = 1;
           }
@@ -292,13 +290,13 @@ std::size_t ArbEngine::drain(Preempt&& preempt) noexcept {
         if (w.cursor < touching.size()) {
           ++stats_.preempted;
         } else {
-          work_pos_[w.pool] = 0;
+          hot_[w.pool].work_pos = 0;
           work_.pop_back();
         }
         return emitted;
       }
     }
-    work_pos_[w.pool] = 0;
+    hot_[w.pool].work_pos = 0;
     work_.pop_back();
   }
   return emitted;
@@ -308,11 +306,12 @@ bool ArbEngine::passes_prefilter(const Cycle& c) noexcept {
   RateBound rates[3];
   for (unsigned h = 0; h < c.hops; ++h) {
     const std::uint32_t p = c.pool[h];
-    if (usable_[p] == 0) {
+    const PoolHot& hp = hot_[p];
+    if (hp.usable == 0) {
       ++stats_.stale_cycles;
       return false;
     }
-    rates[h] = rates_[2 * p + (c.z41(h) ? 0 : 1)];
+    rates[h] = hp.rate(c.z41(h));
   }
   if (cannot_profit(std::span<const RateBound>(rates, c.hops))) {
     ++stats_.prefilter_rejected;
@@ -335,7 +334,8 @@ bool ArbEngine::search_cycle(const Cycle& c, protocol::ArbitrageSignal& sig) noe
   for (unsigned h = 0; h < c.hops; ++h) {
     const std::uint32_t p = c.pool[h];
     const bool z = c.z41(h);
-    V3SegmentCache* steps = v3_slot_[p] != ~std::uint32_t{0} ? &v3_steps_[2 * std::size_t{v3_slot_[p]} + (z ? 0 : 1)] : nullptr;
+    const std::uint32_t slot = v3_slot_[p];
+    V3SegmentCache* steps = slot != ~std::uint32_t{0} ? &v3_steps_[2 * std::size_t{slot} + (z ? 0 : 1)] : nullptr;
     hops[h] = Hop{&book_.state(p), &book_.meta(p), book_.ticks(p), z, book_.edge_sqrt_prices(p), steps};
   }
   ++stats_.searches;

@@ -54,7 +54,7 @@ std::vector<PoolSpec> pool_specs_from_registry(const protocol::InstrumentRegistr
 PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
   if (cfg.journal_capacity == 0 || (cfg.journal_capacity & (cfg.journal_capacity - 1)) != 0)
     throw std::invalid_argument("BookConfig.journal_capacity must be a power of two");
-  meta_.resize(specs.size());
+  lines_.assign(specs.size(), PoolLine{});
   std::uint64_t tick_slots = 0;
   std::uint64_t max_token = 0;
   for (std::size_t i = 0; i < specs.size(); ++i) {
@@ -86,7 +86,7 @@ PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
     } else {
       throw std::invalid_argument("pool spec " + std::to_string(i) + ": type must be V2 or V3");
     }
-    meta_[i] = m;
+    lines_[i].meta = m;
   }
   token_count_ = specs.empty() ? 0 : static_cast<std::size_t>(max_token) + 1;
   token_raw_.assign(token_count_, 0);
@@ -99,12 +99,11 @@ PoolBook::PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg) {
   }
   state_ = std::make_unique<PoolState[]>(specs.size());
   std::memset(static_cast<void*>(state_.get()), 0, sizeof(PoolState) * specs.size());
-  last_pos_.assign(specs.size(), EventPos{0, 0, 0});
   tick_count_.assign(specs.size(), 0);
   ticks_block_.assign(specs.size(), 0);
   ticks_ = std::make_unique<V3Tick[]>(std::max<std::uint64_t>(tick_slots, 1));
-  edge_ = std::make_unique<U256[]>(std::max<std::size_t>(2 * specs.size(), 1));
-  for (std::size_t i = 0; i < std::max<std::size_t>(2 * specs.size(), 1); ++i) edge_[i] = U256::zero();
+  edge_ = std::make_unique<EdgePrices[]>(std::max<std::size_t>(specs.size(), 1));
+  for (std::size_t i = 0; i < std::max<std::size_t>(specs.size(), 1); ++i) edge_[i].price[0] = edge_[i].price[1] = U256::zero();
   journal_ = std::make_unique<JournalEntry[]>(cfg.journal_capacity);
   std::memset(static_cast<void*>(journal_.get()), 0, sizeof(JournalEntry) * cfg.journal_capacity);  // prefault
   j_mask_ = cfg.journal_capacity - 1;
@@ -118,11 +117,11 @@ ApplyResult PoolBook::begin_event(const Ev& ev, PoolType want, std::uint32_t& ou
     return ApplyResult::unknown_pool;
   }
   out_pool = *idx;
-  if (meta_[*idx].type != want) {
+  if (lines_[*idx].meta.type != want) {
     ++stats_.wrong_type;
     return ApplyResult::wrong_type;
   }
-  if (pos_of(ev.ctx).before_or_at(last_pos_[*idx])) {
+  if (pos_of(ev.ctx).before_or_at(lines_[*idx].last_pos)) {
     ++stats_.duplicates;
     return ApplyResult::duplicate;
   }
@@ -144,14 +143,14 @@ PoolBook::JournalEntry& PoolBook::journal_push(std::uint64_t block, std::uint32_
   e.block = block;
   e.pool = pool;
   e.kind = kind;
-  e.prev_pos = last_pos_[pool];
+  e.prev_pos = lines_[pool].last_pos;
   e.max_block = j_head_ - 1 > j_tail_ ? std::max(block, journal_[(j_head_ - 2) & j_mask_].max_block) : block;
   e.prev = state_[pool];
   return e;
 }
 
 void PoolBook::commit_event(std::uint32_t pool, const protocol::EventContext& ctx) noexcept {
-  last_pos_[pool] = pos_of(ctx);
+  lines_[pool].last_pos = pos_of(ctx);
   ++state_[pool].version;
   ++stats_.applied;
 }
@@ -230,13 +229,13 @@ std::size_t PoolBook::find_tick(std::uint32_t pool, std::int32_t t) const noexce
 
 // Writes `s` as the tick's contents when s.existed, removes the tick otherwise (sorted order kept).
 bool PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
-  V3Tick* base = ticks_.get() + meta_[pool].tick_base;
+  V3Tick* base = ticks_.get() + lines_[pool].meta.tick_base;
   std::uint32_t& n = tick_count_[pool];
   const std::size_t i = strategy::detail::lower_bound_tick(std::span<const V3Tick>(base, n), s.tick.tick);
   const bool present = i < n && base[i].tick == s.tick.tick;
   if (s.existed != 0) {
     if (!present) {
-      if (n >= meta_[pool].tick_capacity) [[unlikely]] return false;  // never past the pool's slots
+      if (n >= lines_[pool].meta.tick_capacity) [[unlikely]] return false;  // never past the pool's slots
       for (std::size_t j = n; j > i; --j) base[j] = base[j - 1];
       ++n;
     }
@@ -250,7 +249,7 @@ bool PoolBook::restore_tick(std::uint32_t pool, const TickSave& s) noexcept {
 
 ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventContext& ctx, std::int32_t lower,
                                      std::int32_t upper, i128 delta) noexcept {
-  const PoolMeta& m = meta_[pool];
+  const PoolMeta& m = lines_[pool].meta;
   PoolState& s = state_[pool];
   auto fail = [&](ApplyResult r) {
     if (r == ApplyResult::tick_overflow) ++stats_.tick_overflows;
@@ -308,7 +307,7 @@ ApplyResult PoolBook::position_delta(std::uint32_t pool, const protocol::EventCo
 
 void PoolBook::refresh_edges(std::uint32_t pool) noexcept {
   const std::span<const V3Tick> ts = ticks(pool);
-  U256* e = edge_.get() + 2 * std::size_t{pool};
+  U256* e = edge_[pool].price;
   if (ts.empty()) {
     e[0] = U256::zero();
     e[1] = U256::zero();
@@ -336,7 +335,7 @@ void PoolBook::undo(const JournalEntry& e) noexcept {
   state_[e.pool] = e.prev;
   state_[e.pool].flags |= keep;
   state_[e.pool].version = v;
-  last_pos_[e.pool] = e.prev_pos;
+  lines_[e.pool].last_pos = e.prev_pos;
 }
 
 void PoolBook::finalize(std::uint64_t final_block) noexcept {
@@ -364,7 +363,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
     return ApplyResult::unknown_pool;
   }
   out_pool = *idx;
-  PoolMeta& m = meta_[*idx];
+  PoolMeta& m = lines_[*idx].meta;
   const PoolType kind = snap.kind == static_cast<std::uint8_t>(protocol::PoolKind::V2)   ? PoolType::V2
                         : snap.kind == static_cast<std::uint8_t>(protocol::PoolKind::V3) ? PoolType::V3
                                                                                          : PoolType::None;
@@ -393,7 +392,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
   ++s.version;
   // Changes before the snapshot cannot be unwound through it (nor on top of it).
   rebase(*idx, snap.block_number);
-  last_pos_[*idx] = EventPos{snap.block_number, UINT32_MAX, UINT32_MAX};
+  lines_[*idx].last_pos = EventPos{snap.block_number, UINT32_MAX, UINT32_MAX};
   ++stats_.applied;
   return ApplyResult::applied;
 }
@@ -406,7 +405,7 @@ ApplyResult PoolBook::load_ticks(const protocol::V3TicksSnapshotHead& head, std:
     return ApplyResult::unknown_pool;
   }
   out_pool = *idx;
-  const PoolMeta& m = meta_[*idx];
+  const PoolMeta& m = lines_[*idx].meta;
   if (m.type != PoolType::V3) {
     ++stats_.wrong_type;
     return ApplyResult::wrong_type;

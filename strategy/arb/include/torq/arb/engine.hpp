@@ -227,15 +227,44 @@ class ArbEngine {
   UsdPricer pricer_;
   GasModel gas_;
   ring::SpscProducer* out_ = nullptr;
-  std::vector<RateBound> rates_;          // 2 per pool: [0] token0->token1, [1] token1->token0
-  // Per pool, refreshed with rates_ (every book change made by on_frame marks the pool dirty,
-  // quarantine included; like rates_, it assumes the book is changed only through on_frame): has
-  // state and is not quarantined. The prefilter reads only rates_ and this, not the state lines.
-  std::vector<std::uint8_t> usable_;
-  std::vector<std::uint32_t> v3_slot_;    // per pool: index of its V3 step caches (~0: not V3)
+  // Per pool, what a tick reads and writes of a pool before its search, in one 64-byte line (one
+  // miss where four separate arrays cost up to five): the two directions' marginal-rate bounds,
+  // whether the pool is usable, its dirty stamp and its place on the pending stack.
+  struct alignas(64) PoolHot {
+    std::uint64_t rate_m[4];  // num, den mantissas: [0], [1] token0->token1; [2], [3] token1->token0
+    std::int32_t rate_e[4];   // their exponents
+    std::uint32_t stamp;      // epoch (frame number) of the last mark_dirty
+    std::uint32_t work_pos;   // index in work_ + 1, 0 when not pending
+    // Refreshed with the rates (every book change made by on_frame marks the pool dirty,
+    // quarantine included; like the rates, it assumes the book is changed only through on_frame):
+    // has state and is not quarantined. The prefilter reads only this line, not the state lines.
+    std::uint8_t usable;
+    std::uint8_t reserved[7];
+    [[nodiscard]] RateBound rate(bool zero_for_one) const noexcept {
+      const unsigned i = zero_for_one ? 0 : 2;
+      return RateBound{BoundFloat{rate_m[i], rate_e[i]}, BoundFloat{rate_m[i + 1], rate_e[i + 1]}};
+    }
+    void set_rate(bool zero_for_one, const RateBound& r) noexcept {
+      const unsigned i = zero_for_one ? 0 : 2;
+      rate_m[i] = r.num.m;
+      rate_e[i] = r.num.e;
+      rate_m[i + 1] = r.den.m;
+      rate_e[i + 1] = r.den.e;
+    }
+  };
+  static_assert(sizeof(PoolHot) == 64);
+  std::vector<PoolHot> hot_;  // per pool
+  // Per pool: index of its V3 step caches (~0: not V3). Apart from hot_: the cache hints read it for
+  // the partner pools of a changed pool's first cycles, and 16 pools share a line here.
+  std::vector<std::uint32_t> v3_slot_;
   std::unique_ptr<V3SegmentCache[]> v3_steps_;  // 2 per V3 pool: [0] zero_for_one, [1] one_for_zero
-  std::vector<std::uint32_t> pool_stamp_;  // epoch (frame number) of the last mark_dirty
-  std::vector<std::uint32_t> cycle_stamp_;  // epoch in which the cycle was last evaluated
+  // Per cycle, both in one 16-byte entry (one line where two arrays cost two).
+  struct CycleMark {
+    std::uint64_t signal_key;  // (reorg generation << 48) | block of its last signal
+    std::uint32_t stamp;       // epoch in which the cycle was last evaluated
+    std::uint32_t reserved;
+  };
+  std::vector<CycleMark> marks_;
   // A changed pool waiting for its cycles: the next index into its touching list, the epoch of its
   // latest change (a cycle evaluated in that epoch or later saw it) and that frame's timestamp.
   struct Pending {
@@ -251,8 +280,6 @@ class ArbEngine {
   // before newer frames are read.
   static constexpr std::uint16_t kCyclesBeforeYield = 4;
   std::vector<Pending> work_;             // stack, top = back(); a pool at most once (capacity: pools)
-  std::vector<std::uint32_t> work_pos_;   // per pool: its index in work_ + 1, 0 when not pending
-  std::vector<std::uint64_t> last_signal_key_;  // per cycle: (reorg generation << 48) | block
   protocol::ArbitrageSignal sig_scratch_{};  // the signal being built (no copy per cycle)
   std::vector<std::uint32_t> dirty_;
   std::size_t dirty_count_ = 0;

@@ -158,57 +158,56 @@ class PoolBook {
   // Start-up: `specs[i]` must have id.index() == i (dense). Throws std::invalid_argument otherwise.
   PoolBook(std::span<const PoolSpec> specs, const BookConfig& cfg);
 
-  [[nodiscard]] std::size_t pool_count() const noexcept { return meta_.size(); }
+  [[nodiscard]] std::size_t pool_count() const noexcept { return lines_.size(); }
   [[nodiscard]] std::size_t token_count() const noexcept { return token_count_; }
   // InstrumentId raw of a dense token index (0 for an index no pool uses).
   [[nodiscard]] std::uint64_t token_id(std::uint32_t token) const noexcept {
     return token < token_raw_.size() ? token_raw_[token] : 0;
   }
-  [[nodiscard]] const PoolMeta& meta(std::uint32_t pool) const noexcept { return meta_[pool]; }
+  [[nodiscard]] const PoolMeta& meta(std::uint32_t pool) const noexcept { return lines_[pool].meta; }
   [[nodiscard]] const PoolState& state(std::uint32_t pool) const noexcept { return state_[pool]; }
   [[nodiscard]] std::span<const V3Tick> ticks(std::uint32_t pool) const noexcept {
-    return {ticks_.get() + meta_[pool].tick_base, tick_count_[pool]};
+    return {ticks_.get() + lines_[pool].meta.tick_base, tick_count_[pool]};
   }
   // V3: sqrt prices of the lowest and highest initialized tick ([0], [1]; zero when none), kept
   // current on every tick change so that a simulation's price limit costs no TickMath call.
-  [[nodiscard]] const U256* edge_sqrt_prices(std::uint32_t pool) const noexcept { return edge_.get() + 2 * std::size_t{pool}; }
+  [[nodiscard]] const U256* edge_sqrt_prices(std::uint32_t pool) const noexcept { return edge_[pool].price; }
   [[nodiscard]] strategy::V3PoolState v3_state(std::uint32_t pool) const noexcept {
     const PoolState& s = state_[pool];
-    const PoolMeta& m = meta_[pool];
+    const PoolMeta& m = lines_[pool].meta;
     return strategy::V3PoolState{s.sqrt_price_x96, s.liquidity, s.tick, m.tick_spacing, m.fee_pips, 0};
   }
   // Dense pool index of an InstrumentId raw value, or nullopt if not in the book.
   [[nodiscard]] std::optional<std::uint32_t> pool_index(std::uint64_t id_raw) const noexcept {
     const protocol::InstrumentId id(id_raw);
     const std::uint64_t i = id.index();
-    if (id.kind() != protocol::InstrumentKind::Pool || i >= meta_.size() || meta_[i].id_raw != id_raw) return std::nullopt;
+    if (id.kind() != protocol::InstrumentKind::Pool || i >= lines_.size() || lines_[i].meta.id_raw != id_raw) return std::nullopt;
     return static_cast<std::uint32_t>(i);
   }
   [[nodiscard]] const BookStats& stats() const noexcept { return stats_; }
   [[nodiscard]] std::uint64_t journal_floor_block() const noexcept { return journal_floor_; }
   // Cache hints (no effect on results): the lines an event on `pool` and its search read first.
   void prefetch(std::uint32_t pool) const noexcept {
-    if (pool >= meta_.size()) return;
+    if (pool >= lines_.size()) return;
     __builtin_prefetch(&state_[pool], 1);
     __builtin_prefetch(reinterpret_cast<const char*>(&state_[pool]) + 64, 1);
-    __builtin_prefetch(&meta_[pool]);
-    __builtin_prefetch(&last_pos_[pool], 1);
+    __builtin_prefetch(&lines_[pool], 1);  // meta and last applied position
   }
   // Cache hints (no effect on results): what a search reads of a pool that did not change (its
   // state, meta and V3 edge prices) and, for a V3 pool, up to max_tick_lines lines of its
   // initialized ticks (the step walk's binary searches).
   void prefetch_for_search(std::uint32_t pool, std::size_t max_tick_lines) const noexcept {
-    if (pool >= meta_.size()) return;
+    if (pool >= lines_.size()) return;
     __builtin_prefetch(&state_[pool]);
     __builtin_prefetch(reinterpret_cast<const char*>(&state_[pool]) + 64);
-    __builtin_prefetch(&meta_[pool]);
+    __builtin_prefetch(&lines_[pool].meta);
     prefetch_ticks(pool, max_tick_lines);
   }
   // A V3 pool's edge prices and up to max_lines lines of its initialized ticks (nothing for V2).
   void prefetch_ticks(std::uint32_t pool, std::size_t max_lines) const noexcept {
-    if (pool >= meta_.size() || meta_[pool].type != PoolType::V3) return;
-    __builtin_prefetch(edge_.get() + 2 * std::size_t{pool});
-    const char* b = reinterpret_cast<const char*>(ticks_.get() + meta_[pool].tick_base);
+    if (pool >= lines_.size() || lines_[pool].meta.type != PoolType::V3) return;
+    __builtin_prefetch(edge_[pool].price);
+    const char* b = reinterpret_cast<const char*>(ticks_.get() + lines_[pool].meta.tick_base);
     const std::size_t bytes = std::size_t{tick_count_[pool]} * sizeof(V3Tick);
     for (std::size_t off = 0; off < bytes && off < max_lines * 64; off += 64) __builtin_prefetch(b + off);
   }
@@ -290,7 +289,7 @@ class PoolBook {
   // pool's last applied block (a snapshot stamped older than the journal makes deeper reorgs
   // too_deep instead of unwinding through it).
   void rebase(std::uint32_t pool, std::uint64_t block) noexcept {
-    journal_floor_ = std::max({journal_floor_, block, last_pos_[pool].block});
+    journal_floor_ = std::max({journal_floor_, block, lines_[pool].last_pos.block});
   }
   // Refuses a value outside its range: counts it (inconsistent, out_of_range), quarantines the pool.
   ApplyResult out_of_range(std::uint32_t pool) noexcept;
@@ -298,14 +297,23 @@ class PoolBook {
   void undo(const JournalEntry& e) noexcept;
   void refresh_edges(std::uint32_t pool) noexcept;
 
-  std::vector<PoolMeta> meta_;
+  // A pool's immutable facts and its last applied event position, in one 64-byte line: an event
+  // reads both, a search reads the facts of each pool of the cycle.
+  struct alignas(64) PoolLine {
+    PoolMeta meta;
+    EventPos last_pos;
+  };
+  static_assert(sizeof(PoolLine) == 64);
+  std::vector<PoolLine> lines_;
   std::unique_ptr<PoolState[]> state_;
   std::vector<std::uint64_t> token_raw_;
-  std::vector<EventPos> last_pos_;
   std::vector<std::uint32_t> tick_count_;
   std::vector<std::uint64_t> ticks_block_;  // block of the snapshot the loaded ticks came from
   std::unique_ptr<V3Tick[]> ticks_;
-  std::unique_ptr<U256[]> edge_;  // 2 per pool, see edge_sqrt_prices
+  struct alignas(64) EdgePrices {
+    U256 price[2];  // see edge_sqrt_prices
+  };
+  std::unique_ptr<EdgePrices[]> edge_;  // per pool, one line each
   std::unique_ptr<JournalEntry[]> journal_;
   std::uint64_t j_mask_ = 0;
   std::uint64_t j_head_ = 0;  // next write
@@ -353,11 +361,11 @@ UnwindResult PoolBook::unwind_to(std::uint64_t ancestor, Touched&& touched) noex
 
 template <class Touched>
 void PoolBook::abandon_above(std::uint64_t ancestor, Touched&& touched) noexcept {
-  for (std::uint32_t p = 0; p < meta_.size(); ++p) {
-    if (last_pos_[p].block <= ancestor && ticks_block_[p] <= ancestor) continue;
+  for (std::uint32_t p = 0; p < lines_.size(); ++p) {
+    if (lines_[p].last_pos.block <= ancestor && ticks_block_[p] <= ancestor) continue;
     if (!state_[p].quarantined()) ++stats_.abandoned_pools;
     quarantine(p);
-    if (last_pos_[p].block > ancestor) last_pos_[p] = EventPos{ancestor, UINT32_MAX, UINT32_MAX};
+    if (lines_[p].last_pos.block > ancestor) lines_[p].last_pos = EventPos{ancestor, UINT32_MAX, UINT32_MAX};
     ticks_block_[p] = 0;  // a tick snapshot of the new branch never continues the old one's
     touched(p);
   }
