@@ -383,9 +383,9 @@ TEST(V3StepCache, ShouldStayExactWhenOneCacheFollowsAPoolThatMovesAndMovesBack) 
           }
           ++compared;
         }
-        for (const auto& m : cache.tick_sqrt) {
-          if (m.tick != INT32_MIN) {
-            ASSERT_EQ(m.sqrt, *strategy::get_sqrt_ratio_at_tick(m.tick)) << m.tick;
+        for (unsigned i = 0; i < V3SegmentCache::kMaxSegments; ++i) {
+          if (cache.memo_tick[i] != INT32_MIN) {
+            ASSERT_EQ(cache.memo_sqrt[i], *strategy::get_sqrt_ratio_at_tick(cache.memo_tick[i])) << cache.memo_tick[i];
           }
         }
       }

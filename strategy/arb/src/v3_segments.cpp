@@ -60,15 +60,16 @@ void build_next(const Hop& h, V3SegmentCache& c) noexcept {
   else if (next.tick > strategy::kMaxTick) next.tick = strategy::kMaxTick;
   U256 sqrt_next;
   unsigned memo = 0;
-  while (memo < V3SegmentCache::kMaxSegments && c.tick_sqrt[memo].tick != next.tick) ++memo;
+  while (memo < V3SegmentCache::kMaxSegments && c.memo_tick[memo] != next.tick) ++memo;
   if (memo < V3SegmentCache::kMaxSegments) {
-    sqrt_next = c.tick_sqrt[memo].sqrt;  // == get_sqrt_ratio_at_tick(next.tick)
+    sqrt_next = c.memo_sqrt[memo];  // == get_sqrt_ratio_at_tick(next.tick)
   } else {
     const auto sqrt_next_opt = strategy::get_sqrt_ratio_at_tick(next.tick);
     if (!sqrt_next_opt) { c.stuck = true; return; }
     sqrt_next = *sqrt_next_opt;
-    c.tick_sqrt[c.tick_sqrt_next] = V3SegmentCache::TickSqrt{sqrt_next, next.tick};
-    c.tick_sqrt_next = static_cast<std::uint8_t>((c.tick_sqrt_next + 1) % V3SegmentCache::kMaxSegments);
+    c.memo_sqrt[c.memo_next] = sqrt_next;
+    c.memo_tick[c.memo_next] = next.tick;
+    c.memo_next = static_cast<std::uint8_t>((c.memo_next + 1) % V3SegmentCache::kMaxSegments);
   }
   const U256 target = (z ? sqrt_next < c.limit : sqrt_next > c.limit) ? c.limit : sqrt_next;
   const U256& cur = c.next_sqrt;

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <climits>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -49,8 +50,10 @@ struct alignas(64) V3Segment {
 };
 static_assert(sizeof(V3Segment) == 192);
 
-// One pool direction's steps; 64-byte aligned so that its header (validity, loop state) and each
-// step start on their own cache lines.
+// One pool direction's steps; 64-byte aligned so that its header and each step start on their own
+// cache lines. The first line holds what a lookup or a rebuild reads first: the validity, the
+// loop's tick and liquidity, and the ticks of the TickMath memo (a rebuild finds a memo hit
+// without touching another line).
 struct alignas(64) V3SegmentCache {
   static constexpr unsigned kMaxSegments = 4;
   std::uint64_t version = ~std::uint64_t{0};  // PoolState::version the steps were built for
@@ -59,24 +62,23 @@ struct alignas(64) V3SegmentCache {
   bool complete = false;         // the last built step ends at the limit
   bool stuck = false;            // the next step cannot be mirrored (overflow etc.): use simulate_swap
   bool zero_for_one = false;
-  std::int32_t next_tick = 0;
+  std::int32_t next_tick = 0;    // loop state after the last built step (with next_liquidity, next_sqrt)
+  // TickMath memo: the sqrt prices (memo_sqrt, after the steps) of the last 4 distinct step
+  // targets (getSqrtRatioAtTick is a pure function of the tick, so an entry stays valid across
+  // state versions). A pool that moves and moves back, or moves a little, usually walks to a next
+  // tick it walked to before (often a bitmap word boundary); a rebuild then skips its TickMath
+  // call. Read and written only when a step is built. INT32_MIN: no entry (never matches a
+  // clamped tick).
+  std::int32_t memo_tick[kMaxSegments] = {INT32_MIN, INT32_MIN, INT32_MIN, INT32_MIN};
+  std::uint8_t memo_next = 0;    // the entry a miss replaces (round robin: the last 4 targets stay)
   u128 next_liquidity = 0;
-  // Loop state after the last built step.
   U256 next_sqrt;
   U256 limit;
   V3Segment seg[kMaxSegments];
-  // TickMath memo: the sqrt prices of the last 4 distinct step targets (getSqrtRatioAtTick is a
-  // pure function of the tick, so an entry stays valid across state versions). A pool that moves
-  // and moves back, or moves a little, usually walks to a next tick it walked to before (often a
-  // bitmap word boundary); a rebuild then skips its TickMath call. Read and written only when a
-  // step is built.
-  struct TickSqrt {
-    U256 sqrt;
-    std::int32_t tick = INT32_MIN;  // no tick: never matches a clamped tick
-  };
-  TickSqrt tick_sqrt[kMaxSegments];
-  std::uint8_t tick_sqrt_next = 0;  // the entry a miss replaces (round robin: the last 4 targets stay)
+  U256 memo_sqrt[kMaxSegments];
 };
+static_assert(offsetof(V3SegmentCache, next_sqrt) == 64 && offsetof(V3SegmentCache, seg) == 128 &&
+              sizeof(V3SegmentCache) == 1024);
 
 // The Hop's V3 state as the simulation sees it (price limit at the last initialized tick).
 struct Hop;
