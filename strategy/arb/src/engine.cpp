@@ -21,11 +21,7 @@ ArbEngine::ArbEngine(std::span<const PoolSpec> pools, EngineConfig cfg)
       cycles_(book_, cfg_.cycles),
       pricer_(book_, cfg_.pricing),
       gas_(cfg_.gas, pricer_) {
-  hot_.assign(book_.pool_count(), PoolHot{});
-  for (PoolHot& h : hot_) {
-    h.set_rate(true, RateBound{});
-    h.set_rate(false, RateBound{});
-  }
+  hot_.assign(book_.pool_count(), PoolHot{});  // rate bounds 0 / 0, not usable, not pending
   v3_slot_.assign(book_.pool_count(), ~std::uint32_t{0});
   std::uint32_t n_v3 = 0;
   for (std::uint32_t p = 0; p < book_.pool_count(); ++p)
