@@ -33,12 +33,12 @@ struct BookFixture : ::testing::Test {
 TEST_F(BookFixture, ShouldSetReservesAndBumpVersionWhenV2SyncApplied) {
   ASSERT_EQ(book->apply(sync(specs[0], 5, 1, U256(1000), U256(2000)), p), ApplyResult::applied);
   EXPECT_EQ(p, 0u);
-  EXPECT_EQ(book->state(0).reserve0, U256(1000));
-  EXPECT_EQ(book->state(0).reserve1, U256(2000));
+  EXPECT_EQ(book->state(0).reserve0(), U256(1000));
+  EXPECT_EQ(book->state(0).reserve1(), U256(2000));
   EXPECT_TRUE(book->state(0).has_state());
   const auto v = book->state(0).version;
   ASSERT_EQ(book->apply(sync(specs[0], 5, 2, U256(1100), U256(1900)), p), ApplyResult::applied);
-  EXPECT_EQ(book->state(0).reserve0, U256(1100));
+  EXPECT_EQ(book->state(0).reserve0(), U256(1100));
   EXPECT_EQ(book->state(0).version, v + 1);
 }
 
@@ -46,7 +46,7 @@ TEST_F(BookFixture, ShouldIgnoreEventAtOrBeforeLastAppliedPosition) {
   ASSERT_EQ(book->apply(sync(specs[0], 5, 3, U256(1000), U256(2000)), p), ApplyResult::applied);
   EXPECT_EQ(book->apply(sync(specs[0], 5, 3, U256(7), U256(7)), p), ApplyResult::duplicate);
   EXPECT_EQ(book->apply(sync(specs[0], 4, 9, U256(7), U256(7)), p), ApplyResult::duplicate);
-  EXPECT_EQ(book->state(0).reserve0, U256(1000));
+  EXPECT_EQ(book->state(0).reserve0(), U256(1000));
   EXPECT_EQ(book->stats().duplicates, 2u);
 }
 
@@ -59,7 +59,7 @@ TEST_F(BookFixture, ShouldRejectEventOfWrongPoolTypeOrUnknownPool) {
 TEST_F(BookFixture, ShouldSetSlot0WhenV3SwapApplied) {
   const U256 sp = *strategy::get_sqrt_ratio_at_tick(120);
   ASSERT_EQ(book->apply(v3swap(specs[1], 7, 0, sp, 5555, 120), p), ApplyResult::applied);
-  EXPECT_EQ(book->state(1).sqrt_price_x96, sp);
+  EXPECT_EQ(book->state(1).sqrt_price_x96(), sp);
   EXPECT_EQ(book->state(1).liquidity, u128{5555});
   EXPECT_EQ(book->state(1).tick, 120);
 }
@@ -156,7 +156,7 @@ TEST_F(BookFixture, ShouldRefuseUnwindWhenJournalNoLongerHoldsTheBlocks) {
   EXPECT_EQ(book->unwind_to(201, [](std::uint32_t) {}), UnwindResult::too_deep);
   EXPECT_TRUE(book->state(0).same_market(s));  // unchanged
   EXPECT_EQ(book->unwind_to(260, [](std::uint32_t) {}), UnwindResult::ok);
-  EXPECT_EQ(book->state(0).reserve0, U256(1000 + 60));
+  EXPECT_EQ(book->state(0).reserve0(), U256(1000 + 60));
 }
 
 TEST_F(BookFixture, ShouldLoadPoolAndTickSnapshots) {
@@ -296,7 +296,7 @@ TEST_F(BookFixture, ShouldNotUndoAPoolsOlderEntriesOnTopOfItsStateSnapshot) {
   snap.reserve1 = U256(6000);
   ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
   EXPECT_EQ(book->unwind_to(101, [](std::uint32_t) {}), UnwindResult::too_deep);
-  EXPECT_EQ(book->state(0).reserve0, U256(5000));
+  EXPECT_EQ(book->state(0).reserve0(), U256(5000));
 }
 
 // Audit 2: pool0 @200 then pool1 @150 in stream order; the old unwind stopped at pool1's entry
@@ -309,16 +309,16 @@ TEST_F(BookFixture, ShouldUndoEveryEntryAboveTheAncestorWhenBlocksArriveOutOfOrd
   ASSERT_EQ(book->apply(sync(specs[2], 160, 0, U256(3000), U256(3000)), p), ApplyResult::applied);
   std::vector<std::uint32_t> touched;
   ASSERT_EQ(book->unwind_to(170, [&](std::uint32_t q) { touched.push_back(q); }), UnwindResult::ok);
-  EXPECT_EQ(book->state(0).reserve0, U256(1000));  // block 200 undone
-  EXPECT_EQ(book->state(2).reserve0, U256(3000));  // blocks 150, 160 kept
+  EXPECT_EQ(book->state(0).reserve0(), U256(1000));  // block 200 undone
+  EXPECT_EQ(book->state(2).reserve0(), U256(3000));  // blocks 150, 160 kept
   EXPECT_EQ(touched, std::vector<std::uint32_t>{0});
   EXPECT_EQ(book->journal_size(), 4u);
   // The kept entries still unwind exactly, in order.
   ASSERT_EQ(book->unwind_to(155, [](std::uint32_t) {}), UnwindResult::ok);
-  EXPECT_EQ(book->state(2).reserve0, U256(2000));
+  EXPECT_EQ(book->state(2).reserve0(), U256(2000));
   ASSERT_EQ(book->unwind_to(120, [](std::uint32_t) {}), UnwindResult::ok);
-  EXPECT_EQ(book->state(2).reserve0, U256(1000));
-  EXPECT_EQ(book->state(0).reserve0, U256(1000));
+  EXPECT_EQ(book->state(2).reserve0(), U256(1000));
+  EXPECT_EQ(book->state(0).reserve0(), U256(1000));
   EXPECT_EQ(book->journal_size(), 2u);
   // Pool 0's new-branch block 200 is not a duplicate of the undone one.
   EXPECT_EQ(book->apply(sync(specs[0], 200, 0, U256(1234), U256(1)), p), ApplyResult::applied);
@@ -392,7 +392,7 @@ TEST_F(BookFixture, ShouldRefuseV2ReservesOfUint112OrMore) {
   snap.reserve1 = U256(5);
   EXPECT_EQ(book->load(snap, p), ApplyResult::inconsistent);
   EXPECT_TRUE(book->state(0).quarantined());
-  EXPECT_EQ(book->state(0).reserve0, max112);
+  EXPECT_EQ(book->state(0).reserve0(), max112);
   EXPECT_EQ(book->stats().out_of_range, 2u);
 }
 
@@ -418,7 +418,7 @@ TEST_F(BookFixture, ShouldRefuseV3Slot0OutsideTickMathsRanges) {
     ASSERT_EQ(book->apply(v3swap(specs[1], 100, 0, kQ96, L, 0), p), ApplyResult::applied);
     EXPECT_EQ(book->apply(v3swap(specs[1], 100, log, c.sqrt, L, c.tick), p), ApplyResult::inconsistent) << c.tick;
     EXPECT_TRUE(book->state(1).quarantined());
-    EXPECT_EQ(book->state(1).sqrt_price_x96, kQ96);
+    EXPECT_EQ(book->state(1).sqrt_price_x96(), kQ96);
     EXPECT_EQ(book->stats().out_of_range, 1u);
   }
   SetUp();

@@ -130,8 +130,8 @@ struct V2Pair {
   Hop h1{}, h2{};
   V2Pair(U256 a1, U256 b1, U256 b2, U256 a2, strategy::V2Fee f1 = {997, 1000}, strategy::V2Fee f2 = {997, 1000}) {
     // hop 1 sells token0 (a) for token1 (b); hop 2 sells token1 back.
-    s1.reserve0 = a1; s1.reserve1 = b1; s1.flags = pool_flags::kHasState;
-    s2.reserve0 = a2; s2.reserve1 = b2; s2.flags = pool_flags::kHasState;
+    s1.set_reserves(a1, b1); s1.flags = pool_flags::kHasState;
+    s2.set_reserves(a2, b2); s2.flags = pool_flags::kHasState;
     m1.type = m2.type = PoolType::V2;
     m1.v2_fee = f1;
     m2.v2_fee = f2;
@@ -361,7 +361,7 @@ TEST(Prefilter, ShouldRejectAtProductOneWhenExactAndNearOneOnlyBelowTheRoundingM
   EXPECT_TRUE(cannot_profit(lt));
   // V3 both ways at one price with a 1-pip fee: (1 - 1e-6)^2 < 1.
   PoolState v3s{};
-  v3s.sqrt_price_x96 = *strategy::get_sqrt_ratio_at_tick(12345);
+  v3s.set_sqrt_price_x96(*strategy::get_sqrt_ratio_at_tick(12345));
   v3s.flags = pool_flags::kHasState;
   PoolMeta v3m{};
   v3m.type = PoolType::V3;

@@ -358,7 +358,7 @@ TEST(V3StepCache, ShouldStayExactWhenOneCacheFollowsAPoolThatMovesAndMovesBack) 
     V3SegmentCache caches[2];
     std::uint32_t log = 1000;
     for (int move = 0; move < 30; ++move) {
-      U256 sqrt = base.sqrt_price_x96;
+      U256 sqrt = base.sqrt_price_x96();
       if (move % 2 == 1) {  // a move of up to +-3000 ticks; every other one restores the base
         const auto dt = static_cast<std::int32_t>(rng() % 6001) - 3000;
         const std::int32_t tk = std::clamp(base.tick + dt, strategy::kMinTick + 1, strategy::kMaxTick - 1);
@@ -436,8 +436,8 @@ TEST(ClosedFormSizing, V2V2ShouldGiveExactlyTheLegacyResult) {
     const double f = 1.0 + (static_cast<double>(rng() % 60001) - 30000.0) / 1e6;
     const U256 a2 = rand_bits(rng, bits);
     const U256 b2 = U256::from_u128(static_cast<u128>(to_double(a2) * to_double(b1) / to_double(a1) * f)) + U256::one();
-    s1.reserve0 = a1; s1.reserve1 = b1; s1.flags = pool_flags::kHasState;
-    s2.reserve0 = a2; s2.reserve1 = b2; s2.flags = pool_flags::kHasState;
+    s1.set_reserves(a1, b1); s1.flags = pool_flags::kHasState;
+    s2.set_reserves(a2, b2); s2.flags = pool_flags::kHasState;
     const Hop h1{&s1, &m1, {}, true}, h2{&s2, &m2, {}, false};
     const SearchResult r0 = optimize_v2v2(h1, h2, legacy), r1 = optimize_v2v2(h1, h2, fast);
     ASSERT_EQ(r0.found, r1.found) << i;
@@ -476,8 +476,8 @@ TEST(ClosedFormSizing, V2V2ClosedFormShouldBeWithinAFewWeiOfTheExactOptimumWithO
     const double f = 1.0 + (static_cast<double>(rng() % 60001) - 30000.0) / 1e6;
     const U256 a2 = rand_bits(rng, bits);
     const U256 b2 = U256::from_u128(static_cast<u128>(to_double(a2) * to_double(b1) / to_double(a1) * f)) + U256::one();
-    s1.reserve0 = a1; s1.reserve1 = b1; s1.flags = pool_flags::kHasState;
-    s2.reserve0 = a2; s2.reserve1 = b2; s2.flags = pool_flags::kHasState;
+    s1.set_reserves(a1, b1); s1.flags = pool_flags::kHasState;
+    s2.set_reserves(a2, b2); s2.flags = pool_flags::kHasState;
     const Hop hops[2] = {Hop{&s1, &m1, {}, true}, Hop{&s2, &m2, {}, false}};
     const SearchResult e = optimize(hops, exact_cfg), c = optimize(hops, cf);
     ASSERT_EQ(e.found, c.found) << i;
@@ -619,7 +619,7 @@ TEST(ClosedFormSizing, ShouldFindTheSameOrBetterExactProfitThanTheLegacySearch) 
         const Hop& h = rc.hops[i];
         double q = 2;
         if (h.meta->type == PoolType::V3) {
-          const double l = static_cast<double>(h.state->liquidity), sp = to_double(h.state->sqrt_price_x96);
+          const double l = static_cast<double>(h.state->liquidity), sp = to_double(h.state->sqrt_price_x96());
           q += 2 * (h.zero_for_one ? l / 0x1p96 : l * 0x1p96 / (sp * sp));
         }
         tol += 4 * q * carry;

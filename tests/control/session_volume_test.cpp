@@ -120,10 +120,10 @@ class SessionVolumeTest : public ChainFixture {
       EXPECT_TRUE(st.has_state()) << what;
       EXPECT_FALSE(st.quarantined()) << what;
       if (s.state.kind != static_cast<std::uint8_t>(protocol::PoolKind::V3)) {
-        EXPECT_TRUE(st.reserve0 == s.state.reserve0 && st.reserve1 == s.state.reserve1) << what;
+        EXPECT_TRUE(st.reserve0() == s.state.reserve0 && st.reserve1() == s.state.reserve1) << what;
         continue;
       }
-      EXPECT_TRUE(st.sqrt_price_x96 == s.state.sqrt_price_x96) << what;
+      EXPECT_TRUE(st.sqrt_price_x96() == s.state.sqrt_price_x96) << what;
       EXPECT_TRUE(st.liquidity == s.state.liquidity.value()) << what;
       EXPECT_EQ(st.tick, s.state.tick) << what;
       const auto book_ticks = c.book.ticks(*idx);

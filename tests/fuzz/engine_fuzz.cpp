@@ -384,9 +384,9 @@ void check_plausible(const arb::PoolBook& book) {
     }
     if (!s.has_state() || s.quarantined()) continue;
     if (m.type == PoolType::V2) {
-      if (!(s.reserve0 < two112) || !(s.reserve1 < two112)) std::abort();
+      if (!(s.reserve0() < two112) || !(s.reserve1() < two112)) std::abort();
     } else {
-      if (s.sqrt_price_x96 < strategy::kMinSqrtRatio || !(s.sqrt_price_x96 < strategy::kMaxSqrtRatio)) std::abort();
+      if (s.sqrt_price_x96() < strategy::kMinSqrtRatio || !(s.sqrt_price_x96() < strategy::kMaxSqrtRatio)) std::abort();
       if (s.tick < strategy::kMinTick || s.tick > strategy::kMaxTick) std::abort();
     }
   }

@@ -63,7 +63,7 @@ void ArbEngine::refresh_rates(std::uint32_t pool) noexcept {
   h.set_rate(true, marginal_rate_bound(s, m, true));
   h.set_rate(false, marginal_rate_bound(s, m, false));
   // A V2 pair with an empty reserve (all liquidity burned) has no price: unusable.
-  const bool empty_v2 = m.type == PoolType::V2 && (s.reserve0.is_zero() || s.reserve1.is_zero());
+  const bool empty_v2 = m.type == PoolType::V2 && (s.reserve0().is_zero() || s.reserve1().is_zero());
   h.usable = s.has_state() && !s.quarantined() && !empty_v2 ? 1 : 0;
 }
 

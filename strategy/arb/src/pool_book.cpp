@@ -193,14 +193,13 @@ template <class Ev>
 
 ApplyResult PoolBook::apply(const protocol::V2Sync& ev, std::uint32_t& out_pool) noexcept {
   return apply_state(ev, PoolType::V2, v2_reserves_ok(ev.reserve0, ev.reserve1), out_pool, [&](PoolState& s) {
-    s.reserve0 = ev.reserve0;
-    s.reserve1 = ev.reserve1;
+    s.set_reserves(ev.reserve0, ev.reserve1);
   });
 }
 
 ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool) noexcept {
   return apply_state(ev, PoolType::V3, v3_slot0_ok(ev.sqrt_price_x96, ev.tick), out_pool, [&](PoolState& s) {
-    s.sqrt_price_x96 = ev.sqrt_price_x96;
+    s.set_sqrt_price_x96(ev.sqrt_price_x96);
     s.liquidity = ev.liquidity.value();
     s.tick = ev.tick;
   });
@@ -208,7 +207,7 @@ ApplyResult PoolBook::apply(const protocol::V3Swap& ev, std::uint32_t& out_pool)
 
 ApplyResult PoolBook::apply(const protocol::V3Initialize& ev, std::uint32_t& out_pool) noexcept {
   return apply_state(ev, PoolType::V3, v3_slot0_ok(ev.sqrt_price_x96, ev.tick), out_pool, [&](PoolState& s) {
-    s.sqrt_price_x96 = ev.sqrt_price_x96;
+    s.set_sqrt_price_x96(ev.sqrt_price_x96);
     s.tick = ev.tick;
   });
 }
@@ -374,8 +373,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
   PoolState& s = state_[*idx];
   if (kind == PoolType::V2) {
     if (!v2_reserves_ok(snap.reserve0, snap.reserve1)) return out_of_range(*idx);
-    s.reserve0 = snap.reserve0;
-    s.reserve1 = snap.reserve1;
+    s.set_reserves(snap.reserve0, snap.reserve1);
     s.flags &= ~pool_flags::kQuarantined;  // a V2 snapshot is the whole state
   } else {
     if (snap.tick_spacing != m.tick_spacing || snap.fee_ppm >= 1'000'000) {
@@ -383,7 +381,7 @@ ApplyResult PoolBook::load(const protocol::PoolStateSnapshot& snap, std::uint32_
       return ApplyResult::inconsistent;
     }
     if (!v3_slot0_ok(snap.sqrt_price_x96, snap.tick)) return out_of_range(*idx);
-    s.sqrt_price_x96 = snap.sqrt_price_x96;
+    s.set_sqrt_price_x96(snap.sqrt_price_x96);
     s.liquidity = snap.liquidity.value();
     s.tick = snap.tick;
     m.fee_pips = snap.fee_ppm;  // dynamic-fee forks: the last known fee

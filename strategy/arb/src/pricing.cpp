@@ -18,14 +18,14 @@ std::optional<U256> UsdPricer::mid_convert(const PoolState& s, const PoolMeta& m
                                            const U256& amount) noexcept {
   if (!s.has_state() || s.quarantined()) return std::nullopt;
   if (m.type == PoolType::V2) {
-    const U256& rin = zero_for_one ? s.reserve0 : s.reserve1;
-    const U256& rout = zero_for_one ? s.reserve1 : s.reserve0;
+    const U256 rin = zero_for_one ? s.reserve0() : s.reserve1();
+    const U256 rout = zero_for_one ? s.reserve1() : s.reserve0();
     // An emptied side has no price (the engine treats such a pair as unusable too): valued at 0,
     // it made gas through this route free.
     if (rin.is_zero() || rout.is_zero()) return std::nullopt;
     return num::mul_div(amount, rout, rin);
   }
-  const U256& sp = s.sqrt_price_x96;
+  const U256& sp = s.sqrt_price_x96();
   if (sp.is_zero()) return std::nullopt;
   if (zero_for_one) {  // token1 = token0 * sp^2 / 2^192
     const auto t = num::mul_div(amount, sp, kQ96);

@@ -63,8 +63,8 @@ template <class Sim>
 
 // Reserves of a V2 hop oriented in -> out.
 void v2_reserves(const Hop& h, U256& rin, U256& rout) noexcept {
-  rin = h.zero_for_one ? h.state->reserve0 : h.state->reserve1;
-  rout = h.zero_for_one ? h.state->reserve1 : h.state->reserve0;
+  rin = h.zero_for_one ? h.state->reserve0() : h.state->reserve1();
+  rout = h.zero_for_one ? h.state->reserve1() : h.state->reserve0();
 }
 
 }  // namespace
@@ -116,10 +116,10 @@ bool v3_price_limit(const Hop& hop, U256& limit) noexcept {
   }
   if (hop.zero_for_one) {
     if (limit <= strategy::kMinSqrtRatio) limit = strategy::kMinSqrtRatio + U256::one();
-    if (limit >= hop.state->sqrt_price_x96) return false;
+    if (limit >= hop.state->sqrt_price_x96()) return false;
   } else {
     if (limit >= strategy::kMaxSqrtRatio) limit = strategy::kMaxSqrtRatio - U256::one();
-    if (limit <= hop.state->sqrt_price_x96) return false;
+    if (limit <= hop.state->sqrt_price_x96()) return false;
   }
   return true;
 }
@@ -133,7 +133,7 @@ std::optional<U256> swap_exact_in(const Hop& hop, const U256& amount_in) noexcep
     return q.amount;
   }
   if (amount_in.bit(255)) return std::nullopt;
-  const strategy::V3PoolState st{hop.state->sqrt_price_x96, hop.state->liquidity, hop.state->tick,
+  const strategy::V3PoolState st{hop.state->sqrt_price_x96(), hop.state->liquidity, hop.state->tick,
                                  hop.meta->tick_spacing, hop.meta->fee_pips, 0};
   U256 limit;
   if (!v3_price_limit(hop, limit)) return std::nullopt;
@@ -182,12 +182,12 @@ std::optional<U256> simulate_path_cached(std::span<const Hop> hops, V3SegmentCac
 double marginal_rate(const PoolState& s, const PoolMeta& m, bool zero_for_one) noexcept {
   if (!s.has_state()) return 0.0;
   if (m.type == PoolType::V2) {
-    const double r0 = to_double(s.reserve0), r1 = to_double(s.reserve1);
+    const double r0 = to_double(s.reserve0()), r1 = to_double(s.reserve1());
     if (r0 <= 0.0 || r1 <= 0.0) return 0.0;
     const double g = static_cast<double>(m.v2_fee.numerator) / static_cast<double>(m.v2_fee.denominator);
     return zero_for_one ? g * r1 / r0 : g * r0 / r1;
   }
-  const double sp = to_double(s.sqrt_price_x96) / kQ96;
+  const double sp = to_double(s.sqrt_price_x96()) / kQ96;
   if (sp <= 0.0) return 0.0;
   const double g = 1.0 - static_cast<double>(m.fee_pips) / 1e6;
   const double price = sp * sp;  // token1 per token0
@@ -197,8 +197,8 @@ double marginal_rate(const PoolState& s, const PoolMeta& m, bool zero_for_one) n
 RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_for_one) noexcept {
   if (!s.has_state()) return RateBound{BoundFloat{0, 0}, BoundFloat{1ULL << 63, -63}};  // rate 0
   if (m.type == PoolType::V2) {
-    const U256& rin = zero_for_one ? s.reserve0 : s.reserve1;
-    const U256& rout = zero_for_one ? s.reserve1 : s.reserve0;
+    const U256 rin = zero_for_one ? s.reserve0() : s.reserve1();
+    const U256 rout = zero_for_one ? s.reserve1() : s.reserve0();
     // n R_out / (d R_in)
     return RateBound{BoundFloat::mul(BoundFloat::from(U256(m.v2_fee.numerator), true), BoundFloat::from(rout, true), true),
                      BoundFloat::mul(BoundFloat::from(U256(m.v2_fee.denominator), false), BoundFloat::from(rin, false), false)};
@@ -208,10 +208,10 @@ RateBound marginal_rate_bound(const PoolState& s, const PoolMeta& m, bool zero_f
   const BoundFloat million = BoundFloat::from(U256(1'000'000U), false);
   const BoundFloat q192{1ULL << 63, 192 - 63};
   if (zero_for_one) {
-    const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96, true);
+    const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96(), true);
     return RateBound{BoundFloat::mul(keep, BoundFloat::mul(sp, sp, true), true), BoundFloat::mul(million, q192, false)};
   }
-  const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96, false);
+  const BoundFloat sp = BoundFloat::from(s.sqrt_price_x96(), false);
   return RateBound{BoundFloat::mul(keep, q192, true), BoundFloat::mul(million, BoundFloat::mul(sp, sp, false), false)};
 }
 
@@ -338,11 +338,11 @@ SearchResult generic_search(std::span<const Hop> hops, const SearchConfig& cfg, 
   for (const Hop& h : hops) {
     double rin = 0, rout = 0, g = 0;
     if (h.meta->type == PoolType::V2) {
-      rin = to_double(h.zero_for_one ? h.state->reserve0 : h.state->reserve1);
-      rout = to_double(h.zero_for_one ? h.state->reserve1 : h.state->reserve0);
+      rin = to_double(h.zero_for_one ? h.state->reserve0() : h.state->reserve1());
+      rout = to_double(h.zero_for_one ? h.state->reserve1() : h.state->reserve0());
       g = static_cast<double>(h.meta->v2_fee.numerator) / static_cast<double>(h.meta->v2_fee.denominator);
     } else {
-      const double sp = to_double(h.state->sqrt_price_x96) / kQ96;
+      const double sp = to_double(h.state->sqrt_price_x96()) / kQ96;
       const double l = to_double(h.state->liquidity);
       g = 1.0 - static_cast<double>(h.meta->fee_pips) / 1e6;
       rin = h.zero_for_one ? l / sp : l * sp;

@@ -125,12 +125,12 @@ bool v3_segments_prepare(const Hop& h, V3SegmentCache& c) noexcept {
   c.complete = false;
   c.stuck = false;
   const PoolState& s = *h.state;
-  if (!s.has_state() || s.sqrt_price_x96.is_zero() || h.meta->tick_spacing <= 0 || h.meta->fee_pips >= kFeeDen ||
+  if (!s.has_state() || s.sqrt_price_x96().is_zero() || h.meta->tick_spacing <= 0 || h.meta->fee_pips >= kFeeDen ||
       !v3_price_limit(h, c.limit)) {
     c.stuck = true;  // simulate_swap (through swap_exact_in) gives the answer, an error
     return false;
   }
-  c.next_sqrt = s.sqrt_price_x96;
+  c.next_sqrt = s.sqrt_price_x96();
   c.next_liquidity = s.liquidity;
   c.next_tick = s.tick;
   build_next(h, c);

@@ -1,7 +1,7 @@
 // torq/arb/pool_book.hpp — the pool book: exact state of thousands of V2/V3 pools, flat arrays.
 //
 // Owns: PoolSpec (start-up description of one pool), PoolMeta (immutable per-pool facts),
-// PoolState (the mutable 128-byte, cache-line aligned state: V2 reserves; V3 sqrtPriceX96,
+// PoolState (the mutable state in one 64-byte cache line: V2 reserves or V3 sqrtPriceX96,
 // in-range liquidity, tick; flags; a per-pool version counter), the V3 initialized ticks of every
 // pool (one preallocated arena, a sorted fixed-capacity slice per pool, liquidityNet/Gross kept by
 // Mint/Burn), and a bounded undo journal that makes ReorgNotice unwinds exact.
@@ -80,25 +80,34 @@ inline constexpr std::uint32_t kHasState = 1;     // reserves / slot0 known (sna
 inline constexpr std::uint32_t kQuarantined = 2;  // state known to be incomplete: excluded from search
 }  // namespace pool_flags
 
+// One cache line per pool. A pool has one type, so V2 and V3 share the price words: a V3 pool keeps
+// slot0.sqrtPriceX96 (< 2^160) in them, a V2 pool reserve0 in limbs 0-1 and reserve1 in limbs 2-3
+// (each < 2^112: the book refuses larger reserves, as the pair contract does).
 struct alignas(64) PoolState {
-  U256 reserve0;        // V2
-  U256 reserve1;        // V2
-  U256 sqrt_price_x96;  // V3 slot0.sqrtPriceX96
-  u128 liquidity;       // V3 in-range liquidity
-  std::int32_t tick;    // V3 slot0.tick
-  std::uint32_t flags;  // pool_flags
+  U256 price_words;       // see above: read through the accessors
+  u128 liquidity;         // V3 in-range liquidity
+  std::int32_t tick;      // V3 slot0.tick
+  std::uint32_t flags;    // pool_flags
   std::uint64_t version;  // +1 on every change (events, snapshots, unwinds)
 
   [[nodiscard]] bool has_state() const noexcept { return (flags & pool_flags::kHasState) != 0; }
   [[nodiscard]] bool quarantined() const noexcept { return (flags & pool_flags::kQuarantined) != 0; }
+  // V2 reserves (as U256, for the exact math) and V3 sqrtPriceX96.
+  [[nodiscard]] U256 reserve0() const noexcept { return U256::from_limbs(price_words.limb[0], price_words.limb[1], 0, 0); }
+  [[nodiscard]] U256 reserve1() const noexcept { return U256::from_limbs(price_words.limb[2], price_words.limb[3], 0, 0); }
+  [[nodiscard]] const U256& sqrt_price_x96() const noexcept { return price_words; }
+  // Precondition: both below 2^128 (the book admits only reserves below 2^112).
+  void set_reserves(const U256& r0, const U256& r1) noexcept {
+    price_words = U256::from_limbs(r0.limb[0], r0.limb[1], r1.limb[0], r1.limb[1]);
+  }
+  void set_sqrt_price_x96(const U256& p) noexcept { price_words = p; }
   // Equality of everything that prices a swap (not the version).
   [[nodiscard]] bool same_market(const PoolState& o) const noexcept {
-    return reserve0 == o.reserve0 && reserve1 == o.reserve1 && sqrt_price_x96 == o.sqrt_price_x96 &&
-           liquidity == o.liquidity && tick == o.tick && flags == o.flags;
+    return price_words == o.price_words && liquidity == o.liquidity && tick == o.tick && flags == o.flags;
   }
 };
-static_assert(sizeof(PoolState) == 128 && std::is_trivially_copyable_v<PoolState>);
-static_assert(offsetof(PoolState, sqrt_price_x96) == 64 && offsetof(PoolState, version) == 120);
+static_assert(sizeof(PoolState) == 64 && std::is_trivially_copyable_v<PoolState>);
+static_assert(offsetof(PoolState, liquidity) == 32 && offsetof(PoolState, version) == 56);
 
 // Where the last applied event of a pool sits in the chain.
 struct EventPos {
@@ -128,7 +137,7 @@ enum class ApplyResult : std::uint8_t {
 
 struct BookConfig {
   std::uint32_t v3_tick_capacity = 256;    // initialized ticks per V3 pool (preallocated)
-  std::uint32_t journal_capacity = 1 << 15;  // undo entries kept (power of two; ~320 B each)
+  std::uint32_t journal_capacity = 1 << 15;  // undo entries kept (power of two; 256 B each)
 };
 
 struct BookStats {
@@ -175,7 +184,7 @@ class PoolBook {
   [[nodiscard]] strategy::V3PoolState v3_state(std::uint32_t pool) const noexcept {
     const PoolState& s = state_[pool];
     const PoolMeta& m = lines_[pool].meta;
-    return strategy::V3PoolState{s.sqrt_price_x96, s.liquidity, s.tick, m.tick_spacing, m.fee_pips, 0};
+    return strategy::V3PoolState{s.sqrt_price_x96(), s.liquidity, s.tick, m.tick_spacing, m.fee_pips, 0};
   }
   // Dense pool index of an InstrumentId raw value, or nullopt if not in the book.
   [[nodiscard]] std::optional<std::uint32_t> pool_index(std::uint64_t id_raw) const noexcept {
@@ -190,7 +199,6 @@ class PoolBook {
   void prefetch(std::uint32_t pool) const noexcept {
     if (pool >= lines_.size()) return;
     __builtin_prefetch(&state_[pool], 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(&state_[pool]) + 64, 1);
     __builtin_prefetch(&lines_[pool], 1);  // meta and last applied position
   }
   // Cache hints (no effect on results): what a search reads of a pool that did not change (its
@@ -199,7 +207,6 @@ class PoolBook {
   void prefetch_for_search(std::uint32_t pool, std::size_t max_tick_lines) const noexcept {
     if (pool >= lines_.size()) return;
     __builtin_prefetch(&state_[pool]);
-    __builtin_prefetch(reinterpret_cast<const char*>(&state_[pool]) + 64);
     __builtin_prefetch(&lines_[pool].meta);
     prefetch_ticks(pool, max_tick_lines);
   }
@@ -267,6 +274,7 @@ class PoolBook {
     PoolState prev;
     TickSave ticks[2];  // position: lower, upper
   };
+  static_assert(sizeof(JournalEntry) == 256);
 
   template <class Ev>
   [[nodiscard]] ApplyResult begin_event(const Ev& ev, PoolType want, std::uint32_t& out_pool) noexcept;
