@@ -42,6 +42,33 @@ TEST_F(BookFixture, ShouldSetReservesAndBumpVersionWhenV2SyncApplied) {
   EXPECT_EQ(book->state(0).version, v + 1);
 }
 
+// A V2 pool's reserves share the 32 bytes a V3 pool's sqrt price takes (two 128-bit halves):
+// both stay exact at their largest admitted values, through a snapshot, an event and an unwind.
+TEST_F(BookFixture, ShouldKeepBothReservesAndTheSqrtPriceExactAtTheirLargestValues) {
+  const U256 r0 = U256::pow2(112) - U256(1);
+  const U256 r1 = U256::pow2(112) - U256::pow2(64) - U256(3);  // both 64-bit words of each half set
+  protocol::PoolStateSnapshot snap{};
+  snap.pool = specs[0].id.raw();
+  snap.block_number = 50;
+  snap.kind = static_cast<std::uint8_t>(protocol::PoolKind::V2);
+  snap.reserve0 = r0;
+  snap.reserve1 = r1;
+  ASSERT_EQ(book->load(snap, p), ApplyResult::applied);
+  EXPECT_EQ(book->state(0).reserve0(), r0);
+  EXPECT_EQ(book->state(0).reserve1(), r1);
+  ASSERT_EQ(book->apply(sync(specs[0], 60, 0, r1, r0), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(0).reserve0(), r1);
+  EXPECT_EQ(book->state(0).reserve1(), r0);
+  ASSERT_EQ(book->unwind_to(55, [](std::uint32_t) {}), UnwindResult::ok);
+  EXPECT_EQ(book->state(0).reserve0(), r0);
+  EXPECT_EQ(book->state(0).reserve1(), r1);
+  const U256 sp = strategy::kMaxSqrtRatio - U256(1);  // 160 bits
+  ASSERT_EQ(book->apply(v3swap(specs[1], 60, 1, sp, 7, strategy::kMaxTick - 1), p), ApplyResult::applied);
+  EXPECT_EQ(book->state(1).sqrt_price_x96(), sp);
+  EXPECT_EQ(book->state(1).liquidity, u128{7});
+  EXPECT_EQ(book->state(0).reserve1(), r1);  // the neighbour's line is untouched
+}
+
 TEST_F(BookFixture, ShouldIgnoreEventAtOrBeforeLastAppliedPosition) {
   ASSERT_EQ(book->apply(sync(specs[0], 5, 3, U256(1000), U256(2000)), p), ApplyResult::applied);
   EXPECT_EQ(book->apply(sync(specs[0], 5, 3, U256(7), U256(7)), p), ApplyResult::duplicate);
