@@ -504,13 +504,16 @@ struct XF {
 // floor(sqrt(v)) of a 128-bit integer (v < 2^127): a double seed (53 bits), one integer Newton
 // step (then within 1), corrected with exact integer comparisons.
 [[nodiscard]] std::uint64_t isqrt_u128(u128 v) noexcept {
-  auto r = static_cast<std::uint64_t>(__builtin_sqrt(static_cast<double>(v)));
+  // The seed from the two halves (a u128 -> double conversion is a libgcc call); any seed within
+  // a few ulps gives the same result after the step and the exact corrections below.
+  const auto vh = static_cast<std::uint64_t>(v >> 64), vl = static_cast<std::uint64_t>(v);
+  const double vd = vh != 0 ? static_cast<double>(vh) * 0x1p64 + static_cast<double>(vl) : static_cast<double>(vl);
+  auto r = static_cast<std::uint64_t>(__builtin_sqrt(vd));
   if (r > 1) {
     // v / r as one divq when it fits 64 bits (always, for v < 2^127 and r the double root: the
     // high word v >> 64 < sqrt(v) / 2^0.5 < r); the u128 division was a libgcc call.
-    const auto hi = static_cast<std::uint64_t>(v >> 64);
     std::uint64_t rem = 0;
-    const u128 quot = hi < r ? num::detail::div128by64(hi, static_cast<std::uint64_t>(v), r, rem) : v / r;
+    const u128 quot = vh < r ? num::detail::div128by64(vh, vl, r, rem) : v / r;
     r = static_cast<std::uint64_t>((static_cast<u128>(r) + quot) >> 1);
   }
   while (r != 0 && static_cast<u128>(r) * r > v) --r;
@@ -558,7 +561,13 @@ struct Moebius {
   SX p, q, r, s;
 };
 // g(f(u)).
+// Both maps without a constant term (q = 0: every hop of a first model, whose steps start at
+// u = 0) compose to one without it in 4 products and a sum instead of 8 and 4: the dropped
+// terms are exact zeros (a product by zero is zero; a sum with zero returns the other operand
+// bit for bit, sign included), so the result is the general formula's, bit for bit.
 [[nodiscard]] Moebius compose(const Moebius& g, const Moebius& f) noexcept {
+  if (g.q.v.m == 0 && f.q.v.m == 0)
+    return Moebius{sx_mul(g.p, f.p), SX{}, sx_add(sx_mul(g.r, f.p), sx_mul(g.s, f.r)), sx_mul(g.s, f.s)};
   return Moebius{sx_add(sx_mul(g.p, f.p), sx_mul(g.q, f.r)), sx_add(sx_mul(g.p, f.q), sx_mul(g.q, f.s)),
                  sx_add(sx_mul(g.r, f.p), sx_mul(g.s, f.r)), sx_add(sx_mul(g.r, f.q), sx_mul(g.s, f.s))};
 }
@@ -666,7 +675,8 @@ SearchResult optimize_closed_form(std::span<const Hop> hops, const SearchConfig&
     }
     if (!model_ok) break;
     // profit F(u) - u, F'(u) = (P S - Q R) / (R u + S)^2 = 1  =>  u* = (sqrt(P S - Q R) - S) / R.
-    const SX D = sx_add(sx_mul(f.p, f.s), sx_neg(sx_mul(f.q, f.r)));
+    // (q = 0: the product by zero and the sum with it are exact, so P S alone is the same SX.)
+    const SX D = f.q.v.m == 0 ? sx_mul(f.p, f.s) : sx_add(sx_mul(f.p, f.s), sx_neg(sx_mul(f.q, f.r)));
     if (D.neg || D.v.m == 0 || f.r.neg || f.r.v.m == 0) break;
     const SX num = sx_add(SX{xf_sqrt(D.v)}, sx_neg(f.s));
     if (num.neg || num.v.m == 0) {
