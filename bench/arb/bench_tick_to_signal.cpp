@@ -28,6 +28,7 @@
 // previous search), each on a fresh engine over the same universe and the same tick sequence.
 // Usage: bench_tick_to_signal [--events N] [--pools 1000,10000] [--sizing both|closed_form|legacy]
 //                             [--cache-hints auto|on|off]   (arb::EngineConfig::cache_hints)
+//                             [--gap-us N]   idle time after each tick's restore, per frame (10)
 // Exit status: 0; 1 when a run is invalid (a phase timed no tick, or the engine refused frames:
 // the JSON is still printed, the reasons go to stderr); 64 bad usage.
 #include <algorithm>
@@ -64,6 +65,10 @@ constexpr std::uint64_t kBaseFeeWei = 60'000'000'000ULL;
 constexpr std::size_t kBurst = 8;  // frames per burst in the burst phase
 
 arb::CacheHints g_cache_hints = arb::CacheHints::automatic;  // --cache-hints
+// Idle time between one tick's restore frame and the next tick (--gap-us), per frame: the engine
+// finishes the restore's evaluation in it and then waits idle for the next frame, as it does
+// between a block's logs. Longer gaps let the host disturb an idle core's caches (docs/strategy.md).
+std::uint64_t g_gap_us = 10;
 
 arb::EngineConfig engine_config(arb::Sizing sizing) {
   arb::EngineConfig cfg = bench::universe_engine_config();
@@ -359,7 +364,7 @@ Result run_size(std::size_t n_pools, std::size_t events, int cpu_prod, int cpu_e
       }
       for (std::size_t k = 0; k < burst; ++k)  // restore
         publish(buf, event_frame(buf, u, pools[k], 1.0, block, static_cast<std::uint32_t>(burst + k), ++seq, 0, kFrameFlags));
-      const std::uint64_t settle = hw::rdtsc() + burst * clock.hz() / 100000;  // 10 us per frame for the rest
+      const std::uint64_t settle = hw::rdtsc() + burst * g_gap_us * clock.hz() / 1'000'000;  // --gap-us per frame
       while (hw::rdtsc() < settle)
         (void)out_cons.consume_burst([&](std::span<const std::byte> f) { ++signals_seen; note_late(f); }, 64);
     }
@@ -495,7 +500,7 @@ int main(int argc, char** argv) {
   std::vector<arb::Sizing> sizings{arb::Sizing::legacy, arb::Sizing::closed_form};
   bench::ArgReader args(argc, argv,
                         "usage: bench_tick_to_signal [--events N] [--pools N[,N...]] [--sizing both|closed_form|legacy]\n"
-                        "                            [--cache-hints auto|on|off]");
+                        "                            [--cache-hints auto|on|off] [--gap-us N]");
   while (args.next()) {
     if (args.is("--events")) {
       events = args.u64(100, 100'000'000);
@@ -507,6 +512,8 @@ int main(int argc, char** argv) {
     } else if (args.is("--cache-hints")) {
       const std::string v = args.choice({"auto", "on", "off"});
       g_cache_hints = v == "on" ? arb::CacheHints::on : v == "off" ? arb::CacheHints::off : arb::CacheHints::automatic;
+    } else if (args.is("--gap-us")) {
+      g_gap_us = args.u64(1, 1'000'000);
     } else if (args.is("--pools")) {
       sizes.clear();
       for (const std::uint64_t n : args.u64_list(100, 100'000)) sizes.push_back(static_cast<std::size_t>(n));
@@ -532,6 +539,7 @@ int main(int argc, char** argv) {
   top.add("cpu_engine", cpu_eng);
   top.add("cpu_pair", bench::cpu_pair_kind(cpu_prod, cpu_eng));
   top.add("events_per_size", static_cast<std::uint64_t>(events));
+  top.add("gap_us", g_gap_us);
   top.add("cache_hints", g_cache_hints == arb::CacheHints::on ? "on" : g_cache_hints == arb::CacheHints::off ? "off" : "auto");
   top.raw("results", bench::json_array(results));
   std::printf("%s\n", top.str().c_str());

@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../common/tool_test.sh"
 bad_args_for() {
   case "$1" in
     bench_tick_to_signal) printf '%s\n' "--sizing closedform" "--pools 1000,abc" "--pools 1000," "--events 1e6" \
-      "--cache-hints maybe" ;;
+      "--cache-hints maybe" "--gap-us 0" "--gap-us 5x" ;;
     bench_tick_to_tx) printf '%s\n' "--batch 600" "--batch 0" "--threads 2" "--ticks -5" ;;
     bench_transports) printf '%s\n' "--only udpp" "--only shm,,udp" "--messages 0" ;;
     bench_link_repair) printf '%s\n' "--drop-every 1" "--frames 10k" ;;
