@@ -126,5 +126,61 @@ TEST(Cyclictest, ShouldIgnoreErrorsAndTruncatedLines) {
   EXPECT_TRUE(t.empty());
 }
 
+// Follows next() from line 0 until it returns there; the lines seen, in order.
+std::vector<std::size_t> chain_order(const LineChain& c) {
+  std::vector<std::size_t> seen;
+  std::size_t i = 0;
+  do {
+    seen.push_back(i);
+    i = c.next(i);
+  } while (i != 0 && seen.size() <= c.lines());
+  return seen;
+}
+
+TEST(LineChain, ShouldVisitEveryLineOnceInOneCycle) {
+  for (const std::size_t bytes : {std::size_t{1}, std::size_t{64}, std::size_t{130}, std::size_t{64'000}}) {
+    const LineChain c(bytes, 7);
+    EXPECT_EQ(c.lines(), (bytes + 63) / 64) << bytes;
+    const auto seen = chain_order(c);
+    ASSERT_EQ(seen.size(), c.lines()) << bytes;  // back at 0 after exactly lines() steps
+    std::vector<bool> hit(c.lines(), false);
+    for (const std::size_t i : seen) {
+      ASSERT_LT(i, c.lines());
+      EXPECT_FALSE(hit[i]) << "line " << i << " visited twice";
+      hit[i] = true;
+    }
+    EXPECT_EQ(c.walk(), c.lines()) << bytes;
+  }
+  EXPECT_EQ(LineChain(0, 1).lines(), 1u);  // at least one line
+}
+
+TEST(LineChain, ShouldOrderTheLinesAtRandomSoThatPrefetchersCannotFollow) {
+  const LineChain a(1000 * 64, 1), b(1000 * 64, 2);
+  std::size_t sequential = 0, same = 0;
+  for (std::size_t i = 0; i < a.lines(); ++i) {
+    sequential += a.next(i) == (i + 1) % a.lines() ? 1 : 0;
+    same += a.next(i) == b.next(i) ? 1 : 0;
+  }
+  EXPECT_LT(sequential, 20u);  // a shuffle of 999 lines has about one
+  EXPECT_LT(same, 20u);        // seeds give different orders
+}
+
+TEST(Retention, ShouldReportOnePointPerIdleSpellInOrderWithTheFirstAsBaseline) {
+  const auto clock = hw::TscClock::from_hz(2'000'000'000);  // the rate only scales the idle spells
+  const LineChain chain(16 * 1024, 3);
+  const std::vector<std::uint64_t> idle_ns{0, 20'000, 1'000};
+  const auto pts = measure_retention(clock, chain, idle_ns, 25);
+  ASSERT_EQ(pts.size(), 3u);
+  for (std::size_t k = 0; k < pts.size(); ++k) {
+    EXPECT_EQ(pts[k].idle_ns, idle_ns[k]);
+    EXPECT_EQ(pts[k].walks, 25u);
+    EXPECT_GT(pts[k].p50_walk_ns, 0u);
+    EXPECT_LE(pts[k].p50_walk_ns, pts[k].p90_walk_ns);
+    EXPECT_DOUBLE_EQ(pts[k].p50_ns_per_line, static_cast<double>(pts[k].p50_walk_ns) / 256.0);
+    EXPECT_DOUBLE_EQ(pts[k].ratio, static_cast<double>(pts[k].p50_walk_ns) / static_cast<double>(pts[0].p50_walk_ns));
+  }
+  EXPECT_DOUBLE_EQ(pts[0].ratio, 1.0);
+}
+
 }  // namespace
 }  // namespace torq::tuning

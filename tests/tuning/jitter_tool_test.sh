@@ -71,8 +71,25 @@ if [[ $rc == 1 ]] && js "$WORK/e.json" 'd.cores[0].pinned === false && d.cores[0
   pass ShouldFailWhenACoreCannotBePinned
 else fail ShouldFailWhenACoreCannotBePinned "rc=$rc"; fi
 
+# --retention: per core, one point per idle spell (the first the baseline, ratio 1); without it null.
+"$JITTER" --cores 0 --duration-ms 10 --retention --retention-kib 64 --retention-idle-us 0,50,5 --retention-walks 20 --json >"$WORK/r.json"; rc=$?
+if [[ $rc == 0 ]] && js "$WORK/r.json" '
+  const r = d.cores[0].retention;
+  r !== null && r.lines === 1024 && r.bytes === 65536 && r.points.length === 3 &&
+  r.points.map(p => p.idle_us).join() === "0,50,5" && r.points.every(p => p.walks === 20 &&
+    p.p50_walk_ns > 0 && p.p50_walk_ns <= p.p90_walk_ns && Math.abs(p.p50_ns_per_line - p.p50_walk_ns / 1024) < 0.01) &&
+  r.points[0].ratio === 1' >/dev/null && js "$WORK/j.json" 'd.cores[0].retention === null' >/dev/null; then
+  pass ShouldMeasureCacheRetentionPerIdleSpell
+else
+  fail ShouldMeasureCacheRetentionPerIdleSpell "rc=$rc"; cat "$WORK/r.json"
+fi
+"$JITTER" --cores 0 --duration-ms 10 --retention --retention-kib 16 --retention-idle-us 0,10 --retention-walks 5 >"$WORK/r.txt"; rc=$?
+[[ $rc == 0 ]] && grep -q 'cache retention, 16 KiB' "$WORK/r.txt" && pass ShouldPrintTheRetentionTable || fail ShouldPrintTheRetentionTable "rc=$rc"
+
 bad_args=""
-for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" "--frobnicate" "--cyclictest-ms 0"; do
+for args in "--duration-ms 0" "--duration-ms abc" "--cores" "--threshold-ns -5" "--frobnicate" "--cyclictest-ms 0" \
+  "--retention-kib 0" "--retention-walks 0" "--retention-idle-us 1,,2" "--retention-idle-us 5," "--retention-idle-us abc" \
+  "--retention-idle-us 2000000" "--retention-idle-us"; do
   # shellcheck disable=SC2086
   "$JITTER" $args >/dev/null 2>&1; rc=$?
   [[ $rc == 64 ]] || bad_args+=" '$args' gave rc=$rc;"

@@ -3,7 +3,8 @@
 // (interrupts, ticks, SMIs, hypervisor exits). Prints per core: samples, gap count,
 // p50/p99/p99.9/max gap, percent of time lost and a log2 histogram; --json for one JSON document.
 // With --cyclictest, also runs cyclictest (rt-tests) on the same cores afterwards and includes
-// its summary.
+// its summary. With --retention, each core then times walks over a working set after idle spells
+// of the given lengths (torq/tuning/jitter.hpp: whether the core's caches survive idle time).
 //
 // Exit status: 0 measured every core, 1 a core could not be pinned or the TSC could not be
 // calibrated, 64 bad usage.
@@ -44,12 +45,17 @@ struct Options {
   bool cyclictest = false;
   std::uint64_t cyclictest_ms = 1000;
   std::uint64_t cyclictest_interval_us = 200;
+  bool retention = false;
+  std::uint64_t retention_kib = 512;
+  std::vector<std::uint64_t> retention_idle_us{0, 10, 100, 1000};
+  std::uint64_t retention_walks = 200;
 };
 
 void usage(std::FILE* f) {
   std::fprintf(f,
                "usage: torq-jitter [--cores LIST] [--duration-ms N] [--threshold-ns N] [--max-events N]\n"
                "                   [--json] [--cyclictest] [--cyclictest-ms N]\n"
+               "                   [--retention] [--retention-kib N] [--retention-idle-us LIST] [--retention-walks N]\n"
                "  --cores LIST       cpus to measure, e.g. 2-5,8 (default: isolated cpus, else the last\n"
                "                     allowed cpu)\n"
                "  --duration-ms N    spin time per core (default 1000)\n"
@@ -58,6 +64,11 @@ void usage(std::FILE* f) {
                "  --json             one JSON document on stdout\n"
                "  --cyclictest       then run cyclictest (rt-tests) on the same cpus and report it\n"
                "  --cyclictest-ms N  cyclictest run time (default 1000)\n"
+               "  --retention        then, per core, time a walk over a working set after idle spells:\n"
+               "                     do the core's caches survive idle time? (ratio 1.0 = they do)\n"
+               "  --retention-kib N  working set (default 512)\n"
+               "  --retention-idle-us LIST  idle spells, first one the baseline (default 0,10,100,1000)\n"
+               "  --retention-walks N  timed walks per idle spell (default 200)\n"
                "exit status: 0 ok, 1 a core could not be measured, 64 bad usage\n");
 }
 
@@ -100,6 +111,34 @@ int parse_args(int argc, char** argv, Options& o) {
       o.json = true;
     } else if (a == "--cyclictest") {
       o.cyclictest = true;
+    } else if (a == "--retention") {
+      o.retention = true;
+    } else if (a == "--retention-kib") {
+      if (!take_u64(o.retention_kib) || o.retention_kib == 0 || o.retention_kib > (1u << 20)) {
+        std::fprintf(stderr, "torq-jitter: --retention-kib needs 1..1048576\n");
+        return kUsage;
+      }
+    } else if (a == "--retention-walks") {
+      if (!take_u64(o.retention_walks) || o.retention_walks == 0 || o.retention_walks > 100'000) {
+        std::fprintf(stderr, "torq-jitter: --retention-walks needs 1..100000\n");
+        return kUsage;
+      }
+    } else if (a == "--retention-idle-us") {
+      std::string v;
+      std::vector<std::uint64_t> list;
+      bool ok = take(v) && !v.empty() && v.back() != ',';
+      for (std::size_t pos = 0; ok && pos < v.size();) {
+        const std::size_t comma = std::min(v.find(',', pos), v.size());
+        std::uint64_t us = 0;
+        ok = parse_u64(v.substr(pos, comma - pos).c_str(), us) && us <= 1'000'000 && list.size() < 16;
+        list.push_back(us);
+        pos = comma + 1;
+      }
+      if (!ok) {
+        std::fprintf(stderr, "torq-jitter: --retention-idle-us needs up to 16 values in 0..1000000, e.g. 0,100,1000\n");
+        return kUsage;
+      }
+      o.retention_idle_us = list;
     } else if (a == "--cores") {
       std::string v;
       if (!take(v)) { std::fprintf(stderr, "torq-jitter: --cores needs a list\n"); return kUsage; }
@@ -172,6 +211,16 @@ void measure_core(int cpu, const Options& o, const torq::hw::TscClock& clock,
   }
   const auto spin = torq::tuning::spin_for(clock, o.duration_ms * 1'000'000u, o.threshold_ns, *rec);
   out = torq::tuning::summarize(cpu, spin, o.threshold_ns, *rec);
+  if (!o.retention) return;
+  std::vector<std::uint64_t> idle_ns;
+  for (const std::uint64_t us : o.retention_idle_us) idle_ns.push_back(us * 1000);
+  try {
+    const torq::tuning::LineChain chain(static_cast<std::size_t>(o.retention_kib) * 1024, 0x70727121u + static_cast<unsigned>(cpu));
+    out.retention = torq::tuning::measure_retention(clock, chain, idle_ns, static_cast<std::size_t>(o.retention_walks));
+    out.retention_lines = chain.lines();
+  } catch (const std::exception& e) {
+    out.error = std::string("cannot allocate the retention working set: ") + e.what();
+  }
 }
 
 std::string find_on_path(const char* name) {
@@ -273,7 +322,19 @@ void print_json(const Options& o, const torq::hw::TscClock& clock, const std::ve
       std::printf("%s{\"lo_ns\":%" PRIu64 ",\"hi_ns\":%" PRIu64 ",\"count\":%" PRIu64 "}", k ? "," : "",
                   c.histogram[k].lo_ns, c.histogram[k].hi_ns, c.histogram[k].count);
     }
-    std::printf("]}");
+    std::printf("],\"retention\":");
+    if (c.retention.empty()) {
+      std::printf("null}");
+      continue;
+    }
+    std::printf("{\"lines\":%zu,\"bytes\":%zu,\"points\":[", c.retention_lines, c.retention_lines * 64);
+    for (std::size_t k = 0; k < c.retention.size(); ++k) {
+      const auto& r = c.retention[k];
+      std::printf("%s{\"idle_us\":%" PRIu64 ",\"walks\":%" PRIu64 ",\"p50_walk_ns\":%" PRIu64 ",\"p90_walk_ns\":%" PRIu64
+                  ",\"p50_ns_per_line\":%.3f,\"ratio\":%.3f}",
+                  k ? "," : "", r.idle_ns / 1000, r.walks, r.p50_walk_ns, r.p90_walk_ns, r.p50_ns_per_line, r.ratio);
+    }
+    std::printf("]}}");
   }
   std::printf("\n],\"cyclictest\":{\"status\":%s", json_escape(ct.status).c_str());
   if (!ct.command.empty()) std::printf(",\"command\":%s", json_escape(ct.command).c_str());
@@ -314,6 +375,15 @@ void print_text(const Options& o, const torq::hw::TscClock& clock, const std::ve
       std::printf("  [%10" PRIu64 ", %10" PRIu64 ") %10" PRIu64 " %.*s\n", b.lo_ns, b.hi_ns, b.count, bar,
                   "##################################################");
     }
+  }
+  for (const auto& c : cores) {
+    if (!c.error.empty() || c.retention.empty()) continue;
+    std::printf("\ncpu %d cache retention, %zu KiB working set (a walk after each idle spell):\n", c.cpu,
+                c.retention_lines * 64 / 1024);
+    std::printf("  %10s %8s %12s %12s %12s %7s\n", "idle_us", "walks", "p50_walk_ns", "p90_walk_ns", "ns_per_line", "ratio");
+    for (const auto& r : c.retention)
+      std::printf("  %10" PRIu64 " %8" PRIu64 " %12" PRIu64 " %12" PRIu64 " %12.2f %7.2f\n", r.idle_ns / 1000, r.walks,
+                  r.p50_walk_ns, r.p90_walk_ns, r.p50_ns_per_line, r.ratio);
   }
   if (ct.status != "not_requested") {
     std::printf("\ncyclictest: %s%s%s\n", ct.status.c_str(), ct.detail.empty() ? "" : ": ", ct.detail.c_str());

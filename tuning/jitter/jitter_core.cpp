@@ -1,9 +1,13 @@
 // Busy-spin jitter measurement: recorder, spin loop, summary and cyclictest summary parser.
 #include "torq/tuning/jitter.hpp"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <numeric>
+#include <random>
 
 namespace torq::tuning {
 
@@ -49,6 +53,59 @@ SpinResult spin_for(const hw::TscClock& clock, std::uint64_t duration_ns, std::u
     if (now >= end) break;
   }
   return SpinResult{samples, clock.to_ns(prev - start)};
+}
+
+LineChain::LineChain(std::size_t bytes, std::uint64_t seed) : lines_(std::max<std::size_t>(1, (bytes + 63) / 64)) {
+  // A random cyclic order: line 0, then a shuffle of the others, back to 0 (one cycle through all).
+  std::vector<std::size_t> order(lines_.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::mt19937_64 rng(seed);
+  std::shuffle(order.begin() + 1, order.end(), rng);
+  for (std::size_t k = 0; k < order.size(); ++k) lines_[order[k]].next = &lines_[order[(k + 1) % order.size()]];
+}
+
+std::size_t LineChain::walk() const noexcept {
+  const Line* const first = lines_.data();
+  const Line* p = first;
+  std::size_t n = 0;
+  do {
+    p = p->next;  // each load's address is the previous load's value: no overlap
+    ++n;
+  } while (p != first);
+  return n;
+}
+
+std::vector<RetentionPoint> measure_retention(const hw::TscClock& clock, const LineChain& chain,
+                                              const std::vector<std::uint64_t>& idle_ns, std::size_t walks) {
+  __extension__ using u128 = unsigned __int128;
+  std::vector<RetentionPoint> points;
+  points.reserve(idle_ns.size());
+  std::vector<std::uint64_t> samples(std::max<std::size_t>(1, walks), 0);
+  volatile std::size_t sink = chain.walk();  // warm
+  for (const std::uint64_t idle : idle_ns) {
+    const auto idle_cycles = static_cast<std::uint64_t>(static_cast<u128>(idle) * clock.hz() / 1'000'000'000u);
+    for (std::size_t w = 0; w < samples.size(); ++w) {
+      const std::uint64_t until = hw::rdtsc() + idle_cycles;
+      while (hw::rdtsc() < until) _mm_pause();
+      const std::uint64_t t0 = hw::rdtscp();
+      sink = chain.walk();
+      const std::uint64_t t1 = hw::rdtscp();
+      samples[w] = clock.to_ns(t1 > t0 ? t1 - t0 : 0);
+    }
+    std::sort(samples.begin(), samples.end());
+    RetentionPoint pt;
+    pt.idle_ns = idle;
+    pt.walks = samples.size();
+    pt.p50_walk_ns = percentile_nearest_rank(samples.data(), samples.size(), 0.50);
+    pt.p90_walk_ns = percentile_nearest_rank(samples.data(), samples.size(), 0.90);
+    pt.p50_ns_per_line = static_cast<double>(pt.p50_walk_ns) / static_cast<double>(chain.lines());
+    pt.ratio = points.empty() || points.front().p50_walk_ns == 0
+                   ? 1.0
+                   : static_cast<double>(pt.p50_walk_ns) / static_cast<double>(points.front().p50_walk_ns);
+    points.push_back(pt);
+  }
+  (void)sink;
+  return points;
 }
 
 CoreReport summarize(int cpu, const SpinResult& spin, std::uint64_t threshold_ns, GapRecorder& recorder) {

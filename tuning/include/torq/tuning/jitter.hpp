@@ -4,13 +4,16 @@
 // exceed a threshold (each gap is time the spinning thread did not run: interrupts, timer ticks,
 // SMIs, hypervisor exits); spin_for(), the measuring loop; summarize() into a CoreReport
 // (count, p50/p99/p99.9/max, time lost, log2 histogram); and parse_cyclictest_summary() for the
-// optional cyclictest run. The torq-jitter tool (tuning/jitter/jitter.cpp) drives one pinned
+// optional cyclictest run; LineChain and measure_retention(), whether a core's caches survive
+// idle time (cache retention). The torq-jitter tool (tuning/jitter/jitter.cpp) drives one pinned
 // thread per core with these.
 // Thread-safety: a GapRecorder belongs to one thread (the spinning one) until the spin ends;
 // summarize() then runs on any one thread. Free functions are reentrant.
 // Allocation: the GapRecorder constructor allocates and touches its whole buffer (start-up);
 // record() and spin_for() never allocate, lock, throw or make a syscall. summarize() sorts the
 // buffer in place and allocates only the report's histogram vector; the parser allocates.
+// LineChain's constructor allocates (start-up); walk() does not; measure_retention() allocates its
+// sample buffers before it measures.
 #pragma once
 
 #include <array>
@@ -87,6 +90,47 @@ struct SpinResult {
 [[nodiscard]] SpinResult spin_for(const hw::TscClock& clock, std::uint64_t duration_ns,
                                   std::uint64_t threshold_ns, GapRecorder& recorder) noexcept;
 
+// Cache retention across idle time. A hot core's working set should still be in its caches when
+// the next message arrives after a quiet spell; on a core that is shared while it waits (an SMT
+// sibling running other work, other guests of a hypervisor) it is not, and the first message
+// after the spell pays the misses (bench_tick_to_signal --gap-us shows what that does to the
+// strategy's first signal). The probe is a chain of pointers through `bytes` of memory, one per
+// 64-byte line in a random cyclic order, so each load depends on the one before and every miss
+// is paid in full; it is walked once to warm it, then for each idle time: spin idle (TSC reads and
+// pause, as a busy-polling loop with nothing to do) for that long, then time one whole walk.
+class LineChain {
+ public:
+  // At least one line; `bytes` is rounded up to whole lines. Throws std::bad_alloc (start-up).
+  LineChain(std::size_t bytes, std::uint64_t seed);
+  // Follows the chain once round from line 0; returns the lines visited (== lines()).
+  [[nodiscard]] std::size_t walk() const noexcept;
+  [[nodiscard]] std::size_t lines() const noexcept { return lines_.size(); }
+  // Index of the line after line i.
+  [[nodiscard]] std::size_t next(std::size_t i) const noexcept {
+    return static_cast<std::size_t>(lines_[i].next - lines_.data());
+  }
+
+ private:
+  struct alignas(64) Line {
+    const Line* next;
+  };
+  std::vector<Line> lines_;
+};
+
+struct RetentionPoint {
+  std::uint64_t idle_ns = 0;     // idle time before each timed walk
+  std::uint64_t walks = 0;       // timed walks
+  std::uint64_t p50_walk_ns = 0, p90_walk_ns = 0;
+  double p50_ns_per_line = 0.0;  // p50_walk_ns / lines
+  double ratio = 0.0;            // p50_walk_ns / the first point's p50_walk_ns (1 for the first)
+};
+
+// One point per idle time, in the given order (put 0 first: back-to-back walks, the warm
+// baseline the ratios refer to). Call on a thread pinned to the measured core.
+[[nodiscard]] std::vector<RetentionPoint> measure_retention(const hw::TscClock& clock, const LineChain& chain,
+                                                            const std::vector<std::uint64_t>& idle_ns,
+                                                            std::size_t walks);
+
 struct HistogramBucket {
   std::uint64_t lo_ns = 0;  // inclusive
   std::uint64_t hi_ns = 0;  // exclusive
@@ -107,6 +151,8 @@ struct CoreReport {
   double percent_lost = 0.0;
   double mean_loop_ns = 0.0;               // elapsed / samples: cost of one TSC read + check
   std::vector<HistogramBucket> histogram;  // non-empty buckets, ascending
+  std::size_t retention_lines = 0;         // the retention probe's chain (0: not measured)
+  std::vector<RetentionPoint> retention;
 };
 
 // Builds the report of one spun core (sorts the recorder's buffer).
