@@ -104,6 +104,12 @@ int parse_args(int argc, char** argv, Options& o) {
       std::string v;
       return take(v) && parse_u64(v.c_str(), out);
     };
+    // A number in [lo, hi], else the reason on stderr (the caller exits with kUsage).
+    auto take_range = [&](std::uint64_t& out, std::uint64_t lo, std::uint64_t hi) {
+      if (take_u64(out) && out >= lo && out <= hi) return true;
+      std::fprintf(stderr, "torq-jitter: %s needs %" PRIu64 "..%" PRIu64 "\n", a.c_str(), lo, hi);
+      return false;
+    };
     if (a == "-h" || a == "--help") {
       usage(stdout);
       return -1;
@@ -114,15 +120,9 @@ int parse_args(int argc, char** argv, Options& o) {
     } else if (a == "--retention") {
       o.retention = true;
     } else if (a == "--retention-kib") {
-      if (!take_u64(o.retention_kib) || o.retention_kib == 0 || o.retention_kib > (1u << 20)) {
-        std::fprintf(stderr, "torq-jitter: --retention-kib needs 1..1048576\n");
-        return kUsage;
-      }
+      if (!take_range(o.retention_kib, 1, 1u << 20)) return kUsage;
     } else if (a == "--retention-walks") {
-      if (!take_u64(o.retention_walks) || o.retention_walks == 0 || o.retention_walks > 100'000) {
-        std::fprintf(stderr, "torq-jitter: --retention-walks needs 1..100000\n");
-        return kUsage;
-      }
+      if (!take_range(o.retention_walks, 1, 100'000)) return kUsage;
     } else if (a == "--retention-idle-us") {
       std::string v;
       std::vector<std::uint64_t> list;
@@ -150,25 +150,13 @@ int parse_args(int argc, char** argv, Options& o) {
       o.cores = r.cpus;
       cores_given = true;
     } else if (a == "--duration-ms") {
-      if (!take_u64(o.duration_ms) || o.duration_ms == 0 || o.duration_ms > 3'600'000) {
-        std::fprintf(stderr, "torq-jitter: --duration-ms needs 1..3600000\n");
-        return kUsage;
-      }
+      if (!take_range(o.duration_ms, 1, 3'600'000)) return kUsage;
     } else if (a == "--threshold-ns") {
-      if (!take_u64(o.threshold_ns) || o.threshold_ns > 1'000'000'000) {
-        std::fprintf(stderr, "torq-jitter: --threshold-ns needs 0..1000000000\n");
-        return kUsage;
-      }
+      if (!take_range(o.threshold_ns, 0, 1'000'000'000)) return kUsage;
     } else if (a == "--max-events") {
-      if (!take_u64(o.max_events) || o.max_events == 0 || o.max_events > (1u << 28)) {
-        std::fprintf(stderr, "torq-jitter: --max-events needs 1..268435456\n");
-        return kUsage;
-      }
+      if (!take_range(o.max_events, 1, 1u << 28)) return kUsage;
     } else if (a == "--cyclictest-ms") {
-      if (!take_u64(o.cyclictest_ms) || o.cyclictest_ms == 0 || o.cyclictest_ms > 3'600'000) {
-        std::fprintf(stderr, "torq-jitter: --cyclictest-ms needs 1..3600000\n");
-        return kUsage;
-      }
+      if (!take_range(o.cyclictest_ms, 1, 3'600'000)) return kUsage;
     } else {
       std::fprintf(stderr, "torq-jitter: unknown argument '%s'\n", argv[i]);
       usage(stderr);
